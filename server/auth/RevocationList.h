@@ -1,0 +1,40 @@
+#pragma once
+
+#include <QHash>
+#include <QMutex>
+#include <QString>
+
+namespace sb {
+
+// Remembers, per (room, user, session), the second of the latest unregister. Tokens for that
+// triple issued at or before it are refused. Entries are kept until the longest token
+// lifetime has passed, and survive restarts in a small JSON file in the data dir.
+// Thread-safe: register/unregister run on the HTTP thread, joins on the I/O threads.
+class RevocationList
+{
+public:
+    explicit RevocationList(QString filePath = {}, qint64 keepSeconds = 604800);
+
+    bool load(QString *error = nullptr);
+    void revoke(const QString &room, const QString &user, const QString &session, qint64 second);
+    // The second of the latest revocation of the triple, or 0.
+    qint64 revokedAt(const QString &room, const QString &user, const QString &session) const;
+    qsizetype size() const;
+
+private:
+    static QString keyOf(const QString &room, const QString &user, const QString &session);
+    void pruneLocked(qint64 now);
+    void saveLocked() const;
+
+    QString m_filePath;
+    qint64 m_keepSeconds;
+    mutable QMutex m_mutex;
+    struct Entry
+    {
+        QString room, user, session;
+        qint64 at = 0;
+    };
+    QHash<QString, Entry> m_revoked;
+};
+
+} // namespace sb

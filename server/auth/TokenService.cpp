@@ -1,0 +1,157 @@
+#include "auth/TokenService.h"
+
+#include "auth/ApiKeyAuth.h"
+#include "auth/RevocationList.h"
+#include "hub/Names.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QMessageAuthenticationCode>
+
+namespace sb {
+
+namespace {
+
+constexpr auto kBase64Url = QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals;
+
+QByteArray hmac(const QByteArray &secret, QByteArrayView data)
+{
+    return QMessageAuthenticationCode::hash(data.toByteArray(), secret, QCryptographicHash::Sha256);
+}
+
+std::optional<QByteArray> decodeSegment(QByteArrayView segment)
+{
+    for (char ch : segment) {
+        const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z')
+                        || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+        if (!ok)
+            return std::nullopt;
+    }
+    auto decoded = QByteArray::fromBase64Encoding(segment.toByteArray(),
+                                                  QByteArray::Base64UrlEncoding
+                                                      | QByteArray::AbortOnBase64DecodingErrors);
+    if (!decoded)
+        return std::nullopt;
+    return *decoded;
+}
+
+TokenCheck invalid(const QString &why)
+{
+    TokenCheck check;
+    check.error = TokenError::Invalid;
+    check.message = why;
+    return check;
+}
+
+} // namespace
+
+QString TokenCheck::code() const
+{
+    switch (error) {
+    case TokenError::None: return {};
+    case TokenError::Invalid: return QStringLiteral("invalid_token");
+    case TokenError::Expired: return QStringLiteral("expired_token");
+    case TokenError::Revoked: return QStringLiteral("revoked");
+    }
+    return QStringLiteral("invalid_token");
+}
+
+TokenService::TokenService(const QByteArray &secret, const RevocationList *revocations)
+    : m_secret(secret), m_revocations(revocations)
+{}
+
+QByteArray TokenService::sign(const TokenClaims &claims) const
+{
+    static const QByteArray header =
+        QByteArrayLiteral(R"({"alg":"HS256","typ":"JWT"})").toBase64(kBase64Url);
+    QJsonObject payload{{QStringLiteral("sub"), claims.user},
+                        {QStringLiteral("room"), claims.room},
+                        {QStringLiteral("sid"), claims.session},
+                        {QStringLiteral("iat"), double(claims.issuedAt)},
+                        {QStringLiteral("exp"), double(claims.expiresAt)}};
+    if (claims.publish)
+        payload.insert(QStringLiteral("pub"), true);
+    const QByteArray signingInput =
+        header + '.' + QJsonDocument(payload).toJson(QJsonDocument::Compact).toBase64(kBase64Url);
+    return signingInput + '.' + hmac(m_secret, signingInput).toBase64(kBase64Url);
+}
+
+TokenCheck TokenService::verify(QByteArrayView token, qint64 nowSeconds) const
+{
+    if (token.isEmpty())
+        return invalid(QStringLiteral("token is missing"));
+    if (token.size() > 64 * 1024)
+        return invalid(QStringLiteral("token is too long"));
+    const qsizetype dot1 = token.indexOf('.');
+    const qsizetype dot2 = dot1 < 0 ? -1 : token.indexOf('.', dot1 + 1);
+    if (dot1 <= 0 || dot2 < 0 || token.indexOf('.', dot2 + 1) >= 0)
+        return invalid(QStringLiteral("token is not a JWT (header.payload.signature)"));
+
+    const auto headerJson = decodeSegment(token.first(dot1));
+    const auto payloadJson = decodeSegment(token.sliced(dot1 + 1, dot2 - dot1 - 1));
+    const auto signature = decodeSegment(token.sliced(dot2 + 1));
+    if (!headerJson || !payloadJson || !signature)
+        return invalid(QStringLiteral("token is not base64url encoded"));
+
+    const QJsonDocument header = QJsonDocument::fromJson(*headerJson);
+    if (!header.isObject())
+        return invalid(QStringLiteral("token header is not a JSON object"));
+    const QJsonValue alg = header.object().value(u"alg");
+    if (alg.toString() != u"HS256")
+        return invalid(QStringLiteral("token alg must be HS256"));
+
+    const QByteArray expected = hmac(m_secret, token.first(dot2));
+    if (!ApiKeyAuth::constantTimeEquals(expected, *signature))
+        return invalid(QStringLiteral("token signature does not match"));
+
+    const QJsonDocument payload = QJsonDocument::fromJson(*payloadJson);
+    if (!payload.isObject())
+        return invalid(QStringLiteral("token payload is not a JSON object"));
+    const QJsonObject claims = payload.object();
+
+    TokenCheck check;
+    for (const char *name : {"sub", "room", "sid"}) {
+        if (!claims.value(QLatin1StringView(name)).isString())
+            return invalid(QStringLiteral("token claim %1 is missing or not a string")
+                               .arg(QLatin1StringView(name)));
+    }
+    check.claims.user = claims.value(u"sub").toString();
+    check.claims.room = claims.value(u"room").toString();
+    check.claims.session = claims.value(u"sid").toString();
+    if (QString why = names::checkLength(u"room", check.claims.room, names::kRoomMax); !why.isEmpty())
+        return invalid(QStringLiteral("token claim ") + why);
+    if (QString why = names::checkLength(u"sub", check.claims.user, names::kUserMax); !why.isEmpty())
+        return invalid(QStringLiteral("token claim ") + why);
+    if (QString why = names::checkLength(u"sid", check.claims.session, names::kSessionMax);
+        !why.isEmpty())
+        return invalid(QStringLiteral("token claim ") + why);
+
+    const QJsonValue exp = claims.value(u"exp");
+    if (!exp.isDouble())
+        return invalid(QStringLiteral("token claim exp is missing or not a number"));
+    check.claims.expiresAt = qint64(exp.toDouble());
+    const QJsonValue iat = claims.value(u"iat");
+    if (!iat.isUndefined() && !iat.isDouble())
+        return invalid(QStringLiteral("token claim iat is not a number"));
+    check.claims.issuedAt = qint64(iat.toDouble());
+    const QJsonValue pub = claims.value(u"pub");
+    check.claims.publish = pub.isBool() ? pub.toBool() : false;
+
+    if (check.claims.expiresAt <= nowSeconds) {
+        check.error = TokenError::Expired;
+        check.message = QStringLiteral("token expired");
+        return check;
+    }
+    if (m_revocations) {
+        const qint64 revokedAt = m_revocations->revokedAt(check.claims.room, check.claims.user,
+                                                          check.claims.session);
+        if (revokedAt > 0 && check.claims.issuedAt <= revokedAt) {
+            check.error = TokenError::Revoked;
+            check.message = QStringLiteral("token was revoked by unregister");
+            return check;
+        }
+    }
+    return check;
+}
+
+} // namespace sb

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <QHostAddress>
+#include <QList>
+#include <QPair>
+#include <QString>
+#include <QStringList>
+
+namespace sb {
+
+// Everything the server needs to start, resolved from flags, environment, INI file and
+// defaults (see ConfigLoader). A plain value type: copied into each thread that needs it.
+struct ServerConfig
+{
+    QString listen = QStringLiteral("127.0.0.1:8080");
+    QHostAddress listenAddress = QHostAddress(QHostAddress::LocalHost);
+    quint16 listenPort = 8080;
+
+    QString configPath;
+    QString dataDir;
+
+    QString apiKey;
+    QString jwtSecret;
+    bool insecure = false;
+
+    QString tlsCert;
+    QString tlsKey;
+
+    qint64 maxBodyBytes = 1048576;
+    qint64 maxMessageBytes = 65536;
+    qint64 maxQueueBytes = 8388608;
+    qint64 maxConnections = 100000;
+    QStringList allowedOrigins; // empty: any origin
+    qint64 tokenMaxTtl = 604800;
+    qint64 tokenDefaultTtl = 86400;
+    int readTimeoutS = 30;
+    int pingIntervalS = 30;
+    QList<QPair<QHostAddress, int>> trustedNetworks;
+    QString logLevel = QStringLiteral("info");
+
+    // Message log (used by the log issue; parsed and validated here).
+    QString logDatabase;
+    qint64 logRetentionDays = 30;
+    qint64 logMaxRows = 10000000;
+    qint64 historyPerRoom = 1000;
+
+    QString pgListen;
+    QString pgChannel = QStringLiteral("switchboard");
+
+    int ioThreads = 0; // 0: one per core
+
+    bool tlsEnabled() const { return !tlsCert.isEmpty() || !tlsKey.isEmpty(); }
+    bool isTrusted(const QHostAddress &address) const;
+    bool isOriginAllowed(const QString &origin) const;
+};
+
+} // namespace sb

@@ -1,0 +1,93 @@
+#include "core/Logging.h"
+
+#include <QDateTime>
+#include <QMutex>
+
+#include <atomic>
+#include <cstdio>
+
+namespace sb {
+
+Q_LOGGING_CATEGORY(lcServer, "switchboard.server", QtInfoMsg)
+Q_LOGGING_CATEGORY(lcHttp, "switchboard.http", QtInfoMsg)
+Q_LOGGING_CATEGORY(lcWs, "switchboard.ws", QtInfoMsg)
+Q_LOGGING_CATEGORY(lcHub, "switchboard.hub", QtInfoMsg)
+Q_LOGGING_CATEGORY(lcConfig, "switchboard.config", QtInfoMsg)
+
+namespace {
+
+std::atomic<int> g_threshold{1}; // severity() of the lowest level printed
+
+int severity(QtMsgType type)
+{
+    switch (type) {
+    case QtDebugMsg: return 0;
+    case QtInfoMsg: return 1;
+    case QtWarningMsg: return 2;
+    case QtCriticalMsg: return 3;
+    case QtFatalMsg: return 4;
+    }
+    return 2;
+}
+
+const char *levelName(QtMsgType type)
+{
+    switch (type) {
+    case QtDebugMsg: return "debug";
+    case QtInfoMsg: return "info ";
+    case QtWarningMsg: return "warn ";
+    case QtCriticalMsg: return "error";
+    case QtFatalMsg: return "fatal";
+    }
+    return "?";
+}
+
+void handler(QtMsgType type, const QMessageLogContext &context, const QString &message)
+{
+    if (severity(type) < g_threshold.load(std::memory_order_relaxed))
+        return;
+    QByteArray category = context.category ? QByteArray(context.category) : QByteArray();
+    if (category.startsWith("switchboard."))
+        category = category.mid(12);
+    const QByteArray line = QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs).toUtf8()
+                            + ' ' + levelName(type) + " [" + category + "] " + message.toUtf8()
+                            + '\n';
+    static QMutex mutex;
+    QMutexLocker lock(&mutex);
+    std::fwrite(line.constData(), 1, size_t(line.size()), stderr);
+    std::fflush(stderr);
+}
+
+QtMsgType typeFor(const QString &level)
+{
+    if (level == u"error")
+        return QtCriticalMsg;
+    if (level == u"warning")
+        return QtWarningMsg;
+    if (level == u"debug")
+        return QtDebugMsg;
+    return QtInfoMsg;
+}
+
+} // namespace
+
+bool isValidLogLevel(const QString &level)
+{
+    return level == u"error" || level == u"warning" || level == u"info" || level == u"debug";
+}
+
+void setLogLevel(const QString &level)
+{
+    g_threshold.store(severity(typeFor(level)));
+    QLoggingCategory::setFilterRules(level == u"debug"
+                                         ? QStringLiteral("switchboard.*.debug=true")
+                                         : QStringLiteral("switchboard.*.debug=false"));
+}
+
+void installLogHandler(const QString &level)
+{
+    setLogLevel(level);
+    qInstallMessageHandler(handler);
+}
+
+} // namespace sb

@@ -1,0 +1,143 @@
+#include "core/Server.h"
+
+#include "auth/RevocationList.h"
+#include "auth/TokenService.h"
+#include "core/Logging.h"
+#include "http/HttpServer.h"
+#include "hub/Hub.h"
+#include "ws/IoShard.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QThread>
+
+namespace sb {
+
+Server::Server(ServerConfig config, QObject *parent) : QObject(parent)
+{
+    m_context.config = std::move(config);
+}
+
+Server::~Server()
+{
+    stop(0);
+}
+
+QUrl Server::baseUrl() const
+{
+    QUrl url;
+    url.setScheme(m_context.config.tlsEnabled() ? QStringLiteral("https") : QStringLiteral("http"));
+    const QHostAddress &a = m_context.config.listenAddress;
+    url.setHost(a == QHostAddress::Any || a == QHostAddress::AnyIPv4 ? QStringLiteral("127.0.0.1")
+                : a == QHostAddress::AnyIPv6                         ? QStringLiteral("::1")
+                                                                     : a.toString());
+    url.setPort(m_port);
+    return url;
+}
+
+bool Server::start(QString *error)
+{
+    if (m_running)
+        return true;
+    const ServerConfig &config = m_context.config;
+    m_context.startedMs = QDateTime::currentMSecsSinceEpoch();
+    m_context.apiKey = ApiKeyAuth(config.apiKey.toUtf8());
+
+    m_revocations = std::make_unique<RevocationList>(
+        QDir(config.dataDir).filePath(QStringLiteral("revocations.json")), config.tokenMaxTtl);
+    QString why;
+    if (!m_revocations->load(&why)) {
+        *error = why;
+        return false;
+    }
+    m_tokens = std::make_unique<TokenService>(config.jwtSecret.toUtf8(), m_revocations.get());
+    m_hub = std::make_unique<Hub>(config.historyPerRoom);
+    m_context.hub = m_hub.get();
+    m_context.tokens = m_tokens.get();
+    m_context.revocations = m_revocations.get();
+
+    const int shardCount = config.ioThreads > 0 ? config.ioThreads
+                                                : qMax(1, QThread::idealThreadCount());
+    QList<DeliverySink *> sinks;
+    for (int i = 0; i < shardCount; ++i) {
+        auto *thread = new QThread(this);
+        thread->setObjectName(QStringLiteral("switchboard-io-%1").arg(i));
+        auto *shard = new IoShard(i, &m_context);
+        shard->moveToThread(thread);
+        connect(thread, &QThread::finished, shard, &QObject::deleteLater);
+        thread->start();
+        m_shardThreads << thread;
+        m_shards << shard;
+        sinks << shard;
+    }
+    m_hub->setSinks(sinks);
+
+    m_httpThread = new QThread(this);
+    m_httpThread->setObjectName(QStringLiteral("switchboard-http"));
+    m_httpThread->start();
+    // Created on its own thread: QAbstractHttpServer holds its QWebSocketServer as a member,
+    // which moveToThread() would leave behind.
+    auto *anchor = new QObject;
+    anchor->moveToThread(m_httpThread);
+    QString listenError;
+    quint16 port = 0;
+    HttpServer *http = nullptr;
+    const QList<IoShard *> shards = m_shards;
+    ServerContext *context = &m_context;
+    QMetaObject::invokeMethod(
+        anchor,
+        [&http, &listenError, &port, shards, context] {
+            http = new HttpServer(context, shards);
+            listenError = http->listen();
+            port = http->port();
+        },
+        Qt::BlockingQueuedConnection);
+    anchor->deleteLater();
+    m_http = http;
+    connect(m_httpThread, &QThread::finished, m_http, &QObject::deleteLater);
+    m_running = true;
+    if (!listenError.isEmpty()) {
+        *error = listenError;
+        stop(0);
+        return false;
+    }
+    m_port = port;
+    qCInfo(lcServer).noquote() << "started with" << shardCount << "I/O threads";
+    return true;
+}
+
+void Server::stop(int graceMs)
+{
+    if (!m_running)
+        return;
+    m_running = false;
+    HttpServer *http = m_http;
+    QMetaObject::invokeMethod(m_http, [http] { http->closeListeners(); },
+                              Qt::BlockingQueuedConnection);
+    for (IoShard *shard : std::as_const(m_shards)) {
+        QMetaObject::invokeMethod(shard, [shard] { shard->shutdown(1001); },
+                                  Qt::BlockingQueuedConnection);
+    }
+    QElapsedTimer waited;
+    waited.start();
+    while (m_hub->openCount() > 0 && waited.elapsed() < graceMs)
+        QThread::msleep(10);
+
+    m_httpThread->quit();
+    m_httpThread->wait();
+    for (QThread *thread : std::as_const(m_shardThreads)) {
+        thread->quit();
+        thread->wait();
+    }
+    qDeleteAll(m_shardThreads);
+    m_shardThreads.clear();
+    m_shards.clear();
+    delete m_httpThread;
+    m_httpThread = nullptr;
+    m_http = nullptr;
+    m_hub->setSinks({});
+    qCInfo(lcServer) << "stopped";
+}
+
+} // namespace sb

@@ -1,0 +1,58 @@
+#pragma once
+
+#include "config/ServerConfig.h"
+#include "core/ServerContext.h"
+
+#include <QList>
+#include <QObject>
+#include <QUrl>
+
+#include <memory>
+
+class QThread;
+
+namespace sb {
+
+class HttpServer;
+class Hub;
+class IoShard;
+class RevocationList;
+class TokenService;
+
+// The whole server, shared by the daemon and the console: the hub, the I/O shards on their
+// threads, and the HTTP listener on its own thread. The object itself lives on the thread
+// that creates it; start() and stop() block until the threads have done their part.
+class Server final : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit Server(ServerConfig config, QObject *parent = nullptr);
+    ~Server() override;
+
+    // Starts the threads and binds the listener. Returns false with a clear `error` (port in
+    // use, unreadable certificate, ...), after which the object can be destroyed.
+    bool start(QString *error);
+    // Closes every WebSocket with 1001 (waiting up to `graceMs` for them to go), then stops.
+    void stop(int graceMs = 2000);
+
+    bool isRunning() const { return m_running; }
+    quint16 port() const { return m_port; }
+    QUrl baseUrl() const;
+    const ServerContext &context() const { return m_context; }
+    Hub *hub() const { return m_hub.get(); }
+
+private:
+    ServerContext m_context;
+    std::unique_ptr<RevocationList> m_revocations;
+    std::unique_ptr<TokenService> m_tokens;
+    std::unique_ptr<Hub> m_hub;
+    QList<QThread *> m_shardThreads;
+    QList<IoShard *> m_shards;
+    QThread *m_httpThread = nullptr;
+    HttpServer *m_http = nullptr;
+    quint16 m_port = 0;
+    bool m_running = false;
+};
+
+} // namespace sb

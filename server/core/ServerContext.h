@@ -1,0 +1,23 @@
+#pragma once
+
+#include "auth/ApiKeyAuth.h"
+#include "config/ServerConfig.h"
+
+namespace sb {
+
+class Hub;
+class RevocationList;
+class TokenService;
+
+// What every part of the server shares; owned by Server, read-only after start.
+struct ServerContext
+{
+    ServerConfig config;
+    ApiKeyAuth apiKey;
+    Hub *hub = nullptr;
+    TokenService *tokens = nullptr;
+    RevocationList *revocations = nullptr;
+    qint64 startedMs = 0;
+};
+
+} // namespace sb

@@ -1,0 +1,191 @@
+#include "core/Logging.h"
+#include "core/ServerContext.h"
+#include "http/BodyDecoder.h"
+#include "http/RestApi.h"
+#include "http/Validation.h"
+#include "hub/Hub.h"
+#include "hub/Names.h"
+#include "json/RawJson.h"
+
+#include <QHttpServerRequest>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace sb {
+
+namespace {
+
+QString messageOf(const HttpReply &reply)
+{
+    return QJsonDocument::fromJson(reply.body)
+        .object()
+        .value(u"error")
+        .toObject()
+        .value(u"message")
+        .toString();
+}
+
+HttpReply emitForCompat(const ServerContext *context, EmitRequest &request, const HttpCall &call,
+                        const char *route)
+{
+    request.source = EmitSource::Compat;
+    request.remote = call.remote;
+    const EmitResult result = context->hub->publish(request);
+    if (!result.accepted)
+        return HttpReply::error(503, u"unavailable",
+                                QStringLiteral("server busy: the delivery queues are full; retry"));
+    qCInfo(lcHttp).noquote() << route << "emit" << result.id << request.to << "event"
+                             << request.event << "delivered" << result.delivered << "legacy"
+                             << result.legacyDelivered << "from" << call.remote;
+    return HttpReply::json(QByteArrayLiteral(R"({"result":true})"));
+}
+
+} // namespace
+
+CompatApi::CompatApi(const ServerContext *context, const RestApi *rest)
+    : m_context(context), m_rest(rest)
+{}
+
+HttpReply CompatApi::okFalse(int status, const QString &message)
+{
+    return HttpReply::json(QByteArrayLiteral(R"({"ok":false,"message":)") + rawjson::quote(message)
+                               + '}',
+                           status);
+}
+
+HttpReply CompatApi::broadcast(const HttpCall &call) const
+{
+    HttpReply error;
+    const auto body = BodyDecoder::decode(call.request, &error);
+    if (!body)
+        return okFalse(error.status, messageOf(error));
+    const QJsonValue channel = body->value(u"channel");
+    if (channel.isUndefined() || channel.isNull() || (channel.isString() && channel.toString().isEmpty()))
+        return okFalse(400, QStringLiteral("channel is required"));
+    if (!channel.isString())
+        return okFalse(400, QStringLiteral("channel must be a string"));
+    if (QString why = names::checkLength(u"channel", channel.toString(), names::kRoomMax); !why.isEmpty())
+        return okFalse(400, why);
+    const QJsonValue eventName = body->value(u"eventName");
+    if (eventName.isUndefined() || eventName.isNull()
+        || (eventName.isString() && eventName.toString().isEmpty()))
+        return okFalse(400, QStringLiteral("eventName is required"));
+    if (!eventName.isString())
+        return okFalse(400, QStringLiteral("eventName must be a string"));
+    if (QString why = names::checkLength(u"eventName", eventName.toString(), names::kEventMax);
+        !why.isEmpty())
+        return okFalse(400, why);
+
+    EmitRequest request;
+    request.target = EmitTarget::Room;
+    request.to = channel.toString();
+    request.event = eventName.toString();
+    const QByteArray payload = body->rawJson(u"payload");
+    request.data = payload.isEmpty() ? QByteArrayLiteral("null") : payload;
+    // What the seed bridge sends: JSON.stringify({channel, eventName, payload}).
+    request.legacyText = QByteArrayLiteral(R"({"channel":)") + rawjson::quote(request.to)
+                         + QByteArrayLiteral(R"(,"eventName":)") + rawjson::quote(request.event)
+                         + (payload.isEmpty() ? QByteArray()
+                                              : QByteArrayLiteral(R"(,"payload":)") + payload)
+                         + '}';
+    request.source = EmitSource::Compat;
+    request.remote = call.remote;
+    const EmitResult result = m_context->hub->publish(request);
+    if (!result.accepted)
+        return okFalse(503, QStringLiteral("server busy: the delivery queues are full; retry"));
+    qCInfo(lcHttp).noquote() << "broadcast" << result.id << "channel" << request.to << "event"
+                             << request.event << "delivered" << result.delivered << "legacy"
+                             << result.legacyDelivered << "from" << call.remote;
+    return HttpReply::json(QByteArrayLiteral(R"({"ok":true})"));
+}
+
+HttpReply CompatApi::pushLegacy(const HttpCall &call) const
+{
+    HttpReply error;
+    // Any Content-Type or none; never form-decoded. The charset is honoured when declared.
+    const auto text = BodyDecoder::decodeText(call.request, &error);
+    QByteArray pushed;
+    if (!text) {
+        pushed = QByteArrayLiteral(R"({"message":)")
+                 + rawjson::quote(QString::fromUtf8(call.request.body())) + '}';
+    } else {
+        const QByteArray utf8 = text->toUtf8();
+        pushed = rawjson::isValidValue(utf8) ? utf8
+                                             : QByteArrayLiteral(R"({"message":)")
+                                                   + rawjson::quote(*text) + '}';
+    }
+    EmitRequest request;
+    request.target = EmitTarget::Legacy;
+    request.event = QStringLiteral("websocket::message");
+    request.data = rawjson::compact(pushed);
+    request.legacyText = pushed;
+    request.eventFrame = false;
+    request.source = EmitSource::Compat;
+    request.remote = call.remote;
+    const EmitResult result = m_context->hub->publish(request);
+    if (!result.accepted)
+        return HttpReply::error(503, u"unavailable",
+                                QStringLiteral("server busy: the delivery queues are full; retry"));
+    qCInfo(lcHttp).noquote() << "push" << result.id << "to" << result.legacyDelivered
+                             << "legacy clients from" << call.remote;
+    return HttpReply::json(QByteArrayLiteral(R"({"message":"Send to )")
+                           + QByteArray::number(result.legacyDelivered)
+                           + QByteArrayLiteral(R"( clients"})"));
+}
+
+HttpReply CompatApi::socketRegister(const HttpCall &call) const
+{
+    HttpReply error;
+    const auto body = BodyDecoder::decode(call.request, &error);
+    if (!body)
+        return error;
+    FieldReader f(*body);
+    const QString room = f.name(u"room", names::kRoomMax);
+    const QString session = f.name(u"sessionId", names::kSessionMax);
+    QString user = f.optionalName(u"username", names::kUserMax);
+    if (!f.ok())
+        return f.reply();
+    if (user.isNull())
+        user = session;
+    const RestApi::Registration r =
+        m_rest->issueToken(room, user, session, m_context->config.tokenDefaultTtl, false);
+    qCInfo(lcHttp).noquote() << "socket register room" << room << "user" << user << "from"
+                             << call.remote;
+    return HttpReply::json(QByteArrayLiteral(R"({"token":")") + r.token + QByteArrayLiteral("\"}"));
+}
+
+HttpReply CompatApi::socketEmitRoom(const HttpCall &call) const
+{
+    HttpReply error;
+    const auto body = BodyDecoder::decode(call.request, &error);
+    if (!body)
+        return error;
+    FieldReader f(*body);
+    EmitRequest request;
+    request.target = EmitTarget::Room;
+    request.to = f.name(u"room", names::kRoomMax);
+    request.event = f.name(u"event", names::kEventMax);
+    request.data = f.json(u"data");
+    if (!f.ok())
+        return f.reply();
+    return emitForCompat(m_context, request, call, "socket/room");
+}
+
+HttpReply CompatApi::socketEmitUser(const HttpCall &call) const
+{
+    HttpReply error;
+    const auto body = BodyDecoder::decode(call.request, &error);
+    if (!body)
+        return error;
+    FieldReader f(*body);
+    EmitRequest request;
+    request.target = EmitTarget::User;
+    request.to = f.name(u"username", names::kUserMax);
+    request.event = f.name(u"event", names::kEventMax);
+    request.data = f.json(u"data");
+    if (!f.ok())
+        return f.reply();
+    return emitForCompat(m_context, request, call, "socket/user");
+}
+
+} // namespace sb

@@ -1,0 +1,342 @@
+#include "http/HttpServer.h"
+
+#include "admin/StatsSampler.h"
+#include "core/Logging.h"
+#include "core/ServerContext.h"
+#include "http/ListenServers.h"
+#include "http/RequestGuard.h"
+#include "hub/Hub.h"
+#include "ws/IoShard.h"
+
+#include <QFile>
+#include <QSslKey>
+#include <QTcpSocket>
+#include <QWebSocket>
+
+namespace sb {
+
+namespace {
+
+using Method = QHttpServerRequest::Method;
+
+QString peerKey(const QHostAddress &address, quint16 port)
+{
+    return address.toString() + u'|' + QString::number(port);
+}
+
+QString remoteOf(const QTcpSocket *socket)
+{
+    QHostAddress address = socket->peerAddress();
+    bool isV4 = false;
+    const quint32 v4 = address.toIPv4Address(&isV4);
+    if (isV4)
+        address = QHostAddress(v4);
+    const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
+                             ? u'[' + address.toString() + u']'
+                             : address.toString();
+    return host + u':' + QString::number(socket->peerPort());
+}
+
+QByteArray allowHeader(QHttpServerRequest::Methods methods)
+{
+    QByteArrayList names;
+    if (methods & Method::Get)
+        names << "GET" << "HEAD";
+    if (methods & Method::Post)
+        names << "POST";
+    if (methods & Method::Put)
+        names << "PUT";
+    if (methods & Method::Delete)
+        names << "DELETE";
+    return names.join(", ");
+}
+
+} // namespace
+
+HttpServer::HttpServer(const ServerContext *context, QList<IoShard *> shards, QObject *parent)
+    : QAbstractHttpServer(parent), m_context(context), m_shards(std::move(shards)),
+      m_stats(new StatsSampler(context->hub, context->startedMs, this)), m_rest(context, m_stats),
+      m_compat(context, &m_rest)
+{
+    addRoutes();
+    connect(this, &QAbstractHttpServer::newWebSocketConnection, this, &HttpServer::takeWebSockets);
+}
+
+HttpServer::~HttpServer() = default;
+
+QString HttpServer::listen()
+{
+    const ServerConfig &config = m_context->config;
+    QTcpServer *server = nullptr;
+    if (config.tlsEnabled()) {
+        QFile certFile(config.tlsCert);
+        if (!certFile.open(QIODevice::ReadOnly))
+            return QStringLiteral("cannot read tls_cert %1: %2").arg(config.tlsCert, certFile.errorString());
+        const QList<QSslCertificate> chain = QSslCertificate::fromData(certFile.readAll(), QSsl::Pem);
+        if (chain.isEmpty())
+            return QStringLiteral("tls_cert %1 holds no PEM certificate").arg(config.tlsCert);
+        QFile keyFile(config.tlsKey);
+        if (!keyFile.open(QIODevice::ReadOnly))
+            return QStringLiteral("cannot read tls_key %1: %2").arg(config.tlsKey, keyFile.errorString());
+        const QByteArray keyPem = keyFile.readAll();
+        QSslKey key(keyPem, QSsl::Rsa, QSsl::Pem);
+        if (key.isNull())
+            key = QSslKey(keyPem, QSsl::Ec, QSsl::Pem);
+        if (key.isNull())
+            return QStringLiteral("tls_key %1 holds no PEM RSA or EC private key (unencrypted)")
+                .arg(config.tlsKey);
+        QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
+        ssl.setLocalCertificateChain(chain);
+        ssl.setPrivateKey(key);
+        ssl.setPeerVerifyMode(QSslSocket::VerifyNone);
+        auto *sslServer = new GuardedSslServer(&config, this);
+        sslServer->setSslConfiguration(ssl);
+        server = sslServer;
+    } else {
+        server = new GuardedTcpServer(&config, this);
+    }
+    if (!server->listen(config.listenAddress, config.listenPort)) {
+        const QString why = QStringLiteral("cannot listen on %1: %2").arg(config.listen, server->errorString());
+        delete server;
+        return why;
+    }
+    m_listener = server;
+    bind(server);
+    return {};
+}
+
+quint16 HttpServer::port() const
+{
+    return m_listener ? m_listener->serverPort() : 0;
+}
+
+void HttpServer::closeListeners()
+{
+    if (m_listener)
+        m_listener->close();
+}
+
+void HttpServer::addRoute(const QString &path, QHttpServerRequest::Methods methods, Auth auth,
+                          Handler handler)
+{
+    m_routes.append(Route{path.split(u'/', Qt::SkipEmptyParts), methods, auth, std::move(handler)});
+}
+
+void HttpServer::addRoutes()
+{
+    const auto Get = QHttpServerRequest::Methods(Method::Get) | Method::Head;
+    const QHttpServerRequest::Methods Post(Method::Post);
+    const QHttpServerRequest::Methods Put(Method::Put);
+    const QHttpServerRequest::Methods Delete(Method::Delete);
+    RestApi *rest = &m_rest;
+    CompatApi *compat = &m_compat;
+
+    addRoute(QStringLiteral("/api/health"), Get, Auth::None,
+             [rest](const HttpCall &c, const QStringList &) { return rest->health(c); });
+    addRoute(QStringLiteral("/api/stats"), Get, Auth::ApiKey,
+             [rest](const HttpCall &c, const QStringList &) { return rest->stats(c); });
+    addRoute(QStringLiteral("/api/register"), Post, Auth::ApiKey,
+             [rest](const HttpCall &c, const QStringList &) { return rest->registerToken(c); });
+    addRoute(QStringLiteral("/api/unregister"), Post, Auth::ApiKey,
+             [rest](const HttpCall &c, const QStringList &) { return rest->unregister(c); });
+    for (const char *target : {"room", "user", "all", "connection"}) {
+        const QString t = QString::fromLatin1(target);
+        addRoute(QStringLiteral("/api/emit/") + t, Post, Auth::ApiKey,
+                 [rest, t](const HttpCall &c, const QStringList &) { return rest->emitTo(c, t); });
+    }
+    addRoute(QStringLiteral("/api/connections"), Get, Auth::ApiKey,
+             [rest](const HttpCall &c, const QStringList &) { return rest->listConnections(c); });
+    addRoute(QStringLiteral("/api/connections/*"), Get, Auth::ApiKey,
+             [rest](const HttpCall &c, const QStringList &a) { return rest->getConnection(c, a[0]); });
+    addRoute(QStringLiteral("/api/connections/*"), Delete, Auth::ApiKey,
+             [rest](const HttpCall &c, const QStringList &a) { return rest->deleteConnection(c, a[0]); });
+    addRoute(QStringLiteral("/api/connections/*/send"), Post, Auth::ApiKey,
+             [rest](const HttpCall &c, const QStringList &a) { return rest->sendToConnection(c, a[0]); });
+    addRoute(QStringLiteral("/api/rooms"), Get, Auth::ApiKey,
+             [rest](const HttpCall &c, const QStringList &) { return rest->listRooms(c); });
+    addRoute(QStringLiteral("/api/rooms/*"), Get, Auth::ApiKey,
+             [rest](const HttpCall &c, const QStringList &a) { return rest->getRoom(c, a[0]); });
+
+    // Drop-in routes of the seed bridges.
+    addRoute(QStringLiteral("/api/broadcast"), Post, Auth::Compat,
+             [compat](const HttpCall &c, const QStringList &) { return compat->broadcast(c); });
+    addRoute(QStringLiteral("/"), Post, Auth::Compat,
+             [compat](const HttpCall &c, const QStringList &) { return compat->pushLegacy(c); });
+    addRoute(QStringLiteral("/"), Get, Auth::None, [](const HttpCall &, const QStringList &) {
+        HttpReply reply;
+        reply.contentType = QByteArrayLiteral("text/plain; charset=utf-8");
+        reply.body = QByteArrayLiteral("Switchboard " SWITCHBOARD_VERSION
+                                       " is running. REST under /api, WebSocket at /ws.\n");
+        return reply;
+    });
+    addRoute(QStringLiteral("/socket"), Post, Auth::Compat,
+             [compat](const HttpCall &c, const QStringList &) { return compat->socketRegister(c); });
+    addRoute(QStringLiteral("/socket/room"), Put, Auth::Compat,
+             [compat](const HttpCall &c, const QStringList &) { return compat->socketEmitRoom(c); });
+    addRoute(QStringLiteral("/socket/user"), Put, Auth::Compat,
+             [compat](const HttpCall &c, const QStringList &) { return compat->socketEmitUser(c); });
+}
+
+HttpReply HttpServer::dispatch(const HttpCall &call)
+{
+    const Method method = call.request.method();
+    const Route *match = nullptr;
+    QHttpServerRequest::Methods allowed;
+    QStringList args;
+    for (const Route &route : std::as_const(m_routes)) {
+        if (route.pattern.size() != call.segments.size())
+            continue;
+        QStringList captured;
+        bool same = true;
+        for (qsizetype i = 0; i < route.pattern.size() && same; ++i) {
+            if (route.pattern[i] == u"*")
+                captured << call.segments[i];
+            else
+                same = route.pattern[i] == call.segments[i];
+        }
+        if (!same)
+            continue;
+        allowed |= route.methods;
+        if (route.methods.testFlag(method)) {
+            match = &route;
+            args = captured;
+            break;
+        }
+    }
+    const bool broadcast = call.segments == QStringList{QStringLiteral("api"), QStringLiteral("broadcast")};
+    if (!match) {
+        if (!allowed) {
+            return HttpReply::error(404, u"not_found",
+                                    QStringLiteral("no route for %1")
+                                        .arg(call.request.url().path(QUrl::FullyEncoded).left(200)));
+        }
+        HttpReply reply = broadcast ? CompatApi::okFalse(405, QStringLiteral("method not allowed; use POST"))
+                                    : HttpReply::error(405, u"method_not_allowed",
+                                                       QStringLiteral("method not allowed here; allowed: %1")
+                                                           .arg(QString::fromLatin1(allowHeader(allowed))));
+        reply.headers.append({QByteArrayLiteral("Allow"), allowHeader(allowed)});
+        return reply;
+    }
+    if (match->auth != Auth::None && !m_context->config.insecure) {
+        const bool keyOk = m_context->apiKey.check(call.request);
+        const bool trusted = match->auth == Auth::Compat && m_context->config.isTrusted(call.peer);
+        if (!keyOk && !trusted) {
+            const QString message = QStringLiteral(
+                "missing or wrong API key: send X-API-Key, Authorization: Bearer, or Basic with "
+                "the key as password");
+            HttpReply reply = broadcast ? CompatApi::okFalse(401, message)
+                                        : HttpReply::error(401, u"unauthorized", message);
+            reply.headers.append({QByteArrayLiteral("WWW-Authenticate"),
+                                  QByteArrayLiteral(R"(Basic realm="switchboard")")});
+            return reply;
+        }
+    }
+    return match->handler(call, args);
+}
+
+bool HttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
+{
+    m_answered = false;
+    RequestGuard *guard = RequestGuard::of(socket);
+    const RequestGuard::RequestMeta meta = guard ? guard->takeMeta() : RequestGuard::RequestMeta{};
+
+    if (request.value(QByteArrayLiteral("upgrade")).toLower() == "websocket"
+        && request.value(QByteArrayLiteral("connection")).toLower().contains("upgrade")) {
+        const bool accepted = handleUpgrade(request, socket);
+        if (accepted && guard)
+            guard->release();
+        return accepted;
+    }
+
+    const QString encodedPath = request.url().path(QUrl::FullyEncoded);
+    QStringList segments;
+    for (const QString &segment : encodedPath.split(u'/', Qt::SkipEmptyParts))
+        segments << QUrl::fromPercentEncoding(segment.toUtf8());
+    const HttpCall call{request, socket, segments, socket->peerAddress(), remoteOf(socket)};
+    const HttpReply reply = dispatch(call);
+    qCDebug(lcHttp).noquote() << call.remote << request.method() << encodedPath << reply.status;
+    write(socket, reply, meta.closeAfter, request.method() == Method::Head);
+    return true;
+}
+
+void HttpServer::write(QTcpSocket *socket, const HttpReply &reply, bool close, bool headOnly)
+{
+    socket->write(reply.serialize(close, headOnly));
+    if (close)
+        socket->disconnectFromHost();
+}
+
+bool HttpServer::handleUpgrade(const QHttpServerRequest &request, QTcpSocket *socket)
+{
+    const QString path = request.url().path(QUrl::FullyEncoded);
+    auto refuse = [&](int status, QStringView code, const QString &message) {
+        qCInfo(lcWs).noquote() << "upgrade refused" << status << path.left(100) << "from"
+                               << remoteOf(socket) << message;
+        write(socket, HttpReply::error(status, code, message), true);
+        m_answered = true;
+        return false;
+    };
+    if (path == u"/admin")
+        return refuse(404, u"not_found", QStringLiteral("the admin stream is not available"));
+    if (path.startsWith(u"/websockets/") || path == u"/websockets")
+        return refuse(404, u"not_found", QStringLiteral("paths under /websockets/ are reserved"));
+    const QString origin = QString::fromUtf8(request.value(QByteArrayLiteral("origin")));
+    if (!origin.isEmpty() && !m_context->config.isOriginAllowed(origin))
+        return refuse(403, u"forbidden",
+                      QStringLiteral("origin %1 is not in allowed_origins").arg(origin.left(200)));
+    for (auto it = m_pendingUpgrades.begin(); it != m_pendingUpgrades.end();) {
+        if (!it->socket)
+            it = m_pendingUpgrades.erase(it);
+        else
+            ++it;
+    }
+    if (m_context->hub->openCount() + m_pendingUpgrades.size() >= m_context->config.maxConnections)
+        return refuse(503, u"unavailable",
+                      QStringLiteral("too many connections (max_connections %1)")
+                          .arg(m_context->config.maxConnections));
+    const ConnectionKind kind = path == u"/ws" ? ConnectionKind::Native : ConnectionKind::Legacy;
+    m_pendingUpgrades.insert(peerKey(socket->peerAddress(), socket->peerPort()),
+                             PendingUpgrade{socket, kind});
+    return true;
+}
+
+void HttpServer::missingHandler(const QHttpServerRequest &request, QTcpSocket *socket)
+{
+    if (m_answered)
+        return;
+    write(socket,
+          HttpReply::error(404, u"not_found",
+                           QStringLiteral("no route for %1")
+                               .arg(request.url().path(QUrl::FullyEncoded).left(200))),
+          true);
+}
+
+void HttpServer::takeWebSockets()
+{
+    while (hasPendingWebSocketConnections()) {
+        QWebSocket *socket = nextPendingWebSocketConnection().release();
+        if (!socket)
+            break;
+        const PendingUpgrade pending =
+            m_pendingUpgrades.take(peerKey(socket->peerAddress(), socket->peerPort()));
+        QTcpSocket *tcp = pending.socket;
+        if (!tcp) {
+            socket->abort();
+            socket->deleteLater();
+            continue;
+        }
+        IoShard *shard = m_shards.at(int(m_nextShard++ % quint64(m_shards.size())));
+        // The QTcpSocket is still a child of the listener and watched by Qt's internal
+        // WebSocket server: free it from both, then move both objects to the shard's thread.
+        QObject::disconnect(tcp, &QAbstractSocket::disconnected, nullptr, nullptr);
+        tcp->setParent(nullptr);
+        tcp->moveToThread(shard->thread());
+        socket->moveToThread(shard->thread());
+        const ConnectionKind kind = pending.kind;
+        QMetaObject::invokeMethod(
+            shard, [shard, socket, tcp, kind] { shard->adopt(socket, tcp, kind); },
+            Qt::QueuedConnection);
+    }
+}
+
+} // namespace sb

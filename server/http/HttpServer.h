@@ -1,0 +1,80 @@
+#pragma once
+
+#include "http/HttpCall.h"
+#include "http/HttpResponse.h"
+#include "http/RestApi.h"
+#include "hub/Message.h"
+
+#include <QHttpServerRequest>
+
+#include <QAbstractHttpServer>
+#include <QHash>
+#include <QPointer>
+
+#include <functional>
+
+class QTcpServer;
+
+namespace sb {
+
+struct ServerContext;
+class IoShard;
+class StatsSampler;
+
+// The one listener: REST, compatibility routes and WebSocket upgrades (/ws native, /admin
+// reserved for the admin stream, any other path legacy). Runs on its own thread. Accepted
+// WebSockets are handed to the I/O shards, so idle clients cost REST callers nothing.
+class HttpServer final : public QAbstractHttpServer
+{
+    Q_OBJECT
+
+public:
+    HttpServer(const ServerContext *context, QList<IoShard *> shards, QObject *parent = nullptr);
+    ~HttpServer() override;
+
+    // On the HTTP thread. Returns an error text, or empty when listening.
+    QString listen();
+    quint16 port() const;
+    void closeListeners();
+
+protected:
+    bool handleRequest(const QHttpServerRequest &request, QTcpSocket *socket) override;
+    void missingHandler(const QHttpServerRequest &request, QTcpSocket *socket) override;
+
+private:
+    enum class Auth { None, ApiKey, Compat };
+    using Handler = std::function<HttpReply(const HttpCall &, const QStringList &args)>;
+    struct Route
+    {
+        QStringList pattern; // literal segments, "*" matches one segment
+        QHttpServerRequest::Methods methods;
+        Auth auth;
+        Handler handler;
+    };
+
+    void addRoutes();
+    void addRoute(const QString &path, QHttpServerRequest::Methods methods, Auth auth, Handler handler);
+    HttpReply dispatch(const HttpCall &call);
+    bool handleUpgrade(const QHttpServerRequest &request, QTcpSocket *socket);
+    void takeWebSockets();
+    void write(QTcpSocket *socket, const HttpReply &reply, bool close, bool headOnly = false);
+
+    const ServerContext *m_context;
+    QList<IoShard *> m_shards;
+    StatsSampler *m_stats;
+    RestApi m_rest;
+    CompatApi m_compat;
+    QList<Route> m_routes;
+    QPointer<QTcpServer> m_listener;
+
+    struct PendingUpgrade
+    {
+        QPointer<QTcpSocket> socket;
+        ConnectionKind kind;
+    };
+    QHash<QString, PendingUpgrade> m_pendingUpgrades; // by peer address:port
+    bool m_answered = false;
+    quint64 m_nextShard = 0;
+};
+
+} // namespace sb

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <QSslServer>
+#include <QTcpServer>
+
+namespace sb {
+
+struct ServerConfig;
+
+// QTcpServer and QSslServer that put a RequestGuard on every socket before the HTTP server
+// connects its own handlers, and that accept bursts of connections (large backlog).
+class GuardedTcpServer final : public QTcpServer
+{
+    Q_OBJECT
+
+public:
+    GuardedTcpServer(const ServerConfig *config, QObject *httpServer);
+    QTcpSocket *nextPendingConnection() override;
+
+private:
+    const ServerConfig *m_config;
+    QObject *m_httpServer;
+};
+
+class GuardedSslServer final : public QSslServer
+{
+    Q_OBJECT
+
+public:
+    GuardedSslServer(const ServerConfig *config, QObject *httpServer);
+    QTcpSocket *nextPendingConnection() override;
+
+private:
+    const ServerConfig *m_config;
+    QObject *m_httpServer;
+};
+
+} // namespace sb

@@ -1,0 +1,326 @@
+#include "http/RequestGuard.h"
+
+#include "config/ServerConfig.h"
+#include "core/Logging.h"
+#include "http/HttpResponse.h"
+
+#include <QElapsedTimer>
+#include <QTcpSocket>
+#include <QTimer>
+
+namespace sb {
+
+namespace {
+
+constexpr int kIdleTimeoutMs = 75000;  // keep-alive connections with no request (nginx default)
+constexpr int kDrainLingerMs = 2000;   // after a refusal: close when the client goes quiet
+constexpr qsizetype kMaxChunkLine = 1024;
+
+bool isTokenChar(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+           || QByteArrayView("!#$%&'*+-.^_`|~").contains(c);
+}
+
+bool isBlank(char c)
+{
+    return c == '\r' || c == '\n' || c == ' ' || c == '\t' || c == '\v';
+}
+
+} // namespace
+
+RequestGuard::RequestGuard(QTcpSocket *socket, const ServerConfig *config, QObject *httpServer)
+    : QObject(socket), m_socket(socket), m_config(config), m_httpServer(httpServer),
+      m_timer(new QTimer(this))
+{
+    setObjectName(QStringLiteral("switchboard-request-guard"));
+    m_timer->setSingleShot(true);
+    connect(m_timer, &QTimer::timeout, this, &RequestGuard::onTimeout);
+    // Connected before the HTTP server's own slot, so it sees every byte first.
+    connect(socket, &QIODevice::readyRead, this, &RequestGuard::onReadyRead);
+    armTimer(kIdleTimeoutMs);
+}
+
+RequestGuard *RequestGuard::of(QTcpSocket *socket)
+{
+    return socket->findChild<RequestGuard *>(QStringLiteral("switchboard-request-guard"),
+                                             Qt::FindDirectChildrenOnly);
+}
+
+RequestGuard::RequestMeta RequestGuard::takeMeta()
+{
+    if (m_meta.empty())
+        return {};
+    RequestMeta meta = m_meta.front();
+    m_meta.pop_front();
+    return meta;
+}
+
+void RequestGuard::release()
+{
+    m_timer->stop();
+    disconnect(m_socket, nullptr, this, nullptr);
+    deleteLater();
+}
+
+void RequestGuard::armTimer(int ms)
+{
+    m_timer->start(ms);
+}
+
+void RequestGuard::onReadyRead()
+{
+    if (m_state == State::Rejected) {
+        const QByteArray discarded = m_socket->readAll();
+        if (m_drainRemaining > 0) {
+            m_drainRemaining = qMax<qint64>(0, m_drainRemaining - discarded.size());
+            if (m_drainRemaining == 0)
+                m_socket->disconnectFromHost();
+        }
+        armTimer(kDrainLingerMs);
+        return;
+    }
+    // The HTTP server ran once since our last look: it read everything up to the end of the
+    // first complete request, or everything when none was complete.
+    qint64 leftover = 0;
+    if (!m_boundaries.empty()) {
+        const qint64 consumed = m_boundaries.front();
+        m_boundaries.pop_front();
+        for (qint64 &b : m_boundaries)
+            b -= consumed;
+        leftover = m_unreadAtExit - consumed;
+    }
+    const qint64 available = m_socket->bytesAvailable();
+    if (leftover > available) {
+        leftover = available;
+        m_boundaries.clear();
+    }
+    if (available > leftover)
+        analyze(m_socket->peek(available), leftover);
+    if (m_state != State::Rejected)
+        m_unreadAtExit = available;
+}
+
+void RequestGuard::analyze(const QByteArray &bytes, qsizetype i)
+{
+    const qsizetype n = bytes.size();
+    while (i < n && m_state != State::Rejected) {
+        switch (m_state) {
+        case State::Idle:
+            while (i < n && isBlank(bytes[i]))
+                ++i;
+            if (i < n) {
+                m_state = State::Head;
+                m_head.clear();
+                m_current = {};
+                m_expectContinue = false;
+                m_bodyTotal = 0;
+                m_drainRemaining = -1;
+                armTimer(m_config->readTimeoutS * 1000);
+            }
+            break;
+        case State::Head: {
+            const qsizetype nl = bytes.indexOf('\n', i);
+            const qsizetype end = nl < 0 ? n : nl + 1;
+            const bool firstLine = !m_head.contains('\n');
+            m_head.append(bytes.constData() + i, end - i);
+            i = end;
+            if (m_head.size() > kMaxHead) {
+                reject(431, "too_large", QStringLiteral("request headers are larger than 64 KiB"));
+                return;
+            }
+            if (nl < 0)
+                break;
+            if (!firstLine && (m_head.endsWith("\n\r\n") || m_head.endsWith("\n\n"))) {
+                m_bytesAfterHead = n - i;
+                if (!finishHead())
+                    return;
+                if (m_state == State::Idle)
+                    requestComplete(i);
+                else if (m_expectContinue && i == n)
+                    m_socket->write("HTTP/1.1 100 Continue\r\n\r\n");
+            }
+            break;
+        }
+        case State::Body: {
+            const qint64 take = qMin<qint64>(m_bodyRemaining, n - i);
+            m_bodyRemaining -= take;
+            i += take;
+            if (m_bodyRemaining == 0)
+                requestComplete(i);
+            break;
+        }
+        case State::ChunkSize:
+        case State::Trailer:
+        case State::ChunkDataEnd: {
+            const qsizetype nl = bytes.indexOf('\n', i);
+            const qsizetype end = nl < 0 ? n : nl + 1;
+            m_chunkLine.append(bytes.constData() + i, end - i);
+            i = end;
+            if (m_chunkLine.size() > kMaxChunkLine) {
+                reject(400, "bad_request", QStringLiteral("chunked body: chunk size line too long"));
+                return;
+            }
+            if (nl < 0)
+                break;
+            const QByteArray line = m_chunkLine.trimmed();
+            m_chunkLine.clear();
+            if (m_state == State::ChunkDataEnd) {
+                m_state = State::ChunkSize;
+            } else if (m_state == State::Trailer) {
+                if (line.isEmpty())
+                    requestComplete(i);
+            } else {
+                const qsizetype semi = line.indexOf(';');
+                bool ok = false;
+                const qint64 size = (semi < 0 ? line : line.left(semi)).trimmed().toLongLong(&ok, 16);
+                if (!ok || size < 0) {
+                    reject(400, "bad_request",
+                           QStringLiteral("chunked body: '%1' is not a chunk size")
+                               .arg(QString::fromLatin1(line.left(40))));
+                    return;
+                }
+                if (size == 0) {
+                    m_state = State::Trailer;
+                } else {
+                    m_bodyTotal += size;
+                    if (m_bodyTotal > m_config->maxBodyBytes) {
+                        m_drainRemaining = -1; // unknown: linger until the client goes quiet
+                        reject(413, "too_large",
+                               QStringLiteral("request body is larger than %1 bytes (max_body_bytes)")
+                                   .arg(m_config->maxBodyBytes));
+                        return;
+                    }
+                    m_chunkRemaining = size;
+                    m_state = State::ChunkData;
+                }
+            }
+            break;
+        }
+        case State::ChunkData: {
+            const qint64 take = qMin<qint64>(m_chunkRemaining, n - i);
+            m_chunkRemaining -= take;
+            i += take;
+            if (m_chunkRemaining == 0)
+                m_state = State::ChunkDataEnd;
+            break;
+        }
+        case State::Rejected:
+            return;
+        }
+    }
+}
+
+bool RequestGuard::finishHead()
+{
+    const QList<QByteArray> lines = m_head.split('\n');
+    const QByteArray requestLine = lines.value(0).trimmed();
+    const QList<QByteArray> parts = requestLine.split(' ');
+    const bool methodOk = !parts.value(0).isEmpty()
+                          && std::all_of(parts[0].cbegin(), parts[0].cend(), isTokenChar);
+    const QByteArray version = parts.size() == 3 ? parts[2] : QByteArray();
+    if (parts.size() != 3 || !methodOk || parts[1].isEmpty()
+        || (version != "HTTP/1.1" && version != "HTTP/1.0")) {
+        reject(400, "bad_request",
+               QStringLiteral("malformed request line; expected METHOD /path HTTP/1.1"));
+        return false;
+    }
+    m_current.http10 = version == "HTTP/1.0";
+    qint64 contentLength = 0;
+    bool haveLength = false, chunked = false, connectionClose = false;
+    for (qsizetype k = 1; k < lines.size(); ++k) {
+        const QByteArray &line = lines[k];
+        const qsizetype colon = line.indexOf(':');
+        if (colon <= 0)
+            continue;
+        const QByteArray name = line.left(colon).trimmed().toLower();
+        const QByteArray value = line.mid(colon + 1).trimmed();
+        if (name == "content-length") {
+            bool ok = false;
+            const qint64 length = value.toLongLong(&ok);
+            if (!ok || length < 0 || (haveLength && length != contentLength)) {
+                reject(400, "bad_request", QStringLiteral("Content-Length is not a valid length"));
+                return false;
+            }
+            haveLength = true;
+            contentLength = length;
+        } else if (name == "transfer-encoding") {
+            chunked = chunked || value.toLower().contains("chunked");
+        } else if (name == "expect") {
+            m_expectContinue = value.toLower().contains("100-continue");
+        } else if (name == "connection") {
+            connectionClose = connectionClose || value.toLower().contains("close");
+        }
+    }
+    m_current.closeAfter = m_current.http10 || connectionClose;
+    if (chunked) {
+        m_state = State::ChunkSize;
+        m_chunkLine.clear();
+        return true;
+    }
+    if (contentLength > m_config->maxBodyBytes) {
+        m_drainRemaining = qMax<qint64>(1, contentLength - m_bytesAfterHead);
+        reject(413, "too_large",
+               QStringLiteral("request body of %1 bytes is larger than %2 bytes (max_body_bytes)")
+                   .arg(contentLength)
+                   .arg(m_config->maxBodyBytes));
+        return false;
+    }
+    if (contentLength > 0) {
+        m_bodyRemaining = contentLength;
+        m_state = State::Body;
+    } else {
+        m_state = State::Idle;
+    }
+    return true;
+}
+
+void RequestGuard::requestComplete(qsizetype endOffset)
+{
+    m_boundaries.push_back(endOffset);
+    m_meta.push_back(m_current);
+    m_state = State::Idle;
+    armTimer(kIdleTimeoutMs);
+}
+
+void RequestGuard::reject(int status, const char *code, const QString &message)
+{
+    qCInfo(lcHttp).noquote() << status << QString::fromLatin1(code) << "from"
+                             << m_socket->peerAddress().toString() << message;
+    // Take the socket away from the HTTP server: it must not buffer what follows.
+    if (m_httpServer)
+        QObject::disconnect(m_socket, &QIODevice::readyRead, m_httpServer, nullptr);
+    if (m_socket->isTransactionStarted())
+        m_socket->commitTransaction();
+    m_socket->readAll(); // discarded: counted in m_drainRemaining by the caller
+    m_state = State::Rejected;
+    m_boundaries.clear();
+    m_meta.clear();
+    m_socket->write(HttpReply::error(status, QString::fromLatin1(code), message).serialize(true));
+    if (status == 408 || m_drainRemaining == 0) {
+        m_socket->disconnectFromHost();
+        return;
+    }
+    // Linger: keep reading (and discarding) the rest of the body, so that no TCP reset
+    // destroys the answer before the client reads it; close once the client goes quiet.
+    armTimer(kDrainLingerMs);
+}
+
+void RequestGuard::onTimeout()
+{
+    switch (m_state) {
+    case State::Idle:
+        m_socket->disconnectFromHost();
+        break;
+    case State::Rejected:
+        m_socket->disconnectFromHost();
+        break;
+    default:
+        reject(408, "timeout",
+               QStringLiteral("request not complete within %1 s (read_timeout_s)")
+                   .arg(m_config->readTimeoutS));
+        break;
+    }
+}
+
+} // namespace sb

@@ -1,0 +1,83 @@
+#pragma once
+
+#include <QByteArray>
+#include <QObject>
+#include <QPointer>
+
+#include <deque>
+#include <optional>
+
+class QTcpSocket;
+class QTimer;
+
+namespace sb {
+
+struct ServerConfig;
+
+// The request-head guard of DESIGN.md, one per HTTP socket, in front of Qt 6.4's request
+// parser (which buffers whole bodies, never answers Expect: 100-continue and ignores
+// HTTP/1.0 and Connection: close). It looks at the bytes before the parser reads them, finds
+// where each request ends (Content-Length or chunk sizes), and:
+//   - answers 100 Continue at once when a request asks for it;
+//   - answers 413 when Content-Length or the counted chunk bytes pass max_body_bytes, 431 for
+//     a head over 64 KiB, 400 for a malformed request line or Content-Length, 408 when a
+//     request is not complete within read_timeout_s; then drains and closes, so that the
+//     answer is readable and memory does not grow;
+//   - remembers per request whether the connection must close after the answer.
+// It frames requests only; parsing them stays Qt's job.
+class RequestGuard final : public QObject
+{
+    Q_OBJECT
+
+public:
+    struct RequestMeta
+    {
+        bool http10 = false;
+        bool closeAfter = false;
+    };
+
+    RequestGuard(QTcpSocket *socket, const ServerConfig *config, QObject *httpServer);
+
+    static RequestGuard *of(QTcpSocket *socket);
+    // What the guard saw of the request the HTTP server is handling now.
+    RequestMeta takeMeta();
+    // The request was upgraded to a WebSocket: stop guarding this socket.
+    void release();
+
+    static constexpr qsizetype kMaxHead = 64 * 1024;
+
+private:
+    enum class State { Idle, Head, Body, ChunkSize, ChunkData, ChunkDataEnd, Trailer, Rejected };
+
+    void onReadyRead();
+    void onTimeout();
+    void analyze(const QByteArray &bytes, qsizetype from);
+    bool finishHead();
+    void requestComplete(qsizetype endOffset);
+    void reject(int status, const char *code, const QString &message);
+    void armTimer(int ms);
+
+    QTcpSocket *m_socket;
+    const ServerConfig *m_config;
+    QPointer<QObject> m_httpServer;
+    QTimer *m_timer;
+
+    State m_state = State::Idle;
+    QByteArray m_head;
+    QByteArray m_chunkLine;
+    qint64 m_bodyRemaining = 0;
+    qint64 m_chunkRemaining = 0;
+    qint64 m_bodyTotal = 0;
+    qint64 m_drainRemaining = -1; // after a refusal: body bytes still to discard, -1 unknown
+    qint64 m_bytesAfterHead = 0;
+    bool m_expectContinue = false;
+    RequestMeta m_current;
+
+    // Bytes at the front of the socket's unread buffer that were already analyzed, and the
+    // request ends among them, as offsets into that buffer.
+    qint64 m_unreadAtExit = 0;
+    std::deque<qint64> m_boundaries;
+    std::deque<RequestMeta> m_meta;
+};
+
+} // namespace sb

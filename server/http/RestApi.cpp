@@ -1,0 +1,260 @@
+#include "http/RestApi.h"
+
+#include "admin/StatsSampler.h"
+#include "auth/RevocationList.h"
+#include "auth/TokenService.h"
+#include "core/Logging.h"
+#include "core/ServerContext.h"
+#include "http/BodyDecoder.h"
+#include "http/Validation.h"
+#include "hub/Hub.h"
+#include "hub/Names.h"
+#include "json/RawJson.h"
+
+#include <QDateTime>
+#include <QHttpServerRequest>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QUrlQuery>
+
+namespace sb {
+
+namespace {
+
+QByteArray compactJson(const QJsonObject &object)
+{
+    return QJsonDocument(object).toJson(QJsonDocument::Compact);
+}
+
+QByteArray compactJson(const QJsonArray &array)
+{
+    return QJsonDocument(array).toJson(QJsonDocument::Compact);
+}
+
+QJsonValue nullable(const QString &s)
+{
+    return s.isNull() ? QJsonValue(QJsonValue::Null) : QJsonValue(s);
+}
+
+QJsonObject connectionJson(const ConnectionSnapshot &c)
+{
+    QJsonArray rooms;
+    for (const QString &r : c.rooms)
+        rooms.append(r);
+    return QJsonObject{{QStringLiteral("connection"), connectionIdText(c.id)},
+                       {QStringLiteral("user"), nullable(c.user)},
+                       {QStringLiteral("session"), nullable(c.session)},
+                       {QStringLiteral("rooms"), rooms},
+                       {QStringLiteral("remote"), c.remote},
+                       {QStringLiteral("origin"), nullable(c.origin)},
+                       {QStringLiteral("since"), double(c.sinceMs)},
+                       {QStringLiteral("sent"), double(c.sent)},
+                       {QStringLiteral("received"), double(c.received)}};
+}
+
+HttpReply notFoundConnection(const QString &id)
+{
+    return HttpReply::error(404, u"not_found",
+                            QStringLiteral("connection '%1' is not open").arg(id.left(100)));
+}
+
+EmitSource sourceOf(const HttpCall &call)
+{
+    const QByteArray header = call.request.value(QByteArrayLiteral("x-switchboard-source"));
+    return header.trimmed().toLower() == "console" ? EmitSource::Console : EmitSource::Rest;
+}
+
+} // namespace
+
+RestApi::RestApi(const ServerContext *context, const StatsSampler *stats)
+    : m_context(context), m_stats(stats)
+{}
+
+HttpReply RestApi::health(const HttpCall &) const
+{
+    const qint64 uptime = (QDateTime::currentMSecsSinceEpoch() - m_context->startedMs) / 1000;
+    return HttpReply::json(compactJson(QJsonObject{{QStringLiteral("status"), QStringLiteral("ok")},
+                                                   {QStringLiteral("version"),
+                                                    QStringLiteral(SWITCHBOARD_VERSION)},
+                                                   {QStringLiteral("uptime_s"), double(uptime)}}));
+}
+
+HttpReply RestApi::stats(const HttpCall &) const
+{
+    return HttpReply::json(compactJson(m_stats->json()));
+}
+
+RestApi::Registration RestApi::issueToken(const QString &room, const QString &user,
+                                          const QString &session, qint64 ttl, bool publish) const
+{
+    const qint64 now = QDateTime::currentSecsSinceEpoch();
+    TokenClaims claims;
+    claims.room = room;
+    claims.user = user;
+    claims.session = session;
+    claims.publish = publish;
+    claims.issuedAt = now;
+    // A token issued in the second of an unregister must still work: it gets iat + 1.
+    const qint64 revokedAt = m_context->revocations->revokedAt(room, user, session);
+    if (revokedAt >= claims.issuedAt)
+        claims.issuedAt = revokedAt + 1;
+    claims.expiresAt = claims.issuedAt + ttl;
+    return Registration{m_context->tokens->sign(claims), claims.expiresAt};
+}
+
+HttpReply RestApi::registerToken(const HttpCall &call) const
+{
+    HttpReply error;
+    const auto body = BodyDecoder::decode(call.request, &error);
+    if (!body)
+        return error;
+    FieldReader f(*body);
+    const QString room = f.name(u"room", names::kRoomMax);
+    const QString user = f.name(u"user", names::kUserMax);
+    const QString session = f.name(u"session", names::kSessionMax);
+    const auto ttl = f.positiveInt(u"ttl", m_context->config.tokenMaxTtl,
+                                   QStringLiteral("token_max_ttl"));
+    const bool publish = f.boolean(u"publish", false);
+    if (!f.ok())
+        return f.reply();
+    const Registration r = issueToken(room, user, session,
+                                      ttl.value_or(m_context->config.tokenDefaultTtl), publish);
+    qCInfo(lcHttp).noquote() << "register room" << room << "user" << user << "from" << call.remote;
+    return HttpReply::json(QByteArrayLiteral(R"({"token":")") + r.token
+                           + QByteArrayLiteral(R"(","expires":)") + QByteArray::number(r.expires)
+                           + '}');
+}
+
+HttpReply RestApi::unregister(const HttpCall &call) const
+{
+    HttpReply error;
+    const auto body = BodyDecoder::decode(call.request, &error);
+    if (!body)
+        return error;
+    FieldReader f(*body);
+    const QString room = f.name(u"room", names::kRoomMax);
+    const QString user = f.name(u"user", names::kUserMax);
+    const QString session = f.name(u"session", names::kSessionMax);
+    if (!f.ok())
+        return f.reply();
+    m_context->revocations->revoke(room, user, session, QDateTime::currentSecsSinceEpoch());
+    const qint64 removed = m_context->hub->revoke(room, user, session);
+    qCInfo(lcHttp).noquote() << "unregister room" << room << "user" << user << "removed" << removed;
+    return HttpReply::json(QByteArrayLiteral(R"({"removed":)") + QByteArray::number(removed) + '}');
+}
+
+HttpReply RestApi::emitTo(const HttpCall &call, const QString &target) const
+{
+    HttpReply error;
+    const auto body = BodyDecoder::decode(call.request, &error);
+    if (!body)
+        return error;
+    FieldReader f(*body);
+    EmitRequest request;
+    if (target == u"room") {
+        request.target = EmitTarget::Room;
+        request.to = f.name(u"room", names::kRoomMax);
+    } else if (target == u"user") {
+        request.target = EmitTarget::User;
+        request.to = f.name(u"user", names::kUserMax);
+    } else if (target == u"all") {
+        request.target = EmitTarget::All;
+    } else {
+        request.target = EmitTarget::Connection;
+        request.to = f.text(u"connection", false);
+    }
+    request.event = f.name(u"event", names::kEventMax);
+    request.data = f.json(u"data");
+    if (!f.ok())
+        return f.reply();
+    request.source = sourceOf(call);
+    request.remote = call.remote;
+    const EmitResult result = m_context->hub->publish(request);
+    if (!result.accepted)
+        return HttpReply::error(503, u"unavailable",
+                                QStringLiteral("server busy: the delivery queues are full; retry"));
+    qCInfo(lcHttp).noquote() << "emit" << result.id << target
+                             << (request.to.isEmpty() ? QString() : request.to) << "event"
+                             << request.event << "delivered" << result.delivered << "from"
+                             << call.remote;
+    return HttpReply::json(QByteArrayLiteral(R"({"id":)") + QByteArray::number(result.id)
+                           + QByteArrayLiteral(R"(,"delivered":)")
+                           + QByteArray::number(result.delivered) + '}');
+}
+
+HttpReply RestApi::listConnections(const HttpCall &call) const
+{
+    const QUrlQuery query(call.request.url());
+    const QString room = query.hasQueryItem(QStringLiteral("room"))
+                             ? query.queryItemValue(QStringLiteral("room"), QUrl::FullyDecoded)
+                             : QString();
+    const QString user = query.hasQueryItem(QStringLiteral("user"))
+                             ? query.queryItemValue(QStringLiteral("user"), QUrl::FullyDecoded)
+                             : QString();
+    QJsonArray out;
+    for (const ConnectionSnapshot &c : m_context->hub->connections(room, user))
+        out.append(connectionJson(c));
+    return HttpReply::json(compactJson(out));
+}
+
+HttpReply RestApi::getConnection(const HttpCall &, const QString &id) const
+{
+    const auto c = m_context->hub->connection(parseConnectionId(id));
+    if (!c)
+        return notFoundConnection(id);
+    return HttpReply::json(compactJson(connectionJson(*c)));
+}
+
+HttpReply RestApi::deleteConnection(const HttpCall &call, const QString &id) const
+{
+    if (!m_context->hub->closeConnectionWithCode(parseConnectionId(id), 4000))
+        return notFoundConnection(id);
+    qCInfo(lcHttp).noquote() << "close connection" << id << "by" << call.remote;
+    return HttpReply::json(QByteArrayLiteral(R"({"closed":true})"));
+}
+
+HttpReply RestApi::sendToConnection(const HttpCall &call, const QString &id) const
+{
+    HttpReply error;
+    const auto body = BodyDecoder::decode(call.request, &error);
+    if (!body)
+        return error;
+    FieldReader f(*body);
+    const QString text = f.text(u"text");
+    if (!f.ok())
+        return f.reply();
+    if (!m_context->hub->sendRaw(parseConnectionId(id), text.toUtf8()))
+        return notFoundConnection(id);
+    return HttpReply::json(QByteArrayLiteral(R"({"sent":true})"));
+}
+
+HttpReply RestApi::listRooms(const HttpCall &) const
+{
+    QJsonArray out;
+    for (const RoomSummary &r : m_context->hub->rooms()) {
+        out.append(QJsonObject{{QStringLiteral("room"), r.room},
+                               {QStringLiteral("connections"), double(r.connections)},
+                               {QStringLiteral("users"), double(r.users)}});
+    }
+    return HttpReply::json(compactJson(out));
+}
+
+HttpReply RestApi::getRoom(const HttpCall &, const QString &room) const
+{
+    const QList<RoomMember> members = m_context->hub->roomMembers(room);
+    if (members.isEmpty())
+        return HttpReply::error(404, u"not_found",
+                                QStringLiteral("room '%1' has no members").arg(room.left(200)));
+    QJsonArray array;
+    for (const RoomMember &m : members) {
+        array.append(QJsonObject{{QStringLiteral("connection"), connectionIdText(m.id)},
+                                 {QStringLiteral("user"), m.user},
+                                 {QStringLiteral("session"), m.session},
+                                 {QStringLiteral("since"), double(m.sinceMs)}});
+    }
+    return HttpReply::json(
+        compactJson(QJsonObject{{QStringLiteral("room"), room}, {QStringLiteral("members"), array}}));
+}
+
+} // namespace sb

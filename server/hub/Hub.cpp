@@ -1,0 +1,494 @@
+#include "hub/Hub.h"
+
+#include "core/Logging.h"
+#include "json/RawJson.h"
+#include "ws/WsFrame.h"
+
+#include <QDateTime>
+
+namespace sb {
+
+namespace {
+
+QByteArray eventFrame(quint64 id, const QString &event, const QString *room,
+                      const QByteArray &data, qint64 ts)
+{
+    QByteArray json;
+    json.reserve(data.size() + event.size() + (room ? room->size() : 0) + 80);
+    json.append(R"({"type":"event","id":)").append(QByteArray::number(id));
+    json.append(R"(,"event":)").append(rawjson::quote(event));
+    if (room)
+        json.append(R"(,"room":)").append(rawjson::quote(*room));
+    json.append(R"(,"data":)").append(data.isEmpty() ? QByteArrayLiteral("null") : data);
+    json.append(R"(,"ts":)").append(QByteArray::number(ts)).append('}');
+    return wsframe::text(json);
+}
+
+} // namespace
+
+Hub::Hub(qint64 historyPerRoom) : m_historyPerRoom(historyPerRoom) {}
+
+Hub::~Hub() = default;
+
+void Hub::setSinks(QList<DeliverySink *> sinks)
+{
+    QMutexLocker lock(&m_mutex);
+    m_sinks = std::move(sinks);
+    const size_t n = size_t(m_sinks.size());
+    m_joinedByShard.assign(n, {});
+    m_legacyByShard.assign(n, {});
+    m_loadByShard.assign(n, 0);
+}
+
+int Hub::pickShard() const
+{
+    QMutexLocker lock(&m_mutex);
+    int best = 0;
+    for (int i = 1; i < int(m_loadByShard.size()); ++i) {
+        if (m_loadByShard[size_t(i)] < m_loadByShard[size_t(best)])
+            best = i;
+    }
+    return best;
+}
+
+void Hub::removeFrom(QList<ConnId> &list, ConnId id)
+{
+    const qsizetype i = list.indexOf(id);
+    if (i >= 0) {
+        // Order does not matter: swap with the last element, then drop it.
+        if (i != list.size() - 1)
+            list[i] = list.constLast();
+        list.removeLast();
+    }
+}
+
+ConnId Hub::openConnection(int shard, ConnectionKind kind, const QString &remote,
+                           const QString &origin, std::shared_ptr<ConnectionCounters> counters)
+{
+    QMutexLocker lock(&m_mutex);
+    const ConnId id = m_nextConnId++;
+    Conn &c = m_conns[id];
+    c.shard = shard;
+    c.kind = kind;
+    c.remote = remote;
+    c.origin = origin;
+    c.sinceMs = QDateTime::currentMSecsSinceEpoch();
+    c.counters = std::move(counters);
+    m_loadByShard[size_t(shard)]++;
+    if (kind == ConnectionKind::Legacy) {
+        m_legacyByShard[size_t(shard)].append(id);
+        ++m_legacyCount;
+    } else {
+        ++m_nativeCount;
+    }
+    m_openCount.fetch_add(1, std::memory_order_relaxed);
+    return id;
+}
+
+QStringList Hub::closeConnection(ConnId id)
+{
+    QMutexLocker lock(&m_mutex);
+    auto it = m_conns.find(id);
+    if (it == m_conns.end())
+        return {};
+    Conn &c = *it;
+    const QStringList rooms(c.rooms.cbegin(), c.rooms.cend());
+    for (const QString &room : rooms)
+        removeMembershipLocked(id, c, room);
+    const size_t shard = size_t(c.shard);
+    m_loadByShard[shard]--;
+    if (c.kind == ConnectionKind::Legacy) {
+        removeFrom(m_legacyByShard[shard], id);
+        --m_legacyCount;
+    } else {
+        --m_nativeCount;
+        if (!c.user.isNull()) {
+            removeFrom(m_joinedByShard[shard], id);
+            auto u = m_users.find(c.user);
+            if (u != m_users.end()) {
+                u->remove(id);
+                if (u->isEmpty())
+                    m_users.erase(u);
+            }
+        }
+    }
+    m_conns.erase(it);
+    m_openCount.fetch_sub(1, std::memory_order_relaxed);
+    return rooms;
+}
+
+void Hub::removeMembershipLocked(ConnId id, Conn &conn, const QString &room)
+{
+    conn.rooms.remove(room);
+    auto r = m_rooms.find(room);
+    if (r == m_rooms.end())
+        return;
+    r->members.remove(id);
+    removeFrom(r->byShard[size_t(conn.shard)], id);
+    if (r->members.isEmpty())
+        m_rooms.erase(r);
+}
+
+JoinResult Hub::join(ConnId id, const TokenClaims &claims, std::optional<quint64> since)
+{
+    JoinResult result;
+    QMutexLocker lock(&m_mutex);
+    auto it = m_conns.find(id);
+    if (it == m_conns.end())
+        return result;
+    Conn &c = *it;
+    if (!c.user.isNull() && c.user != claims.user) {
+        result.status = JoinResult::Status::Forbidden;
+        return result;
+    }
+    if (c.user.isNull()) {
+        c.user = claims.user;
+        c.session = claims.session;
+        m_joinedByShard[size_t(c.shard)].append(id);
+        m_users[c.user].insert(id);
+    }
+    Room &room = m_rooms[claims.room];
+    if (room.byShard.empty())
+        room.byShard.resize(size_t(m_sinks.size()));
+    auto member = room.members.find(id);
+    if (member == room.members.end()) {
+        room.members.insert(id, Membership{claims.user, claims.session,
+                                           QDateTime::currentMSecsSinceEpoch(), claims.publish});
+        room.byShard[size_t(c.shard)].append(id);
+        c.rooms.insert(claims.room);
+    } else {
+        member->publish = claims.publish;
+        member->session = claims.session;
+    }
+
+    result.status = JoinResult::Status::Joined;
+    const auto h = m_history.constFind(claims.room);
+    if (h != m_history.constEnd()) {
+        result.lastId = h->lastId;
+        if (since && *since < h->lastId) {
+            result.recovered = *since >= h->droppedUpTo;
+            for (const auto &[eventId, wire] : h->events) {
+                if (eventId > *since)
+                    result.replay.append(wire);
+            }
+        }
+    }
+    return result;
+}
+
+bool Hub::leave(ConnId id, const QString &room)
+{
+    QMutexLocker lock(&m_mutex);
+    auto it = m_conns.find(id);
+    if (it == m_conns.end() || !it->rooms.contains(room))
+        return false;
+    removeMembershipLocked(id, *it, room);
+    return true;
+}
+
+std::optional<QList<QPair<QString, QString>>> Hub::presence(ConnId id, const QString &room) const
+{
+    QMutexLocker lock(&m_mutex);
+    const auto r = m_rooms.constFind(room);
+    if (r == m_rooms.constEnd() || !r->members.contains(id))
+        return std::nullopt;
+    QList<QPair<QString, QString>> out;
+    QSet<QPair<QString, QString>> seen;
+    for (const Membership &m : r->members) {
+        QPair<QString, QString> pair{m.user, m.session};
+        if (!seen.contains(pair)) {
+            seen.insert(pair);
+            out.append(pair);
+        }
+    }
+    return out;
+}
+
+bool Hub::mayPublish(ConnId id, const QString &room) const
+{
+    QMutexLocker lock(&m_mutex);
+    const auto r = m_rooms.constFind(room);
+    if (r == m_rooms.constEnd())
+        return false;
+    const auto m = r->members.constFind(id);
+    return m != r->members.constEnd() && m->publish;
+}
+
+bool Hub::sinksHaveRoomLocked(const std::vector<qint64> &writesPerShard) const
+{
+    for (size_t s = 0; s < writesPerShard.size(); ++s) {
+        if (writesPerShard[s] > 0 && !m_sinks[qsizetype(s)]->hasRoomFor(writesPerShard[s]))
+            return false;
+    }
+    return true;
+}
+
+void Hub::recordHistoryLocked(const QString &room, quint64 id, const QByteArray &wire)
+{
+    History &h = m_history[room];
+    h.lastId = id;
+    h.events.emplace_back(id, wire);
+    while (qint64(h.events.size()) > m_historyPerRoom) {
+        h.droppedUpTo = h.events.front().first;
+        h.events.pop_front();
+    }
+}
+
+EmitResult Hub::publish(const EmitRequest &request)
+{
+    EmitResult result;
+    const size_t shards = size_t(m_sinks.size());
+    std::vector<QList<ConnId>> targets(shards);
+    std::vector<QList<ConnId>> legacyTargets(shards);
+    std::vector<qint64> writes(shards, 0);
+
+    QMutexLocker lock(&m_mutex);
+    if (request.eventFrame) {
+        switch (request.target) {
+        case EmitTarget::Room:
+            if (const auto r = m_rooms.constFind(request.to); r != m_rooms.constEnd()) {
+                for (size_t s = 0; s < shards; ++s)
+                    targets[s] = r->byShard[s];
+            }
+            break;
+        case EmitTarget::User:
+            if (const auto u = m_users.constFind(request.to); u != m_users.constEnd()) {
+                for (ConnId id : *u)
+                    targets[size_t(m_conns.value(id).shard)].append(id);
+            }
+            break;
+        case EmitTarget::All:
+            for (size_t s = 0; s < shards; ++s)
+                targets[s] = m_joinedByShard[s];
+            break;
+        case EmitTarget::Connection:
+            if (const auto c = m_conns.constFind(parseConnectionId(request.to));
+                c != m_conns.constEnd() && c->kind == ConnectionKind::Native)
+                targets[size_t(c->shard)].append(c.key());
+            break;
+        case EmitTarget::Legacy:
+            break;
+        }
+    }
+    if (!request.legacyText.isNull()) {
+        for (size_t s = 0; s < shards; ++s)
+            legacyTargets[s] = m_legacyByShard[s];
+    }
+    for (size_t s = 0; s < shards; ++s) {
+        qint64 n = targets[s].size();
+        if (request.exclude && targets[s].contains(request.exclude))
+            --n;
+        result.delivered += n;
+        result.legacyDelivered += legacyTargets[s].size();
+        writes[s] = targets[s].size() + legacyTargets[s].size();
+    }
+    if (!sinksHaveRoomLocked(writes)) {
+        result.accepted = false;
+        result.delivered = result.legacyDelivered = 0;
+        return result;
+    }
+
+    result.id = ++m_lastId;
+    const qint64 ts = QDateTime::currentMSecsSinceEpoch();
+    if (request.eventFrame) {
+        const QByteArray wire = eventFrame(result.id, request.event,
+                                           request.target == EmitTarget::Room ? &request.to
+                                                                              : nullptr,
+                                           request.data, ts);
+        if (request.target == EmitTarget::Room)
+            recordHistoryLocked(request.to, result.id, wire);
+        for (size_t s = 0; s < shards; ++s) {
+            if (!targets[s].isEmpty())
+                m_sinks[qsizetype(s)]->enqueue(Delivery{wire, std::move(targets[s]), request.exclude});
+        }
+    }
+    if (!request.legacyText.isNull()) {
+        const QByteArray wire = wsframe::text(request.legacyText);
+        for (size_t s = 0; s < shards; ++s) {
+            if (!legacyTargets[s].isEmpty())
+                m_sinks[qsizetype(s)]->enqueue(Delivery{wire, std::move(legacyTargets[s])});
+        }
+    }
+    m_messagesIn.fetch_add(1, std::memory_order_relaxed);
+    m_messagesOut.fetch_add(quint64(result.delivered), std::memory_order_relaxed);
+    if (m_observer) {
+        MessageRecord record;
+        record.id = result.id;
+        record.ts = ts;
+        record.source = request.source;
+        record.target = request.eventFrame ? request.target : EmitTarget::Legacy;
+        if (record.target != EmitTarget::All && record.target != EmitTarget::Legacy)
+            record.to = request.to;
+        record.event = request.event;
+        record.data = request.data;
+        record.delivered = request.eventFrame ? result.delivered : result.legacyDelivered;
+        record.remote = request.remote;
+        m_observer(record);
+    }
+    return result;
+}
+
+qint64 Hub::revoke(const QString &room, const QString &user, const QString &session)
+{
+    QMutexLocker lock(&m_mutex);
+    auto r = m_rooms.find(room);
+    if (r == m_rooms.end())
+        return 0;
+    QList<ConnId> affected;
+    for (auto m = r->members.cbegin(); m != r->members.cend(); ++m) {
+        if (m->user == user && m->session == session)
+            affected.append(m.key());
+    }
+    if (affected.isEmpty())
+        return 0;
+    const QByteArray json = QByteArrayLiteral(R"({"type":"left","room":)") + rawjson::quote(room)
+                            + QByteArrayLiteral(R"(,"reason":"revoked"})");
+    const QByteArray wire = wsframe::text(json);
+    std::vector<QList<ConnId>> byShard(size_t(m_sinks.size()));
+    for (ConnId id : affected) {
+        Conn &c = m_conns[id];
+        byShard[size_t(c.shard)].append(id);
+        removeMembershipLocked(id, c, room);
+    }
+    for (size_t s = 0; s < byShard.size(); ++s) {
+        if (!byShard[s].isEmpty()) {
+            Delivery d{wire, std::move(byShard[s])};
+            d.countsAsSent = false;
+            m_sinks[qsizetype(s)]->enqueue(std::move(d));
+        }
+    }
+    return affected.size();
+}
+
+bool Hub::closeConnectionWithCode(ConnId id, quint16 code)
+{
+    QMutexLocker lock(&m_mutex);
+    const auto c = m_conns.constFind(id);
+    if (c == m_conns.constEnd() || c->kind != ConnectionKind::Native)
+        return false;
+    Delivery d{QByteArray(), {id}};
+    d.closeCode = code;
+    d.countsAsSent = false;
+    m_sinks[c->shard]->enqueue(std::move(d));
+    return true;
+}
+
+bool Hub::sendRaw(ConnId id, const QByteArray &utf8Text)
+{
+    QMutexLocker lock(&m_mutex);
+    const auto c = m_conns.constFind(id);
+    if (c == m_conns.constEnd() || c->kind != ConnectionKind::Native)
+        return false;
+    Delivery d{wsframe::text(utf8Text), {id}};
+    d.countsAsSent = false;
+    m_sinks[c->shard]->enqueue(std::move(d));
+    return true;
+}
+
+ConnectionSnapshot Hub::snapshotLocked(ConnId id, const Conn &c) const
+{
+    ConnectionSnapshot s;
+    s.id = id;
+    s.kind = c.kind;
+    s.user = c.user;
+    s.session = c.session;
+    s.rooms = QStringList(c.rooms.cbegin(), c.rooms.cend());
+    s.rooms.sort();
+    s.remote = c.remote;
+    s.origin = c.origin;
+    s.sinceMs = c.sinceMs;
+    if (c.counters) {
+        s.sent = c.counters->sent.load(std::memory_order_relaxed);
+        s.received = c.counters->received.load(std::memory_order_relaxed);
+    }
+    return s;
+}
+
+QList<ConnectionSnapshot> Hub::connections(const QString &room, const QString &user) const
+{
+    QList<ConnectionSnapshot> out;
+    QMutexLocker lock(&m_mutex);
+    for (auto it = m_conns.cbegin(); it != m_conns.cend(); ++it) {
+        if (it->kind != ConnectionKind::Native)
+            continue;
+        if (!room.isNull() && !it->rooms.contains(room))
+            continue;
+        if (!user.isNull() && it->user != user)
+            continue;
+        out.append(snapshotLocked(it.key(), *it));
+    }
+    lock.unlock();
+    std::sort(out.begin(), out.end(),
+              [](const ConnectionSnapshot &a, const ConnectionSnapshot &b) { return a.id < b.id; });
+    return out;
+}
+
+std::optional<ConnectionSnapshot> Hub::connection(ConnId id) const
+{
+    QMutexLocker lock(&m_mutex);
+    const auto it = m_conns.constFind(id);
+    if (it == m_conns.constEnd() || it->kind != ConnectionKind::Native)
+        return std::nullopt;
+    return snapshotLocked(id, *it);
+}
+
+QList<RoomSummary> Hub::rooms() const
+{
+    QList<RoomSummary> out;
+    QMutexLocker lock(&m_mutex);
+    out.reserve(m_rooms.size());
+    for (auto it = m_rooms.cbegin(); it != m_rooms.cend(); ++it) {
+        QSet<QString> users;
+        for (const Membership &m : it->members)
+            users.insert(m.user);
+        out.append(RoomSummary{it.key(), it->members.size(), users.size()});
+    }
+    lock.unlock();
+    std::sort(out.begin(), out.end(),
+              [](const RoomSummary &a, const RoomSummary &b) { return a.room < b.room; });
+    return out;
+}
+
+QList<RoomMember> Hub::roomMembers(const QString &room) const
+{
+    QList<RoomMember> out;
+    QMutexLocker lock(&m_mutex);
+    const auto r = m_rooms.constFind(room);
+    if (r == m_rooms.constEnd())
+        return out;
+    for (auto m = r->members.cbegin(); m != r->members.cend(); ++m)
+        out.append(RoomMember{m.key(), m->user, m->session, m->sinceMs});
+    lock.unlock();
+    std::sort(out.begin(), out.end(),
+              [](const RoomMember &a, const RoomMember &b) { return a.id < b.id; });
+    return out;
+}
+
+HubStats Hub::stats() const
+{
+    HubStats s;
+    QMutexLocker lock(&m_mutex);
+    s.connections = m_nativeCount;
+    s.legacyConnections = m_legacyCount;
+    s.rooms = m_rooms.size();
+    s.users = m_users.size();
+    s.lastId = m_lastId;
+    lock.unlock();
+    s.messagesIn = m_messagesIn.load(std::memory_order_relaxed);
+    s.messagesOut = m_messagesOut.load(std::memory_order_relaxed);
+    return s;
+}
+
+void Hub::setLastId(quint64 id)
+{
+    QMutexLocker lock(&m_mutex);
+    m_lastId = qMax(m_lastId, id);
+}
+
+void Hub::setRecordObserver(std::function<void(const MessageRecord &)> observer)
+{
+    QMutexLocker lock(&m_mutex);
+    m_observer = std::move(observer);
+}
+
+} // namespace sb

@@ -1,0 +1,183 @@
+#pragma once
+
+#include "auth/TokenService.h"
+#include "hub/Message.h"
+
+#include <QHash>
+#include <QList>
+#include <QMutex>
+#include <QSet>
+#include <QString>
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace sb {
+
+// Where the hub hands frames: one per I/O thread (IoShard). Called with the hub lock held,
+// so deliveries reach each shard in id order.
+class DeliverySink
+{
+public:
+    virtual ~DeliverySink() = default;
+    virtual bool hasRoomFor(qint64 writes) const = 0;
+    virtual void enqueue(Delivery &&delivery) = 0;
+};
+
+struct ConnectionSnapshot
+{
+    ConnId id = 0;
+    ConnectionKind kind = ConnectionKind::Native;
+    QString user;    // null until known
+    QString session; // null until known
+    QStringList rooms;
+    QString remote;
+    QString origin; // null when the client sent none
+    qint64 sinceMs = 0;
+    quint64 sent = 0;
+    quint64 received = 0;
+};
+
+struct RoomSummary
+{
+    QString room;
+    qint64 connections = 0;
+    qint64 users = 0;
+};
+
+struct RoomMember
+{
+    ConnId id = 0;
+    QString user;
+    QString session;
+    qint64 sinceMs = 0;
+};
+
+struct HubStats
+{
+    qint64 connections = 0; // open /ws connections
+    qint64 legacyConnections = 0;
+    qint64 rooms = 0;
+    qint64 users = 0;
+    quint64 messagesIn = 0;
+    quint64 messagesOut = 0;
+    quint64 lastId = 0;
+};
+
+struct JoinResult
+{
+    enum class Status { Joined, Forbidden, Gone } status = Status::Gone;
+    quint64 lastId = 0;
+    bool recovered = true;
+    QList<QByteArray> replay; // wire frames of missed events, oldest first
+};
+
+// Connections, users, rooms and the recent history of each room; gives every emit its id,
+// builds its frame once and hands it to the shards that own the members. Thread-safe: REST
+// handlers call it from the HTTP thread, client frames from the I/O threads.
+class Hub
+{
+public:
+    explicit Hub(qint64 historyPerRoom = 1000);
+    ~Hub();
+
+    void setSinks(QList<DeliverySink *> sinks);
+    int shardCount() const { return int(m_sinks.size()); }
+    // Next shard for a new connection (the least loaded).
+    int pickShard() const;
+
+    // Connection lifecycle, called by the shard that owns the connection.
+    ConnId openConnection(int shard, ConnectionKind kind, const QString &remote,
+                          const QString &origin, std::shared_ptr<ConnectionCounters> counters);
+    // Returns the rooms the connection was in (for logging and observers).
+    QStringList closeConnection(ConnId id);
+
+    JoinResult join(ConnId id, const TokenClaims &claims, std::optional<quint64> since);
+    bool leave(ConnId id, const QString &room);
+    // (user, session) pairs of the room, one each; nullopt when `id` is not a member.
+    std::optional<QList<QPair<QString, QString>>> presence(ConnId id, const QString &room) const;
+    bool mayPublish(ConnId id, const QString &room) const;
+
+    EmitResult publish(const EmitRequest &request);
+    // Removes (room, user, session) members, telling them {"type":"left",...,"reason":"revoked"}.
+    qint64 revoke(const QString &room, const QString &user, const QString &session);
+    bool closeConnectionWithCode(ConnId id, quint16 code);
+    bool sendRaw(ConnId id, const QByteArray &utf8Text);
+
+    QList<ConnectionSnapshot> connections(const QString &room = {}, const QString &user = {}) const;
+    std::optional<ConnectionSnapshot> connection(ConnId id) const;
+    QList<RoomSummary> rooms() const;
+    QList<RoomMember> roomMembers(const QString &room) const;
+    HubStats stats() const;
+    qint64 openCount() const { return m_openCount.load(std::memory_order_relaxed); }
+
+    // Ids continue from the message log after a restart.
+    void setLastId(quint64 id);
+    // Called (under the hub lock, in id order) for every accepted emit.
+    void setRecordObserver(std::function<void(const MessageRecord &)> observer);
+
+private:
+    struct Membership
+    {
+        QString user;
+        QString session;
+        qint64 sinceMs = 0;
+        bool publish = false;
+    };
+    struct Room
+    {
+        std::vector<QList<ConnId>> byShard;
+        QHash<ConnId, Membership> members;
+    };
+    struct History
+    {
+        std::deque<std::pair<quint64, QByteArray>> events; // id, wire frame
+        quint64 lastId = 0;
+        quint64 droppedUpTo = 0; // highest id no longer held
+    };
+    struct Conn
+    {
+        int shard = 0;
+        ConnectionKind kind = ConnectionKind::Native;
+        QString user;
+        QString session;
+        QString remote;
+        QString origin;
+        qint64 sinceMs = 0;
+        QSet<QString> rooms;
+        std::shared_ptr<ConnectionCounters> counters;
+    };
+
+    ConnectionSnapshot snapshotLocked(ConnId id, const Conn &c) const;
+    void removeMembershipLocked(ConnId id, Conn &conn, const QString &room);
+    void recordHistoryLocked(const QString &room, quint64 id, const QByteArray &wire);
+    bool sinksHaveRoomLocked(const std::vector<qint64> &writesPerShard) const;
+    static void removeFrom(QList<ConnId> &list, ConnId id);
+
+    const qint64 m_historyPerRoom;
+    QList<DeliverySink *> m_sinks;
+
+    mutable QMutex m_mutex;
+    ConnId m_nextConnId = 1;
+    quint64 m_lastId = 0;
+    QHash<ConnId, Conn> m_conns;
+    QHash<QString, Room> m_rooms;
+    QHash<QString, History> m_history;
+    QHash<QString, QSet<ConnId>> m_users;          // user -> connections joined as that user
+    std::vector<QList<ConnId>> m_joinedByShard;     // connections that have joined, per shard
+    std::vector<QList<ConnId>> m_legacyByShard;     // legacy connections, per shard
+    std::vector<qint64> m_loadByShard;
+    qint64 m_nativeCount = 0;
+    qint64 m_legacyCount = 0;
+    std::function<void(const MessageRecord &)> m_observer;
+
+    std::atomic<qint64> m_openCount{0};
+    std::atomic<quint64> m_messagesIn{0};
+    std::atomic<quint64> m_messagesOut{0};
+};
+
+} // namespace sb

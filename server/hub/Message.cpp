@@ -1,0 +1,43 @@
+#include "hub/Message.h"
+
+namespace sb {
+
+QString connectionIdText(ConnId id)
+{
+    return u'c' + QString::number(id);
+}
+
+ConnId parseConnectionId(QStringView text)
+{
+    if (text.size() < 2 || text[0] != u'c' || text[1] == u'0')
+        return 0;
+    bool ok = false;
+    const ConnId id = text.mid(1).toULongLong(&ok);
+    return ok ? id : 0;
+}
+
+QString targetName(EmitTarget target)
+{
+    switch (target) {
+    case EmitTarget::Room: return QStringLiteral("room");
+    case EmitTarget::User: return QStringLiteral("user");
+    case EmitTarget::All: return QStringLiteral("all");
+    case EmitTarget::Connection: return QStringLiteral("connection");
+    case EmitTarget::Legacy: return QStringLiteral("legacy");
+    }
+    return {};
+}
+
+QString sourceName(EmitSource source)
+{
+    switch (source) {
+    case EmitSource::Rest: return QStringLiteral("rest");
+    case EmitSource::Ws: return QStringLiteral("ws");
+    case EmitSource::Console: return QStringLiteral("console");
+    case EmitSource::Compat: return QStringLiteral("compat");
+    case EmitSource::Notify: return QStringLiteral("notify");
+    }
+    return {};
+}
+
+} // namespace sb

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <QByteArray>
+#include <QList>
+#include <QString>
+
+#include <atomic>
+#include <memory>
+
+namespace sb {
+
+// Server-assigned connection id; shown to users as "c<number>".
+using ConnId = quint64;
+
+QString connectionIdText(ConnId id);
+ConnId parseConnectionId(QStringView text); // 0 when not an id
+
+enum class ConnectionKind : quint8 { Native, Legacy };
+enum class EmitTarget : quint8 { Room, User, All, Connection, Legacy };
+enum class EmitSource : quint8 { Rest, Ws, Console, Compat, Notify };
+
+QString targetName(EmitTarget target);
+QString sourceName(EmitSource source);
+
+// Counters a connection updates on its own thread and the API reads from any thread.
+struct ConnectionCounters
+{
+    std::atomic<quint64> sent{0};
+    std::atomic<quint64> received{0};
+};
+
+// One emit as it enters the hub. `data` is the raw JSON text of the value (never null:
+// "null" when absent). For legacy pushes `legacyText` is the text sent to legacy clients.
+struct EmitRequest
+{
+    EmitTarget target = EmitTarget::Room;
+    QString to; // room, user or connection id text; empty for all and legacy
+    QString event;
+    QByteArray data = QByteArrayLiteral("null");
+    EmitSource source = EmitSource::Rest;
+    QString remote;
+    ConnId exclude = 0;         // the sender of a client emit
+    QByteArray legacyText;      // also push this text to every legacy connection
+    bool eventFrame = true;     // false: legacy push only (POST /)
+};
+
+struct EmitResult
+{
+    quint64 id = 0;
+    qint64 delivered = 0;
+    qint64 legacyDelivered = 0;
+    bool accepted = true; // false: the I/O queues are full, nothing was sent
+};
+
+// The record of an accepted emit, as the message log and the admin stream see it.
+struct MessageRecord
+{
+    quint64 id = 0;
+    qint64 ts = 0;
+    EmitSource source = EmitSource::Rest;
+    EmitTarget target = EmitTarget::Room;
+    QString to; // null for all and legacy
+    QString event;
+    QByteArray data;
+    qint64 delivered = 0;
+    QString remote;
+};
+
+// Work handed from the hub to an I/O shard: one pre-encoded frame for many connections.
+struct Delivery
+{
+    QByteArray wire;          // complete WebSocket frame bytes, shared by all targets
+    QList<ConnId> targets;    // implicitly shared snapshot of the members
+    ConnId exclude = 0;
+    quint16 closeCode = 0;    // non-zero: close the targets with this code after `wire`
+    bool countsAsSent = true; // an event frame (counts in the connection's `sent`)
+    qint64 writes() const { return targets.size(); }
+};
+
+} // namespace sb

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <QString>
+#include <QStringView>
+
+// Limits of the identities of PROTOCOL.md. Lengths count Unicode characters, not bytes.
+namespace sb::names {
+
+inline constexpr qsizetype kRoomMax = 4000;
+inline constexpr qsizetype kEventMax = 130;
+inline constexpr qsizetype kUserMax = 255;
+inline constexpr qsizetype kSessionMax = 255;
+
+// Unicode code points in s (a surrogate pair counts once).
+qsizetype codePoints(QStringView s);
+
+// Empty when 1 <= codePoints(value) <= max, else a sentence naming the field.
+QString checkLength(QStringView field, QStringView value, qsizetype max);
+
+} // namespace sb::names

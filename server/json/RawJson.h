@@ -1,0 +1,27 @@
+#pragma once
+
+#include <QByteArray>
+#include <QByteArrayView>
+#include <QStringView>
+
+// The `data` scanner of DESIGN.md: QJsonDocument validates a body, then these helpers take
+// the raw text of one member so that numbers and key order reach clients exactly as sent
+// (QJsonDocument would turn 1.0 into 1 and round integers beyond 2^53). Not a JSON parser:
+// the input must already be valid JSON.
+namespace sb::rawjson {
+
+// The value text of the top-level member `key` of a valid JSON object text, with whitespace
+// outside strings removed; a null QByteArray when the member is absent. With duplicate
+// keys the last one wins, as in QJsonObject.
+QByteArray member(QByteArrayView objectText, QStringView key);
+
+// `text` with whitespace outside strings removed (text must be valid JSON).
+QByteArray compact(QByteArrayView text);
+
+// True when text is one valid JSON value (object, array, string, number, true/false/null).
+bool isValidValue(QByteArrayView text, QString *error = nullptr);
+
+// A JSON string literal for s ("..." with escapes), built with Qt's JSON writer.
+QByteArray quote(QStringView s);
+
+} // namespace sb::rawjson

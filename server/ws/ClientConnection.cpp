@@ -1,0 +1,334 @@
+#include "ws/ClientConnection.h"
+
+#include "auth/TokenService.h"
+#include "core/Logging.h"
+#include "core/ServerContext.h"
+#include "hub/Hub.h"
+#include "hub/Names.h"
+#include "json/RawJson.h"
+#include "ws/IoShard.h"
+#include "ws/WsFrame.h"
+
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTcpSocket>
+#include <QTimer>
+#include <QUrlQuery>
+#include <QWebSocket>
+
+namespace sb {
+
+namespace {
+
+constexpr int kCloseFlushMs = 5000;
+
+// since: a non-negative integer id, as JSON number or decimal text.
+std::optional<quint64> parseSince(const QByteArray &text, bool *ok)
+{
+    *ok = true;
+    if (text.isNull() || text == "null")
+        return std::nullopt;
+    QByteArray t = text;
+    if (t.startsWith('"') && t.endsWith('"') && t.size() >= 2)
+        t = t.mid(1, t.size() - 2);
+    const quint64 v = t.toULongLong(ok);
+    if (!*ok)
+        return std::nullopt;
+    return v;
+}
+
+} // namespace
+
+ClientConnection::ClientConnection(IoShard *shard, ConnId id, ConnectionKind kind,
+                                   QWebSocket *socket, QTcpSocket *tcp,
+                                   std::shared_ptr<ConnectionCounters> counters)
+    : m_shard(shard), m_id(id), m_kind(kind), m_socket(socket), m_tcp(tcp),
+      m_counters(std::move(counters)), m_lastSeenMs(QDateTime::currentMSecsSinceEpoch())
+{
+    QObject::connect(socket, &QWebSocket::textMessageReceived, socket,
+                     [this](const QString &message) { onText(message); });
+    QObject::connect(socket, &QWebSocket::binaryMessageReceived, socket,
+                     [this](const QByteArray &) { onBinary(); });
+    QObject::connect(socket, &QWebSocket::pong, socket,
+                     [this](quint64, const QByteArray &) {
+                         m_lastSeenMs = QDateTime::currentMSecsSinceEpoch();
+                     });
+    // Queued: removal must never run inside one of this object's own calls.
+    QObject::connect(
+        socket, &QWebSocket::disconnected, shard,
+        [shard, id] { shard->removeConnection(id); }, Qt::QueuedConnection);
+}
+
+ClientConnection::~ClientConnection()
+{
+    // Always called from the shard's event loop (never inside one of the socket's own
+    // signals), so the socket can go at once; the TCP socket is its child.
+    QObject::disconnect(m_socket, nullptr, nullptr, nullptr);
+    delete m_socket;
+}
+
+bool ClientConnection::send(const QByteArray &wire, bool countsAsSent)
+{
+    if (m_closing)
+        return false;
+    const qint64 limit = m_shard->context()->config.maxQueueBytes;
+    if (m_tcp->bytesToWrite() + wire.size() > limit) {
+        qCWarning(lcWs).noquote() << "closing slow client" << connectionIdText(m_id) << "with"
+                                  << m_tcp->bytesToWrite() << "bytes unsent";
+        closeWith(1013, "too slow: unsent queue over the limit");
+        return false;
+    }
+    m_tcp->write(wire);
+    if (countsAsSent)
+        m_counters->sent.fetch_add(1, std::memory_order_relaxed);
+    return true;
+}
+
+void ClientConnection::closeWith(quint16 code, QByteArrayView reason)
+{
+    if (m_closing)
+        return;
+    m_closing = true;
+    // Our own close frame: QWebSocketProtocol::CloseCode has no 1013 or 4000.
+    m_tcp->write(wsframe::close(code, reason));
+    m_tcp->disconnectFromHost();
+    QTcpSocket *tcp = m_tcp;
+    QTimer::singleShot(kCloseFlushMs, m_socket, [tcp] { tcp->abort(); });
+}
+
+void ClientConnection::ping()
+{
+    m_socket->ping();
+}
+
+void ClientConnection::abort()
+{
+    m_closing = true;
+    m_tcp->abort();
+}
+
+void ClientConnection::sendJson(QByteArray json, const QByteArray &ref)
+{
+    if (!ref.isNull()) {
+        json.chop(1);
+        json.append(R"(,"ref":)").append(ref).append('}');
+    }
+    send(wsframe::text(json));
+}
+
+void ClientConnection::sendError(const char *code, const QString &message, const QByteArray &ref)
+{
+    sendJson(QByteArrayLiteral(R"({"type":"error","code":")") + code
+                 + QByteArrayLiteral(R"(","message":)") + rawjson::quote(message) + '}',
+             ref);
+}
+
+void ClientConnection::joinFromQuery()
+{
+    const QUrlQuery query(m_socket->requestUrl());
+    if (!query.hasQueryItem(QStringLiteral("token")))
+        return;
+    const QByteArray token = query.queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded).toUtf8();
+    QByteArray since;
+    if (query.hasQueryItem(QStringLiteral("since")))
+        since = query.queryItemValue(QStringLiteral("since"), QUrl::FullyDecoded).toUtf8();
+    handleJoin(token, QJsonObject(), since, QByteArray());
+}
+
+void ClientConnection::onBinary()
+{
+    m_lastSeenMs = QDateTime::currentMSecsSinceEpoch();
+    m_counters->received.fetch_add(1, std::memory_order_relaxed);
+    if (m_kind == ConnectionKind::Native)
+        sendError("bad_request", QStringLiteral("binary frames are not supported; send JSON text"), {});
+}
+
+void ClientConnection::onText(const QString &message)
+{
+    m_lastSeenMs = QDateTime::currentMSecsSinceEpoch();
+    m_counters->received.fetch_add(1, std::memory_order_relaxed);
+    if (m_kind == ConnectionKind::Legacy) {
+        qCDebug(lcWs).noquote() << "legacy message from" << connectionIdText(m_id) << message.left(200);
+        return;
+    }
+    const QByteArray text = message.toUtf8();
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(text, &parseError);
+    if (parseError.error != QJsonParseError::NoError) {
+        sendError("bad_request",
+                  QStringLiteral("frame is not valid JSON: %1 at offset %2")
+                      .arg(parseError.errorString())
+                      .arg(parseError.offset),
+                  {});
+        return;
+    }
+    if (!doc.isObject()) {
+        sendError("bad_request", QStringLiteral("frame must be a JSON object with a type"), {});
+        return;
+    }
+    const QJsonObject frame = doc.object();
+    const QByteArray ref = frame.contains(u"ref") ? rawjson::member(text, u"ref") : QByteArray();
+    const QJsonValue type = frame.value(u"type");
+    if (!type.isString()) {
+        sendError("bad_request", QStringLiteral("type is missing or not a string"), ref);
+        return;
+    }
+    const QString t = type.toString();
+    if (t == u"ping") {
+        sendJson(QByteArrayLiteral(R"({"type":"pong"})"), ref);
+    } else if (t == u"join") {
+        const QJsonValue token = frame.value(u"token");
+        if (!token.isString()) {
+            sendError("bad_request", QStringLiteral("token is missing or not a string"), ref);
+            return;
+        }
+        handleJoin(token.toString().toUtf8(), frame,
+                   frame.contains(u"since") ? rawjson::member(text, u"since") : QByteArray(), ref);
+    } else if (t == u"leave") {
+        handleLeave(frame, ref);
+    } else if (t == u"emit") {
+        handleEmit(text, frame, ref);
+    } else if (t == u"presence") {
+        handlePresence(frame, ref);
+    } else {
+        sendError("bad_request",
+                  QStringLiteral("unknown type '%1'; expected join, leave, emit, presence or ping")
+                      .arg(t.left(100)),
+                  ref);
+    }
+}
+
+void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &, const QByteArray &sinceText,
+                                  const QByteArray &ref)
+{
+    bool sinceOk = true;
+    const std::optional<quint64> since = parseSince(sinceText, &sinceOk);
+    if (!sinceOk) {
+        sendError("bad_request", QStringLiteral("since must be a non-negative integer message id"), ref);
+        return;
+    }
+    const ServerContext *ctx = m_shard->context();
+    const TokenCheck check = ctx->tokens->verify(token, QDateTime::currentSecsSinceEpoch());
+    if (!check.ok()) {
+        qCInfo(lcWs).noquote() << "join refused" << connectionIdText(m_id) << check.code()
+                               << check.message;
+        sendError(check.code().toLatin1().constData(), check.message, ref);
+        return;
+    }
+    const JoinResult joined = ctx->hub->join(m_id, check.claims, since);
+    if (joined.status == JoinResult::Status::Forbidden) {
+        sendError("forbidden",
+                  QStringLiteral("this connection belongs to another user; open a new connection "
+                                 "for user %1")
+                      .arg(check.claims.user),
+                  ref);
+        return;
+    }
+    if (joined.status != JoinResult::Status::Joined)
+        return;
+    for (const QByteArray &wire : joined.replay)
+        send(wire, true);
+    sendJson(QByteArrayLiteral(R"({"type":"joined","room":)") + rawjson::quote(check.claims.room)
+                 + QByteArrayLiteral(R"(,"recovered":)")
+                 + (joined.recovered ? QByteArrayLiteral("true") : QByteArrayLiteral("false"))
+                 + QByteArrayLiteral(R"(,"last_id":)") + QByteArray::number(joined.lastId) + '}',
+             ref);
+    qCInfo(lcWs).noquote() << "join" << connectionIdText(m_id) << "room" << check.claims.room
+                           << "user" << check.claims.user
+                           << (since ? QStringLiteral("since %1 replayed %2")
+                                           .arg(*since)
+                                           .arg(joined.replay.size())
+                                     : QString());
+}
+
+void ClientConnection::handleLeave(const QJsonObject &frame, const QByteArray &ref)
+{
+    const QJsonValue room = frame.value(u"room");
+    if (!room.isString() || room.toString().isEmpty()) {
+        sendError("bad_request", QStringLiteral("room is missing or not a string"), ref);
+        return;
+    }
+    const bool wasMember = m_shard->context()->hub->leave(m_id, room.toString());
+    if (wasMember)
+        qCInfo(lcWs).noquote() << "leave" << connectionIdText(m_id) << "room" << room.toString();
+    sendJson(QByteArrayLiteral(R"({"type":"left","room":)") + rawjson::quote(room.toString()) + '}',
+             ref);
+}
+
+void ClientConnection::handlePresence(const QJsonObject &frame, const QByteArray &ref)
+{
+    const QJsonValue room = frame.value(u"room");
+    if (!room.isString() || room.toString().isEmpty()) {
+        sendError("bad_request", QStringLiteral("room is missing or not a string"), ref);
+        return;
+    }
+    const auto members = m_shard->context()->hub->presence(m_id, room.toString());
+    if (!members) {
+        sendError("forbidden", QStringLiteral("presence needs the room to be joined first"), ref);
+        return;
+    }
+    QJsonArray array;
+    for (const auto &[user, session] : *members)
+        array.append(QJsonObject{{QStringLiteral("user"), user}, {QStringLiteral("session"), session}});
+    sendJson(QByteArrayLiteral(R"({"type":"presence","room":)") + rawjson::quote(room.toString())
+                 + QByteArrayLiteral(R"(,"members":)")
+                 + QJsonDocument(array).toJson(QJsonDocument::Compact) + '}',
+             ref);
+}
+
+void ClientConnection::handleEmit(const QByteArray &text, const QJsonObject &frame,
+                                  const QByteArray &ref)
+{
+    const QJsonValue room = frame.value(u"room");
+    const QJsonValue event = frame.value(u"event");
+    if (!room.isString()) {
+        sendError("bad_request", QStringLiteral("room is missing or not a string"), ref);
+        return;
+    }
+    if (QString why = names::checkLength(u"room", room.toString(), names::kRoomMax); !why.isEmpty()) {
+        sendError("bad_request", why, ref);
+        return;
+    }
+    if (!event.isString()) {
+        sendError("bad_request", QStringLiteral("event is missing or not a string"), ref);
+        return;
+    }
+    if (QString why = names::checkLength(u"event", event.toString(), names::kEventMax); !why.isEmpty()) {
+        sendError("bad_request", why, ref);
+        return;
+    }
+    Hub *hub = m_shard->context()->hub;
+    if (!hub->mayPublish(m_id, room.toString())) {
+        sendError("forbidden",
+                  QStringLiteral("emit needs the room joined with a token that has pub (register "
+                                 "with publish: true)"),
+                  ref);
+        return;
+    }
+    EmitRequest request;
+    request.target = EmitTarget::Room;
+    request.to = room.toString();
+    request.event = event.toString();
+    if (frame.contains(u"data"))
+        request.data = rawjson::member(text, u"data");
+    request.source = EmitSource::Ws;
+    request.remote = m_tcp->peerAddress().toString() + u':' + QString::number(m_tcp->peerPort());
+    request.exclude = m_id;
+    const EmitResult result = hub->publish(request);
+    if (!result.accepted) {
+        sendError("unavailable", QStringLiteral("server busy: the delivery queues are full; retry"), ref);
+        return;
+    }
+    qCInfo(lcWs).noquote() << "emit" << result.id << "from" << connectionIdText(m_id) << "room"
+                           << request.to << "event" << request.event << "delivered"
+                           << result.delivered;
+    if (!ref.isNull())
+        sendJson(QByteArrayLiteral(R"({"type":"emitted","id":)") + QByteArray::number(result.id)
+                     + QByteArrayLiteral(R"(,"delivered":)") + QByteArray::number(result.delivered)
+                     + '}',
+                 ref);
+}
+
+} // namespace sb

@@ -1,0 +1,69 @@
+#pragma once
+
+#include "hub/Message.h"
+
+#include <QByteArray>
+#include <QSet>
+#include <QString>
+
+#include <memory>
+
+class QJsonObject;
+class QTcpSocket;
+class QWebSocket;
+
+namespace sb {
+
+class IoShard;
+
+// One WebSocket client on its shard's thread: the client protocol of PROTOCOL.md (join,
+// leave, emit, presence, ping) for /ws connections; legacy connections only receive pushes.
+// Frames to the client are written to the TCP socket as pre-encoded bytes; QWebSocket reads
+// and validates what the client sends (UTF-8, size limits, control frames).
+class ClientConnection
+{
+public:
+    ClientConnection(IoShard *shard, ConnId id, ConnectionKind kind, QWebSocket *socket,
+                     QTcpSocket *tcp, std::shared_ptr<ConnectionCounters> counters);
+    ~ClientConnection();
+    ClientConnection(const ClientConnection &) = delete;
+    ClientConnection &operator=(const ClientConnection &) = delete;
+
+    ConnId id() const { return m_id; }
+    ConnectionKind kind() const { return m_kind; }
+    QWebSocket *socket() const { return m_socket; }
+    qint64 lastSeenMs() const { return m_lastSeenMs; }
+    bool isClosing() const { return m_closing; }
+
+    // Queues a pre-encoded frame; a client whose unsent bytes pass max_queue_bytes is closed
+    // with 1013 instead. Returns false when the frame was not queued.
+    bool send(const QByteArray &wire, bool countsAsSent = false);
+    void closeWith(quint16 code, QByteArrayView reason);
+    void ping();
+    void abort();
+
+    // Joins with ?token=&since= of the upgrade request, if present.
+    void joinFromQuery();
+
+private:
+    void onText(const QString &message);
+    void onBinary();
+    void handleJoin(const QByteArray &token, const QJsonObject &frame, const QByteArray &since,
+                    const QByteArray &ref);
+    void handleLeave(const QJsonObject &frame, const QByteArray &ref);
+    void handleEmit(const QByteArray &text, const QJsonObject &frame, const QByteArray &ref);
+    void handlePresence(const QJsonObject &frame, const QByteArray &ref);
+    void sendJson(QByteArray json, const QByteArray &ref);
+    void sendError(const char *code, const QString &message, const QByteArray &ref);
+
+    IoShard *m_shard;
+    const ConnId m_id;
+    const ConnectionKind m_kind;
+    QWebSocket *m_socket;
+    QTcpSocket *m_tcp;
+    std::shared_ptr<ConnectionCounters> m_counters;
+    qint64 m_lastSeenMs = 0;
+    bool m_closing = false;
+};
+
+} // namespace sb

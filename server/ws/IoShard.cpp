@@ -1,0 +1,167 @@
+#include "ws/IoShard.h"
+
+#include "core/Logging.h"
+#include "core/ServerContext.h"
+#include "ws/ClientConnection.h"
+
+#include <QDateTime>
+#include <QTcpSocket>
+#include <QTimer>
+#include <QWebSocket>
+
+namespace sb {
+
+namespace {
+
+QString remoteText(const QTcpSocket *tcp)
+{
+    QHostAddress address = tcp->peerAddress();
+    bool isV4 = false;
+    const quint32 v4 = address.toIPv4Address(&isV4);
+    if (isV4)
+        address = QHostAddress(v4);
+    const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
+                             ? u'[' + address.toString() + u']'
+                             : address.toString();
+    return host + u':' + QString::number(tcp->peerPort());
+}
+
+} // namespace
+
+IoShard::IoShard(int index, const ServerContext *context, QObject *parent)
+    : QObject(parent), m_index(index), m_context(context)
+{}
+
+IoShard::~IoShard()
+{
+    for (ClientConnection *c : std::as_const(m_connections)) {
+        m_context->hub->closeConnection(c->id());
+        delete c;
+    }
+}
+
+bool IoShard::hasRoomFor(qint64 writes) const
+{
+    QMutexLocker lock(&m_queueMutex);
+    return m_queuedWrites + writes <= kMaxQueuedWrites
+           && qint64(m_queue.size()) < kMaxQueuedDeliveries;
+}
+
+void IoShard::enqueue(Delivery &&delivery)
+{
+    QMutexLocker lock(&m_queueMutex);
+    m_queuedWrites += delivery.writes();
+    m_queue.push_back(std::move(delivery));
+    if (!m_wakePending) {
+        m_wakePending = true;
+        QMetaObject::invokeMethod(this, &IoShard::drain, Qt::QueuedConnection);
+    }
+}
+
+void IoShard::drain()
+{
+    std::deque<Delivery> batch;
+    {
+        QMutexLocker lock(&m_queueMutex);
+        batch.swap(m_queue);
+        m_queuedWrites = 0;
+        m_wakePending = false;
+    }
+    for (const Delivery &d : batch) {
+        for (ConnId id : d.targets) {
+            if (id == d.exclude)
+                continue;
+            ClientConnection *c = m_connections.value(id);
+            if (!c)
+                continue;
+            if (!d.wire.isEmpty())
+                c->send(d.wire, d.countsAsSent);
+            if (d.closeCode)
+                c->closeWith(d.closeCode, d.closeCode == 4000 ? "closed by an administrator" : "");
+        }
+    }
+}
+
+void IoShard::adopt(QWebSocket *socket, QTcpSocket *tcp, ConnectionKind kind)
+{
+    tcp->setParent(socket);
+    if (m_shuttingDown || socket->state() != QAbstractSocket::ConnectedState) {
+        socket->deleteLater();
+        return;
+    }
+    if (!m_sweepTimer) {
+        const int intervalMs = m_context->config.pingIntervalS * 1000;
+        m_sweepTimer = new QTimer(this);
+        m_sweepTimer->setInterval(qBound(250, intervalMs / 4, 5000));
+        connect(m_sweepTimer, &QTimer::timeout, this, &IoShard::sweep);
+        m_sweepTimer->start();
+        m_lastPingMs = QDateTime::currentMSecsSinceEpoch();
+    }
+    socket->setMaxAllowedIncomingFrameSize(quint64(m_context->config.maxMessageBytes));
+    socket->setMaxAllowedIncomingMessageSize(quint64(m_context->config.maxMessageBytes));
+
+    auto counters = std::make_shared<ConnectionCounters>();
+    const QString remote = remoteText(tcp);
+    const QString origin = socket->origin().isEmpty() ? QString() : socket->origin();
+    const ConnId id = m_context->hub->openConnection(m_index, kind, remote, origin, counters);
+    auto *connection = new ClientConnection(this, id, kind, socket, tcp, std::move(counters));
+    m_connections.insert(id, connection);
+    qCInfo(lcWs).noquote() << "connect" << connectionIdText(id) << "from" << remote
+                           << (kind == ConnectionKind::Legacy ? "legacy" : "ws")
+                           << socket->requestUrl().path()
+                           << (origin.isNull() ? QString() : QStringLiteral("origin ") + origin);
+    if (kind == ConnectionKind::Native)
+        connection->joinFromQuery();
+    // Bytes that arrived with the handshake are read now that the handlers are connected.
+    if (tcp->bytesAvailable() > 0)
+        Q_EMIT tcp->readyRead();
+}
+
+void IoShard::removeConnection(ConnId id)
+{
+    ClientConnection *c = m_connections.take(id);
+    if (!c)
+        return;
+    const QStringList rooms = m_context->hub->closeConnection(id);
+    qCInfo(lcWs).noquote() << "disconnect" << connectionIdText(id)
+                           << (rooms.isEmpty() ? QString()
+                                               : QStringLiteral("left ") + rooms.join(u','));
+    delete c;
+    if (m_shuttingDown && m_connections.isEmpty())
+        Q_EMIT drained();
+}
+
+void IoShard::sweep()
+{
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    const qint64 intervalMs = qint64(m_context->config.pingIntervalS) * 1000;
+    const bool pingNow = now - m_lastPingMs >= intervalMs;
+    if (pingNow)
+        m_lastPingMs = now;
+    QList<ClientConnection *> silent;
+    for (ClientConnection *c : std::as_const(m_connections)) {
+        if (c->isClosing())
+            continue;
+        if (now - c->lastSeenMs() >= 2 * intervalMs)
+            silent.append(c);
+        else if (pingNow)
+            c->ping();
+    }
+    for (ClientConnection *c : std::as_const(silent)) {
+        qCInfo(lcWs).noquote() << "closing silent peer" << connectionIdText(c->id());
+        c->abort();
+    }
+}
+
+void IoShard::shutdown(quint16 code)
+{
+    m_shuttingDown = true;
+    if (m_sweepTimer)
+        m_sweepTimer->stop();
+    for (ClientConnection *c : std::as_const(m_connections))
+        c->closeWith(code, "server shutting down");
+    if (m_connections.isEmpty())
+        Q_EMIT drained();
+}
+
+} // namespace sb

@@ -1,0 +1,66 @@
+#pragma once
+
+#include "hub/Hub.h"
+
+#include <QHash>
+#include <QMutex>
+#include <QObject>
+
+#include <deque>
+#include <memory>
+
+class QTcpSocket;
+class QTimer;
+class QWebSocket;
+
+namespace sb {
+
+class ClientConnection;
+struct ServerContext;
+
+// One I/O thread's share of the WebSocket connections. The hub posts pre-encoded frames to
+// its bounded queue from any thread; the shard writes them to its own sockets, answers client
+// frames, pings, and closes peers that are silent or too slow.
+class IoShard final : public QObject, public DeliverySink
+{
+    Q_OBJECT
+
+public:
+    IoShard(int index, const ServerContext *context, QObject *parent = nullptr);
+    ~IoShard() override;
+
+    // DeliverySink (any thread)
+    bool hasRoomFor(qint64 writes) const override;
+    void enqueue(Delivery &&delivery) override;
+
+    // Shard thread only.
+    void adopt(QWebSocket *socket, QTcpSocket *tcp, ConnectionKind kind);
+    void shutdown(quint16 code);
+    void removeConnection(ConnId id);
+    int index() const { return m_index; }
+    const ServerContext *context() const { return m_context; }
+
+    static constexpr qint64 kMaxQueuedWrites = 4'000'000;
+    static constexpr qint64 kMaxQueuedDeliveries = 200'000;
+
+Q_SIGNALS:
+    void drained(); // all connections gone after shutdown()
+
+private:
+    void drain();
+    void sweep();
+
+    const int m_index;
+    const ServerContext *m_context;
+    QHash<ConnId, ClientConnection *> m_connections;
+    QTimer *m_sweepTimer = nullptr;
+    qint64 m_lastPingMs = 0;
+    bool m_shuttingDown = false;
+
+    mutable QMutex m_queueMutex;
+    std::deque<Delivery> m_queue;
+    qint64 m_queuedWrites = 0;
+    bool m_wakePending = false;
+};
+
+} // namespace sb

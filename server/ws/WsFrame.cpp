@@ -1,0 +1,44 @@
+#include "ws/WsFrame.h"
+
+namespace sb::wsframe {
+
+namespace {
+
+QByteArray frame(quint8 opcode, QByteArrayView payload)
+{
+    const qsizetype n = payload.size();
+    QByteArray out;
+    out.reserve(n + 10);
+    out.append(char(0x80 | opcode));
+    if (n < 126) {
+        out.append(char(n));
+    } else if (n <= 0xFFFF) {
+        out.append(char(126));
+        out.append(char((n >> 8) & 0xFF));
+        out.append(char(n & 0xFF));
+    } else {
+        out.append(char(127));
+        for (int shift = 56; shift >= 0; shift -= 8)
+            out.append(char((quint64(n) >> shift) & 0xFF));
+    }
+    out.append(payload);
+    return out;
+}
+
+} // namespace
+
+QByteArray text(QByteArrayView utf8Payload)
+{
+    return frame(0x1, utf8Payload);
+}
+
+QByteArray close(quint16 code, QByteArrayView reasonUtf8)
+{
+    QByteArray payload;
+    payload.append(char(code >> 8));
+    payload.append(char(code & 0xFF));
+    payload.append(reasonUtf8.first(qMin<qsizetype>(reasonUtf8.size(), 123)));
+    return frame(0x8, payload);
+}
+
+} // namespace sb::wsframe
