@@ -137,7 +137,8 @@ void Server::stop(int graceMs)
     m_httpThread = nullptr;
     m_http = nullptr;
     m_hub->setSinks({});
-    qCInfo(lcServer) << "stopped";
+    if (m_port)
+        qCInfo(lcServer) << "stopped";
 }
 
 } // namespace sb
