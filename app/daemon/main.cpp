@@ -1,4 +1,5 @@
 // switchboardd: the Switchboard server without a display.
+#include "ProcessLimits.h"
 #include "UnixSignals.h"
 #include "config/ConfigLoader.h"
 #include "core/Logging.h"
@@ -42,6 +43,12 @@ int main(int argc, char *argv[])
             << "INSECURE MODE: --insecure is set, every API call is accepted WITHOUT an API key. "
                "Never use this outside development.";
     }
+
+    const long files = sb::raiseOpenFileLimit();
+    if (files > 0 && files < loaded.config.maxConnections + 64)
+        qCWarning(sb::lcServer).noquote()
+            << "the open file limit is" << files << "- fewer than max_connections"
+            << loaded.config.maxConnections << "can connect (raise LimitNOFILE)";
 
     sb::Server server(loaded.config);
     QString error;
