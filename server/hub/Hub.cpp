@@ -253,8 +253,10 @@ EmitResult Hub::publish(const EmitRequest &request)
             break;
         case EmitTarget::User:
             if (const auto u = m_users.constFind(request.to); u != m_users.constEnd()) {
-                for (ConnId id : *u)
-                    targets[size_t(m_conns.value(id).shard)].append(id);
+                for (ConnId id : *u) {
+                    if (const auto c = m_conns.constFind(id); c != m_conns.constEnd())
+                        targets[size_t(c->shard)].append(id);
+                }
             }
             break;
         case EmitTarget::All:

@@ -42,9 +42,9 @@ std::optional<quint64> parseSince(const QByteArray &text, bool *ok)
 } // namespace
 
 ClientConnection::ClientConnection(IoShard *shard, ConnId id, ConnectionKind kind,
-                                   QWebSocket *socket, QTcpSocket *tcp,
+                                   QWebSocket *socket, QTcpSocket *tcp, QString remote,
                                    std::shared_ptr<ConnectionCounters> counters)
-    : m_shard(shard), m_id(id), m_kind(kind), m_socket(socket), m_tcp(tcp),
+    : m_shard(shard), m_id(id), m_kind(kind), m_socket(socket), m_tcp(tcp), m_remote(std::move(remote)),
       m_counters(std::move(counters)), m_lastSeenMs(QDateTime::currentMSecsSinceEpoch())
 {
     QObject::connect(socket, &QWebSocket::textMessageReceived, socket,
@@ -71,7 +71,7 @@ ClientConnection::~ClientConnection()
 
 bool ClientConnection::send(const QByteArray &wire, bool countsAsSent)
 {
-    if (m_closing)
+    if (m_closing || m_tcp->state() != QAbstractSocket::ConnectedState)
         return false;
     const qint64 limit = m_shard->context()->config.maxQueueBytes;
     if (m_tcp->bytesToWrite() + wire.size() > limit) {
@@ -314,7 +314,7 @@ void ClientConnection::handleEmit(const QByteArray &text, const QJsonObject &fra
     if (frame.contains(u"data"))
         request.data = rawjson::member(text, u"data");
     request.source = EmitSource::Ws;
-    request.remote = m_tcp->peerAddress().toString() + u':' + QString::number(m_tcp->peerPort());
+    request.remote = m_remote;
     request.exclude = m_id;
     const EmitResult result = hub->publish(request);
     if (!result.accepted) {

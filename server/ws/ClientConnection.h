@@ -24,7 +24,7 @@ class ClientConnection
 {
 public:
     ClientConnection(IoShard *shard, ConnId id, ConnectionKind kind, QWebSocket *socket,
-                     QTcpSocket *tcp, std::shared_ptr<ConnectionCounters> counters);
+                     QTcpSocket *tcp, QString remote, std::shared_ptr<ConnectionCounters> counters);
     ~ClientConnection();
     ClientConnection(const ClientConnection &) = delete;
     ClientConnection &operator=(const ClientConnection &) = delete;
@@ -61,6 +61,7 @@ private:
     const ConnectionKind m_kind;
     QWebSocket *m_socket;
     QTcpSocket *m_tcp;
+    const QString m_remote;
     std::shared_ptr<ConnectionCounters> m_counters;
     qint64 m_lastSeenMs = 0;
     bool m_closing = false;

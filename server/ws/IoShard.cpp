@@ -104,7 +104,7 @@ void IoShard::adopt(QWebSocket *socket, QTcpSocket *tcp, ConnectionKind kind)
     const QString remote = remoteText(tcp);
     const QString origin = socket->origin().isEmpty() ? QString() : socket->origin();
     const ConnId id = m_context->hub->openConnection(m_index, kind, remote, origin, counters);
-    auto *connection = new ClientConnection(this, id, kind, socket, tcp, std::move(counters));
+    auto *connection = new ClientConnection(this, id, kind, socket, tcp, remote, std::move(counters));
     m_connections.insert(id, connection);
     qCInfo(lcWs).noquote() << "connect" << connectionIdText(id) << "from" << remote
                            << (kind == ConnectionKind::Legacy ? "legacy" : "ws")
