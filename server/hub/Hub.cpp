@@ -37,18 +37,6 @@ void Hub::setSinks(QList<DeliverySink *> sinks)
     const size_t n = size_t(m_sinks.size());
     m_joinedByShard.assign(n, {});
     m_legacyByShard.assign(n, {});
-    m_loadByShard.assign(n, 0);
-}
-
-int Hub::pickShard() const
-{
-    QMutexLocker lock(&m_mutex);
-    int best = 0;
-    for (int i = 1; i < int(m_loadByShard.size()); ++i) {
-        if (m_loadByShard[size_t(i)] < m_loadByShard[size_t(best)])
-            best = i;
-    }
-    return best;
 }
 
 void Hub::removeFrom(QList<ConnId> &list, ConnId id)
@@ -74,7 +62,6 @@ ConnId Hub::openConnection(int shard, ConnectionKind kind, const QString &remote
     c.origin = origin;
     c.sinceMs = QDateTime::currentMSecsSinceEpoch();
     c.counters = std::move(counters);
-    m_loadByShard[size_t(shard)]++;
     if (kind == ConnectionKind::Legacy) {
         m_legacyByShard[size_t(shard)].append(id);
         ++m_legacyCount;
@@ -96,7 +83,6 @@ QStringList Hub::closeConnection(ConnId id)
     for (const QString &room : rooms)
         removeMembershipLocked(id, c, room);
     const size_t shard = size_t(c.shard);
-    m_loadByShard[shard]--;
     if (c.kind == ConnectionKind::Legacy) {
         removeFrom(m_legacyByShard[shard], id);
         --m_legacyCount;

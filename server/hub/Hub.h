@@ -87,8 +87,6 @@ public:
 
     void setSinks(QList<DeliverySink *> sinks);
     int shardCount() const { return int(m_sinks.size()); }
-    // Next shard for a new connection (the least loaded).
-    int pickShard() const;
 
     // Connection lifecycle, called by the shard that owns the connection.
     ConnId openConnection(int shard, ConnectionKind kind, const QString &remote,
@@ -170,7 +168,6 @@ private:
     QHash<QString, QSet<ConnId>> m_users;          // user -> connections joined as that user
     std::vector<QList<ConnId>> m_joinedByShard;     // connections that have joined, per shard
     std::vector<QList<ConnId>> m_legacyByShard;     // legacy connections, per shard
-    std::vector<qint64> m_loadByShard;
     qint64 m_nativeCount = 0;
     qint64 m_legacyCount = 0;
     std::function<void(const MessageRecord &)> m_observer;
