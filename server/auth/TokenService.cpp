@@ -35,6 +35,17 @@ std::optional<QByteArray> decodeSegment(QByteArrayView segment)
     return *decoded;
 }
 
+// Unix seconds from a JSON number, clamped to what qint64 holds (no UB for 1e300).
+qint64 secondsOf(double value)
+{
+    constexpr double limit = 9.0e18;
+    if (!(value > -limit))
+        return -qint64(limit);
+    if (!(value < limit))
+        return qint64(limit);
+    return qint64(value);
+}
+
 TokenCheck invalid(const QString &why)
 {
     TokenCheck check;
@@ -129,11 +140,11 @@ TokenCheck TokenService::verify(QByteArrayView token, qint64 nowSeconds) const
     const QJsonValue exp = claims.value(u"exp");
     if (!exp.isDouble())
         return invalid(QStringLiteral("token claim exp is missing or not a number"));
-    check.claims.expiresAt = qint64(exp.toDouble());
+    check.claims.expiresAt = secondsOf(exp.toDouble());
     const QJsonValue iat = claims.value(u"iat");
     if (!iat.isUndefined() && !iat.isDouble())
         return invalid(QStringLiteral("token claim iat is not a number"));
-    check.claims.issuedAt = qint64(iat.toDouble());
+    check.claims.issuedAt = secondsOf(iat.toDouble());
     const QJsonValue pub = claims.value(u"pub");
     check.claims.publish = pub.isBool() ? pub.toBool() : false;
 

@@ -13,6 +13,8 @@
 
 #include <optional>
 
+#include <sys/stat.h>
+
 namespace sb {
 
 namespace {
@@ -333,7 +335,7 @@ ConfigLoader::Result ConfigLoader::load(const QCommandLineParser &parser,
     c.logDatabase = sources.raw("log_database").value_or(QString()).trimmed();
     positive("log_retention_days", &c.logRetentionDays, 100000);
     positive("log_max_rows", &c.logMaxRows);
-    positive("history_per_room", &c.historyPerRoom, 100000000);
+    positive("history_per_room", &c.historyPerRoom);
     c.pgListen = sources.raw("pg_listen").value_or(QString()).trimmed();
     if (!c.pgListen.isEmpty() && !c.pgListen.startsWith(u"postgresql://")
         && !c.pgListen.startsWith(u"postgres://"))
@@ -353,6 +355,8 @@ ConfigLoader::Result ConfigLoader::load(const QCommandLineParser &parser,
             return result;
         }
         QDir().mkpath(QFileInfo(c.configPath).absolutePath());
+        // The file holds secrets: never let it exist with a wider mode, not even briefly.
+        const mode_t oldMask = ::umask(0077);
         if (needKey) {
             c.apiKey = QString::fromLatin1(generateSecret());
             ini.setValue(QStringLiteral("api_key"), c.apiKey);
@@ -362,6 +366,7 @@ ConfigLoader::Result ConfigLoader::load(const QCommandLineParser &parser,
             ini.setValue(QStringLiteral("jwt_secret"), c.jwtSecret);
         }
         ini.sync();
+        ::umask(oldMask);
         QFile::setPermissions(c.configPath, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
         if (ini.status() != QSettings::NoError) {
             result.errors << QStringLiteral("config: cannot write generated secrets to %1")

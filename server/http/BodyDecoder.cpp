@@ -19,7 +19,8 @@ std::optional<QString> decodeBytes(const QByteArray &bytes, const QByteArray &ch
                                    const QString &what, HttpReply *error)
 {
     if (charset.isEmpty()) {
-        QStringDecoder decoder(QStringDecoder::Utf8);
+        // Stateless: a sequence cut off at the end is an error, not silently dropped.
+        QStringDecoder decoder(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
         QString text = decoder(bytes);
         if (decoder.hasError()) {
             *error = HttpReply::error(400, u"bad_request",
@@ -30,7 +31,7 @@ std::optional<QString> decodeBytes(const QByteArray &bytes, const QByteArray &ch
         }
         return text;
     }
-    QStringDecoder decoder(charset.constData());
+    QStringDecoder decoder(charset.constData(), QStringDecoder::Flag::Stateless);
     if (!decoder.isValid()) {
         *error = HttpReply::error(415, u"unsupported_media_type",
                                   QStringLiteral("charset '%1' is not supported")

@@ -9,8 +9,12 @@ QString connectionIdText(ConnId id)
 
 ConnId parseConnectionId(QStringView text)
 {
-    if (text.size() < 2 || text[0] != u'c' || text[1] == u'0')
+    if (text.size() < 2 || text.size() > 21 || text[0] != u'c' || text[1] == u'0')
         return 0;
+    for (qsizetype i = 1; i < text.size(); ++i) {
+        if (text[i] < u'0' || text[i] > u'9')
+            return 0;
+    }
     bool ok = false;
     const ConnId id = text.mid(1).toULongLong(&ok);
     return ok ? id : 0;

@@ -37,7 +37,13 @@ QByteArray close(quint16 code, QByteArrayView reasonUtf8)
     QByteArray payload;
     payload.append(char(code >> 8));
     payload.append(char(code & 0xFF));
-    payload.append(reasonUtf8.first(qMin<qsizetype>(reasonUtf8.size(), 123)));
+    // At most 123 bytes, cut at a character boundary (never inside a UTF-8 sequence).
+    qsizetype n = qMin<qsizetype>(reasonUtf8.size(), 123);
+    if (n < reasonUtf8.size()) {
+        while (n > 0 && (quint8(reasonUtf8[n]) & 0xC0) == 0x80)
+            --n;
+    }
+    payload.append(reasonUtf8.first(n));
     return frame(0x8, payload);
 }
 
