@@ -6,6 +6,7 @@
 #include "http/ListenServers.h"
 #include "http/RequestGuard.h"
 #include "hub/Hub.h"
+#include "ws/ClientConnection.h"
 #include "ws/IoShard.h"
 
 #include <QFile>
@@ -325,17 +326,26 @@ void HttpServer::takeWebSockets()
             socket->deleteLater();
             continue;
         }
-        IoShard *shard = m_shards.at(int(m_nextShard++ % quint64(m_shards.size())));
+        const int shardIndex = int(m_nextShard++ % quint64(m_shards.size()));
+        IoShard *shard = m_shards.at(shardIndex);
+        socket->setMaxAllowedIncomingFrameSize(quint64(m_context->config.maxMessageBytes));
+        socket->setMaxAllowedIncomingMessageSize(quint64(m_context->config.maxMessageBytes));
+        // Registered now, before the 101 answer leaves this thread's write buffer: whatever the
+        // client does once it sees the upgrade finds the connection already in the hub.
+        auto counters = std::make_shared<ConnectionCounters>();
+        const QString remote = remoteOf(tcp);
+        const ConnId id = m_context->hub->openConnection(
+            shardIndex, pending.kind, remote,
+            socket->origin().isEmpty() ? QString() : socket->origin(), counters);
+        auto *connection = new ClientConnection(shard, id, pending.kind, socket, tcp, remote,
+                                                std::move(counters));
         // The QTcpSocket is still a child of the listener and watched by Qt's internal
         // WebSocket server: free it from both, then move both objects to the shard's thread.
         QObject::disconnect(tcp, &QAbstractSocket::disconnected, nullptr, nullptr);
         tcp->setParent(nullptr);
         tcp->moveToThread(shard->thread());
         socket->moveToThread(shard->thread());
-        const ConnectionKind kind = pending.kind;
-        QMetaObject::invokeMethod(
-            shard, [shard, socket, tcp, kind] { shard->adopt(socket, tcp, kind); },
-            Qt::QueuedConnection);
+        shard->enqueueAdoption(connection);
     }
 }
 

@@ -125,6 +125,29 @@ void ClientConnection::sendError(const char *code, const QString &message, const
              ref);
 }
 
+void ClientConnection::start()
+{
+    m_started = true;
+    m_tcp->setParent(m_socket);
+    qCInfo(lcWs).noquote() << "connect" << connectionIdText(m_id) << "from" << m_remote
+                           << (m_kind == ConnectionKind::Legacy ? "legacy" : "ws")
+                           << m_socket->requestUrl().path()
+                           << (m_socket->origin().isEmpty() ? QString()
+                                                            : QStringLiteral("origin ") + m_socket->origin());
+    if (m_kind == ConnectionKind::Native)
+        joinFromQuery();
+    const QStringList early = std::exchange(m_early, {});
+    for (const QString &message : early) {
+        if (message.isNull())
+            handleBinary();
+        else
+            handleText(message);
+    }
+    // Bytes that arrived with the handshake are read now that everything is in place.
+    if (m_tcp->bytesAvailable() > 0)
+        Q_EMIT m_tcp->readyRead();
+}
+
 void ClientConnection::joinFromQuery()
 {
     const QUrlQuery query(m_socket->requestUrl());
@@ -141,6 +164,15 @@ void ClientConnection::onBinary()
 {
     m_lastSeenMs = QDateTime::currentMSecsSinceEpoch();
     m_counters->received.fetch_add(1, std::memory_order_relaxed);
+    if (!m_started) {
+        m_early.append(QString()); // a null entry stands for a binary frame
+        return;
+    }
+    handleBinary();
+}
+
+void ClientConnection::handleBinary()
+{
     if (m_kind == ConnectionKind::Native)
         sendError("bad_request", QStringLiteral("binary frames are not supported; send JSON text"), {});
 }
@@ -149,6 +181,15 @@ void ClientConnection::onText(const QString &message)
 {
     m_lastSeenMs = QDateTime::currentMSecsSinceEpoch();
     m_counters->received.fetch_add(1, std::memory_order_relaxed);
+    if (!m_started) {
+        m_early.append(message);
+        return;
+    }
+    handleText(message);
+}
+
+void ClientConnection::handleText(const QString &message)
+{
     if (m_kind == ConnectionKind::Legacy) {
         qCDebug(lcWs).noquote() << "legacy message from" << connectionIdText(m_id) << message.left(200);
         return;

@@ -4,6 +4,7 @@
 
 #include <QByteArray>
 #include <QSet>
+#include <QStringList>
 #include <QString>
 
 #include <memory>
@@ -42,12 +43,16 @@ public:
     void ping();
     void abort();
 
-    // Joins with ?token=&since= of the upgrade request, if present.
-    void joinFromQuery();
+    // On the shard's thread, once the sockets live there: joins with ?token=&since= of the
+    // upgrade request, then answers the frames that arrived before.
+    void start();
 
 private:
+    void joinFromQuery();
     void onText(const QString &message);
+    void handleText(const QString &message);
     void onBinary();
+    void handleBinary();
     void handleJoin(const QByteArray &token, const QJsonObject &frame, const QByteArray &since,
                     const QByteArray &ref);
     void handleLeave(const QJsonObject &frame, const QByteArray &ref);
@@ -65,6 +70,8 @@ private:
     std::shared_ptr<ConnectionCounters> m_counters;
     qint64 m_lastSeenMs = 0;
     bool m_closing = false;
+    bool m_started = false;
+    QStringList m_early; // frames that arrived before start()
 };
 
 } // namespace sb

@@ -11,22 +11,6 @@
 
 namespace sb {
 
-namespace {
-
-QString remoteText(const QTcpSocket *tcp)
-{
-    QHostAddress address = tcp->peerAddress();
-    bool isV4 = false;
-    const quint32 v4 = address.toIPv4Address(&isV4);
-    if (isV4)
-        address = QHostAddress(v4);
-    const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
-                             ? u'[' + address.toString() + u']'
-                             : address.toString();
-    return host + u':' + QString::number(tcp->peerPort());
-}
-
-} // namespace
 
 IoShard::IoShard(int index, const ServerContext *context, QObject *parent)
     : QObject(parent), m_index(index), m_context(context)
@@ -34,6 +18,10 @@ IoShard::IoShard(int index, const ServerContext *context, QObject *parent)
 
 IoShard::~IoShard()
 {
+    for (ClientConnection *c : std::as_const(m_adoptions)) {
+        m_context->hub->closeConnection(c->id());
+        delete c;
+    }
     for (ClientConnection *c : std::as_const(m_connections)) {
         m_context->hub->closeConnection(c->id());
         delete c;
@@ -58,15 +46,30 @@ void IoShard::enqueue(Delivery &&delivery)
     }
 }
 
+void IoShard::enqueueAdoption(ClientConnection *connection)
+{
+    QMutexLocker lock(&m_queueMutex);
+    m_adoptions.push_back(connection);
+    if (!m_wakePending) {
+        m_wakePending = true;
+        QMetaObject::invokeMethod(this, &IoShard::drain, Qt::QueuedConnection);
+    }
+}
+
 void IoShard::drain()
 {
     std::deque<Delivery> batch;
+    std::vector<ClientConnection *> adoptions;
     {
         QMutexLocker lock(&m_queueMutex);
         batch.swap(m_queue);
+        adoptions.swap(m_adoptions);
         m_queuedWrites = 0;
         m_wakePending = false;
     }
+    // New connections first: no delivery enqueued before their adoption can target them.
+    for (ClientConnection *c : adoptions)
+        adopt(c);
     for (const Delivery &d : batch) {
         for (ConnId id : d.targets) {
             if (id == d.exclude)
@@ -82,11 +85,12 @@ void IoShard::drain()
     }
 }
 
-void IoShard::adopt(QWebSocket *socket, QTcpSocket *tcp, ConnectionKind kind)
+void IoShard::adopt(ClientConnection *connection)
 {
-    tcp->setParent(socket);
+    QWebSocket *socket = connection->socket();
     if (m_shuttingDown || socket->state() != QAbstractSocket::ConnectedState) {
-        socket->deleteLater();
+        m_context->hub->closeConnection(connection->id());
+        delete connection;
         return;
     }
     if (!m_sweepTimer) {
@@ -97,24 +101,8 @@ void IoShard::adopt(QWebSocket *socket, QTcpSocket *tcp, ConnectionKind kind)
         m_sweepTimer->start();
         m_lastPingMs = QDateTime::currentMSecsSinceEpoch();
     }
-    socket->setMaxAllowedIncomingFrameSize(quint64(m_context->config.maxMessageBytes));
-    socket->setMaxAllowedIncomingMessageSize(quint64(m_context->config.maxMessageBytes));
-
-    auto counters = std::make_shared<ConnectionCounters>();
-    const QString remote = remoteText(tcp);
-    const QString origin = socket->origin().isEmpty() ? QString() : socket->origin();
-    const ConnId id = m_context->hub->openConnection(m_index, kind, remote, origin, counters);
-    auto *connection = new ClientConnection(this, id, kind, socket, tcp, remote, std::move(counters));
-    m_connections.insert(id, connection);
-    qCInfo(lcWs).noquote() << "connect" << connectionIdText(id) << "from" << remote
-                           << (kind == ConnectionKind::Legacy ? "legacy" : "ws")
-                           << socket->requestUrl().path()
-                           << (origin.isNull() ? QString() : QStringLiteral("origin ") + origin);
-    if (kind == ConnectionKind::Native)
-        connection->joinFromQuery();
-    // Bytes that arrived with the handshake are read now that the handlers are connected.
-    if (tcp->bytesAvailable() > 0)
-        Q_EMIT tcp->readyRead();
+    m_connections.insert(connection->id(), connection);
+    connection->start();
 }
 
 void IoShard::removeConnection(ConnId id)

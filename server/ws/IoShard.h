@@ -33,8 +33,11 @@ public:
     bool hasRoomFor(qint64 writes) const override;
     void enqueue(Delivery &&delivery) override;
 
+    // Any thread: hands over a connection whose sockets were just moved to this shard's
+    // thread. It starts before any delivery enqueued after this call.
+    void enqueueAdoption(ClientConnection *connection);
+
     // Shard thread only.
-    void adopt(QWebSocket *socket, QTcpSocket *tcp, ConnectionKind kind);
     void shutdown(quint16 code);
     void removeConnection(ConnId id);
     int index() const { return m_index; }
@@ -49,6 +52,7 @@ Q_SIGNALS:
 private:
     void drain();
     void sweep();
+    void adopt(ClientConnection *connection);
 
     const int m_index;
     const ServerContext *m_context;
@@ -59,6 +63,7 @@ private:
 
     mutable QMutex m_queueMutex;
     std::deque<Delivery> m_queue;
+    std::vector<ClientConnection *> m_adoptions;
     qint64 m_queuedWrites = 0;
     bool m_wakePending = false;
 };

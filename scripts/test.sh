@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Runs the whole test suite, the way CI does.
+#
+#   bash scripts/test.sh [--no-asan]
+#
+# 1. installs the dependencies (scripts/install-deps.sh; fast when nothing is missing),
+# 2. builds build/release (Release, -Werror) and runs CTest there,
+# 3. builds build/asan (RelWithDebInfo, AddressSanitizer + UndefinedBehaviorSanitizer,
+#    -Werror) and runs CTest again with leak detection on and UBSan fatal.
+#
+# --no-asan skips step 3 (quick local runs). SWITCHBOARD_SKIP_DEPS=1 skips step 1.
+# Exits non-zero when a build or any test fails; the last line is the summary.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+run_asan=1
+for arg in "$@"; do
+    case "$arg" in
+        --no-asan) run_asan=0 ;;
+        -h | --help)
+            sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+            exit 0
+            ;;
+        *)
+            echo "test.sh: unknown option '$arg' (use --no-asan)" >&2
+            exit 2
+            ;;
+    esac
+done
+
+# Qt: no GLib dispatcher (see DESIGN.md), no display needed.
+export QT_NO_GLIB=1
+export QT_QPA_PLATFORM=offscreen
+export CTEST_PARALLEL_LEVEL=2
+
+started=$SECONDS
+total_passed=0
+total_failed=0
+failures=()
+summary=()
+
+# run_pass NAME [ENV=VALUE...]: builds build/NAME and runs its tests.
+run_pass() {
+    local variant=$1
+    shift
+    local t0=$SECONDS
+    echo
+    echo "==== test.sh: $variant build ===="
+    if ! bash scripts/build.sh "$variant"; then
+        failures+=("$variant build")
+        summary+=("$variant: build FAILED ($((SECONDS - t0)) s)")
+        total_failed=$((total_failed + 1)) # a failed build counts as one failure
+        return 2
+    fi
+
+    echo
+    echo "==== test.sh: $variant tests ===="
+    local log
+    log=$(mktemp)
+    local rc=0
+    env "$@" ctest --test-dir "build/$variant" --output-on-failure -j2 --no-tests=error \
+        2>&1 | tee "$log" || rc=$?
+    # "100% tests passed, 0 tests failed out of 12"
+    local line failed total
+    line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)
+    rm -f "$log"
+    if [[ -n "$line" ]]; then
+        failed=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+        total=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\2/' <<<"$line")
+    else
+        failed=0
+        total=0
+    fi
+    total_passed=$((total_passed + total - failed))
+    total_failed=$((total_failed + failed))
+    if [[ $rc -ne 0 || -z "$line" ]]; then
+        [[ -n "$line" && $failed -gt 0 ]] || total_failed=$((total_failed + 1))
+        failures+=("$variant tests")
+        if [[ -z "$line" ]]; then
+            summary+=("$variant: no test ran (ctest exit $rc), FAILED ($((SECONDS - t0)) s)")
+        else
+            summary+=("$variant: $((total - failed))/$total passed, FAILED ($((SECONDS - t0)) s)")
+        fi
+        return 1
+    fi
+    summary+=("$variant: $total/$total passed ($((SECONDS - t0)) s)")
+}
+
+if [[ "${SWITCHBOARD_SKIP_DEPS:-0}" != 1 ]]; then
+    echo "==== test.sh: dependencies ===="
+    bash scripts/install-deps.sh
+fi
+
+release_rc=0
+run_pass release || release_rc=$?
+
+if [[ $run_asan -eq 1 ]]; then
+    if [[ $release_rc -eq 2 ]]; then
+        summary+=("asan: skipped (the release build failed)")
+    else
+        run_pass asan \
+            ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 || true
+    fi
+else
+    summary+=("asan: skipped (--no-asan)")
+fi
+
+echo
+echo "==== test.sh: summary ($((SECONDS - started)) s) ===="
+for s in "${summary[@]}"; do
+    echo "  $s"
+done
+if [[ ${#failures[@]} -ne 0 ]]; then
+    echo "  FAILED: ${failures[*]}"
+fi
+echo "test.sh: $total_passed passed, $total_failed failed"
+[[ ${#failures[@]} -eq 0 ]]

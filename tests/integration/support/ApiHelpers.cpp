@@ -1,0 +1,105 @@
+#include "ApiHelpers.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+#include "TestSupport.h"
+
+using namespace Qt::StringLiterals;
+
+namespace sbit {
+
+QByteArray registerToken(HttpClient &api, const QString &room, const QString &user, const QString &session,
+                         const QJsonObject &extra, HttpResponse *response)
+{
+    QJsonObject body{{u"room"_s, room}, {u"user"_s, user}, {u"session"_s, session}};
+    for (auto it = extra.begin(); it != extra.end(); ++it)
+        body.insert(it.key(), it.value());
+    const HttpResponse r = api.postJson("/api/register", body);
+    if (response)
+        *response = r;
+    if (r.status != 200)
+        return {};
+    return r.object().value(u"token"_s).toString().toLatin1();
+}
+
+std::unique_ptr<WsClient> openJoined(const ServerProcess &server, HttpClient &api, const QString &room,
+                                     const QString &user, const QString &session, bool publish, QString *why)
+{
+    HttpResponse reg;
+    QJsonObject extra;
+    if (publish)
+        extra.insert(u"publish"_s, true);
+    const QByteArray token = registerToken(api, room, user, session, extra, &reg);
+    if (token.isEmpty()) {
+        if (why)
+            *why = u"register failed: "_s % reg.describe();
+        return nullptr;
+    }
+    auto client = std::make_unique<WsClient>();
+    if (!client->open(server.wsUrl(u"/ws"_s))) {
+        if (why)
+            *why = u"cannot open /ws: "_s % client->errorString();
+        return nullptr;
+    }
+    const QJsonObject joined = client->join(token);
+    if (joined.value(u"type"_s).toString() != u"joined") {
+        if (why)
+            *why = u"join failed: "_s % QString::fromUtf8(QJsonDocument(joined).toJson(QJsonDocument::Compact));
+        return nullptr;
+    }
+    return client;
+}
+
+QString connectionIdForPort(HttpClient &api, quint16 localPort)
+{
+    const HttpResponse r = api.get("/api/connections");
+    const QString suffix = u":"_s % QString::number(localPort);
+    const QJsonArray list = r.array();
+    for (const QJsonValue &v : list) {
+        const QJsonObject c = v.toObject();
+        if (c.value(u"remote"_s).toString().endsWith(suffix))
+            return c.value(u"connection"_s).toString();
+    }
+    return {};
+}
+
+QJsonObject stats(HttpClient &api)
+{
+    const HttpResponse r = api.get("/api/stats");
+    return r.status == 200 ? r.object() : QJsonObject();
+}
+
+QJsonObject stableStats(const QJsonObject &s)
+{
+    QJsonObject out;
+    for (const QString &k : {u"connections"_s, u"rooms"_s, u"users"_s, u"messages_in_total"_s, u"messages_out_total"_s})
+        out.insert(k, s.value(k));
+    return out;
+}
+
+bool flushMember(HttpClient &api, WsClient &member, const QString &room)
+{
+    const HttpResponse r = api.postJson("/api/emit/room", {{u"room"_s, room}, {u"event"_s, u"flush"_s}});
+    bool seen = false;
+    if (r.status == 200) {
+        seen = waitUntil(
+            [&] {
+                for (const WsFrame &f : member.frames()) {
+                    if (f.object.value(u"event"_s).toString() == u"flush")
+                        return true;
+                }
+                return false;
+            },
+            5000);
+    }
+    member.clear();
+    return seen;
+}
+
+QByteArray json(const QJsonObject &o)
+{
+    return QJsonDocument(o).toJson(QJsonDocument::Compact);
+}
+
+} // namespace sbit
