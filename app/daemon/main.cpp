@@ -8,6 +8,7 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 
+#include <csignal>
 #include <cstdio>
 
 int main(int argc, char *argv[])
@@ -61,6 +62,10 @@ int main(int argc, char *argv[])
 
     sb::UnixSignals signals;
     QObject::connect(&signals, &sb::UnixSignals::terminationRequested, &app, [](int number) {
+        if (number == SIGHUP) {
+            qCInfo(sb::lcServer) << "SIGHUP ignored: restart the server to apply a new configuration";
+            return;
+        }
         qCInfo(sb::lcServer) << "signal" << number << "received, shutting down";
         QCoreApplication::quit();
     });
