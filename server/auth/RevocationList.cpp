@@ -4,12 +4,25 @@
 
 #include <QDateTime>
 #include <QFile>
-#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSaveFile>
 
 namespace sb {
+
+namespace {
+
+QByteArray line(const QString &room, const QString &user, const QString &session, qint64 at)
+{
+    return QJsonDocument(QJsonObject{{QStringLiteral("room"), room},
+                                     {QStringLiteral("user"), user},
+                                     {QStringLiteral("session"), session},
+                                     {QStringLiteral("at"), double(at)}})
+               .toJson(QJsonDocument::Compact)
+           + '\n';
+}
+
+} // namespace
 
 RevocationList::RevocationList(QString filePath, qint64 keepSeconds)
     : m_filePath(std::move(filePath)), m_keepSeconds(keepSeconds)
@@ -28,41 +41,85 @@ bool RevocationList::load(QString *error)
     if (m_filePath.isEmpty())
         return true;
     QFile file(m_filePath);
-    if (!file.exists())
-        return true;
-    if (!file.open(QIODevice::ReadOnly)) {
-        if (error)
-            *error = QStringLiteral("cannot read %1: %2").arg(m_filePath, file.errorString());
-        return false;
-    }
-    QJsonParseError parseError;
-    const QJsonDocument doc = QJsonDocument::fromJson(file.readAll(), &parseError);
-    if (!doc.isArray()) {
-        qCWarning(lcServer) << "ignoring unreadable revocation file" << m_filePath
-                            << parseError.errorString();
-        return true;
-    }
-    for (const QJsonValue &v : doc.array()) {
-        const QJsonObject o = v.toObject();
-        Entry e{o.value(u"room").toString(), o.value(u"user").toString(),
-                o.value(u"session").toString(), qint64(o.value(u"at").toDouble())};
-        m_revoked.insert(keyOf(e.room, e.user, e.session), e);
+    if (file.exists()) {
+        if (!file.open(QIODevice::ReadOnly)) {
+            if (error)
+                *error = QStringLiteral("cannot read %1: %2").arg(m_filePath, file.errorString());
+            return false;
+        }
+        // One JSON object per line (an append-only journal); a torn last line is skipped.
+        while (!file.atEnd()) {
+            const QJsonObject o = QJsonDocument::fromJson(file.readLine()).object();
+            if (o.isEmpty())
+                continue;
+            Entry e{o.value(u"room").toString(), o.value(u"user").toString(),
+                    o.value(u"session").toString(), qint64(o.value(u"at").toDouble())};
+            Entry &slot = m_revoked[keyOf(e.room, e.user, e.session)];
+            if (e.at >= slot.at)
+                slot = e;
+        }
     }
     pruneLocked(QDateTime::currentSecsSinceEpoch());
+    // Compact: rewrite the journal with one line per live entry.
+    QSaveFile out(m_filePath);
+    bool ok = out.open(QIODevice::WriteOnly);
+    for (const Entry &e : std::as_const(m_revoked)) {
+        if (ok)
+            ok = out.write(line(e.room, e.user, e.session, e.at)) >= 0;
+    }
+    if (!ok || !out.commit()) {
+        if (error)
+            *error = QStringLiteral("cannot write %1: %2").arg(m_filePath, out.errorString());
+        return false;
+    }
+    m_journalLines = m_revoked.size();
     return true;
 }
 
 void RevocationList::revoke(const QString &room, const QString &user, const QString &session,
                             qint64 second)
 {
-    QMutexLocker lock(&m_mutex);
-    Entry &e = m_revoked[keyOf(room, user, session)];
-    e.room = room;
-    e.user = user;
-    e.session = session;
-    e.at = qMax(e.at, second);
-    pruneLocked(second);
-    saveLocked(); // unregister is rare: rewrite the whole file
+    qint64 at = 0;
+    bool compact = false;
+    {
+        QMutexLocker lock(&m_mutex);
+        Entry &e = m_revoked[keyOf(room, user, session)];
+        e.room = room;
+        e.user = user;
+        e.session = session;
+        e.at = qMax(e.at, second);
+        at = e.at;
+        if (second != m_lastPruneSecond) { // at most one sweep per second of unregisters
+            m_lastPruneSecond = second;
+            pruneLocked(second);
+        }
+        compact = ++m_journalLines > 2 * m_revoked.size() + 1000;
+    }
+    // File work happens outside the lock that token checks on the I/O threads take.
+    if (m_filePath.isEmpty())
+        return;
+    QMutexLocker fileLock(&m_fileMutex);
+    if (compact) {
+        QList<Entry> entries;
+        {
+            QMutexLocker lock(&m_mutex);
+            entries = m_revoked.values();
+            m_journalLines = entries.size();
+        }
+        QSaveFile out(m_filePath);
+        bool ok = out.open(QIODevice::WriteOnly);
+        for (const Entry &e : std::as_const(entries)) {
+            if (ok)
+                ok = out.write(line(e.room, e.user, e.session, e.at)) >= 0;
+        }
+        if (!ok || !out.commit())
+            qCWarning(lcServer) << "cannot save revocations to" << m_filePath << out.errorString();
+        return;
+    }
+    QFile file(m_filePath);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Append)
+        || file.write(line(room, user, session, at)) < 0)
+        qCWarning(lcServer) << "cannot append a revocation to" << m_filePath << file.errorString();
 }
 
 qint64 RevocationList::revokedAt(const QString &room, const QString &user,
@@ -87,23 +144,6 @@ void RevocationList::pruneLocked(qint64 now)
         else
             ++it;
     }
-}
-
-void RevocationList::saveLocked() const
-{
-    if (m_filePath.isEmpty())
-        return;
-    QJsonArray array;
-    for (const Entry &e : m_revoked) {
-        array.append(QJsonObject{{QStringLiteral("room"), e.room},
-                                 {QStringLiteral("user"), e.user},
-                                 {QStringLiteral("session"), e.session},
-                                 {QStringLiteral("at"), double(e.at)}});
-    }
-    QSaveFile file(m_filePath);
-    if (!file.open(QIODevice::WriteOnly)
-        || file.write(QJsonDocument(array).toJson(QJsonDocument::Compact)) < 0 || !file.commit())
-        qCWarning(lcServer) << "cannot save revocations to" << m_filePath << file.errorString();
 }
 
 } // namespace sb

@@ -8,7 +8,8 @@ namespace sb {
 
 // Remembers, per (room, user, session), the second of the latest unregister. Tokens for that
 // triple issued at or before it are refused. Entries are kept until the longest token
-// lifetime has passed, and survive restarts in a small JSON file in the data dir.
+// lifetime has passed, and survive restarts in an append-only journal in the data dir (one
+// JSON line per unregister, compacted at load and when it holds twice the live entries).
 // Thread-safe: register/unregister run on the HTTP thread, joins on the I/O threads.
 class RevocationList
 {
@@ -24,11 +25,13 @@ public:
 private:
     static QString keyOf(const QString &room, const QString &user, const QString &session);
     void pruneLocked(qint64 now);
-    void saveLocked() const;
 
     QString m_filePath;
     qint64 m_keepSeconds;
-    mutable QMutex m_mutex;
+    mutable QMutex m_mutex; // the entries (token checks on every thread)
+    QMutex m_fileMutex;     // the journal file (unregister on the HTTP thread)
+    qsizetype m_journalLines = 0;
+    qint64 m_lastPruneSecond = 0;
     struct Entry
     {
         QString room, user, session;

@@ -45,14 +45,14 @@ bool Server::start(QString *error)
     m_context.apiKey = ApiKeyAuth(config.apiKey.toUtf8());
 
     m_revocations = std::make_unique<RevocationList>(
-        QDir(config.dataDir).filePath(QStringLiteral("revocations.json")), config.tokenMaxTtl);
+        QDir(config.dataDir).filePath(QStringLiteral("revocations.jsonl")), config.tokenMaxTtl);
     QString why;
     if (!m_revocations->load(&why)) {
         *error = why;
         return false;
     }
     m_tokens = std::make_unique<TokenService>(config.jwtSecret.toUtf8(), m_revocations.get());
-    m_hub = std::make_unique<Hub>(config.historyPerRoom);
+    m_hub = std::make_unique<Hub>(config.historyPerRoom, m_revocations.get());
     m_context.hub = m_hub.get();
     m_context.tokens = m_tokens.get();
     m_context.revocations = m_revocations.get();

@@ -1,5 +1,6 @@
 #include "hub/Hub.h"
 
+#include "auth/RevocationList.h"
 #include "core/Logging.h"
 #include "json/RawJson.h"
 #include "ws/WsFrame.h"
@@ -26,7 +27,9 @@ QByteArray eventFrame(quint64 id, const QString &event, const QString *room,
 
 } // namespace
 
-Hub::Hub(qint64 historyPerRoom) : m_historyPerRoom(historyPerRoom) {}
+Hub::Hub(qint64 historyPerRoom, const RevocationList *revocations)
+    : m_historyPerRoom(historyPerRoom), m_revocations(revocations)
+{}
 
 Hub::~Hub() = default;
 
@@ -88,24 +91,36 @@ QStringList Hub::closeConnection(ConnId id)
         --m_legacyCount;
     } else {
         --m_nativeCount;
-        if (!c.user.isNull()) {
-            removeFrom(m_joinedByShard[shard], id);
-            auto u = m_users.find(c.user);
-            if (u != m_users.end()) {
-                u->remove(id);
-                if (u->isEmpty())
-                    m_users.erase(u);
-            }
-        }
     }
     m_conns.erase(it);
     m_openCount.fetch_sub(1, std::memory_order_relaxed);
     return rooms;
 }
 
+void Hub::setJoinedLocked(ConnId id, const Conn &conn, bool joined)
+{
+    // A connection is "joined" (reached by emit/user and emit/all, counted in users) while
+    // it is in at least one room.
+    if (joined) {
+        m_joinedByShard[size_t(conn.shard)].append(id);
+        m_users[conn.user].insert(id);
+        return;
+    }
+    removeFrom(m_joinedByShard[size_t(conn.shard)], id);
+    auto u = m_users.find(conn.user);
+    if (u != m_users.end()) {
+        u->remove(id);
+        if (u->isEmpty())
+            m_users.erase(u);
+    }
+}
+
 void Hub::removeMembershipLocked(ConnId id, Conn &conn, const QString &room)
 {
-    conn.rooms.remove(room);
+    if (!conn.rooms.remove(room))
+        return;
+    if (conn.rooms.isEmpty())
+        setJoinedLocked(id, conn, false);
     auto r = m_rooms.find(room);
     if (r == m_rooms.end())
         return;
@@ -127,20 +142,30 @@ JoinResult Hub::join(ConnId id, const TokenClaims &claims, std::optional<quint64
         result.status = JoinResult::Status::Forbidden;
         return result;
     }
+    // Checked again under the hub lock: an unregister between the token check and here
+    // must not let the connection in (RestApi records the revocation before Hub::revoke).
+    if (m_revocations) {
+        const qint64 revokedAt = m_revocations->revokedAt(claims.room, claims.user, claims.session);
+        if (revokedAt > 0 && claims.issuedAt <= revokedAt) {
+            result.status = JoinResult::Status::Revoked;
+            return result;
+        }
+    }
     if (c.user.isNull()) {
         c.user = claims.user;
         c.session = claims.session;
-        m_joinedByShard[size_t(c.shard)].append(id);
-        m_users[c.user].insert(id);
     }
     Room &room = m_rooms[claims.room];
     if (room.byShard.empty())
         room.byShard.resize(size_t(m_sinks.size()));
     auto member = room.members.find(id);
-    if (member == room.members.end()) {
+    const bool alreadyMember = member != room.members.end();
+    if (!alreadyMember) {
         room.members.insert(id, Membership{claims.user, claims.session,
                                            QDateTime::currentMSecsSinceEpoch(), claims.publish});
         room.byShard[size_t(c.shard)].append(id);
+        if (c.rooms.isEmpty())
+            setJoinedLocked(id, c, true);
         c.rooms.insert(claims.room);
     } else {
         member->publish = claims.publish;
@@ -151,13 +176,18 @@ JoinResult Hub::join(ConnId id, const TokenClaims &claims, std::optional<quint64
     const auto h = m_history.constFind(claims.room);
     if (h != m_history.constEnd()) {
         result.lastId = h->lastId;
-        if (since && *since < h->lastId) {
+        // A member already receives every event live: replaying would duplicate those still
+        // on their way.
+        if (since && *since < h->lastId && !alreadyMember) {
             result.recovered = *since >= h->droppedUpTo;
             for (const auto &[eventId, wire] : h->events) {
                 if (eventId > *since)
                     result.replay.append(wire);
             }
         }
+    } else if (since && *since < m_forgottenUpTo) {
+        // The room's history record itself was dropped: events may have been missed.
+        result.recovered = false;
     }
     return result;
 }
@@ -214,9 +244,46 @@ void Hub::recordHistoryLocked(const QString &room, quint64 id, const QByteArray 
     History &h = m_history[room];
     h.lastId = id;
     h.events.emplace_back(id, wire);
+    m_historyBytes += wire.size();
+    m_historyOrder.emplace_back(room, id);
     while (qint64(h.events.size()) > m_historyPerRoom) {
         h.droppedUpTo = h.events.front().first;
+        m_historyBytes -= h.events.front().second.size();
         h.events.pop_front();
+    }
+    // The memory budget over all rooms: drop the oldest events first, whatever their room.
+    while (m_historyBytes > kHistoryMaxBytes && !m_historyOrder.empty()) {
+        const auto [oldRoom, oldId] = m_historyOrder.front();
+        m_historyOrder.pop_front();
+        auto old = m_history.find(oldRoom);
+        if (old != m_history.end() && !old->events.empty() && old->events.front().first == oldId) {
+            old->droppedUpTo = oldId;
+            m_historyBytes -= old->events.front().second.size();
+            old->events.pop_front();
+        }
+    }
+    // Entries of the order list whose event already went (per-room limit) are skipped lazily;
+    // keep the list from growing past what the rooms can hold.
+    while (m_historyOrder.size() > 4 * size_t(kHistoryMaxRooms)) {
+        const auto [oldRoom, oldId] = m_historyOrder.front();
+        m_historyOrder.pop_front();
+        auto old = m_history.find(oldRoom);
+        if (old != m_history.end() && !old->events.empty() && old->events.front().first == oldId) {
+            old->droppedUpTo = oldId;
+            m_historyBytes -= old->events.front().second.size();
+            old->events.pop_front();
+        }
+    }
+    // Bound the number of rooms with a record: forget empty rooms without members.
+    if (m_history.size() > kHistoryMaxRooms) {
+        for (auto it = m_history.begin(); it != m_history.end();) {
+            if (it->events.empty() && !m_rooms.contains(it.key())) {
+                m_forgottenUpTo = qMax(m_forgottenUpTo, it->lastId);
+                it = m_history.erase(it);
+            } else {
+                ++it;
+            }
+        }
     }
 }
 

@@ -18,6 +18,8 @@
 
 namespace sb {
 
+class RevocationList;
+
 // Where the hub hands frames: one per I/O thread (IoShard). Called with the hub lock held,
 // so deliveries reach each shard in id order.
 class DeliverySink
@@ -70,7 +72,7 @@ struct HubStats
 
 struct JoinResult
 {
-    enum class Status { Joined, Forbidden, Gone } status = Status::Gone;
+    enum class Status { Joined, Forbidden, Revoked, Gone } status = Status::Gone;
     quint64 lastId = 0;
     bool recovered = true;
     QList<QByteArray> replay; // wire frames of missed events, oldest first
@@ -82,7 +84,12 @@ struct JoinResult
 class Hub
 {
 public:
-    explicit Hub(qint64 historyPerRoom = 1000);
+    explicit Hub(qint64 historyPerRoom = 1000, const RevocationList *revocations = nullptr);
+
+    // Memory for the recent history of all rooms together (the per-room depth is
+    // history_per_room); the oldest events go first. Older events come from the message log.
+    static constexpr qint64 kHistoryMaxBytes = 64 * 1024 * 1024;
+    static constexpr qsizetype kHistoryMaxRooms = 100000;
     ~Hub();
 
     void setSinks(QList<DeliverySink *> sinks);
@@ -152,11 +159,13 @@ private:
 
     ConnectionSnapshot snapshotLocked(ConnId id, const Conn &c) const;
     void removeMembershipLocked(ConnId id, Conn &conn, const QString &room);
+    void setJoinedLocked(ConnId id, const Conn &conn, bool joined);
     void recordHistoryLocked(const QString &room, quint64 id, const QByteArray &wire);
     bool sinksHaveRoomLocked(const std::vector<qint64> &writesPerShard) const;
     static void removeFrom(QList<ConnId> &list, ConnId id);
 
     const qint64 m_historyPerRoom;
+    const RevocationList *m_revocations;
     QList<DeliverySink *> m_sinks;
 
     mutable QMutex m_mutex;
@@ -165,8 +174,11 @@ private:
     QHash<ConnId, Conn> m_conns;
     QHash<QString, Room> m_rooms;
     QHash<QString, History> m_history;
-    QHash<QString, QSet<ConnId>> m_users;          // user -> connections joined as that user
-    std::vector<QList<ConnId>> m_joinedByShard;     // connections that have joined, per shard
+    std::deque<std::pair<QString, quint64>> m_historyOrder; // (room, id), oldest first
+    qint64 m_historyBytes = 0;
+    quint64 m_forgottenUpTo = 0; // highest id of a room whose record was dropped
+    QHash<QString, QSet<ConnId>> m_users;      // user -> its connections in at least one room
+    std::vector<QList<ConnId>> m_joinedByShard; // connections in at least one room, per shard
     std::vector<QList<ConnId>> m_legacyByShard;     // legacy connections, per shard
     qint64 m_nativeCount = 0;
     qint64 m_legacyCount = 0;

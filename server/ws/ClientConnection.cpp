@@ -267,6 +267,10 @@ void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &, 
                   ref);
         return;
     }
+    if (joined.status == JoinResult::Status::Revoked) {
+        sendError("revoked", QStringLiteral("token was revoked by unregister"), ref);
+        return;
+    }
     if (joined.status != JoinResult::Status::Joined)
         return;
     for (const QByteArray &wire : joined.replay)
