@@ -37,8 +37,9 @@ int main(int argc, char *argv[])
     }
     for (const QString &warning : std::as_const(loaded.warnings))
         qCWarning(sb::lcConfig).noquote() << warning;
+    // Printed whatever the log level: the operator needs to know where the secrets went.
     for (const QString &notice : std::as_const(loaded.notices))
-        qCWarning(sb::lcConfig).noquote() << notice;
+        std::fprintf(stderr, "switchboardd: %s\n", qPrintable(notice));
     if (loaded.config.insecure) {
         qCWarning(sb::lcConfig).noquote()
             << "INSECURE MODE: --insecure is set, every API call is accepted WITHOUT an API key. "

@@ -103,15 +103,18 @@ public:
     {
         if (fromFile)
             *fromFile = false;
+        // An empty flag or variable counts as not given: the next source decides (an empty
+        // --api-key must not replace the key in the file with a generated one).
         const QString flag = flagName(key);
         if (m_parser.isSet(flag)) {
             const KeyDef *def = find(key);
             if (def && def->kind == Kind::Flag)
                 return QStringLiteral("true");
-            return m_parser.value(flag);
+            if (!m_parser.value(flag).isEmpty())
+                return m_parser.value(flag);
         }
         const QString env = envName(key);
-        if (m_env.contains(env))
+        if (!m_env.value(env).isEmpty())
             return m_env.value(env);
         if (m_ini && m_ini->contains(QString::fromLatin1(key))) {
             if (fromFile)

@@ -79,9 +79,11 @@ bool isValidLogLevel(const QString &level)
 void setLogLevel(const QString &level)
 {
     g_threshold.store(severity(typeFor(level)));
+    // Qt's HTTP server warns about every refused WebSocket upgrade: we log those ourselves.
     QLoggingCategory::setFilterRules(level == u"debug"
                                          ? QStringLiteral("switchboard.*.debug=true")
-                                         : QStringLiteral("switchboard.*.debug=false"));
+                                         : QStringLiteral("switchboard.*.debug=false\n"
+                                                          "qt.httpserver.warning=false"));
 }
 
 void installLogHandler(const QString &level)

@@ -102,7 +102,7 @@ std::optional<DecodedBody> BodyDecoder::decode(const QHttpServerRequest &request
         // object is read as JSON (a form body never starts with '{' and parses as JSON).
         const QByteArray trimmed = body.trimmed();
         form = !(trimmed.startsWith('{') && QJsonDocument::fromJson(trimmed).isObject());
-    } else if (mediaType == "application/json" || mediaType.endsWith("+json")) {
+    } else if (mediaType == "application/json") {
         form = false;
     } else {
         *error = HttpReply::error(415, u"unsupported_media_type",

@@ -104,16 +104,13 @@ HttpReply CompatApi::pushLegacy(const HttpCall &call) const
     HttpReply error;
     // Any Content-Type or none; never form-decoded. The charset is honoured when declared.
     const auto text = BodyDecoder::decodeText(call.request, &error);
-    QByteArray pushed;
-    if (!text) {
-        pushed = QByteArrayLiteral(R"({"message":)")
-                 + rawjson::quote(QString::fromUtf8(call.request.body())) + '}';
-    } else {
-        const QByteArray utf8 = text->toUtf8();
-        pushed = rawjson::isValidValue(utf8) ? utf8
-                                             : QByteArrayLiteral(R"({"message":)")
-                                                   + rawjson::quote(*text) + '}';
-    }
+    if (!text)
+        return error;
+    const QByteArray utf8 = text->toUtf8();
+    const QByteArray pushed = rawjson::isValidValue(utf8)
+                                  ? utf8
+                                  : QByteArray(QByteArrayLiteral(R"({"message":)")
+                                               + rawjson::quote(*text) + '}');
     EmitRequest request;
     request.target = EmitTarget::Legacy;
     request.event = QStringLiteral("websocket::message");

@@ -243,7 +243,7 @@ bool HttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *so
 
     if (request.value(QByteArrayLiteral("upgrade")).toLower() == "websocket"
         && request.value(QByteArrayLiteral("connection")).toLower().contains("upgrade")) {
-        const bool accepted = handleUpgrade(request, socket);
+        const bool accepted = handleUpgrade(request, socket, meta.http10);
         if (accepted && guard)
             guard->release();
         return accepted;
@@ -267,7 +267,7 @@ void HttpServer::write(QTcpSocket *socket, const HttpReply &reply, bool close, b
         socket->disconnectFromHost();
 }
 
-bool HttpServer::handleUpgrade(const QHttpServerRequest &request, QTcpSocket *socket)
+bool HttpServer::handleUpgrade(const QHttpServerRequest &request, QTcpSocket *socket, bool http10)
 {
     const QString path = request.url().path(QUrl::FullyEncoded);
     auto refuse = [&](int status, QStringView code, const QString &message) {
@@ -277,6 +277,16 @@ bool HttpServer::handleUpgrade(const QHttpServerRequest &request, QTcpSocket *so
         m_answered = true;
         return false;
     };
+    // What QWebSocketServer would refuse without an answer gets a 400 naming the problem.
+    if (request.method() != Method::Get)
+        return refuse(400, u"bad_request", QStringLiteral("a WebSocket upgrade must use GET"));
+    if (request.value(QByteArrayLiteral("sec-websocket-key")).trimmed().isEmpty())
+        return refuse(400, u"bad_request",
+                      QStringLiteral("Sec-WebSocket-Key header is missing from the upgrade"));
+    if (request.value(QByteArrayLiteral("sec-websocket-version")).trimmed() != "13")
+        return refuse(400, u"bad_request", QStringLiteral("Sec-WebSocket-Version must be 13"));
+    if (http10)
+        return refuse(400, u"bad_request", QStringLiteral("a WebSocket upgrade needs HTTP/1.1"));
     if (path == u"/admin")
         return refuse(404, u"not_found", QStringLiteral("the admin stream is not available"));
     if (path.startsWith(u"/websockets/") || path == u"/websockets")

@@ -55,7 +55,7 @@ private:
     void addRoutes();
     void addRoute(const QString &path, QHttpServerRequest::Methods methods, Auth auth, Handler handler);
     HttpReply dispatch(const HttpCall &call);
-    bool handleUpgrade(const QHttpServerRequest &request, QTcpSocket *socket);
+    bool handleUpgrade(const QHttpServerRequest &request, QTcpSocket *socket, bool http10);
     void takeWebSockets();
     void write(QTcpSocket *socket, const HttpReply &reply, bool close, bool headOnly = false);
 

@@ -72,6 +72,10 @@ void RequestGuard::onReadyRead()
 {
     if (m_state == State::Rejected) {
         const QByteArray discarded = m_socket->readAll();
+        if (m_drainClock.elapsed() > kMaxDrainMs) {
+            m_socket->abort();
+            return;
+        }
         if (m_drainRemaining > 0) {
             m_drainRemaining = qMax<qint64>(0, m_drainRemaining - discarded.size());
             if (m_drainRemaining == 0)
@@ -104,6 +108,17 @@ void RequestGuard::onReadyRead()
 void RequestGuard::analyze(const QByteArray &bytes, qsizetype i)
 {
     const qsizetype n = bytes.size();
+    // Progress on a request in flight: read_timeout_s counts from the last byte received, and
+    // a request may take at most kMaxRequestTimeouts of them in all (no endless trickle).
+    if (m_state != State::Idle && m_state != State::Rejected && i < n) {
+        if (m_requestClock.elapsed() > qint64(m_config->readTimeoutS) * 1000 * kMaxRequestTimeouts) {
+            reject(408, "timeout",
+                   QStringLiteral("request not complete within %1 s")
+                       .arg(m_config->readTimeoutS * kMaxRequestTimeouts));
+            return;
+        }
+        armTimer(m_config->readTimeoutS * 1000);
+    }
     while (i < n && m_state != State::Rejected) {
         switch (m_state) {
         case State::Idle:
@@ -116,6 +131,7 @@ void RequestGuard::analyze(const QByteArray &bytes, qsizetype i)
                 m_expectContinue = false;
                 m_bodyTotal = 0;
                 m_drainRemaining = -1;
+                m_requestClock.start();
                 armTimer(m_config->readTimeoutS * 1000);
             }
             break;
@@ -137,7 +153,7 @@ void RequestGuard::analyze(const QByteArray &bytes, qsizetype i)
                     return;
                 if (m_state == State::Idle)
                     requestComplete(i);
-                else if (m_expectContinue && i == n)
+                else if (m_expectContinue && !m_current.http10 && i == n)
                     m_socket->write("HTTP/1.1 100 Continue\r\n\r\n");
             }
             break;
@@ -226,6 +242,13 @@ bool RequestGuard::finishHead()
         return false;
     }
     m_current.http10 = version == "HTTP/1.0";
+    // Qt 6.4's parser drops every header of a request with more than 100 of them, which would
+    // let the body be read as another request.
+    if (lines.size() - 3 > kMaxHeaderFields) {
+        reject(431, "too_large",
+               QStringLiteral("request has more than %1 header fields").arg(kMaxHeaderFields));
+        return false;
+    }
     qint64 contentLength = 0;
     bool haveLength = false, chunked = false, connectionClose = false;
     for (qsizetype k = 1; k < lines.size(); ++k) {
@@ -294,6 +317,7 @@ void RequestGuard::reject(int status, const char *code, const QString &message)
         m_socket->commitTransaction();
     m_socket->readAll(); // discarded: counted in m_drainRemaining by the caller
     m_state = State::Rejected;
+    m_drainClock.start();
     m_boundaries.clear();
     m_meta.clear();
     m_socket->write(HttpReply::error(status, QString::fromLatin1(code), message).serialize(true));

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QByteArray>
+#include <QElapsedTimer>
 #include <QObject>
 #include <QPointer>
 
@@ -45,6 +46,9 @@ public:
     void release();
 
     static constexpr qsizetype kMaxHead = 64 * 1024;
+    static constexpr qsizetype kMaxHeaderFields = 100;
+    static constexpr int kMaxRequestTimeouts = 10; // a request takes at most 10 x read_timeout_s
+    static constexpr qint64 kMaxDrainMs = 10000;    // discarding a refused body, at most
 
 private:
     enum class State { Idle, Head, Body, ChunkSize, ChunkData, ChunkDataEnd, Trailer, Rejected };
@@ -61,6 +65,8 @@ private:
     const ServerConfig *m_config;
     QPointer<QObject> m_httpServer;
     QTimer *m_timer;
+    QElapsedTimer m_requestClock;
+    QElapsedTimer m_drainClock;
 
     State m_state = State::Idle;
     QByteArray m_head;

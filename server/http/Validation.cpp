@@ -14,7 +14,7 @@ void FieldReader::fail(const QString &message)
 
 QString FieldReader::optionalName(QStringView key, qsizetype max)
 {
-    if (!m_body.has(key))
+    if (!m_body.has(key) || m_body.value(key).isNull())
         return {};
     return name(key, max);
 }

@@ -91,6 +91,8 @@ void ClientConnection::closeWith(quint16 code, QByteArrayView reason)
     if (m_closing)
         return;
     m_closing = true;
+    // Out of the hub at once: no more deliveries, counts or listings while the close flushes.
+    m_shard->context()->hub->closeConnection(m_id);
     // Our own close frame: QWebSocketProtocol::CloseCode has no 1013 or 4000.
     m_tcp->write(wsframe::close(code, reason));
     m_tcp->disconnectFromHost();
@@ -106,6 +108,7 @@ void ClientConnection::ping()
 void ClientConnection::abort()
 {
     m_closing = true;
+    m_shard->context()->hub->closeConnection(m_id);
     m_tcp->abort();
 }
 
