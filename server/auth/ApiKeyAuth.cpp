@@ -1,5 +1,7 @@
 #include "auth/ApiKeyAuth.h"
 
+#include "http/HttpCall.h"
+
 #include <QCryptographicHash>
 #include <QHttpServerRequest>
 #include <QUrlQuery>
@@ -19,10 +21,11 @@ bool ApiKeyAuth::constantTimeEquals(QByteArrayView a, QByteArrayView b)
 
 QByteArray ApiKeyAuth::presentedKey(const QHttpServerRequest &request, bool allowQueryParameter)
 {
-    const QByteArray header = request.value(QByteArrayLiteral("x-api-key")).trimmed();
+    const QByteArray header = singleHeaderValue(request.value(QByteArrayLiteral("x-api-key"))).trimmed();
     if (!header.isEmpty())
         return header;
-    const QByteArray authorization = request.value(QByteArrayLiteral("authorization")).trimmed();
+    const QByteArray authorization =
+        singleHeaderValue(request.value(QByteArrayLiteral("authorization"))).trimmed();
     if (authorization.size() > 7 && authorization.first(7).compare("bearer ", Qt::CaseInsensitive) == 0)
         return authorization.mid(7).trimmed();
     if (authorization.size() > 6 && authorization.first(6).compare("basic ", Qt::CaseInsensitive) == 0) {

@@ -1,5 +1,6 @@
 #include "http/BodyDecoder.h"
 
+#include "http/HttpCall.h"
 #include "json/RawJson.h"
 
 #include <QHttpServerRequest>
@@ -80,13 +81,14 @@ void BodyDecoder::parseContentType(const QByteArray &value, QByteArray *mediaTyp
 std::optional<QString> BodyDecoder::decodeText(const QHttpServerRequest &request, HttpReply *error)
 {
     QByteArray mediaType, charset;
-    parseContentType(request.value(QByteArrayLiteral("content-type")), &mediaType, &charset);
+    parseContentType(singleHeaderValue(request.value(QByteArrayLiteral("content-type"))), &mediaType,
+                     &charset);
     return decodeBytes(request.body(), charset, QStringLiteral("the body"), error);
 }
 
 std::optional<DecodedBody> BodyDecoder::decode(const QHttpServerRequest &request, HttpReply *error)
 {
-    const QByteArray contentType = request.value(QByteArrayLiteral("content-type"));
+    const QByteArray contentType = singleHeaderValue(request.value(QByteArrayLiteral("content-type")));
     QByteArray mediaType, charset;
     parseContentType(contentType, &mediaType, &charset);
     const QByteArray &body = request.body();

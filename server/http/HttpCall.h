@@ -1,6 +1,8 @@
 #pragma once
 
+#include <QByteArray>
 #include <QHostAddress>
+#include <QList>
 #include <QString>
 #include <QStringList>
 
@@ -8,6 +10,21 @@ class QHttpServerRequest;
 class QTcpSocket;
 
 namespace sb {
+
+// Qt joins repeated header fields with ", ". A field a caller sent twice with the same value
+// (some database clients duplicate headers) is read as that one value.
+inline QByteArray singleHeaderValue(const QByteArray &value)
+{
+    if (!value.contains(','))
+        return value;
+    const QList<QByteArray> parts = value.split(',');
+    const QByteArray first = parts.first().trimmed();
+    for (const QByteArray &part : parts) {
+        if (part.trimmed() != first)
+            return value;
+    }
+    return first;
+}
 
 // One routed request as the handlers see it.
 struct HttpCall
