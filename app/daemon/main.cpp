@@ -21,8 +21,8 @@ int main(int argc, char *argv[])
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
-        "Switchboard: databases push events over HTTP REST, browsers receive them over "
-        "WebSocket rooms."));
+            "Switchboard: databases push events over HTTP REST, browsers receive them over "
+            "WebSocket rooms."));
     parser.addHelpOption();
     parser.addVersionOption();
     sb::ConfigLoader::addOptions(parser);
@@ -41,16 +41,16 @@ int main(int argc, char *argv[])
     for (const QString &notice : std::as_const(loaded.notices))
         std::fprintf(stderr, "switchboardd: %s\n", qPrintable(notice));
     if (loaded.config.insecure) {
-        qCWarning(sb::lcConfig).noquote()
-            << "INSECURE MODE: --insecure is set, every API call is accepted WITHOUT an API key. "
-               "Never use this outside development.";
+        qCWarning(sb::lcConfig).noquote() << "INSECURE MODE: --insecure is set, every API call is "
+                                             "accepted WITHOUT an API key. "
+                                             "Never use this outside development.";
     }
 
     const long files = sb::raiseOpenFileLimit();
     if (files > 0 && files < loaded.config.maxConnections + 64)
         qCWarning(sb::lcServer).noquote()
-            << "the open file limit is" << files << "- fewer than max_connections"
-            << loaded.config.maxConnections << "can connect (raise LimitNOFILE)";
+                << "the open file limit is" << files << "- fewer than max_connections"
+                << loaded.config.maxConnections << "can connect (raise LimitNOFILE)";
 
     sb::Server server(loaded.config);
     QString error;
@@ -58,18 +58,20 @@ int main(int argc, char *argv[])
         std::fprintf(stderr, "switchboardd: error: %s\n", qPrintable(error));
         return 1;
     }
-    qCInfo(sb::lcServer).noquote() << "listening on" << server.baseUrl().toString()
-                                   << "(config" << loaded.config.configPath << ")";
+    qCInfo(sb::lcServer).noquote() << "listening on" << server.baseUrl().toString() << "(config"
+                                   << loaded.config.configPath << ")";
 
     sb::UnixSignals signals;
-    QObject::connect(&signals, &sb::UnixSignals::terminationRequested, &app, [](int number) {
-        if (number == SIGHUP) {
-            qCInfo(sb::lcServer) << "SIGHUP ignored: restart the server to apply a new configuration";
-            return;
-        }
-        qCInfo(sb::lcServer) << "signal" << number << "received, shutting down";
-        QCoreApplication::quit();
-    });
+    QObject::connect(
+            &signals, &sb::UnixSignals::terminationRequested, &app, [](int number) {
+                if (number == SIGHUP) {
+                    qCInfo(sb::lcServer)
+                            << "SIGHUP ignored: restart the server to apply a new configuration";
+                    return;
+                }
+                qCInfo(sb::lcServer) << "signal" << number << "received, shutting down";
+                QCoreApplication::quit();
+            });
     const int code = app.exec();
     server.stop();
     return code;

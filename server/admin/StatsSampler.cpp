@@ -51,15 +51,15 @@ QJsonObject StatsSampler::json() const
     const HubStats s = m_hub->stats();
     const auto round1 = [](double v) { return std::round(v * 10.0) / 10.0; };
     return QJsonObject{
-        {QStringLiteral("connections"), double(s.connections)},
-        {QStringLiteral("rooms"), double(s.rooms)},
-        {QStringLiteral("users"), double(s.users)},
-        {QStringLiteral("messages_in_total"), double(s.messagesIn)},
-        {QStringLiteral("messages_out_total"), double(s.messagesOut)},
-        {QStringLiteral("messages_in_per_s"), round1(inPerSecond())},
-        {QStringLiteral("messages_out_per_s"), round1(outPerSecond())},
-        {QStringLiteral("uptime_s"),
-         double((QDateTime::currentMSecsSinceEpoch() - m_startedMs) / 1000)},
+            {QStringLiteral("connections"), double(s.connections)},
+            {QStringLiteral("rooms"), double(s.rooms)},
+            {QStringLiteral("users"), double(s.users)},
+            {QStringLiteral("messages_in_total"), double(s.messagesIn)},
+            {QStringLiteral("messages_out_total"), double(s.messagesOut)},
+            {QStringLiteral("messages_in_per_s"), round1(inPerSecond())},
+            {QStringLiteral("messages_out_per_s"), round1(outPerSecond())},
+            {QStringLiteral("uptime_s"),
+             double((QDateTime::currentMSecsSinceEpoch() - m_startedMs) / 1000)},
     };
 }
 

@@ -21,14 +21,17 @@ bool ApiKeyAuth::constantTimeEquals(QByteArrayView a, QByteArrayView b)
 
 QByteArray ApiKeyAuth::presentedKey(const QHttpServerRequest &request, bool allowQueryParameter)
 {
-    const QByteArray header = singleHeaderValue(request.value(QByteArrayLiteral("x-api-key"))).trimmed();
+    const QByteArray header =
+            singleHeaderValue(request.value(QByteArrayLiteral("x-api-key"))).trimmed();
     if (!header.isEmpty())
         return header;
     const QByteArray authorization =
-        singleHeaderValue(request.value(QByteArrayLiteral("authorization"))).trimmed();
-    if (authorization.size() > 7 && authorization.first(7).compare("bearer ", Qt::CaseInsensitive) == 0)
+            singleHeaderValue(request.value(QByteArrayLiteral("authorization"))).trimmed();
+    if (authorization.size() > 7
+        && authorization.first(7).compare("bearer ", Qt::CaseInsensitive) == 0)
         return authorization.mid(7).trimmed();
-    if (authorization.size() > 6 && authorization.first(6).compare("basic ", Qt::CaseInsensitive) == 0) {
+    if (authorization.size() > 6
+        && authorization.first(6).compare("basic ", Qt::CaseInsensitive) == 0) {
         const auto decoded = QByteArray::fromBase64Encoding(authorization.mid(6).trimmed());
         if (decoded) {
             const QByteArray &pair = *decoded;

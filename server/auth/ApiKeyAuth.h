@@ -13,7 +13,7 @@ namespace sb {
 class ApiKeyAuth
 {
 public:
-    explicit ApiKeyAuth(QByteArray key = {}) : m_key(std::move(key)) {}
+    explicit ApiKeyAuth(QByteArray key = {}) : m_key(std::move(key)) { }
 
     bool isConfigured() const { return !m_key.isEmpty(); }
     bool check(const QHttpServerRequest &request, bool allowQueryParameter = false) const;

@@ -18,21 +18,21 @@ QByteArray line(const QString &room, const QString &user, const QString &session
                                      {QStringLiteral("user"), user},
                                      {QStringLiteral("session"), session},
                                      {QStringLiteral("at"), double(at)}})
-               .toJson(QJsonDocument::Compact)
-           + '\n';
+                   .toJson(QJsonDocument::Compact)
+            + '\n';
 }
 
 } // namespace
 
 RevocationList::RevocationList(QString filePath, qint64 keepSeconds)
     : m_filePath(std::move(filePath)), m_keepSeconds(keepSeconds)
-{}
+{ }
 
 QString RevocationList::keyOf(const QString &room, const QString &user, const QString &session)
 {
     // Length-prefixed so that no choice of names can collide.
     return QString::number(room.size()) + u':' + room + QString::number(user.size()) + u':' + user
-           + session;
+            + session;
 }
 
 bool RevocationList::load(QString *error)

@@ -23,13 +23,13 @@ std::optional<QByteArray> decodeSegment(QByteArrayView segment)
 {
     for (char ch : segment) {
         const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z')
-                        || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+                || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
         if (!ok)
             return std::nullopt;
     }
-    auto decoded = QByteArray::fromBase64Encoding(segment.toByteArray(),
-                                                  QByteArray::Base64UrlEncoding
-                                                      | QByteArray::AbortOnBase64DecodingErrors);
+    auto decoded = QByteArray::fromBase64Encoding(
+            segment.toByteArray(),
+            QByteArray::Base64UrlEncoding | QByteArray::AbortOnBase64DecodingErrors);
     if (!decoded)
         return std::nullopt;
     return *decoded;
@@ -59,22 +59,26 @@ TokenCheck invalid(const QString &why)
 QString TokenCheck::code() const
 {
     switch (error) {
-    case TokenError::None: return {};
-    case TokenError::Invalid: return QStringLiteral("invalid_token");
-    case TokenError::Expired: return QStringLiteral("expired_token");
-    case TokenError::Revoked: return QStringLiteral("revoked");
+    case TokenError::None:
+        return {};
+    case TokenError::Invalid:
+        return QStringLiteral("invalid_token");
+    case TokenError::Expired:
+        return QStringLiteral("expired_token");
+    case TokenError::Revoked:
+        return QStringLiteral("revoked");
     }
     return QStringLiteral("invalid_token");
 }
 
 TokenService::TokenService(const QByteArray &secret, const RevocationList *revocations)
     : m_secret(secret), m_revocations(revocations)
-{}
+{ }
 
 QByteArray TokenService::sign(const TokenClaims &claims) const
 {
     static const QByteArray header =
-        QByteArrayLiteral(R"({"alg":"HS256","typ":"JWT"})").toBase64(kBase64Url);
+            QByteArrayLiteral(R"({"alg":"HS256","typ":"JWT"})").toBase64(kBase64Url);
     QJsonObject payload{{QStringLiteral("sub"), claims.user},
                         {QStringLiteral("room"), claims.room},
                         {QStringLiteral("sid"), claims.session},
@@ -82,8 +86,8 @@ QByteArray TokenService::sign(const TokenClaims &claims) const
                         {QStringLiteral("exp"), double(claims.expiresAt)}};
     if (claims.publish)
         payload.insert(QStringLiteral("pub"), true);
-    const QByteArray signingInput =
-        header + '.' + QJsonDocument(payload).toJson(QJsonDocument::Compact).toBase64(kBase64Url);
+    const QByteArray signingInput = header + '.'
+            + QJsonDocument(payload).toJson(QJsonDocument::Compact).toBase64(kBase64Url);
     return signingInput + '.' + hmac(m_secret, signingInput).toBase64(kBase64Url);
 }
 
@@ -124,14 +128,16 @@ TokenCheck TokenService::verify(QByteArrayView token, qint64 nowSeconds) const
     for (const char *name : {"sub", "room", "sid"}) {
         if (!claims.value(QLatin1StringView(name)).isString())
             return invalid(QStringLiteral("token claim %1 is missing or not a string")
-                               .arg(QLatin1StringView(name)));
+                                   .arg(QLatin1StringView(name)));
     }
     check.claims.user = claims.value(u"sub").toString();
     check.claims.room = claims.value(u"room").toString();
     check.claims.session = claims.value(u"sid").toString();
-    if (QString why = names::checkLength(u"room", check.claims.room, names::kRoomMax); !why.isEmpty())
+    if (QString why = names::checkLength(u"room", check.claims.room, names::kRoomMax);
+        !why.isEmpty())
         return invalid(QStringLiteral("token claim ") + why);
-    if (QString why = names::checkLength(u"sub", check.claims.user, names::kUserMax); !why.isEmpty())
+    if (QString why = names::checkLength(u"sub", check.claims.user, names::kUserMax);
+        !why.isEmpty())
         return invalid(QStringLiteral("token claim ") + why);
     if (QString why = names::checkLength(u"sid", check.claims.session, names::kSessionMax);
         !why.isEmpty())

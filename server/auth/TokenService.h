@@ -9,9 +9,9 @@ class RevocationList;
 
 struct TokenClaims
 {
-    QString user;    // sub
-    QString room;    // room
-    QString session; // sid
+    QString user;         // sub
+    QString room;         // room
+    QString session;      // sid
     qint64 issuedAt = 0;  // iat, unix seconds
     qint64 expiresAt = 0; // exp, unix seconds
     bool publish = false; // pub

@@ -31,36 +31,42 @@ struct KeyDef
 
 // Every configuration key of PROTOCOL.md; each is a flag, a variable and an INI key.
 const KeyDef kKeys[] = {
-    {"listen", Kind::Text, "host:port", "Address to listen on (default 127.0.0.1:8080)."},
-    {"config", Kind::Path, "path", "INI configuration file (default <data-dir>/switchboard.ini)."},
-    {"data_dir", Kind::Path, "dir", "Data directory (default the XDG data dir)."},
-    {"api_key", Kind::Secret, "key", "API key for /api calls (generated on first start)."},
-    {"jwt_secret", Kind::Secret, "secret", "HS256 secret for tokens (generated on first start)."},
-    {"tls_cert", Kind::Path, "file", "PEM certificate: serve https and wss on the same port."},
-    {"tls_key", Kind::Path, "file", "PEM private key for --tls-cert."},
-    {"insecure", Kind::Flag, nullptr, "Run without an API key (development only)."},
-    {"log_level", Kind::Text, "level", "error, warning, info (default) or debug."},
-    {"max_body_bytes", Kind::PositiveInt, "bytes", "Largest request body (default 1048576)."},
-    {"max_message_bytes", Kind::PositiveInt, "bytes", "Largest WebSocket message (default 65536)."},
-    {"max_queue_bytes", Kind::PositiveInt, "bytes",
-     "Unsent bytes per connection before it is closed with 1013 (default 8388608)."},
-    {"max_connections", Kind::PositiveInt, "n", "Most open connections (default 100000)."},
-    {"allowed_origins", Kind::Text, "list",
-     "Comma-separated browser origins allowed to connect (default: any)."},
-    {"token_max_ttl", Kind::PositiveInt, "seconds", "Longest token lifetime (default 604800)."},
-    {"read_timeout_s", Kind::PositiveInt, "seconds",
-     "Cut off a client that stalls mid-request (default 30)."},
-    {"ping_interval_s", Kind::PositiveInt, "seconds", "WebSocket ping interval (default 30)."},
-    {"trusted_networks", Kind::Text, "cidrs",
-     "Comma-separated CIDRs allowed to call the compatibility routes without a key."},
-    {"log_database", Kind::Text, "url",
-     "Message log: SQLite file (default in the data dir) or postgresql:// URL."},
-    {"log_retention_days", Kind::PositiveInt, "days", "Keep log records this long (default 30)."},
-    {"log_max_rows", Kind::PositiveInt, "n", "Keep at most this many log records (default 10000000)."},
-    {"history_per_room", Kind::PositiveInt, "n", "Events per room kept in memory (default 1000)."},
-    {"pg_listen", Kind::Text, "url", "postgresql:// URL to LISTEN on for notifications."},
-    {"pg_channel", Kind::Text, "name", "LISTEN channel (default switchboard)."},
-    {"io_threads", Kind::PositiveInt, "n", "WebSocket I/O threads (default one per core)."},
+        {"listen", Kind::Text, "host:port", "Address to listen on (default 127.0.0.1:8080)."},
+        {"config", Kind::Path, "path",
+         "INI configuration file (default <data-dir>/switchboard.ini)."},
+        {"data_dir", Kind::Path, "dir", "Data directory (default the XDG data dir)."},
+        {"api_key", Kind::Secret, "key", "API key for /api calls (generated on first start)."},
+        {"jwt_secret", Kind::Secret, "secret",
+         "HS256 secret for tokens (generated on first start)."},
+        {"tls_cert", Kind::Path, "file", "PEM certificate: serve https and wss on the same port."},
+        {"tls_key", Kind::Path, "file", "PEM private key for --tls-cert."},
+        {"insecure", Kind::Flag, nullptr, "Run without an API key (development only)."},
+        {"log_level", Kind::Text, "level", "error, warning, info (default) or debug."},
+        {"max_body_bytes", Kind::PositiveInt, "bytes", "Largest request body (default 1048576)."},
+        {"max_message_bytes", Kind::PositiveInt, "bytes",
+         "Largest WebSocket message (default 65536)."},
+        {"max_queue_bytes", Kind::PositiveInt, "bytes",
+         "Unsent bytes per connection before it is closed with 1013 (default 8388608)."},
+        {"max_connections", Kind::PositiveInt, "n", "Most open connections (default 100000)."},
+        {"allowed_origins", Kind::Text, "list",
+         "Comma-separated browser origins allowed to connect (default: any)."},
+        {"token_max_ttl", Kind::PositiveInt, "seconds", "Longest token lifetime (default 604800)."},
+        {"read_timeout_s", Kind::PositiveInt, "seconds",
+         "Cut off a client that stalls mid-request (default 30)."},
+        {"ping_interval_s", Kind::PositiveInt, "seconds", "WebSocket ping interval (default 30)."},
+        {"trusted_networks", Kind::Text, "cidrs",
+         "Comma-separated CIDRs allowed to call the compatibility routes without a key."},
+        {"log_database", Kind::Text, "url",
+         "Message log: SQLite file (default in the data dir) or postgresql:// URL."},
+        {"log_retention_days", Kind::PositiveInt, "days",
+         "Keep log records this long (default 30)."},
+        {"log_max_rows", Kind::PositiveInt, "n",
+         "Keep at most this many log records (default 10000000)."},
+        {"history_per_room", Kind::PositiveInt, "n",
+         "Events per room kept in memory (default 1000)."},
+        {"pg_listen", Kind::Text, "url", "postgresql:// URL to LISTEN on for notifications."},
+        {"pg_channel", Kind::Text, "name", "LISTEN channel (default switchboard)."},
+        {"io_threads", Kind::PositiveInt, "n", "WebSocket I/O threads (default one per core)."},
 };
 
 QString flagName(const char *key)
@@ -76,7 +82,7 @@ QString envName(const char *key)
 QString describe(const char *key)
 {
     return QStringLiteral("%1 (--%2 / %3 / config key %1)")
-        .arg(QString::fromLatin1(key), flagName(key), envName(key));
+            .arg(QString::fromLatin1(key), flagName(key), envName(key));
 }
 
 std::optional<bool> parseBool(const QString &value)
@@ -94,7 +100,7 @@ class Sources
 public:
     Sources(const QCommandLineParser &parser, const QProcessEnvironment &env)
         : m_parser(parser), m_env(env)
-    {}
+    { }
 
     void setIni(QSettings *ini) { m_ini = ini; }
 
@@ -208,7 +214,7 @@ QString ConfigLoader::parseNetworks(const QString &value, QList<QPair<QHostAddre
             QHostAddress single;
             if (!single.setAddress(cidr))
                 return QStringLiteral("'%1' is not a CIDR network (for example 10.0.0.0/8)")
-                    .arg(cidr);
+                        .arg(cidr);
             subnet = {single, single.protocol() == QAbstractSocket::IPv6Protocol ? 128 : 32};
         }
         out->append(subnet);
@@ -233,7 +239,7 @@ ConfigLoader::Result ConfigLoader::load(const QCommandLineParser &parser,
     const QFileInfo configInfo(c.configPath);
     if (configInfo.exists() && !configInfo.isReadable()) {
         result.errors << QStringLiteral("config: cannot read the configuration file %1")
-                             .arg(c.configPath);
+                                 .arg(c.configPath);
         return result;
     }
     QSettings ini(c.configPath, QSettings::IniFormat);
@@ -245,7 +251,7 @@ ConfigLoader::Result ConfigLoader::load(const QCommandLineParser &parser,
     for (const QString &key : ini.allKeys()) {
         if (!Sources::find(key.toLatin1().constData()))
             result.warnings << QStringLiteral("config: unknown key '%1' in %2 is ignored")
-                                   .arg(key, c.configPath);
+                                       .arg(key, c.configPath);
     }
     // data_dir may also come from the file itself.
     bool fromFile = false;
@@ -255,15 +261,18 @@ ConfigLoader::Result ConfigLoader::load(const QCommandLineParser &parser,
     auto error = [&](const char *key, const QString &what) {
         result.errors << QStringLiteral("invalid value for %1: %2").arg(describe(key), what);
     };
-    auto positive = [&](const char *key, qint64 *target, qint64 max = std::numeric_limits<qint64>::max()) {
+    auto positive = [&](const char *key, qint64 *target,
+                        qint64 max = std::numeric_limits<qint64>::max()) {
         if (auto v = sources.raw(key)) {
             bool ok = false;
             const qint64 n = v->trimmed().toLongLong(&ok);
             if (!ok || n <= 0 || n > max)
-                error(key, QStringLiteral("'%1' is not a positive integer%2")
-                               .arg(*v, max < std::numeric_limits<qint64>::max()
-                                            ? QStringLiteral(" up to %1").arg(max)
-                                            : QString()));
+                error(key,
+                      QStringLiteral("'%1' is not a positive integer%2")
+                              .arg(*v,
+                                   max < std::numeric_limits<qint64>::max()
+                                           ? QStringLiteral(" up to %1").arg(max)
+                                           : QString()));
             else
                 *target = n;
         }
@@ -292,7 +301,8 @@ ConfigLoader::Result ConfigLoader::load(const QCommandLineParser &parser,
     if (auto v = sources.raw("log_level")) {
         const QString level = v->trimmed().toLower();
         if (!isValidLogLevel(level))
-            error("log_level", QStringLiteral("'%1' is not one of error, warning, info, debug").arg(*v));
+            error("log_level",
+                  QStringLiteral("'%1' is not one of error, warning, info, debug").arg(*v));
         else
             c.logLevel = level;
     }
@@ -315,7 +325,7 @@ ConfigLoader::Result ConfigLoader::load(const QCommandLineParser &parser,
     if (c.maxQueueBytes < c.maxBodyBytes + 4096) {
         result.warnings << QStringLiteral("max_queue_bytes raised to %1 so that the largest "
                                           "accepted emit fits")
-                               .arg(c.maxBodyBytes + 4096);
+                                   .arg(c.maxBodyBytes + 4096);
         c.maxQueueBytes = c.maxBodyBytes + 4096;
     }
     if (auto v = sources.raw("allowed_origins")) {
@@ -324,8 +334,10 @@ ConfigLoader::Result ConfigLoader::load(const QCommandLineParser &parser,
             if (o.isEmpty())
                 continue;
             if (o != u"*" && !QUrl(o, QUrl::StrictMode).isValid())
-                error("allowed_origins", QStringLiteral("'%1' is not an origin such as "
-                                                        "https://app.example.com").arg(o));
+                error("allowed_origins",
+                      QStringLiteral("'%1' is not an origin such as "
+                                     "https://app.example.com")
+                              .arg(o));
             if (o != u"*")
                 c.allowedOrigins << o.toLower();
         }
@@ -373,14 +385,15 @@ ConfigLoader::Result ConfigLoader::load(const QCommandLineParser &parser,
         QFile::setPermissions(c.configPath, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
         if (ini.status() != QSettings::NoError) {
             result.errors << QStringLiteral("config: cannot write generated secrets to %1")
-                                 .arg(c.configPath);
+                                     .arg(c.configPath);
             return result;
         }
         result.notices << QStringLiteral("generated %1 into %2 (mode 0600)")
-                              .arg(needKey && needSecret ? QStringLiteral("API key and JWT secret")
-                                   : needKey             ? QStringLiteral("API key")
+                                  .arg(needKey && needSecret
+                                               ? QStringLiteral("API key and JWT secret")
+                                               : needKey ? QStringLiteral("API key")
                                                          : QStringLiteral("JWT secret"),
-                                   QFileInfo(c.configPath).absoluteFilePath());
+                                       QFileInfo(c.configPath).absoluteFilePath());
     }
     if (!QDir().mkpath(c.dataDir))
         result.errors << QStringLiteral("data_dir: cannot create %1").arg(c.dataDir);

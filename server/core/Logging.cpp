@@ -21,11 +21,16 @@ std::atomic<int> g_threshold{1}; // severity() of the lowest level printed
 int severity(QtMsgType type)
 {
     switch (type) {
-    case QtDebugMsg: return 0;
-    case QtInfoMsg: return 1;
-    case QtWarningMsg: return 2;
-    case QtCriticalMsg: return 3;
-    case QtFatalMsg: return 4;
+    case QtDebugMsg:
+        return 0;
+    case QtInfoMsg:
+        return 1;
+    case QtWarningMsg:
+        return 2;
+    case QtCriticalMsg:
+        return 3;
+    case QtFatalMsg:
+        return 4;
     }
     return 2;
 }
@@ -33,11 +38,16 @@ int severity(QtMsgType type)
 const char *levelName(QtMsgType type)
 {
     switch (type) {
-    case QtDebugMsg: return "debug";
-    case QtInfoMsg: return "info ";
-    case QtWarningMsg: return "warn ";
-    case QtCriticalMsg: return "error";
-    case QtFatalMsg: return "fatal";
+    case QtDebugMsg:
+        return "debug";
+    case QtInfoMsg:
+        return "info ";
+    case QtWarningMsg:
+        return "warn ";
+    case QtCriticalMsg:
+        return "error";
+    case QtFatalMsg:
+        return "fatal";
     }
     return "?";
 }
@@ -50,8 +60,7 @@ void handler(QtMsgType type, const QMessageLogContext &context, const QString &m
     if (category.startsWith("switchboard."))
         category = category.mid(12);
     const QByteArray line = QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs).toUtf8()
-                            + ' ' + levelName(type) + " [" + category + "] " + message.toUtf8()
-                            + '\n';
+            + ' ' + levelName(type) + " [" + category + "] " + message.toUtf8() + '\n';
     static QMutex mutex;
     QMutexLocker lock(&mutex);
     std::fwrite(line.constData(), 1, size_t(line.size()), stderr);
@@ -81,9 +90,9 @@ void setLogLevel(const QString &level)
     g_threshold.store(severity(typeFor(level)));
     // Qt's HTTP server warns about every refused WebSocket upgrade: we log those ourselves.
     QLoggingCategory::setFilterRules(level == u"debug"
-                                         ? QStringLiteral("switchboard.*.debug=true")
-                                         : QStringLiteral("switchboard.*.debug=false\n"
-                                                          "qt.httpserver.warning=false"));
+                                             ? QStringLiteral("switchboard.*.debug=true")
+                                             : QStringLiteral("switchboard.*.debug=false\n"
+                                                              "qt.httpserver.warning=false"));
 }
 
 void installLogHandler(const QString &level)

@@ -30,7 +30,7 @@ QUrl Server::baseUrl() const
     url.setScheme(m_context.config.tlsEnabled() ? QStringLiteral("https") : QStringLiteral("http"));
     const QHostAddress &a = m_context.config.listenAddress;
     url.setHost(a == QHostAddress::Any || a == QHostAddress::AnyIPv4 ? QStringLiteral("127.0.0.1")
-                : a == QHostAddress::AnyIPv6                         ? QStringLiteral("::1")
+                        : a == QHostAddress::AnyIPv6                 ? QStringLiteral("::1")
                                                                      : a.toString());
     url.setPort(m_port);
     return url;
@@ -45,7 +45,7 @@ bool Server::start(QString *error)
     m_context.apiKey = ApiKeyAuth(config.apiKey.toUtf8());
 
     m_revocations = std::make_unique<RevocationList>(
-        QDir(config.dataDir).filePath(QStringLiteral("revocations.jsonl")), config.tokenMaxTtl);
+            QDir(config.dataDir).filePath(QStringLiteral("revocations.jsonl")), config.tokenMaxTtl);
     QString why;
     if (!m_revocations->load(&why)) {
         *error = why;
@@ -57,8 +57,8 @@ bool Server::start(QString *error)
     m_context.tokens = m_tokens.get();
     m_context.revocations = m_revocations.get();
 
-    const int shardCount = config.ioThreads > 0 ? config.ioThreads
-                                                : qMax(1, QThread::idealThreadCount());
+    const int shardCount =
+            config.ioThreads > 0 ? config.ioThreads : qMax(1, QThread::idealThreadCount());
     QList<DeliverySink *> sinks;
     for (int i = 0; i < shardCount; ++i) {
         auto *thread = new QThread(this);
@@ -86,13 +86,13 @@ bool Server::start(QString *error)
     const QList<IoShard *> shards = m_shards;
     ServerContext *context = &m_context;
     QMetaObject::invokeMethod(
-        anchor,
-        [&http, &listenError, &port, shards, context] {
-            http = new HttpServer(context, shards);
-            listenError = http->listen();
-            port = http->port();
-        },
-        Qt::BlockingQueuedConnection);
+            anchor,
+            [&http, &listenError, &port, shards, context] {
+                http = new HttpServer(context, shards);
+                listenError = http->listen();
+                port = http->port();
+            },
+            Qt::BlockingQueuedConnection);
     anchor->deleteLater();
     m_http = http;
     connect(m_httpThread, &QThread::finished, m_http, &QObject::deleteLater);
@@ -113,11 +113,11 @@ void Server::stop(int graceMs)
         return;
     m_running = false;
     HttpServer *http = m_http;
-    QMetaObject::invokeMethod(m_http, [http] { http->closeListeners(); },
-                              Qt::BlockingQueuedConnection);
+    QMetaObject::invokeMethod(
+            m_http, [http] { http->closeListeners(); }, Qt::BlockingQueuedConnection);
     for (IoShard *shard : std::as_const(m_shards)) {
-        QMetaObject::invokeMethod(shard, [shard] { shard->shutdown(1001); },
-                                  Qt::BlockingQueuedConnection);
+        QMetaObject::invokeMethod(
+                shard, [shard] { shard->shutdown(1001); }, Qt::BlockingQueuedConnection);
     }
     QElapsedTimer waited;
     waited.start();

@@ -24,10 +24,11 @@ std::optional<QString> decodeBytes(const QByteArray &bytes, const QByteArray &ch
         QStringDecoder decoder(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
         QString text = decoder(bytes);
         if (decoder.hasError()) {
-            *error = HttpReply::error(400, u"bad_request",
-                                      QStringLiteral("%1 is not valid UTF-8; declare its charset in "
-                                                     "Content-Type (for example charset=ISO-8859-1)")
-                                          .arg(what));
+            *error =
+                    HttpReply::error(400, u"bad_request",
+                                     QStringLiteral("%1 is not valid UTF-8; declare its charset in "
+                                                    "Content-Type (for example charset=ISO-8859-1)")
+                                             .arg(what));
             return std::nullopt;
         }
         return text;
@@ -36,14 +37,14 @@ std::optional<QString> decodeBytes(const QByteArray &bytes, const QByteArray &ch
     if (!decoder.isValid()) {
         *error = HttpReply::error(415, u"unsupported_media_type",
                                   QStringLiteral("charset '%1' is not supported")
-                                      .arg(QString::fromLatin1(charset.left(60))));
+                                          .arg(QString::fromLatin1(charset.left(60))));
         return std::nullopt;
     }
     QString text = decoder(bytes);
     if (decoder.hasError()) {
         *error = HttpReply::error(400, u"bad_request",
                                   QStringLiteral("%1 is not valid %2")
-                                      .arg(what, QString::fromLatin1(charset.left(60))));
+                                          .arg(what, QString::fromLatin1(charset.left(60))));
         return std::nullopt;
     }
     return text;
@@ -81,14 +82,15 @@ void BodyDecoder::parseContentType(const QByteArray &value, QByteArray *mediaTyp
 std::optional<QString> BodyDecoder::decodeText(const QHttpServerRequest &request, HttpReply *error)
 {
     QByteArray mediaType, charset;
-    parseContentType(singleHeaderValue(request.value(QByteArrayLiteral("content-type"))), &mediaType,
-                     &charset);
+    parseContentType(singleHeaderValue(request.value(QByteArrayLiteral("content-type"))),
+                     &mediaType, &charset);
     return decodeBytes(request.body(), charset, QStringLiteral("the body"), error);
 }
 
 std::optional<DecodedBody> BodyDecoder::decode(const QHttpServerRequest &request, HttpReply *error)
 {
-    const QByteArray contentType = singleHeaderValue(request.value(QByteArrayLiteral("content-type")));
+    const QByteArray contentType =
+            singleHeaderValue(request.value(QByteArrayLiteral("content-type")));
     QByteArray mediaType, charset;
     parseContentType(contentType, &mediaType, &charset);
     const QByteArray &body = request.body();
@@ -111,7 +113,7 @@ std::optional<DecodedBody> BodyDecoder::decode(const QHttpServerRequest &request
                                   QStringLiteral("Content-Type %1 is not supported; send "
                                                  "application/json or "
                                                  "application/x-www-form-urlencoded")
-                                      .arg(QString::fromLatin1(mediaType.left(100))));
+                                          .arg(QString::fromLatin1(mediaType.left(100))));
         return std::nullopt;
     }
 
@@ -125,13 +127,14 @@ std::optional<DecodedBody> BodyDecoder::decode(const QHttpServerRequest &request
         QJsonParseError parseError;
         const QJsonDocument doc = QJsonDocument::fromJson(decoded.m_jsonText, &parseError);
         if (parseError.error != QJsonParseError::NoError) {
-            *error = HttpReply::error(400, u"invalid_json",
-                                      body.trimmed().isEmpty()
-                                          ? QStringLiteral("the body is empty; send a JSON object")
-                                          : QStringLiteral("the body is not valid JSON: %1 at "
-                                                           "offset %2")
-                                                .arg(parseError.errorString())
-                                                .arg(parseError.offset));
+            *error = HttpReply::error(
+                    400, u"invalid_json",
+                    body.trimmed().isEmpty()
+                            ? QStringLiteral("the body is empty; send a JSON object")
+                            : QStringLiteral("the body is not valid JSON: %1 at "
+                                             "offset %2")
+                                      .arg(parseError.errorString())
+                                      .arg(parseError.offset));
             return std::nullopt;
         }
         if (!doc.isObject()) {
@@ -154,11 +157,12 @@ std::optional<DecodedBody> BodyDecoder::decode(const QHttpServerRequest &request
         for (const QByteArray *part : {&rawKey, &rawValue}) {
             for (qsizetype i = 0; i < part->size(); ++i) {
                 if (part->at(i) == '%'
-                    && (i + 2 >= part->size() || !isHex(part->at(i + 1)) || !isHex(part->at(i + 2)))) {
+                    && (i + 2 >= part->size() || !isHex(part->at(i + 1))
+                        || !isHex(part->at(i + 2)))) {
                     *error = HttpReply::error(
-                        400, u"bad_request",
-                        QStringLiteral("form field '%1' has an invalid percent-encoding")
-                            .arg(QString::fromLatin1(rawKey.left(60))));
+                            400, u"bad_request",
+                            QStringLiteral("form field '%1' has an invalid percent-encoding")
+                                    .arg(QString::fromLatin1(rawKey.left(60))));
                     return std::nullopt;
                 }
             }
@@ -177,8 +181,9 @@ std::optional<DecodedBody> BodyDecoder::decode(const QHttpServerRequest &request
             const QByteArray json = value->toUtf8();
             QString why;
             if (!rawjson::isValidValue(json, &why)) {
-                *error = HttpReply::error(400, u"invalid_json",
-                                          QStringLiteral("%1 is not valid JSON text: %2").arg(*key, why));
+                *error = HttpReply::error(
+                        400, u"invalid_json",
+                        QStringLiteral("%1 is not valid JSON text: %2").arg(*key, why));
                 return std::nullopt;
             }
             decoded.m_formJson.insert(*key, rawjson::compact(json));

@@ -31,7 +31,7 @@ private:
     friend class BodyDecoder;
     bool m_form = false;
     QJsonObject m_fields;
-    QByteArray m_jsonText;                // JSON bodies: the UTF-8 text
+    QByteArray m_jsonText;                 // JSON bodies: the UTF-8 text
     QHash<QString, QByteArray> m_formJson; // form bodies: JSON-valued fields (data)
 };
 
@@ -45,7 +45,8 @@ public:
     static std::optional<QString> decodeText(const QHttpServerRequest &request, HttpReply *error);
 
     // Media type (lower case, no parameters) and charset parameter of a Content-Type value.
-    static void parseContentType(const QByteArray &value, QByteArray *mediaType, QByteArray *charset);
+    static void parseContentType(const QByteArray &value, QByteArray *mediaType,
+                                 QByteArray *charset);
 };
 
 } // namespace sb

@@ -18,11 +18,11 @@ namespace {
 QString messageOf(const HttpReply &reply)
 {
     return QJsonDocument::fromJson(reply.body)
-        .object()
-        .value(u"error")
-        .toObject()
-        .value(u"message")
-        .toString();
+            .object()
+            .value(u"error")
+            .toObject()
+            .value(u"message")
+            .toString();
 }
 
 HttpReply emitForCompat(const ServerContext *context, EmitRequest &request, const HttpCall &call,
@@ -44,13 +44,12 @@ HttpReply emitForCompat(const ServerContext *context, EmitRequest &request, cons
 
 CompatApi::CompatApi(const ServerContext *context, const RestApi *rest)
     : m_context(context), m_rest(rest)
-{}
+{ }
 
 HttpReply CompatApi::okFalse(int status, const QString &message)
 {
-    return HttpReply::json(QByteArrayLiteral(R"({"ok":false,"message":)") + rawjson::quote(message)
-                               + '}',
-                           status);
+    return HttpReply::json(
+            QByteArrayLiteral(R"({"ok":false,"message":)") + rawjson::quote(message) + '}', status);
 }
 
 HttpReply CompatApi::broadcast(const HttpCall &call) const
@@ -60,11 +59,13 @@ HttpReply CompatApi::broadcast(const HttpCall &call) const
     if (!body)
         return okFalse(error.status, messageOf(error));
     const QJsonValue channel = body->value(u"channel");
-    if (channel.isUndefined() || channel.isNull() || (channel.isString() && channel.toString().isEmpty()))
+    if (channel.isUndefined() || channel.isNull()
+        || (channel.isString() && channel.toString().isEmpty()))
         return okFalse(400, QStringLiteral("channel is required"));
     if (!channel.isString())
         return okFalse(400, QStringLiteral("channel must be a string"));
-    if (QString why = names::checkLength(u"channel", channel.toString(), names::kRoomMax); !why.isEmpty())
+    if (QString why = names::checkLength(u"channel", channel.toString(), names::kRoomMax);
+        !why.isEmpty())
         return okFalse(400, why);
     const QJsonValue eventName = body->value(u"eventName");
     if (eventName.isUndefined() || eventName.isNull()
@@ -84,10 +85,9 @@ HttpReply CompatApi::broadcast(const HttpCall &call) const
     request.data = payload.isEmpty() ? QByteArrayLiteral("null") : payload;
     // What the seed bridge sends: JSON.stringify({channel, eventName, payload}).
     request.legacyText = QByteArrayLiteral(R"({"channel":)") + rawjson::quote(request.to)
-                         + QByteArrayLiteral(R"(,"eventName":)") + rawjson::quote(request.event)
-                         + (payload.isEmpty() ? QByteArray()
-                                              : QByteArrayLiteral(R"(,"payload":)") + payload)
-                         + '}';
+            + QByteArrayLiteral(R"(,"eventName":)") + rawjson::quote(request.event)
+            + (payload.isEmpty() ? QByteArray() : QByteArrayLiteral(R"(,"payload":)") + payload)
+            + '}';
     request.source = EmitSource::Compat;
     request.remote = call.remote;
     const EmitResult result = m_context->hub->publish(request);
@@ -108,9 +108,8 @@ HttpReply CompatApi::pushLegacy(const HttpCall &call) const
         return error;
     const QByteArray utf8 = text->toUtf8();
     const QByteArray pushed = rawjson::isValidValue(utf8)
-                                  ? utf8
-                                  : QByteArray(QByteArrayLiteral(R"({"message":)")
-                                               + rawjson::quote(*text) + '}');
+            ? utf8
+            : QByteArray(QByteArrayLiteral(R"({"message":)") + rawjson::quote(*text) + '}');
     EmitRequest request;
     request.target = EmitTarget::Legacy;
     request.event = QStringLiteral("websocket::message");
@@ -145,7 +144,7 @@ HttpReply CompatApi::socketRegister(const HttpCall &call) const
     if (user.isNull())
         user = session;
     const RestApi::Registration r =
-        m_rest->issueToken(room, user, session, m_context->config.tokenDefaultTtl, false);
+            m_rest->issueToken(room, user, session, m_context->config.tokenDefaultTtl, false);
     qCInfo(lcHttp).noquote() << "socket register room" << room << "user" << user << "from"
                              << call.remote;
     return HttpReply::json(QByteArrayLiteral(R"({"token":")") + r.token + QByteArrayLiteral("\"}"));

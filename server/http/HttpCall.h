@@ -33,7 +33,7 @@ struct HttpCall
     QTcpSocket *socket;
     QStringList segments; // decoded path segments: /api/rooms/a%2Fb -> api, rooms, a/b
     QHostAddress peer;
-    QString remote;       // address:port
+    QString remote; // address:port
 };
 
 } // namespace sb

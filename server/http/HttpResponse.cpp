@@ -7,22 +7,38 @@ namespace sb {
 QByteArray reasonPhrase(int status)
 {
     switch (status) {
-    case 100: return QByteArrayLiteral("Continue");
-    case 200: return QByteArrayLiteral("OK");
-    case 204: return QByteArrayLiteral("No Content");
-    case 400: return QByteArrayLiteral("Bad Request");
-    case 401: return QByteArrayLiteral("Unauthorized");
-    case 403: return QByteArrayLiteral("Forbidden");
-    case 404: return QByteArrayLiteral("Not Found");
-    case 405: return QByteArrayLiteral("Method Not Allowed");
-    case 408: return QByteArrayLiteral("Request Timeout");
-    case 413: return QByteArrayLiteral("Payload Too Large");
-    case 415: return QByteArrayLiteral("Unsupported Media Type");
-    case 429: return QByteArrayLiteral("Too Many Requests");
-    case 431: return QByteArrayLiteral("Request Header Fields Too Large");
-    case 500: return QByteArrayLiteral("Internal Server Error");
-    case 503: return QByteArrayLiteral("Service Unavailable");
-    default: return QByteArrayLiteral("Status");
+    case 100:
+        return QByteArrayLiteral("Continue");
+    case 200:
+        return QByteArrayLiteral("OK");
+    case 204:
+        return QByteArrayLiteral("No Content");
+    case 400:
+        return QByteArrayLiteral("Bad Request");
+    case 401:
+        return QByteArrayLiteral("Unauthorized");
+    case 403:
+        return QByteArrayLiteral("Forbidden");
+    case 404:
+        return QByteArrayLiteral("Not Found");
+    case 405:
+        return QByteArrayLiteral("Method Not Allowed");
+    case 408:
+        return QByteArrayLiteral("Request Timeout");
+    case 413:
+        return QByteArrayLiteral("Payload Too Large");
+    case 415:
+        return QByteArrayLiteral("Unsupported Media Type");
+    case 429:
+        return QByteArrayLiteral("Too Many Requests");
+    case 431:
+        return QByteArrayLiteral("Request Header Fields Too Large");
+    case 500:
+        return QByteArrayLiteral("Internal Server Error");
+    case 503:
+        return QByteArrayLiteral("Service Unavailable");
+    default:
+        return QByteArrayLiteral("Status");
     }
 }
 
@@ -37,8 +53,8 @@ HttpReply HttpReply::json(QByteArray body, int status)
 HttpReply HttpReply::error(int status, QStringView code, QStringView message)
 {
     return json(QByteArrayLiteral(R"({"error":{"code":)") + rawjson::quote(code)
-                    + QByteArrayLiteral(R"(,"message":)") + rawjson::quote(message)
-                    + QByteArrayLiteral("}}"),
+                        + QByteArrayLiteral(R"(,"message":)") + rawjson::quote(message)
+                        + QByteArrayLiteral("}}"),
                 status);
 }
 
@@ -46,7 +62,10 @@ QByteArray HttpReply::serialize(bool closeConnection, bool headOnly) const
 {
     QByteArray out;
     out.reserve(body.size() + 200);
-    out.append("HTTP/1.1 ").append(QByteArray::number(status)).append(' ').append(reasonPhrase(status));
+    out.append("HTTP/1.1 ")
+            .append(QByteArray::number(status))
+            .append(' ')
+            .append(reasonPhrase(status));
     out.append("\r\nContent-Type: ").append(contentType);
     if (contentType.startsWith("application/json") && !contentType.contains("charset"))
         out.append("; charset=utf-8");

@@ -33,8 +33,8 @@ QString remoteOf(const QTcpSocket *socket)
     if (isV4)
         address = QHostAddress(v4);
     const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
-                             ? u'[' + address.toString() + u']'
-                             : address.toString();
+            ? u'[' + address.toString() + u']'
+            : address.toString();
     return host + u':' + QString::number(socket->peerPort());
 }
 
@@ -42,7 +42,8 @@ QByteArray allowHeader(QHttpServerRequest::Methods methods)
 {
     QByteArrayList names;
     if (methods & Method::Get)
-        names << "GET" << "HEAD";
+        names << "GET"
+              << "HEAD";
     if (methods & Method::Post)
         names << "POST";
     if (methods & Method::Put)
@@ -55,8 +56,11 @@ QByteArray allowHeader(QHttpServerRequest::Methods methods)
 } // namespace
 
 HttpServer::HttpServer(const ServerContext *context, QList<IoShard *> shards, QObject *parent)
-    : QAbstractHttpServer(parent), m_context(context), m_shards(std::move(shards)),
-      m_stats(new StatsSampler(context->hub, context->startedMs, this)), m_rest(context, m_stats),
+    : QAbstractHttpServer(parent),
+      m_context(context),
+      m_shards(std::move(shards)),
+      m_stats(new StatsSampler(context->hub, context->startedMs, this)),
+      m_rest(context, m_stats),
       m_compat(context, &m_rest)
 {
     addRoutes();
@@ -72,20 +76,23 @@ QString HttpServer::listen()
     if (config.tlsEnabled()) {
         QFile certFile(config.tlsCert);
         if (!certFile.open(QIODevice::ReadOnly))
-            return QStringLiteral("cannot read tls_cert %1: %2").arg(config.tlsCert, certFile.errorString());
-        const QList<QSslCertificate> chain = QSslCertificate::fromData(certFile.readAll(), QSsl::Pem);
+            return QStringLiteral("cannot read tls_cert %1: %2")
+                    .arg(config.tlsCert, certFile.errorString());
+        const QList<QSslCertificate> chain =
+                QSslCertificate::fromData(certFile.readAll(), QSsl::Pem);
         if (chain.isEmpty())
             return QStringLiteral("tls_cert %1 holds no PEM certificate").arg(config.tlsCert);
         QFile keyFile(config.tlsKey);
         if (!keyFile.open(QIODevice::ReadOnly))
-            return QStringLiteral("cannot read tls_key %1: %2").arg(config.tlsKey, keyFile.errorString());
+            return QStringLiteral("cannot read tls_key %1: %2")
+                    .arg(config.tlsKey, keyFile.errorString());
         const QByteArray keyPem = keyFile.readAll();
         QSslKey key(keyPem, QSsl::Rsa, QSsl::Pem);
         if (key.isNull())
             key = QSslKey(keyPem, QSsl::Ec, QSsl::Pem);
         if (key.isNull())
             return QStringLiteral("tls_key %1 holds no PEM RSA or EC private key (unencrypted)")
-                .arg(config.tlsKey);
+                    .arg(config.tlsKey);
         QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
         ssl.setLocalCertificateChain(chain);
         ssl.setPrivateKey(key);
@@ -97,7 +104,8 @@ QString HttpServer::listen()
         server = new GuardedTcpServer(&config, this);
     }
     if (!server->listen(config.listenAddress, config.listenPort)) {
-        const QString why = QStringLiteral("cannot listen on %1: %2").arg(config.listen, server->errorString());
+        const QString why =
+                QStringLiteral("cannot listen on %1: %2").arg(config.listen, server->errorString());
         delete server;
         return why;
     }
@@ -148,11 +156,17 @@ void HttpServer::addRoutes()
     addRoute(QStringLiteral("/api/connections"), Get, Auth::ApiKey,
              [rest](const HttpCall &c, const QStringList &) { return rest->listConnections(c); });
     addRoute(QStringLiteral("/api/connections/*"), Get, Auth::ApiKey,
-             [rest](const HttpCall &c, const QStringList &a) { return rest->getConnection(c, a[0]); });
+             [rest](const HttpCall &c, const QStringList &a) {
+                 return rest->getConnection(c, a[0]);
+             });
     addRoute(QStringLiteral("/api/connections/*"), Delete, Auth::ApiKey,
-             [rest](const HttpCall &c, const QStringList &a) { return rest->deleteConnection(c, a[0]); });
+             [rest](const HttpCall &c, const QStringList &a) {
+                 return rest->deleteConnection(c, a[0]);
+             });
     addRoute(QStringLiteral("/api/connections/*/send"), Post, Auth::ApiKey,
-             [rest](const HttpCall &c, const QStringList &a) { return rest->sendToConnection(c, a[0]); });
+             [rest](const HttpCall &c, const QStringList &a) {
+                 return rest->sendToConnection(c, a[0]);
+             });
     addRoute(QStringLiteral("/api/rooms"), Get, Auth::ApiKey,
              [rest](const HttpCall &c, const QStringList &) { return rest->listRooms(c); });
     addRoute(QStringLiteral("/api/rooms/*"), Get, Auth::ApiKey,
@@ -170,12 +184,15 @@ void HttpServer::addRoutes()
                                        " is running. REST under /api, WebSocket at /ws.\n");
         return reply;
     });
-    addRoute(QStringLiteral("/socket"), Post, Auth::Compat,
-             [compat](const HttpCall &c, const QStringList &) { return compat->socketRegister(c); });
-    addRoute(QStringLiteral("/socket/room"), Put, Auth::Compat,
-             [compat](const HttpCall &c, const QStringList &) { return compat->socketEmitRoom(c); });
-    addRoute(QStringLiteral("/socket/user"), Put, Auth::Compat,
-             [compat](const HttpCall &c, const QStringList &) { return compat->socketEmitUser(c); });
+    addRoute(
+            QStringLiteral("/socket"), Post, Auth::Compat,
+            [compat](const HttpCall &c, const QStringList &) { return compat->socketRegister(c); });
+    addRoute(
+            QStringLiteral("/socket/room"), Put, Auth::Compat,
+            [compat](const HttpCall &c, const QStringList &) { return compat->socketEmitRoom(c); });
+    addRoute(
+            QStringLiteral("/socket/user"), Put, Auth::Compat,
+            [compat](const HttpCall &c, const QStringList &) { return compat->socketEmitUser(c); });
 }
 
 HttpReply HttpServer::dispatch(const HttpCall &call)
@@ -204,17 +221,20 @@ HttpReply HttpServer::dispatch(const HttpCall &call)
             break;
         }
     }
-    const bool broadcast = call.segments == QStringList{QStringLiteral("api"), QStringLiteral("broadcast")};
+    const bool broadcast =
+            call.segments == QStringList{QStringLiteral("api"), QStringLiteral("broadcast")};
     if (!match) {
         if (!allowed) {
-            return HttpReply::error(404, u"not_found",
-                                    QStringLiteral("no route for %1")
-                                        .arg(call.request.url().path(QUrl::FullyEncoded).left(200)));
+            return HttpReply::error(
+                    404, u"not_found",
+                    QStringLiteral("no route for %1")
+                            .arg(call.request.url().path(QUrl::FullyEncoded).left(200)));
         }
-        HttpReply reply = broadcast ? CompatApi::okFalse(405, QStringLiteral("method not allowed; use POST"))
-                                    : HttpReply::error(405, u"method_not_allowed",
-                                                       QStringLiteral("method not allowed here; allowed: %1")
-                                                           .arg(QString::fromLatin1(allowHeader(allowed))));
+        HttpReply reply = broadcast
+                ? CompatApi::okFalse(405, QStringLiteral("method not allowed; use POST"))
+                : HttpReply::error(405, u"method_not_allowed",
+                                   QStringLiteral("method not allowed here; allowed: %1")
+                                           .arg(QString::fromLatin1(allowHeader(allowed))));
         reply.headers.append({QByteArrayLiteral("Allow"), allowHeader(allowed)});
         return reply;
     }
@@ -222,9 +242,9 @@ HttpReply HttpServer::dispatch(const HttpCall &call)
         const bool keyOk = m_context->apiKey.check(call.request);
         const bool trusted = match->auth == Auth::Compat && m_context->config.isTrusted(call.peer);
         if (!keyOk && !trusted) {
-            const QString message = QStringLiteral(
-                "missing or wrong API key: send X-API-Key, Authorization: Bearer, or Basic with "
-                "the key as password");
+            const QString message = QStringLiteral("missing or wrong API key: send X-API-Key, "
+                                                   "Authorization: Bearer, or Basic with "
+                                                   "the key as password");
             HttpReply reply = broadcast ? CompatApi::okFalse(401, message)
                                         : HttpReply::error(401, u"unauthorized", message);
             reply.headers.append({QByteArrayLiteral("WWW-Authenticate"),
@@ -304,7 +324,7 @@ bool HttpServer::handleUpgrade(const QHttpServerRequest &request, QTcpSocket *so
     if (m_context->hub->openCount() + m_pendingUpgrades.size() >= m_context->config.maxConnections)
         return refuse(503, u"unavailable",
                       QStringLiteral("too many connections (max_connections %1)")
-                          .arg(m_context->config.maxConnections));
+                              .arg(m_context->config.maxConnections));
     const ConnectionKind kind = path == u"/ws" ? ConnectionKind::Native : ConnectionKind::Legacy;
     m_pendingUpgrades.insert(peerKey(socket->peerAddress(), socket->peerPort()),
                              PendingUpgrade{socket, kind});
@@ -318,7 +338,7 @@ void HttpServer::missingHandler(const QHttpServerRequest &request, QTcpSocket *s
     write(socket,
           HttpReply::error(404, u"not_found",
                            QStringLiteral("no route for %1")
-                               .arg(request.url().path(QUrl::FullyEncoded).left(200))),
+                                   .arg(request.url().path(QUrl::FullyEncoded).left(200))),
           true);
 }
 
@@ -329,7 +349,7 @@ void HttpServer::takeWebSockets()
         if (!socket)
             break;
         const PendingUpgrade pending =
-            m_pendingUpgrades.take(peerKey(socket->peerAddress(), socket->peerPort()));
+                m_pendingUpgrades.take(peerKey(socket->peerAddress(), socket->peerPort()));
         QTcpSocket *tcp = pending.socket;
         if (!tcp) {
             socket->abort();
@@ -345,8 +365,8 @@ void HttpServer::takeWebSockets()
         auto counters = std::make_shared<ConnectionCounters>();
         const QString remote = remoteOf(tcp);
         const ConnId id = m_context->hub->openConnection(
-            shardIndex, pending.kind, remote,
-            socket->origin().isEmpty() ? QString() : socket->origin(), counters);
+                shardIndex, pending.kind, remote,
+                socket->origin().isEmpty() ? QString() : socket->origin(), counters);
         auto *connection = new ClientConnection(shard, id, pending.kind, socket, tcp, remote,
                                                 std::move(counters));
         // The QTcpSocket is still a child of the listener and watched by Qt's internal

@@ -53,7 +53,8 @@ private:
     };
 
     void addRoutes();
-    void addRoute(const QString &path, QHttpServerRequest::Methods methods, Auth auth, Handler handler);
+    void addRoute(const QString &path, QHttpServerRequest::Methods methods, Auth auth,
+                  Handler handler);
     HttpReply dispatch(const HttpCall &call);
     bool handleUpgrade(const QHttpServerRequest &request, QTcpSocket *socket, bool http10);
     void takeWebSockets();

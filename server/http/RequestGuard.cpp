@@ -12,14 +12,14 @@ namespace sb {
 
 namespace {
 
-constexpr int kIdleTimeoutMs = 75000;  // keep-alive connections with no request (nginx default)
-constexpr int kDrainLingerMs = 2000;   // after a refusal: close when the client goes quiet
+constexpr int kIdleTimeoutMs = 75000; // keep-alive connections with no request (nginx default)
+constexpr int kDrainLingerMs = 2000;  // after a refusal: close when the client goes quiet
 constexpr qsizetype kMaxChunkLine = 1024;
 
 bool isTokenChar(char c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-           || QByteArrayView("!#$%&'*+-.^_`|~").contains(c);
+            || QByteArrayView("!#$%&'*+-.^_`|~").contains(c);
 }
 
 bool isBlank(char c)
@@ -30,7 +30,10 @@ bool isBlank(char c)
 } // namespace
 
 RequestGuard::RequestGuard(QTcpSocket *socket, const ServerConfig *config, QObject *httpServer)
-    : QObject(socket), m_socket(socket), m_config(config), m_httpServer(httpServer),
+    : QObject(socket),
+      m_socket(socket),
+      m_config(config),
+      m_httpServer(httpServer),
       m_timer(new QTimer(this))
 {
     setObjectName(QStringLiteral("switchboard-request-guard"));
@@ -111,10 +114,11 @@ void RequestGuard::analyze(const QByteArray &bytes, qsizetype i)
     // Progress on a request in flight: read_timeout_s counts from the last byte received, and
     // a request may take at most kMaxRequestTimeouts of them in all (no endless trickle).
     if (m_state != State::Idle && m_state != State::Rejected && i < n) {
-        if (m_requestClock.elapsed() > qint64(m_config->readTimeoutS) * 1000 * kMaxRequestTimeouts) {
+        if (m_requestClock.elapsed()
+            > qint64(m_config->readTimeoutS) * 1000 * kMaxRequestTimeouts) {
             reject(408, "timeout",
                    QStringLiteral("request not complete within %1 s")
-                       .arg(m_config->readTimeoutS * kMaxRequestTimeouts));
+                           .arg(m_config->readTimeoutS * kMaxRequestTimeouts));
             return;
         }
         armTimer(m_config->readTimeoutS * 1000);
@@ -174,7 +178,8 @@ void RequestGuard::analyze(const QByteArray &bytes, qsizetype i)
             m_chunkLine.append(bytes.constData() + i, end - i);
             i = end;
             if (m_chunkLine.size() > kMaxChunkLine) {
-                reject(400, "bad_request", QStringLiteral("chunked body: chunk size line too long"));
+                reject(400, "bad_request",
+                       QStringLiteral("chunked body: chunk size line too long"));
                 return;
             }
             if (nl < 0)
@@ -189,11 +194,12 @@ void RequestGuard::analyze(const QByteArray &bytes, qsizetype i)
             } else {
                 const qsizetype semi = line.indexOf(';');
                 bool ok = false;
-                const qint64 size = (semi < 0 ? line : line.left(semi)).trimmed().toLongLong(&ok, 16);
+                const qint64 size =
+                        (semi < 0 ? line : line.left(semi)).trimmed().toLongLong(&ok, 16);
                 if (!ok || size < 0) {
                     reject(400, "bad_request",
                            QStringLiteral("chunked body: '%1' is not a chunk size")
-                               .arg(QString::fromLatin1(line.left(40))));
+                                   .arg(QString::fromLatin1(line.left(40))));
                     return;
                 }
                 if (size == 0) {
@@ -203,8 +209,9 @@ void RequestGuard::analyze(const QByteArray &bytes, qsizetype i)
                     if (m_bodyTotal > m_config->maxBodyBytes) {
                         m_drainRemaining = -1; // unknown: linger until the client goes quiet
                         reject(413, "too_large",
-                               QStringLiteral("request body is larger than %1 bytes (max_body_bytes)")
-                                   .arg(m_config->maxBodyBytes));
+                               QStringLiteral(
+                                       "request body is larger than %1 bytes (max_body_bytes)")
+                                       .arg(m_config->maxBodyBytes));
                         return;
                     }
                     m_chunkRemaining = size;
@@ -233,7 +240,7 @@ bool RequestGuard::finishHead()
     const QByteArray requestLine = lines.value(0).trimmed();
     const QList<QByteArray> parts = requestLine.split(' ');
     const bool methodOk = !parts.value(0).isEmpty()
-                          && std::all_of(parts[0].cbegin(), parts[0].cend(), isTokenChar);
+            && std::all_of(parts[0].cbegin(), parts[0].cend(), isTokenChar);
     const QByteArray version = parts.size() == 3 ? parts[2] : QByteArray();
     if (parts.size() != 3 || !methodOk || parts[1].isEmpty()
         || (version != "HTTP/1.1" && version != "HTTP/1.0")) {
@@ -285,8 +292,8 @@ bool RequestGuard::finishHead()
         m_drainRemaining = qMax<qint64>(1, contentLength - m_bytesAfterHead);
         reject(413, "too_large",
                QStringLiteral("request body of %1 bytes is larger than %2 bytes (max_body_bytes)")
-                   .arg(contentLength)
-                   .arg(m_config->maxBodyBytes));
+                       .arg(contentLength)
+                       .arg(m_config->maxBodyBytes));
         return false;
     }
     if (contentLength > 0) {
@@ -342,7 +349,7 @@ void RequestGuard::onTimeout()
     default:
         reject(408, "timeout",
                QStringLiteral("request not complete within %1 s (read_timeout_s)")
-                   .arg(m_config->readTimeoutS));
+                       .arg(m_config->readTimeoutS));
         break;
     }
 }

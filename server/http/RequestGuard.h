@@ -48,7 +48,7 @@ public:
     static constexpr qsizetype kMaxHead = 64 * 1024;
     static constexpr qsizetype kMaxHeaderFields = 100;
     static constexpr int kMaxRequestTimeouts = 10; // a request takes at most 10 x read_timeout_s
-    static constexpr qint64 kMaxDrainMs = 10000;    // discarding a refused body, at most
+    static constexpr qint64 kMaxDrainMs = 10000;   // discarding a refused body, at most
 
 private:
     enum class State { Idle, Head, Body, ChunkSize, ChunkData, ChunkDataEnd, Trailer, Rejected };

@@ -69,15 +69,15 @@ EmitSource sourceOf(const HttpCall &call)
 
 RestApi::RestApi(const ServerContext *context, const StatsSampler *stats)
     : m_context(context), m_stats(stats)
-{}
+{ }
 
 HttpReply RestApi::health(const HttpCall &) const
 {
     const qint64 uptime = (QDateTime::currentMSecsSinceEpoch() - m_context->startedMs) / 1000;
-    return HttpReply::json(compactJson(QJsonObject{{QStringLiteral("status"), QStringLiteral("ok")},
-                                                   {QStringLiteral("version"),
-                                                    QStringLiteral(SWITCHBOARD_VERSION)},
-                                                   {QStringLiteral("uptime_s"), double(uptime)}}));
+    return HttpReply::json(compactJson(
+            QJsonObject{{QStringLiteral("status"), QStringLiteral("ok")},
+                        {QStringLiteral("version"), QStringLiteral(SWITCHBOARD_VERSION)},
+                        {QStringLiteral("uptime_s"), double(uptime)}}));
 }
 
 HttpReply RestApi::stats(const HttpCall &) const
@@ -113,8 +113,8 @@ HttpReply RestApi::registerToken(const HttpCall &call) const
     const QString room = f.name(u"room", names::kRoomMax);
     const QString user = f.name(u"user", names::kUserMax);
     const QString session = f.name(u"session", names::kSessionMax);
-    const auto ttl = f.positiveInt(u"ttl", m_context->config.tokenMaxTtl,
-                                   QStringLiteral("token_max_ttl"));
+    const auto ttl =
+            f.positiveInt(u"ttl", m_context->config.tokenMaxTtl, QStringLiteral("token_max_ttl"));
     const bool publish = f.boolean(u"publish", false);
     if (!f.ok())
         return f.reply();
@@ -187,11 +187,11 @@ HttpReply RestApi::listConnections(const HttpCall &call) const
 {
     const QUrlQuery query(call.request.url());
     const QString room = query.hasQueryItem(QStringLiteral("room"))
-                             ? query.queryItemValue(QStringLiteral("room"), QUrl::FullyDecoded)
-                             : QString();
+            ? query.queryItemValue(QStringLiteral("room"), QUrl::FullyDecoded)
+            : QString();
     const QString user = query.hasQueryItem(QStringLiteral("user"))
-                             ? query.queryItemValue(QStringLiteral("user"), QUrl::FullyDecoded)
-                             : QString();
+            ? query.queryItemValue(QStringLiteral("user"), QUrl::FullyDecoded)
+            : QString();
     QJsonArray out;
     for (const ConnectionSnapshot &c : m_context->hub->connections(room, user))
         out.append(connectionJson(c));
@@ -253,8 +253,8 @@ HttpReply RestApi::getRoom(const HttpCall &, const QString &room) const
                                  {QStringLiteral("session"), m.session},
                                  {QStringLiteral("since"), double(m.sinceMs)}});
     }
-    return HttpReply::json(
-        compactJson(QJsonObject{{QStringLiteral("room"), room}, {QStringLiteral("members"), array}}));
+    return HttpReply::json(compactJson(
+            QJsonObject{{QStringLiteral("room"), room}, {QStringLiteral("members"), array}}));
 }
 
 } // namespace sb

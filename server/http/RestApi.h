@@ -47,11 +47,11 @@ class CompatApi
 public:
     CompatApi(const ServerContext *context, const RestApi *rest);
 
-    HttpReply broadcast(const HttpCall &call) const;   // POST /api/broadcast
-    HttpReply pushLegacy(const HttpCall &call) const;  // POST /
-    HttpReply socketRegister(const HttpCall &call) const;  // POST /socket
-    HttpReply socketEmitRoom(const HttpCall &call) const;  // PUT /socket/room
-    HttpReply socketEmitUser(const HttpCall &call) const;  // PUT /socket/user
+    HttpReply broadcast(const HttpCall &call) const;      // POST /api/broadcast
+    HttpReply pushLegacy(const HttpCall &call) const;     // POST /
+    HttpReply socketRegister(const HttpCall &call) const; // POST /socket
+    HttpReply socketEmitRoom(const HttpCall &call) const; // PUT /socket/room
+    HttpReply socketEmitUser(const HttpCall &call) const; // PUT /socket/user
 
     // {"ok": false, "message": ...}: the refusal shape of /api/broadcast.
     static HttpReply okFalse(int status, const QString &message);

@@ -12,7 +12,7 @@ namespace sb {
 class FieldReader
 {
 public:
-    explicit FieldReader(const DecodedBody &body) : m_body(body) {}
+    explicit FieldReader(const DecodedBody &body) : m_body(body) { }
 
     // A required name field: a string of 1..max Unicode characters.
     QString name(QStringView key, qsizetype max);

@@ -2,8 +2,8 @@
 
 #include "auth/RevocationList.h"
 #include "core/Logging.h"
-#include "json/RawJson.h"
 #include "ws/WsFrame.h"
+#include "json/RawJson.h"
 
 #include <QDateTime>
 
@@ -11,8 +11,8 @@ namespace sb {
 
 namespace {
 
-QByteArray eventFrame(quint64 id, const QString &event, const QString *room,
-                      const QByteArray &data, qint64 ts)
+QByteArray eventFrame(quint64 id, const QString &event, const QString *room, const QByteArray &data,
+                      qint64 ts)
 {
     QByteArray json;
     json.reserve(data.size() + event.size() + (room ? room->size() : 0) + 80);
@@ -29,7 +29,7 @@ QByteArray eventFrame(quint64 id, const QString &event, const QString *room,
 
 Hub::Hub(qint64 historyPerRoom, const RevocationList *revocations)
     : m_historyPerRoom(historyPerRoom), m_revocations(revocations)
-{}
+{ }
 
 Hub::~Hub() = default;
 
@@ -161,8 +161,9 @@ JoinResult Hub::join(ConnId id, const TokenClaims &claims, std::optional<quint64
     auto member = room.members.find(id);
     const bool alreadyMember = member != room.members.end();
     if (!alreadyMember) {
-        room.members.insert(id, Membership{claims.user, claims.session,
-                                           QDateTime::currentMSecsSinceEpoch(), claims.publish});
+        room.members.insert(id,
+                            Membership{claims.user, claims.session,
+                                       QDateTime::currentMSecsSinceEpoch(), claims.publish});
         room.byShard[size_t(c.shard)].append(id);
         if (c.rooms.isEmpty())
             setJoinedLocked(id, c, true);
@@ -346,15 +347,15 @@ EmitResult Hub::publish(const EmitRequest &request)
     result.id = ++m_lastId;
     const qint64 ts = QDateTime::currentMSecsSinceEpoch();
     if (request.eventFrame) {
-        const QByteArray wire = eventFrame(result.id, request.event,
-                                           request.target == EmitTarget::Room ? &request.to
-                                                                              : nullptr,
-                                           request.data, ts);
+        const QByteArray wire = eventFrame(
+                result.id, request.event,
+                request.target == EmitTarget::Room ? &request.to : nullptr, request.data, ts);
         if (request.target == EmitTarget::Room)
             recordHistoryLocked(request.to, result.id, wire);
         for (size_t s = 0; s < shards; ++s) {
             if (!targets[s].isEmpty())
-                m_sinks[qsizetype(s)]->enqueue(Delivery{wire, std::move(targets[s]), request.exclude});
+                m_sinks[qsizetype(s)]->enqueue(
+                        Delivery{wire, std::move(targets[s]), request.exclude});
         }
     }
     if (!request.legacyText.isNull()) {
@@ -397,7 +398,7 @@ qint64 Hub::revoke(const QString &room, const QString &user, const QString &sess
     if (affected.isEmpty())
         return 0;
     const QByteArray json = QByteArrayLiteral(R"({"type":"left","room":)") + rawjson::quote(room)
-                            + QByteArrayLiteral(R"(,"reason":"revoked"})");
+            + QByteArrayLiteral(R"(,"reason":"revoked"})");
     const QByteArray wire = wsframe::text(json);
     std::vector<QList<ConnId>> byShard(size_t(m_sinks.size()));
     for (ConnId id : affected) {

@@ -176,10 +176,10 @@ private:
     QHash<QString, History> m_history;
     std::deque<std::pair<QString, quint64>> m_historyOrder; // (room, id), oldest first
     qint64 m_historyBytes = 0;
-    quint64 m_forgottenUpTo = 0; // highest id of a room whose record was dropped
-    QHash<QString, QSet<ConnId>> m_users;      // user -> its connections in at least one room
+    quint64 m_forgottenUpTo = 0;                // highest id of a room whose record was dropped
+    QHash<QString, QSet<ConnId>> m_users;       // user -> its connections in at least one room
     std::vector<QList<ConnId>> m_joinedByShard; // connections in at least one room, per shard
-    std::vector<QList<ConnId>> m_legacyByShard;     // legacy connections, per shard
+    std::vector<QList<ConnId>> m_legacyByShard; // legacy connections, per shard
     qint64 m_nativeCount = 0;
     qint64 m_legacyCount = 0;
     std::function<void(const MessageRecord &)> m_observer;

@@ -23,11 +23,16 @@ ConnId parseConnectionId(QStringView text)
 QString targetName(EmitTarget target)
 {
     switch (target) {
-    case EmitTarget::Room: return QStringLiteral("room");
-    case EmitTarget::User: return QStringLiteral("user");
-    case EmitTarget::All: return QStringLiteral("all");
-    case EmitTarget::Connection: return QStringLiteral("connection");
-    case EmitTarget::Legacy: return QStringLiteral("legacy");
+    case EmitTarget::Room:
+        return QStringLiteral("room");
+    case EmitTarget::User:
+        return QStringLiteral("user");
+    case EmitTarget::All:
+        return QStringLiteral("all");
+    case EmitTarget::Connection:
+        return QStringLiteral("connection");
+    case EmitTarget::Legacy:
+        return QStringLiteral("legacy");
     }
     return {};
 }
@@ -35,11 +40,16 @@ QString targetName(EmitTarget target)
 QString sourceName(EmitSource source)
 {
     switch (source) {
-    case EmitSource::Rest: return QStringLiteral("rest");
-    case EmitSource::Ws: return QStringLiteral("ws");
-    case EmitSource::Console: return QStringLiteral("console");
-    case EmitSource::Compat: return QStringLiteral("compat");
-    case EmitSource::Notify: return QStringLiteral("notify");
+    case EmitSource::Rest:
+        return QStringLiteral("rest");
+    case EmitSource::Ws:
+        return QStringLiteral("ws");
+    case EmitSource::Console:
+        return QStringLiteral("console");
+    case EmitSource::Compat:
+        return QStringLiteral("compat");
+    case EmitSource::Notify:
+        return QStringLiteral("notify");
     }
     return {};
 }

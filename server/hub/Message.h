@@ -39,9 +39,9 @@ struct EmitRequest
     QByteArray data = QByteArrayLiteral("null");
     EmitSource source = EmitSource::Rest;
     QString remote;
-    ConnId exclude = 0;         // the sender of a client emit
-    QByteArray legacyText;      // also push this text to every legacy connection
-    bool eventFrame = true;     // false: legacy push only (POST /)
+    ConnId exclude = 0;     // the sender of a client emit
+    QByteArray legacyText;  // also push this text to every legacy connection
+    bool eventFrame = true; // false: legacy push only (POST /)
 };
 
 struct EmitResult
@@ -69,8 +69,8 @@ struct MessageRecord
 // Work handed from the hub to an I/O shard: one pre-encoded frame for many connections.
 struct Delivery
 {
-    QByteArray wire;          // complete WebSocket frame bytes, shared by all targets
-    QList<ConnId> targets;    // implicitly shared snapshot of the members
+    QByteArray wire;       // complete WebSocket frame bytes, shared by all targets
+    QList<ConnId> targets; // implicitly shared snapshot of the members
     ConnId exclude = 0;
     quint16 closeCode = 0;    // non-zero: close the targets with this code after `wire`
     bool countsAsSent = true; // an event frame (counts in the connection's `sent`)

@@ -24,9 +24,9 @@ QString checkLength(QStringView field, QStringView value, qsizetype max)
     const qsizetype n = codePoints(value);
     if (n > max)
         return QStringLiteral("%1 is %2 characters long; at most %3 are allowed")
-            .arg(field)
-            .arg(n)
-            .arg(max);
+                .arg(field)
+                .arg(n)
+                .arg(max);
     return {};
 }
 

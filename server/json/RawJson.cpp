@@ -57,7 +57,7 @@ QString decodeKey(QByteArrayView literal)
     if (!literal.contains('\\'))
         return QString::fromUtf8(literal.sliced(1, literal.size() - 2));
     const QJsonDocument doc =
-        QJsonDocument::fromJson(QByteArray('[' + literal.toByteArray() + ']'));
+            QJsonDocument::fromJson(QByteArray('[' + literal.toByteArray() + ']'));
     return doc.array().at(0).toString();
 }
 
@@ -123,10 +123,10 @@ bool isValidValue(QByteArrayView text, QString *error)
     if (parseError.error != QJsonParseError::NoError || doc.array().size() != 1) {
         if (error) {
             *error = parseError.error != QJsonParseError::NoError
-                         ? QStringLiteral("%1 at offset %2")
-                               .arg(parseError.errorString())
-                               .arg(qMax(0, parseError.offset - 1))
-                         : QStringLiteral("not a single JSON value");
+                    ? QStringLiteral("%1 at offset %2")
+                              .arg(parseError.errorString())
+                              .arg(qMax(0, parseError.offset - 1))
+                    : QStringLiteral("not a single JSON value");
         }
         return false;
     }

@@ -5,9 +5,9 @@
 #include "core/ServerContext.h"
 #include "hub/Hub.h"
 #include "hub/Names.h"
-#include "json/RawJson.h"
 #include "ws/IoShard.h"
 #include "ws/WsFrame.h"
+#include "json/RawJson.h"
 
 #include <QDateTime>
 #include <QJsonArray>
@@ -44,21 +44,26 @@ std::optional<quint64> parseSince(const QByteArray &text, bool *ok)
 ClientConnection::ClientConnection(IoShard *shard, ConnId id, ConnectionKind kind,
                                    QWebSocket *socket, QTcpSocket *tcp, QString remote,
                                    std::shared_ptr<ConnectionCounters> counters)
-    : m_shard(shard), m_id(id), m_kind(kind), m_socket(socket), m_tcp(tcp), m_remote(std::move(remote)),
-      m_counters(std::move(counters)), m_lastSeenMs(QDateTime::currentMSecsSinceEpoch())
+    : m_shard(shard),
+      m_id(id),
+      m_kind(kind),
+      m_socket(socket),
+      m_tcp(tcp),
+      m_remote(std::move(remote)),
+      m_counters(std::move(counters)),
+      m_lastSeenMs(QDateTime::currentMSecsSinceEpoch())
 {
     QObject::connect(socket, &QWebSocket::textMessageReceived, socket,
                      [this](const QString &message) { onText(message); });
     QObject::connect(socket, &QWebSocket::binaryMessageReceived, socket,
                      [this](const QByteArray &) { onBinary(); });
-    QObject::connect(socket, &QWebSocket::pong, socket,
-                     [this](quint64, const QByteArray &) {
-                         m_lastSeenMs = QDateTime::currentMSecsSinceEpoch();
-                     });
+    QObject::connect(socket, &QWebSocket::pong, socket, [this](quint64, const QByteArray &) {
+        m_lastSeenMs = QDateTime::currentMSecsSinceEpoch();
+    });
     // Queued: removal must never run inside one of this object's own calls.
     QObject::connect(
-        socket, &QWebSocket::disconnected, shard,
-        [shard, id] { shard->removeConnection(id); }, Qt::QueuedConnection);
+            socket, &QWebSocket::disconnected, shard, [shard, id] { shard->removeConnection(id); },
+            Qt::QueuedConnection);
 }
 
 ClientConnection::~ClientConnection()
@@ -124,7 +129,7 @@ void ClientConnection::sendJson(QByteArray json, const QByteArray &ref)
 void ClientConnection::sendError(const char *code, const QString &message, const QByteArray &ref)
 {
     sendJson(QByteArrayLiteral(R"({"type":"error","code":")") + code
-                 + QByteArrayLiteral(R"(","message":)") + rawjson::quote(message) + '}',
+                     + QByteArrayLiteral(R"(","message":)") + rawjson::quote(message) + '}',
              ref);
 }
 
@@ -135,8 +140,9 @@ void ClientConnection::start()
     qCInfo(lcWs).noquote() << "connect" << connectionIdText(m_id) << "from" << m_remote
                            << (m_kind == ConnectionKind::Legacy ? "legacy" : "ws")
                            << m_socket->requestUrl().path()
-                           << (m_socket->origin().isEmpty() ? QString()
-                                                            : QStringLiteral("origin ") + m_socket->origin());
+                           << (m_socket->origin().isEmpty()
+                                       ? QString()
+                                       : QStringLiteral("origin ") + m_socket->origin());
     if (m_kind == ConnectionKind::Native)
         joinFromQuery();
     const QStringList early = std::exchange(m_early, {});
@@ -156,7 +162,8 @@ void ClientConnection::joinFromQuery()
     const QUrlQuery query(m_socket->requestUrl());
     if (!query.hasQueryItem(QStringLiteral("token")))
         return;
-    const QByteArray token = query.queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded).toUtf8();
+    const QByteArray token =
+            query.queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded).toUtf8();
     QByteArray since;
     if (query.hasQueryItem(QStringLiteral("since")))
         since = query.queryItemValue(QStringLiteral("since"), QUrl::FullyDecoded).toUtf8();
@@ -177,7 +184,8 @@ void ClientConnection::onBinary()
 void ClientConnection::handleBinary()
 {
     if (m_kind == ConnectionKind::Native)
-        sendError("bad_request", QStringLiteral("binary frames are not supported; send JSON text"), {});
+        sendError("bad_request", QStringLiteral("binary frames are not supported; send JSON text"),
+                  {});
 }
 
 void ClientConnection::onText(const QString &message)
@@ -194,7 +202,8 @@ void ClientConnection::onText(const QString &message)
 void ClientConnection::handleText(const QString &message)
 {
     if (m_kind == ConnectionKind::Legacy) {
-        qCDebug(lcWs).noquote() << "legacy message from" << connectionIdText(m_id) << message.left(200);
+        qCDebug(lcWs).noquote() << "legacy message from" << connectionIdText(m_id)
+                                << message.left(200);
         return;
     }
     const QByteArray text = message.toUtf8();
@@ -203,8 +212,8 @@ void ClientConnection::handleText(const QString &message)
     if (parseError.error != QJsonParseError::NoError) {
         sendError("bad_request",
                   QStringLiteral("frame is not valid JSON: %1 at offset %2")
-                      .arg(parseError.errorString())
-                      .arg(parseError.offset),
+                          .arg(parseError.errorString())
+                          .arg(parseError.offset),
                   {});
         return;
     }
@@ -239,18 +248,19 @@ void ClientConnection::handleText(const QString &message)
     } else {
         sendError("bad_request",
                   QStringLiteral("unknown type '%1'; expected join, leave, emit, presence or ping")
-                      .arg(t.left(100)),
+                          .arg(t.left(100)),
                   ref);
     }
 }
 
-void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &, const QByteArray &sinceText,
-                                  const QByteArray &ref)
+void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &,
+                                  const QByteArray &sinceText, const QByteArray &ref)
 {
     bool sinceOk = true;
     const std::optional<quint64> since = parseSince(sinceText, &sinceOk);
     if (!sinceOk) {
-        sendError("bad_request", QStringLiteral("since must be a non-negative integer message id"), ref);
+        sendError("bad_request", QStringLiteral("since must be a non-negative integer message id"),
+                  ref);
         return;
     }
     const ServerContext *ctx = m_shard->context();
@@ -266,7 +276,7 @@ void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &, 
         sendError("forbidden",
                   QStringLiteral("this connection belongs to another user; open a new connection "
                                  "for user %1")
-                      .arg(check.claims.user),
+                          .arg(check.claims.user),
                   ref);
         return;
     }
@@ -279,16 +289,16 @@ void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &, 
     for (const QByteArray &wire : joined.replay)
         send(wire, true);
     sendJson(QByteArrayLiteral(R"({"type":"joined","room":)") + rawjson::quote(check.claims.room)
-                 + QByteArrayLiteral(R"(,"recovered":)")
-                 + (joined.recovered ? QByteArrayLiteral("true") : QByteArrayLiteral("false"))
-                 + QByteArrayLiteral(R"(,"last_id":)") + QByteArray::number(joined.lastId) + '}',
+                     + QByteArrayLiteral(R"(,"recovered":)")
+                     + (joined.recovered ? QByteArrayLiteral("true") : QByteArrayLiteral("false"))
+                     + QByteArrayLiteral(R"(,"last_id":)") + QByteArray::number(joined.lastId)
+                     + '}',
              ref);
-    qCInfo(lcWs).noquote() << "join" << connectionIdText(m_id) << "room" << check.claims.room
-                           << "user" << check.claims.user
-                           << (since ? QStringLiteral("since %1 replayed %2")
-                                           .arg(*since)
-                                           .arg(joined.replay.size())
-                                     : QString());
+    qCInfo(lcWs).noquote()
+            << "join" << connectionIdText(m_id) << "room" << check.claims.room << "user"
+            << check.claims.user
+            << (since ? QStringLiteral("since %1 replayed %2").arg(*since).arg(joined.replay.size())
+                      : QString());
 }
 
 void ClientConnection::handleLeave(const QJsonObject &frame, const QByteArray &ref)
@@ -319,10 +329,11 @@ void ClientConnection::handlePresence(const QJsonObject &frame, const QByteArray
     }
     QJsonArray array;
     for (const auto &[user, session] : *members)
-        array.append(QJsonObject{{QStringLiteral("user"), user}, {QStringLiteral("session"), session}});
+        array.append(
+                QJsonObject{{QStringLiteral("user"), user}, {QStringLiteral("session"), session}});
     sendJson(QByteArrayLiteral(R"({"type":"presence","room":)") + rawjson::quote(room.toString())
-                 + QByteArrayLiteral(R"(,"members":)")
-                 + QJsonDocument(array).toJson(QJsonDocument::Compact) + '}',
+                     + QByteArrayLiteral(R"(,"members":)")
+                     + QJsonDocument(array).toJson(QJsonDocument::Compact) + '}',
              ref);
 }
 
@@ -335,7 +346,8 @@ void ClientConnection::handleEmit(const QByteArray &text, const QJsonObject &fra
         sendError("bad_request", QStringLiteral("room is missing or not a string"), ref);
         return;
     }
-    if (QString why = names::checkLength(u"room", room.toString(), names::kRoomMax); !why.isEmpty()) {
+    if (QString why = names::checkLength(u"room", room.toString(), names::kRoomMax);
+        !why.isEmpty()) {
         sendError("bad_request", why, ref);
         return;
     }
@@ -343,7 +355,8 @@ void ClientConnection::handleEmit(const QByteArray &text, const QJsonObject &fra
         sendError("bad_request", QStringLiteral("event is missing or not a string"), ref);
         return;
     }
-    if (QString why = names::checkLength(u"event", event.toString(), names::kEventMax); !why.isEmpty()) {
+    if (QString why = names::checkLength(u"event", event.toString(), names::kEventMax);
+        !why.isEmpty()) {
         sendError("bad_request", why, ref);
         return;
     }
@@ -366,7 +379,8 @@ void ClientConnection::handleEmit(const QByteArray &text, const QJsonObject &fra
     request.exclude = m_id;
     const EmitResult result = hub->publish(request);
     if (!result.accepted) {
-        sendError("unavailable", QStringLiteral("server busy: the delivery queues are full; retry"), ref);
+        sendError("unavailable", QStringLiteral("server busy: the delivery queues are full; retry"),
+                  ref);
         return;
     }
     qCInfo(lcWs).noquote() << "emit" << result.id << "from" << connectionIdText(m_id) << "room"
@@ -374,8 +388,8 @@ void ClientConnection::handleEmit(const QByteArray &text, const QJsonObject &fra
                            << result.delivered;
     if (!ref.isNull())
         sendJson(QByteArrayLiteral(R"({"type":"emitted","id":)") + QByteArray::number(result.id)
-                     + QByteArrayLiteral(R"(,"delivered":)") + QByteArray::number(result.delivered)
-                     + '}',
+                         + QByteArrayLiteral(R"(,"delivered":)")
+                         + QByteArray::number(result.delivered) + '}',
                  ref);
 }
 

@@ -4,8 +4,8 @@
 
 #include <QByteArray>
 #include <QSet>
-#include <QStringList>
 #include <QString>
+#include <QStringList>
 
 #include <memory>
 

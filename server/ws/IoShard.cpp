@@ -11,10 +11,9 @@
 
 namespace sb {
 
-
 IoShard::IoShard(int index, const ServerContext *context, QObject *parent)
     : QObject(parent), m_index(index), m_context(context)
-{}
+{ }
 
 IoShard::~IoShard()
 {
@@ -32,7 +31,7 @@ bool IoShard::hasRoomFor(qint64 writes) const
 {
     QMutexLocker lock(&m_queueMutex);
     return m_queuedWrites + writes <= kMaxQueuedWrites
-           && qint64(m_queue.size()) < kMaxQueuedDeliveries;
+            && qint64(m_queue.size()) < kMaxQueuedDeliveries;
 }
 
 void IoShard::enqueue(Delivery &&delivery)

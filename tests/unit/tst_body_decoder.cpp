@@ -67,9 +67,12 @@ private:
         QJsonObject fields;
         for (const QString &key : query.queryItemValue(u"keys"_s).split(u',', Qt::SkipEmptyParts)) {
             const QByteArray raw = body.rawJson(key);
-            fields.insert(key, QJsonObject{{u"has"_s, body.has(key)},
-                                           {u"value"_s, body.value(key)},
-                                           {u"raw"_s, raw.isNull() ? QJsonValue() : QJsonValue(QString::fromUtf8(raw))}});
+            fields.insert(key,
+                          QJsonObject{{u"has"_s, body.has(key)},
+                                      {u"value"_s, body.value(key)},
+                                      {u"raw"_s,
+                                       raw.isNull() ? QJsonValue()
+                                                    : QJsonValue(QString::fromUtf8(raw))}});
         }
         QJsonObject out{{u"form"_s, body.isForm()}, {u"fields"_s, fields}};
 
@@ -82,13 +85,15 @@ private:
         QJsonValue value;
         bool isNull = false;
         if (op == u"name" || op == u"optionalName" || op == u"text") {
-            const QString s = op == u"name"           ? reader.name(key, max)
-                              : op == u"optionalName" ? reader.optionalName(key, max)
-                                                      : reader.text(key, query.queryItemValue(u"allowEmpty"_s) != u"0");
+            const QString s = op == u"name" ? reader.name(key, max)
+                    : op == u"optionalName"
+                    ? reader.optionalName(key, max)
+                    : reader.text(key, query.queryItemValue(u"allowEmpty"_s) != u"0");
             value = s;
             isNull = s.isNull();
         } else if (op == u"positiveInt") {
-            const std::optional<qint64> n = reader.positiveInt(key, max, u"the configured maximum"_s);
+            const std::optional<qint64> n =
+                    reader.positiveInt(key, max, u"the configured maximum"_s);
             value = n ? QJsonValue(double(*n)) : QJsonValue();
             isNull = !n;
         } else if (op == u"boolean") {
@@ -96,11 +101,12 @@ private:
         } else if (op == u"json") {
             value = QString::fromUtf8(reader.json(key));
         }
-        out.insert(u"reader"_s, QJsonObject{{u"value"_s, value},
-                                           {u"isNull"_s, isNull},
-                                           {u"ok"_s, reader.ok()},
-                                           {u"error"_s, reader.error()},
-                                           {u"replyStatus"_s, reader.ok() ? 0 : reader.reply().status}});
+        out.insert(u"reader"_s,
+                   QJsonObject{{u"value"_s, value},
+                               {u"isNull"_s, isNull},
+                               {u"ok"_s, reader.ok()},
+                               {u"error"_s, reader.error()},
+                               {u"replyStatus"_s, reader.ok() ? 0 : reader.reply().status}});
         return out;
     }
 };
@@ -112,14 +118,23 @@ struct Response
     QString failure;
 
     QJsonObject object() const { return QJsonDocument::fromJson(body).object(); }
-    QString errorCode() const { return object().value(u"error").toObject().value(u"code").toString(); }
-    QString errorMessage() const { return object().value(u"error").toObject().value(u"message").toString(); }
+    QString errorCode() const
+    {
+        return object().value(u"error").toObject().value(u"code").toString();
+    }
+    QString errorMessage() const
+    {
+        return object().value(u"error").toObject().value(u"message").toString();
+    }
     QJsonObject field(const QString &key) const
     {
         return object().value(u"fields").toObject().value(key).toObject();
     }
     QJsonObject reader() const { return object().value(u"reader").toObject(); }
-    QByteArray describe() const { return QByteArray::number(status) + ' ' + body + ' ' + failure.toUtf8(); }
+    QByteArray describe() const
+    {
+        return QByteArray::number(status) + ' ' + body + ' ' + failure.toUtf8();
+    }
 };
 
 // Reads one HTTP/1.1 response (Content-Length framed) from a raw socket.
@@ -211,9 +226,12 @@ private Q_SLOTS:
     void jsonOfAbsentIsNull();
 
 private:
-    Response post(const QByteArray &pathAndQuery, const QByteArray &contentType, const QByteArray &body,
-                  bool withContentType = true);
-    Response postJson(const QByteArray &q, const QByteArray &body) { return post(q, "application/json", body); }
+    Response post(const QByteArray &pathAndQuery, const QByteArray &contentType,
+                  const QByteArray &body, bool withContentType = true);
+    Response postJson(const QByteArray &q, const QByteArray &body)
+    {
+        return post(q, "application/json", body);
+    }
     Response postForm(const QByteArray &q, const QByteArray &body)
     {
         return post(q, "application/x-www-form-urlencoded", body);
@@ -239,14 +257,16 @@ Response TestBodyDecoder::post(const QByteArray &pathAndQuery, const QByteArray 
     QByteArray request = "POST " + pathAndQuery + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
     if (withContentType)
         request += "Content-Type: " + contentType + "\r\n";
-    request += "Content-Length: " + QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    request += "Content-Length: " + QByteArray::number(body.size())
+            + "\r\nConnection: close\r\n\r\n" + body;
     return exchange(m_port, request);
 }
 
 void TestBodyDecoder::jsonBody()
 {
-    const Response r = postJson("/?keys=room,event,data,n,missing",
-                                R"({"room":"hr:emp:1234","event":"ev","data":{ "b" : 1, "a" : 1.0, "big": 123456789012345678901234567890 },"n":5})");
+    const Response r = postJson(
+            "/?keys=room,event,data,n,missing",
+            R"({"room":"hr:emp:1234","event":"ev","data":{ "b" : 1, "a" : 1.0, "big": 123456789012345678901234567890 },"n":5})");
     QVERIFY2(r.status == 200, r.describe().constData());
     QCOMPARE(r.object().value(u"form").toBool(), false);
     QCOMPARE(r.field(u"room"_s).value(u"value").toString(), u"hr:emp:1234"_s);
@@ -278,14 +298,16 @@ void TestBodyDecoder::jsonContentTypeVariants()
 
 void TestBodyDecoder::formBody()
 {
-    const Response r = postForm("/?keys=room,event,user,session,empty,data",
-                                "room=hr%3Aemp%3A1234&event=Refresh+Employees&user=a%2Bb&session=x%20y%26z%3D1"
-                                "&empty=&data=%7B%22b%22%3A1%2C%22a%22%3A1.0%7D");
+    const Response r =
+            postForm("/?keys=room,event,user,session,empty,data",
+                     "room=hr%3Aemp%3A1234&event=Refresh+Employees&user=a%2Bb&session=x%20y%26z%3D1"
+                     "&empty=&data=%7B%22b%22%3A1%2C%22a%22%3A1.0%7D");
     QVERIFY2(r.status == 200, r.describe().constData());
     QCOMPARE(r.object().value(u"form").toBool(), true);
     QCOMPARE(r.field(u"room"_s).value(u"value").toString(), u"hr:emp:1234"_s);
-    QCOMPARE(r.field(u"event"_s).value(u"value").toString(), u"Refresh Employees"_s); // + is a space
-    QCOMPARE(r.field(u"user"_s).value(u"value").toString(), u"a+b"_s);                // %2B is a plus
+    QCOMPARE(r.field(u"event"_s).value(u"value").toString(),
+             u"Refresh Employees"_s);                                  // + is a space
+    QCOMPARE(r.field(u"user"_s).value(u"value").toString(), u"a+b"_s); // %2B is a plus
     QCOMPARE(r.field(u"session"_s).value(u"value").toString(), u"x y&z=1"_s);
     QCOMPARE(r.field(u"empty"_s).value(u"has").toBool(), true);
     QCOMPARE(r.field(u"empty"_s).value(u"value").toString(), QString());
@@ -296,11 +318,13 @@ void TestBodyDecoder::formDataIsJsonText_data()
 {
     QTest::addColumn<QByteArray>("encoded");
     QTest::addColumn<QString>("raw");
-    QTest::newRow("object, key order and 1.0 kept") << "%7B%22z%22%3A1.0%2C%22a%22%3A2%7D"_ba << uR"({"z":1.0,"a":2})"_s;
+    QTest::newRow("object, key order and 1.0 kept")
+            << "%7B%22z%22%3A1.0%2C%22a%22%3A2%7D"_ba << uR"({"z":1.0,"a":2})"_s;
     QTest::newRow("spaces as + outside strings dropped") << "%5B+1+%2C+2+%5D"_ba << u"[1,2]"_s;
     QTest::newRow("+ inside a string is a space") << "%22a+b%22"_ba << uR"("a b")"_s;
     QTest::newRow("string") << "%22hello%22"_ba << uR"("hello")"_s;
-    QTest::newRow("huge integer") << "123456789012345678901234567890"_ba << u"123456789012345678901234567890"_s;
+    QTest::newRow("huge integer") << "123456789012345678901234567890"_ba
+                                  << u"123456789012345678901234567890"_s;
     QTest::newRow("null") << "null"_ba << u"null"_s;
     QTest::newRow("true") << "true"_ba << u"true"_s;
     QTest::newRow("unicode") << "%7B%22k%22%3A%22%C3%A9%22%7D"_ba << uR"({"k":"é"})"_s;
@@ -332,7 +356,8 @@ void TestBodyDecoder::noContentType_data()
     QTest::addColumn<QByteArray>("body");
     QTest::addColumn<bool>("form");
     QTest::addColumn<QString>("room");
-    QTest::newRow("starts with {") << R"({"room":"json-room","data":[1, 2]})"_ba << false << u"json-room"_s;
+    QTest::newRow("starts with {")
+            << R"({"room":"json-room","data":[1, 2]})"_ba << false << u"json-room"_s;
     QTest::newRow("form") << "room=form+room&data=%5B1%2C2%5D"_ba << true << u"form room"_s;
 }
 
@@ -362,11 +387,16 @@ void TestBodyDecoder::unsupportedMediaTypes_data()
 {
     QTest::addColumn<QByteArray>("contentType");
     QTest::addColumn<QByteArray>("body");
-    QTest::newRow("text/plain, JSON body") << "text/plain"_ba << R"({"room":"r"})"_ba;
-    QTest::newRow("text/plain; charset=utf-8") << "text/plain; charset=utf-8"_ba << "room=r"_ba;
-    QTest::newRow("application/xml") << "application/xml"_ba << "<room>r</room>"_ba;
-    QTest::newRow("multipart/form-data") << "multipart/form-data; boundary=x"_ba << "--x--"_ba;
-    QTest::newRow("application/octet-stream") << "application/octet-stream"_ba << R"({"room":"r"})"_ba;
+    QTest::newRow("text/plain, JSON body") << "text/plain"_ba
+                                           << R"({"room":"r"})"_ba;
+    QTest::newRow("text/plain; charset=utf-8") << "text/plain; charset=utf-8"_ba
+                                               << "room=r"_ba;
+    QTest::newRow("application/xml") << "application/xml"_ba
+                                     << "<room>r</room>"_ba;
+    QTest::newRow("multipart/form-data") << "multipart/form-data; boundary=x"_ba
+                                         << "--x--"_ba;
+    QTest::newRow("application/octet-stream") << "application/octet-stream"_ba
+                                              << R"({"room":"r"})"_ba;
 }
 
 void TestBodyDecoder::unsupportedMediaTypes()
@@ -385,9 +415,9 @@ void TestBodyDecoder::declaredCharsets_data()
     QTest::addColumn<QByteArray>("body");
     QTest::addColumn<QString>("room");
     QTest::addColumn<QString>("dataRaw");
-    QTest::newRow("json ISO-8859-1") << "application/json; charset=ISO-8859-1"_ba
-                                     << "{\"room\":\"caf\xe9\",\"data\":\"\xfc\xdf\"}"_ba << u"café"_s
-                                     << uR"("üß")"_s;
+    QTest::newRow("json ISO-8859-1")
+            << "application/json; charset=ISO-8859-1"_ba
+            << "{\"room\":\"caf\xe9\",\"data\":\"\xfc\xdf\"}"_ba << u"café"_s << uR"("üß")"_s;
     QTest::newRow("json windows-1252 euro") << "application/json; charset=windows-1252"_ba
                                             << "{\"room\":\"\x80 5\",\"data\":{\"p\":\"\x80\"}}"_ba
                                             << u"€ 5"_s << uR"({"p":"€"})"_s;
@@ -395,11 +425,12 @@ void TestBodyDecoder::declaredCharsets_data()
                                          << "{\"room\":\"\xc4\"}"_ba << u"Ä"_s << QString();
     QTest::newRow("form ISO-8859-1") << "application/x-www-form-urlencoded; charset=ISO-8859-1"_ba
                                      << "room=caf%E9&data=%22%FC%22"_ba << u"café"_s << uR"("ü")"_s;
-    QTest::newRow("form windows-1252") << "application/x-www-form-urlencoded; charset=windows-1252"_ba
-                                       << "room=%80+%E9&data=%7B%22p%22%3A%22%80%22%7D"_ba << u"€ é"_s
-                                       << uR"({"p":"€"})"_s;
-    QTest::newRow("form windows-1252 raw byte") << "application/x-www-form-urlencoded; charset=windows-1252"_ba
-                                                << "room=\x80"_ba << u"€"_s << QString();
+    QTest::newRow("form windows-1252")
+            << "application/x-www-form-urlencoded; charset=windows-1252"_ba
+            << "room=%80+%E9&data=%7B%22p%22%3A%22%80%22%7D"_ba << u"€ é"_s << uR"({"p":"€"})"_s;
+    QTest::newRow("form windows-1252 raw byte")
+            << "application/x-www-form-urlencoded; charset=windows-1252"_ba
+            << "room=\x80"_ba << u"€"_s << QString();
 }
 
 void TestBodyDecoder::declaredCharsets()
@@ -419,8 +450,10 @@ void TestBodyDecoder::unknownCharset_data()
 {
     QTest::addColumn<QByteArray>("contentType");
     QTest::addColumn<QByteArray>("body");
-    QTest::newRow("json") << "application/json; charset=no-such-charset-42"_ba << R"({"room":"r"})"_ba;
-    QTest::newRow("form") << "application/x-www-form-urlencoded; charset=klingon"_ba << "room=r"_ba;
+    QTest::newRow("json") << "application/json; charset=no-such-charset-42"_ba
+                          << R"({"room":"r"})"_ba;
+    QTest::newRow("form") << "application/x-www-form-urlencoded; charset=klingon"_ba
+                          << "room=r"_ba;
 }
 
 void TestBodyDecoder::unknownCharset()
@@ -436,19 +469,30 @@ void TestBodyDecoder::invalidUtf8_data()
 {
     QTest::addColumn<QByteArray>("contentType");
     QTest::addColumn<QByteArray>("body");
-    QTest::newRow("json latin-1 byte") << "application/json"_ba << "{\"room\":\"caf\xe9\"}"_ba;
-    QTest::newRow("json 0xff") << "application/json"_ba << "{\"room\":\"\xff\"}"_ba;
-    QTest::newRow("json truncated sequence") << "application/json"_ba << "{\"room\":\"\xc3\"}"_ba;
-    QTest::newRow("json overlong /") << "application/json"_ba << "{\"room\":\"\xc0\xaf\"}"_ba;
+    QTest::newRow("json latin-1 byte") << "application/json"_ba
+                                       << "{\"room\":\"caf\xe9\"}"_ba;
+    QTest::newRow("json 0xff") << "application/json"_ba
+                               << "{\"room\":\"\xff\"}"_ba;
+    QTest::newRow("json truncated sequence") << "application/json"_ba
+                                             << "{\"room\":\"\xc3\"}"_ba;
+    QTest::newRow("json overlong /") << "application/json"_ba
+                                     << "{\"room\":\"\xc0\xaf\"}"_ba;
     QTest::newRow("json, no content type") << QByteArray() << "{\"room\":\"\xe9\"}"_ba;
-    QTest::newRow("json, cut sequence after the object") << "application/json"_ba << "{\"room\":\"r\"}\xc3"_ba;
-    QTest::newRow("json charset=utf-8, cut sequence at the end") << "application/json; charset=utf-8"_ba
-                                                                 << "{\"room\":\"r\"}\xe2\x82"_ba;
-    QTest::newRow("form %E9 in the middle") << "application/x-www-form-urlencoded"_ba << "room=caf%E9s"_ba;
-    QTest::newRow("form %E9") << "application/x-www-form-urlencoded"_ba << "room=caf%E9"_ba;
-    QTest::newRow("form %C3 alone") << "application/x-www-form-urlencoded"_ba << "room=%C3"_ba;
-    QTest::newRow("form raw byte") << "application/x-www-form-urlencoded"_ba << "room=\xe9"_ba;
-    QTest::newRow("form invalid key") << "application/x-www-form-urlencoded"_ba << "r%FFom=x"_ba;
+    QTest::newRow("json, cut sequence after the object") << "application/json"_ba
+                                                         << "{\"room\":\"r\"}\xc3"_ba;
+    QTest::newRow("json charset=utf-8, cut sequence at the end")
+            << "application/json; charset=utf-8"_ba
+            << "{\"room\":\"r\"}\xe2\x82"_ba;
+    QTest::newRow("form %E9 in the middle") << "application/x-www-form-urlencoded"_ba
+                                            << "room=caf%E9s"_ba;
+    QTest::newRow("form %E9") << "application/x-www-form-urlencoded"_ba
+                              << "room=caf%E9"_ba;
+    QTest::newRow("form %C3 alone") << "application/x-www-form-urlencoded"_ba
+                                    << "room=%C3"_ba;
+    QTest::newRow("form raw byte") << "application/x-www-form-urlencoded"_ba
+                                   << "room=\xe9"_ba;
+    QTest::newRow("form invalid key") << "application/x-www-form-urlencoded"_ba
+                                      << "r%FFom=x"_ba;
 }
 
 void TestBodyDecoder::invalidUtf8()
@@ -556,7 +600,8 @@ void TestBodyDecoder::nameLengthInCodePoints()
     QFETCH(QString, value);
     QFETCH(bool, valid);
     const QByteArray q = "/?op=name&key=room&max=4000";
-    const QByteArray json = QJsonDocument(QJsonObject{{u"room"_s, value}}).toJson(QJsonDocument::Compact);
+    const QByteArray json =
+            QJsonDocument(QJsonObject{{u"room"_s, value}}).toJson(QJsonDocument::Compact);
     const QByteArray form = "room=" + value.toUtf8().toPercentEncoding();
     for (const Response &r : {postJson(q, json), postForm(q, form)}) {
         QVERIFY2(r.status == 200, r.describe().constData());
@@ -670,7 +715,8 @@ void TestBodyDecoder::boolean_data()
     QTest::newRow("json absent, fallback false") << false << R"({})"_ba << false << true << false;
     QTest::newRow("json absent, fallback true") << false << R"({})"_ba << true << true << true;
     QTest::newRow("json 1") << false << R"({"publish":1})"_ba << false << false << false;
-    QTest::newRow("json \"yes\"") << false << R"({"publish":"maybe"})"_ba << false << false << false;
+    QTest::newRow("json \"yes\"") << false << R"({"publish":"maybe"})"_ba << false << false
+                                  << false;
     QTest::newRow("form true") << true << "publish=true"_ba << false << true << true;
     QTest::newRow("form 1") << true << "publish=1"_ba << false << true << true;
     QTest::newRow("form false") << true << "publish=false"_ba << true << true << false;
@@ -685,7 +731,8 @@ void TestBodyDecoder::boolean()
     QFETCH(bool, fallback);
     QFETCH(bool, ok);
     QFETCH(bool, value);
-    const QByteArray q = "/?op=boolean&key=publish&fallback=" + QByteArray(fallback ? "true" : "false");
+    const QByteArray q =
+            "/?op=boolean&key=publish&fallback=" + QByteArray(fallback ? "true" : "false");
     const Response r = form ? postForm(q, body) : postJson(q, body);
     QVERIFY2(r.status == 200, r.describe().constData());
     QCOMPARE(r.reader().value(u"ok").toBool(), ok);

@@ -36,17 +36,17 @@ using Getter = std::function<qint64(const ServerConfig &)>;
 const QList<QPair<QString, Getter>> &positiveKeys()
 {
     static const QList<QPair<QString, Getter>> keys = {
-        {u"max_body_bytes"_s, [](const ServerConfig &c) { return c.maxBodyBytes; }},
-        {u"max_message_bytes"_s, [](const ServerConfig &c) { return c.maxMessageBytes; }},
-        {u"max_queue_bytes"_s, [](const ServerConfig &c) { return c.maxQueueBytes; }},
-        {u"max_connections"_s, [](const ServerConfig &c) { return c.maxConnections; }},
-        {u"token_max_ttl"_s, [](const ServerConfig &c) { return c.tokenMaxTtl; }},
-        {u"read_timeout_s"_s, [](const ServerConfig &c) { return qint64(c.readTimeoutS); }},
-        {u"ping_interval_s"_s, [](const ServerConfig &c) { return qint64(c.pingIntervalS); }},
-        {u"log_retention_days"_s, [](const ServerConfig &c) { return c.logRetentionDays; }},
-        {u"log_max_rows"_s, [](const ServerConfig &c) { return c.logMaxRows; }},
-        {u"history_per_room"_s, [](const ServerConfig &c) { return c.historyPerRoom; }},
-        {u"io_threads"_s, [](const ServerConfig &c) { return qint64(c.ioThreads); }},
+            {u"max_body_bytes"_s, [](const ServerConfig &c) { return c.maxBodyBytes; }},
+            {u"max_message_bytes"_s, [](const ServerConfig &c) { return c.maxMessageBytes; }},
+            {u"max_queue_bytes"_s, [](const ServerConfig &c) { return c.maxQueueBytes; }},
+            {u"max_connections"_s, [](const ServerConfig &c) { return c.maxConnections; }},
+            {u"token_max_ttl"_s, [](const ServerConfig &c) { return c.tokenMaxTtl; }},
+            {u"read_timeout_s"_s, [](const ServerConfig &c) { return qint64(c.readTimeoutS); }},
+            {u"ping_interval_s"_s, [](const ServerConfig &c) { return qint64(c.pingIntervalS); }},
+            {u"log_retention_days"_s, [](const ServerConfig &c) { return c.logRetentionDays; }},
+            {u"log_max_rows"_s, [](const ServerConfig &c) { return c.logMaxRows; }},
+            {u"history_per_room"_s, [](const ServerConfig &c) { return c.historyPerRoom; }},
+            {u"io_threads"_s, [](const ServerConfig &c) { return qint64(c.ioThreads); }},
     };
     return keys;
 }
@@ -143,12 +143,16 @@ private Q_SLOTS:
 
 private:
     // Loads with argv = switchboardd <args>, after --data-dir <tmp>.
-    ConfigLoader::Result load(QStringList args, const QProcessEnvironment &env = QProcessEnvironment(),
+    ConfigLoader::Result load(QStringList args,
+                              const QProcessEnvironment &env = QProcessEnvironment(),
                               bool generateSecrets = true);
     // Same, with an API key and JWT secret on the command line (nothing is generated).
-    ConfigLoader::Result loadWithSecrets(QStringList args, const QProcessEnvironment &env = QProcessEnvironment())
+    ConfigLoader::Result loadWithSecrets(QStringList args,
+                                         const QProcessEnvironment &env = QProcessEnvironment())
     {
-        return load(args << u"--api-key"_s << u"test-key"_s << u"--jwt-secret"_s << u"test-secret"_s, env);
+        return load(args << u"--api-key"_s << u"test-key"_s << u"--jwt-secret"_s
+                         << u"test-secret"_s,
+                    env);
     }
     QString writeIni(const QString &name, const QByteArray &content);
     QString defaultIniPath() const { return m_dir->filePath(u"switchboard.ini"_s); }
@@ -162,7 +166,8 @@ void TestConfigLoader::init()
     QVERIFY(m_dir->isValid());
 }
 
-ConfigLoader::Result TestConfigLoader::load(QStringList args, const QProcessEnvironment &env, bool generateSecrets)
+ConfigLoader::Result TestConfigLoader::load(QStringList args, const QProcessEnvironment &env,
+                                            bool generateSecrets)
 {
     QCommandLineParser parser;
     ConfigLoader::addOptions(parser);
@@ -209,7 +214,8 @@ void TestConfigLoader::defaults()
     QVERIFY(!c.insecure);
     QVERIFY(!c.tlsEnabled());
     QCOMPARE(c.dataDir, m_dir->path());
-    QCOMPARE(QFileInfo(c.configPath).absoluteFilePath(), QFileInfo(defaultIniPath()).absoluteFilePath());
+    QCOMPARE(QFileInfo(c.configPath).absoluteFilePath(),
+             QFileInfo(defaultIniPath()).absoluteFilePath());
     QCOMPARE(c.apiKey, u"test-key"_s);
     QCOMPARE(c.jwtSecret, u"test-secret"_s);
 }
@@ -221,16 +227,23 @@ void TestConfigLoader::precedence_data()
     QTest::addColumn<QString>("env");
     QTest::addColumn<QString>("ini");
     QTest::addColumn<QString>("fallback"); // empty: no default to check (secrets)
-    QTest::newRow("listen") << u"listen"_s << u"127.0.0.1:1111"_s << u"127.0.0.1:2222"_s << u"127.0.0.1:3333"_s
-                            << u"127.0.0.1:8080"_s;
-    QTest::newRow("max_connections") << u"max_connections"_s << u"111"_s << u"222"_s << u"333"_s << u"100000"_s;
-    QTest::newRow("history_per_room") << u"history_per_room"_s << u"11"_s << u"22"_s << u"33"_s << u"1000"_s;
-    QTest::newRow("token_max_ttl") << u"token_max_ttl"_s << u"1111"_s << u"2222"_s << u"3333"_s << u"604800"_s;
+    QTest::newRow("listen") << u"listen"_s << u"127.0.0.1:1111"_s << u"127.0.0.1:2222"_s
+                            << u"127.0.0.1:3333"_s << u"127.0.0.1:8080"_s;
+    QTest::newRow("max_connections")
+            << u"max_connections"_s << u"111"_s << u"222"_s << u"333"_s << u"100000"_s;
+    QTest::newRow("history_per_room")
+            << u"history_per_room"_s << u"11"_s << u"22"_s << u"33"_s << u"1000"_s;
+    QTest::newRow("token_max_ttl")
+            << u"token_max_ttl"_s << u"1111"_s << u"2222"_s << u"3333"_s << u"604800"_s;
     QTest::newRow("read_timeout_s") << u"read_timeout_s"_s << u"5"_s << u"6"_s << u"7"_s << u"30"_s;
-    QTest::newRow("log_level") << u"log_level"_s << u"debug"_s << u"warning"_s << u"error"_s << u"info"_s;
-    QTest::newRow("pg_channel") << u"pg_channel"_s << u"chan_a"_s << u"chan_b"_s << u"chan_c"_s << u"switchboard"_s;
-    QTest::newRow("api_key") << u"api_key"_s << u"flag-key"_s << u"env-key"_s << u"ini-key"_s << QString();
-    QTest::newRow("jwt_secret") << u"jwt_secret"_s << u"flag-secret"_s << u"env-secret"_s << u"ini-secret"_s << QString();
+    QTest::newRow("log_level") << u"log_level"_s << u"debug"_s << u"warning"_s << u"error"_s
+                               << u"info"_s;
+    QTest::newRow("pg_channel") << u"pg_channel"_s << u"chan_a"_s << u"chan_b"_s << u"chan_c"_s
+                                << u"switchboard"_s;
+    QTest::newRow("api_key") << u"api_key"_s << u"flag-key"_s << u"env-key"_s << u"ini-key"_s
+                             << QString();
+    QTest::newRow("jwt_secret") << u"jwt_secret"_s << u"flag-secret"_s << u"env-secret"_s
+                                << u"ini-secret"_s << QString();
 }
 
 void TestConfigLoader::precedence()
@@ -290,7 +303,7 @@ void TestConfigLoader::positiveIntegersRejectNonPositive_data()
         for (const QString &value : {u"0"_s, u"-1"_s, u"abc"_s, u"1.5"_s, u"12abc"_s}) {
             for (const QString &source : {u"flag"_s, u"env"_s, u"ini"_s})
                 QTest::addRow("%s=%s (%s)", qPrintable(key), qPrintable(value), qPrintable(source))
-                    << key << value << source;
+                        << key << value << source;
         }
     }
 }
@@ -318,7 +331,9 @@ void TestConfigLoader::positiveIntegersAccepted_data()
     QTest::addColumn<QString>("key");
     QTest::addColumn<qint64>("value");
     for (const auto &[key, getter] : positiveKeys()) {
-        const qint64 value = key == u"max_queue_bytes" ? 9000000 : key == u"max_body_bytes" ? 2048 : 7;
+        const qint64 value = key == u"max_queue_bytes" ? 9000000
+                : key == u"max_body_bytes"             ? 2048
+                                                       : 7;
         QTest::addRow("%s", qPrintable(key)) << key << value;
     }
 }
@@ -341,7 +356,8 @@ void TestConfigLoader::anyPositiveIntegerForLogRowsAndHistory_data()
     QTest::addColumn<qint64>("value");
     QTest::newRow("log_max_rows 1") << u"log_max_rows"_s << qint64(1);
     QTest::newRow("log_max_rows 10^12") << u"log_max_rows"_s << qint64(1000000000000);
-    QTest::newRow("log_max_rows int64 max") << u"log_max_rows"_s << std::numeric_limits<qint64>::max();
+    QTest::newRow("log_max_rows int64 max")
+            << u"log_max_rows"_s << std::numeric_limits<qint64>::max();
     QTest::newRow("history_per_room 1") << u"history_per_room"_s << qint64(1);
     QTest::newRow("history_per_room 10^8") << u"history_per_room"_s << qint64(100000000);
     QTest::newRow("history_per_room 10^9") << u"history_per_room"_s << qint64(1000000000);
@@ -381,11 +397,14 @@ void TestConfigLoader::listen_data()
     QTest::addColumn<bool>("valid");
     QTest::addColumn<QHostAddress>("address");
     QTest::addColumn<int>("port");
-    QTest::newRow("0.0.0.0:9000") << u"0.0.0.0:9000"_s << true << QHostAddress(u"0.0.0.0"_s) << 9000;
-    QTest::newRow("127.0.0.1:8080") << u"127.0.0.1:8080"_s << true << QHostAddress(u"127.0.0.1"_s) << 8080;
+    QTest::newRow("0.0.0.0:9000") << u"0.0.0.0:9000"_s << true << QHostAddress(u"0.0.0.0"_s)
+                                  << 9000;
+    QTest::newRow("127.0.0.1:8080")
+            << u"127.0.0.1:8080"_s << true << QHostAddress(u"127.0.0.1"_s) << 8080;
     QTest::newRow("[::1]:8080") << u"[::1]:8080"_s << true << QHostAddress(u"::1"_s) << 8080;
     QTest::newRow("[::]:443") << u"[::]:443"_s << true << QHostAddress(u"::"_s) << 443;
-    QTest::newRow("port 65535") << u"10.1.2.3:65535"_s << true << QHostAddress(u"10.1.2.3"_s) << 65535;
+    QTest::newRow("port 65535") << u"10.1.2.3:65535"_s << true << QHostAddress(u"10.1.2.3"_s)
+                                << 65535;
     QTest::newRow("port 0") << u"127.0.0.1:0"_s << true << QHostAddress(u"127.0.0.1"_s) << 0;
     QTest::newRow("port 65536") << u"127.0.0.1:65536"_s << false << QHostAddress() << 0;
     QTest::newRow("port 99999") << u"127.0.0.1:99999"_s << false << QHostAddress() << 0;
@@ -472,7 +491,8 @@ void TestConfigLoader::allowedOrigins()
     QVERIFY(r.config.allowedOrigins.isEmpty());
     QVERIFY(r.config.isOriginAllowed(u"https://anything.example"_s));
 
-    r = loadWithSecrets({u"--allowed-origins"_s, u"https://app.example.com, http://localhost:3000"_s});
+    r = loadWithSecrets(
+            {u"--allowed-origins"_s, u"https://app.example.com, http://localhost:3000"_s});
     QVERIFY2(r.errors.isEmpty(), qPrintable(r.errors.join(u'\n')));
     QCOMPARE(r.config.allowedOrigins.size(), 2);
     QVERIFY(r.config.isOriginAllowed(u"https://app.example.com"_s));
@@ -482,7 +502,8 @@ void TestConfigLoader::allowedOrigins()
     QVERIFY(!r.config.isOriginAllowed(u"http://localhost:3001"_s));
 
     // From the INI file, where QSettings splits the comma list.
-    writeIni(u"switchboard.ini"_s, "allowed_origins=https://a.example.com, https://b.example.com\n");
+    writeIni(u"switchboard.ini"_s,
+             "allowed_origins=https://a.example.com, https://b.example.com\n");
     r = loadWithSecrets({});
     QVERIFY2(r.errors.isEmpty(), qPrintable(r.errors.join(u'\n')));
     QCOMPARE(r.config.allowedOrigins.size(), 2);
@@ -492,7 +513,8 @@ void TestConfigLoader::allowedOrigins()
 
 void TestConfigLoader::invalidOrigin()
 {
-    const ConfigLoader::Result r = loadWithSecrets({u"--allowed-origins"_s, u"https://ok.example.com,not an origin"_s});
+    const ConfigLoader::Result r =
+            loadWithSecrets({u"--allowed-origins"_s, u"https://ok.example.com,not an origin"_s});
     QVERIFY2(anyContains(r.errors, u"allowed_origins"_s), qPrintable(r.errors.join(u'\n')));
 }
 
@@ -502,7 +524,8 @@ void TestConfigLoader::tlsCertAndKeyGoTogether_data()
     QTest::addColumn<bool>("valid");
     QTest::newRow("cert only") << QStringList{u"--tls-cert"_s, u"/etc/ssl/cert.pem"_s} << false;
     QTest::newRow("key only") << QStringList{u"--tls-key"_s, u"/etc/ssl/key.pem"_s} << false;
-    QTest::newRow("both") << QStringList{u"--tls-cert"_s, u"/etc/ssl/cert.pem"_s, u"--tls-key"_s, u"/etc/ssl/key.pem"_s}
+    QTest::newRow("both") << QStringList{u"--tls-cert"_s, u"/etc/ssl/cert.pem"_s, u"--tls-key"_s,
+                                         u"/etc/ssl/key.pem"_s}
                           << true;
     QTest::newRow("neither") << QStringList() << true;
 }
@@ -555,7 +578,8 @@ void TestConfigLoader::firstRunGeneratesSecrets()
     QVERIFY2(content.contains(QByteArray("api_key=" + apiKey.toUtf8())), content.constData());
     QVERIFY2(content.contains(QByteArray("jwt_secret=" + secret.toUtf8())), content.constData());
     // The notices say where they were written.
-    QVERIFY2(anyContains(r.notices, QFileInfo(iniPath).absoluteFilePath()), qPrintable(r.notices.join(u'\n')));
+    QVERIFY2(anyContains(r.notices, QFileInfo(iniPath).absoluteFilePath()),
+             qPrintable(r.notices.join(u'\n')));
 
     // The next start reads them back and generates nothing.
     const ConfigLoader::Result again = load({});
@@ -583,7 +607,8 @@ void TestConfigLoader::firstRunKeepsOtherSettings()
     QCOMPARE(fileMode(iniPath), 0600);
     QVERIFY(anyContains(r.notices, QFileInfo(iniPath).absoluteFilePath()));
 
-    const QString existing = writeIni(u"existing.ini"_s, "max_connections=5\nlisten=0.0.0.0:9001\n");
+    const QString existing =
+            writeIni(u"existing.ini"_s, "max_connections=5\nlisten=0.0.0.0:9001\n");
     r = load({u"--config"_s, existing});
     QVERIFY2(r.errors.isEmpty(), qPrintable(r.errors.join(u'\n')));
     QCOMPARE(r.config.maxConnections, 5);
@@ -601,17 +626,19 @@ void TestConfigLoader::secretsFromFlagOrEnvAreNotWritten_data()
     QTest::addColumn<QStringList>("env"); // NAME=value
     QTest::addColumn<QString>("givenKey");
     QTest::addColumn<QString>("givenSecret");
-    QTest::newRow("key by flag") << QStringList{u"--api-key"_s, u"FLAG-KEY-123"_s} << QStringList() << u"FLAG-KEY-123"_s
-                                 << QString();
-    QTest::newRow("key by env") << QStringList() << QStringList{u"SWITCHBOARD_API_KEY=ENV-KEY-456"_s}
+    QTest::newRow("key by flag") << QStringList{u"--api-key"_s, u"FLAG-KEY-123"_s} << QStringList()
+                                 << u"FLAG-KEY-123"_s << QString();
+    QTest::newRow("key by env") << QStringList()
+                                << QStringList{u"SWITCHBOARD_API_KEY=ENV-KEY-456"_s}
                                 << u"ENV-KEY-456"_s << QString();
-    QTest::newRow("secret by flag") << QStringList{u"--jwt-secret"_s, u"FLAG-SECRET-789"_s} << QStringList()
-                                    << QString() << u"FLAG-SECRET-789"_s;
-    QTest::newRow("secret by env") << QStringList() << QStringList{u"SWITCHBOARD_JWT_SECRET=ENV-SECRET-000"_s}
-                                   << QString() << u"ENV-SECRET-000"_s;
+    QTest::newRow("secret by flag") << QStringList{u"--jwt-secret"_s, u"FLAG-SECRET-789"_s}
+                                    << QStringList() << QString() << u"FLAG-SECRET-789"_s;
+    QTest::newRow("secret by env")
+            << QStringList() << QStringList{u"SWITCHBOARD_JWT_SECRET=ENV-SECRET-000"_s} << QString()
+            << u"ENV-SECRET-000"_s;
     QTest::newRow("both given") << QStringList{u"--api-key"_s, u"FLAG-KEY-123"_s}
-                                << QStringList{u"SWITCHBOARD_JWT_SECRET=ENV-SECRET-000"_s} << u"FLAG-KEY-123"_s
-                                << u"ENV-SECRET-000"_s;
+                                << QStringList{u"SWITCHBOARD_JWT_SECRET=ENV-SECRET-000"_s}
+                                << u"FLAG-KEY-123"_s << u"ENV-SECRET-000"_s;
 }
 
 void TestConfigLoader::secretsFromFlagOrEnvAreNotWritten()
@@ -668,7 +695,8 @@ void TestConfigLoader::insecureGeneratesOnlyTheJwtSecret()
     QVERIFY(r.config.apiKey.isEmpty());
     QVERIFY(r.config.jwtSecret.size() >= 32);
     const QByteArray content = readFile(defaultIniPath());
-    QVERIFY2(content.contains(QByteArray("jwt_secret=" + r.config.jwtSecret.toUtf8())), content.constData());
+    QVERIFY2(content.contains(QByteArray("jwt_secret=" + r.config.jwtSecret.toUtf8())),
+             content.constData());
     QVERIFY2(!content.contains("api_key"), content.constData());
     QCOMPARE(fileMode(defaultIniPath()), 0600);
     QVERIFY(anyContains(r.notices, QFileInfo(defaultIniPath()).absoluteFilePath()));

@@ -90,12 +90,14 @@ QList<ConnId> reachedAll(const QList<Delivery> &deliveries)
     return sorted(out);
 }
 
-TokenClaims claims(const QString &user, const QString &room, const QString &session, bool publish = false)
+TokenClaims claims(const QString &user, const QString &room, const QString &session,
+                   bool publish = false)
 {
     return TokenClaims{user, room, session, 0, 0, publish};
 }
 
-EmitRequest emitTo(EmitTarget target, const QString &to, const QString &event = u"websocket::message"_s,
+EmitRequest emitTo(EmitTarget target, const QString &to,
+                   const QString &event = u"websocket::message"_s,
                    const QByteArray &data = "null"_ba)
 {
     EmitRequest r;
@@ -108,7 +110,10 @@ EmitRequest emitTo(EmitTarget target, const QString &to, const QString &event = 
 
 struct Fixture
 {
-    explicit Fixture(qint64 historyPerRoom = 1000) : hub(historyPerRoom) { hub.setSinks({&s0, &s1}); }
+    explicit Fixture(qint64 historyPerRoom = 1000) : hub(historyPerRoom)
+    {
+        hub.setSinks({&s0, &s1});
+    }
     Q_DISABLE_COPY_MOVE(Fixture)
 
     ConnId open(int shard, ConnectionKind kind = ConnectionKind::Native)
@@ -309,8 +314,8 @@ void TestHub::idsStrictlyIncreaseAndShardsSeeThemInOrder()
     for (int i = 0; i < 30; ++i) {
         const EmitTarget t = std::array{EmitTarget::Room, EmitTarget::User, EmitTarget::All}[i % 3];
         const QString to = t == EmitTarget::Room ? (i % 2 ? u"R1"_s : u"R2"_s)
-                           : t == EmitTarget::User ? u"bob"_s
-                                                   : QString();
+                : t == EmitTarget::User          ? u"bob"_s
+                                                 : QString();
         const EmitResult r = f.hub.publish(emitTo(t, to));
         QVERIFY(r.id > last);
         last = r.id;
@@ -336,7 +341,8 @@ void TestHub::eventFrameShape()
     f.clear();
     const QByteArray data = R"({"z":1.0,"a":123456789012345678901234567890,"s":"x\"y"})"_ba;
     const qint64 before = QDateTime::currentMSecsSinceEpoch();
-    const EmitResult r = f.hub.publish(emitTo(EmitTarget::Room, u"hr:emp:\"1\""_s, u"Refresh \"Emp\" ü"_s, data));
+    const EmitResult r = f.hub.publish(
+            emitTo(EmitTarget::Room, u"hr:emp:\"1\""_s, u"Refresh \"Emp\" ü"_s, data));
     const qint64 after = QDateTime::currentMSecsSinceEpoch();
     QCOMPARE(f.s0.deliveries.size(), 1);
     const QByteArray payload = framePayload(f.s0.deliveries[0].wire);
@@ -414,7 +420,10 @@ void TestHub::legacyPushReachesOnlyLegacyConnections()
     // Native emits never reach legacy connections.
     for (EmitTarget t : {EmitTarget::Room, EmitTarget::All, EmitTarget::User}) {
         f.clear();
-        f.hub.publish(emitTo(t, t == EmitTarget::Room ? u"R"_s : t == EmitTarget::User ? u"alice"_s : QString()));
+        f.hub.publish(emitTo(t,
+                             t == EmitTarget::Room           ? u"R"_s
+                                     : t == EmitTarget::User ? u"alice"_s
+                                                             : QString()));
         const QList<ConnId> got = reachedAll(f.all());
         for (ConnId id : {l0, l1, l2})
             QVERIFY(!got.contains(id));
@@ -470,7 +479,8 @@ void TestHub::oneUserPerConnection()
     QCOMPARE(f.hub.publish(emitTo(EmitTarget::User, u"bob"_s)).delivered, 0);
 
     // An unknown connection is Gone.
-    QCOMPARE(f.hub.join(987654, claims(u"x"_s, u"R"_s, u"s"_s), std::nullopt).status, JoinResult::Status::Gone);
+    QCOMPARE(f.hub.join(987654, claims(u"x"_s, u"R"_s, u"s"_s), std::nullopt).status,
+             JoinResult::Status::Gone);
 }
 
 void TestHub::presenceHasUniquePairs()
@@ -488,7 +498,7 @@ void TestHub::presenceHasUniquePairs()
     QList<QPair<QString, QString>> got = *members;
     std::sort(got.begin(), got.end());
     const QList<QPair<QString, QString>> expected = {
-        {u"alice"_s, u"s1"_s}, {u"alice"_s, u"s2"_s}, {u"bob"_s, u"s1"_s}};
+            {u"alice"_s, u"s1"_s}, {u"alice"_s, u"s2"_s}, {u"bob"_s, u"s1"_s}};
     QCOMPARE(got, expected);
 
     QVERIFY(!f.hub.presence(outsider, u"R"_s).has_value()); // not joined: forbidden
@@ -500,7 +510,8 @@ void TestHub::leave()
 {
     Fixture f;
     const ConnId a = f.joined(0, u"alice"_s, u"R1"_s, u"s1"_s);
-    QCOMPARE(f.hub.join(a, claims(u"alice"_s, u"R2"_s, u"s1"_s), std::nullopt).status, JoinResult::Status::Joined);
+    QCOMPARE(f.hub.join(a, claims(u"alice"_s, u"R2"_s, u"s1"_s), std::nullopt).status,
+             JoinResult::Status::Joined);
     const ConnId b = f.joined(1, u"bob"_s, u"R1"_s, u"s2"_s);
 
     QVERIFY(f.hub.leave(a, u"R1"_s));
@@ -540,7 +551,10 @@ void TestHub::revokeRemovesOnlyTheMatchingTriple()
     QCOMPARE(reached(f.s1.deliveries[0]), QList<ConnId>{e});
     for (const Delivery &d : f.all()) {
         const QJsonObject o = frameJson(d.wire);
-        QCOMPARE(o, (QJsonObject{{u"type"_s, u"left"_s}, {u"room"_s, u"R"_s}, {u"reason"_s, u"revoked"_s}}));
+        QCOMPARE(o,
+                 (QJsonObject{{u"type"_s, u"left"_s},
+                              {u"room"_s, u"R"_s},
+                              {u"reason"_s, u"revoked"_s}}));
         QVERIFY(!d.countsAsSent); // not an event frame
         QCOMPARE(d.closeCode, quint16(0));
     }
@@ -570,7 +584,8 @@ void TestHub::closeConnectionRemovesMemberships()
 {
     Fixture f;
     const ConnId a = f.joined(0, u"alice"_s, u"R1"_s, u"s1"_s);
-    QCOMPARE(f.hub.join(a, claims(u"alice"_s, u"R2"_s, u"s1"_s), std::nullopt).status, JoinResult::Status::Joined);
+    QCOMPARE(f.hub.join(a, claims(u"alice"_s, u"R2"_s, u"s1"_s), std::nullopt).status,
+             JoinResult::Status::Joined);
     const ConnId b = f.joined(1, u"bob"_s, u"R1"_s, u"s2"_s);
     QCOMPARE(f.hub.stats().rooms, 2);
     QCOMPARE(f.hub.stats().users, 2);
@@ -612,7 +627,9 @@ void TestHub::joinSinceReplaysMissedRoomEvents()
     f.clear();
     QList<quint64> ids;
     for (int i = 0; i < 5; ++i) {
-        ids.append(f.hub.publish(emitTo(EmitTarget::Room, u"R"_s, u"e%1"_s.arg(i), QByteArray::number(i))).id);
+        ids.append(f.hub.publish(emitTo(EmitTarget::Room, u"R"_s, u"e%1"_s.arg(i),
+                                        QByteArray::number(i)))
+                           .id);
         f.hub.publish(emitTo(EmitTarget::Room, u"other"_s)); // interleaved ids of another room
         f.hub.publish(emitTo(EmitTarget::All, QString()));
     }
@@ -725,11 +742,11 @@ void TestHub::statsCounters()
     QCOMPARE(s.rooms, 2);
     QCOMPARE(s.users, 2);
 
-    f.hub.publish(emitTo(EmitTarget::Room, u"R1"_s));               // 2
-    f.hub.publish(emitTo(EmitTarget::User, u"bob"_s));              // 1
-    f.hub.publish(emitTo(EmitTarget::All, QString()));              // 3
-    f.hub.publish(emitTo(EmitTarget::Room, u"empty"_s));            // 0, still accepted
-    f.hub.publish(emitTo(EmitTarget::Connection, u"c424242"_s));    // 0
+    f.hub.publish(emitTo(EmitTarget::Room, u"R1"_s));            // 2
+    f.hub.publish(emitTo(EmitTarget::User, u"bob"_s));           // 1
+    f.hub.publish(emitTo(EmitTarget::All, QString()));           // 3
+    f.hub.publish(emitTo(EmitTarget::Room, u"empty"_s));         // 0, still accepted
+    f.hub.publish(emitTo(EmitTarget::Connection, u"c424242"_s)); // 0
     EmitRequest legacy;
     legacy.target = EmitTarget::Legacy;
     legacy.eventFrame = false;
@@ -762,7 +779,8 @@ void TestHub::fullSinkRejectsAndChangesNothing()
     f.clear();
 
     f.s1.full = true;
-    QList<EmitRequest> requests = {emitTo(EmitTarget::Room, u"R"_s), emitTo(EmitTarget::User, u"bob"_s),
+    QList<EmitRequest> requests = {emitTo(EmitTarget::Room, u"R"_s),
+                                   emitTo(EmitTarget::User, u"bob"_s),
                                    emitTo(EmitTarget::All, QString())};
     EmitRequest legacy;
     legacy.target = EmitTarget::Legacy;
@@ -854,8 +872,10 @@ void TestHub::mayPublishFollowsTheToken()
 {
     Fixture f;
     const ConnId a = f.open(0);
-    QCOMPARE(f.hub.join(a, claims(u"alice"_s, u"R1"_s, u"s1"_s, true), std::nullopt).status, JoinResult::Status::Joined);
-    QCOMPARE(f.hub.join(a, claims(u"alice"_s, u"R2"_s, u"s1"_s, false), std::nullopt).status, JoinResult::Status::Joined);
+    QCOMPARE(f.hub.join(a, claims(u"alice"_s, u"R1"_s, u"s1"_s, true), std::nullopt).status,
+             JoinResult::Status::Joined);
+    QCOMPARE(f.hub.join(a, claims(u"alice"_s, u"R2"_s, u"s1"_s, false), std::nullopt).status,
+             JoinResult::Status::Joined);
     QVERIFY(f.hub.mayPublish(a, u"R1"_s));
     QVERIFY(!f.hub.mayPublish(a, u"R2"_s));
     QVERIFY(!f.hub.mayPublish(a, u"R3"_s));
@@ -870,7 +890,8 @@ void TestHub::connectionSnapshots()
     Fixture f;
     const ConnId never = f.open(1);
     const ConnId a = f.joined(0, u"alice"_s, u"R1"_s, u"s1"_s);
-    QCOMPARE(f.hub.join(a, claims(u"alice"_s, u"R0"_s, u"s1"_s), std::nullopt).status, JoinResult::Status::Joined);
+    QCOMPARE(f.hub.join(a, claims(u"alice"_s, u"R0"_s, u"s1"_s), std::nullopt).status,
+             JoinResult::Status::Joined);
     const ConnId b = f.joined(1, u"bob"_s, u"R1"_s, u"s2"_s);
     const ConnId legacy = f.open(0, ConnectionKind::Legacy);
 
@@ -904,7 +925,8 @@ void TestHub::connectionSnapshots()
 
     const QList<sb::RoomSummary> rooms = f.hub.rooms();
     QCOMPARE(rooms.size(), 2);
-    const auto r1 = std::find_if(rooms.begin(), rooms.end(), [](const auto &r) { return r.room == u"R1"; });
+    const auto r1 =
+            std::find_if(rooms.begin(), rooms.end(), [](const auto &r) { return r.room == u"R1"; });
     QVERIFY(r1 != rooms.end());
     QCOMPARE(r1->connections, 2);
     QCOMPARE(r1->users, 2);

@@ -118,7 +118,8 @@ void TestNamesAndFrames::codePoints_data()
     QTest::newRow("4000 emoji") << repeated(u"😀"_s, 4000) << qsizetype(4000);
     QTest::newRow("lone high surrogate") << QString(QChar(0xD83D)) << qsizetype(1);
     QTest::newRow("lone high surrogate then a") << QString(QChar(0xD83D)) + u'a' << qsizetype(2);
-    QTest::newRow("low then high (not a pair)") << QString(QChar(0xDE00)) + QChar(0xD83D) << qsizetype(2);
+    QTest::newRow("low then high (not a pair)")
+            << QString(QChar(0xDE00)) + QChar(0xD83D) << qsizetype(2);
     QTest::newRow("combining accent counts") << u"e\u0301"_s << qsizetype(2);
 }
 
@@ -141,12 +142,16 @@ void TestNamesAndFrames::checkLength_data()
     QTest::newRow("room 4001") << u"room"_s << QString(4001, u'x') << qsizetype(4000) << false;
     QTest::newRow("room 4000 é") << u"room"_s << QString(4000, u'é') << qsizetype(4000) << true;
     QTest::newRow("room 4001 é") << u"room"_s << QString(4001, u'é') << qsizetype(4000) << false;
-    QTest::newRow("room 4000 emoji") << u"room"_s << repeated(u"😀"_s, 4000) << qsizetype(4000) << true;
-    QTest::newRow("room 4001 emoji") << u"room"_s << repeated(u"😀"_s, 4001) << qsizetype(4000) << false;
-    QTest::newRow("room 3999 x + emoji") << u"room"_s << QString(3999, u'x') + u"😀"_s << qsizetype(4000) << true;
+    QTest::newRow("room 4000 emoji")
+            << u"room"_s << repeated(u"😀"_s, 4000) << qsizetype(4000) << true;
+    QTest::newRow("room 4001 emoji")
+            << u"room"_s << repeated(u"😀"_s, 4001) << qsizetype(4000) << false;
+    QTest::newRow("room 3999 x + emoji")
+            << u"room"_s << QString(3999, u'x') + u"😀"_s << qsizetype(4000) << true;
     QTest::newRow("event 130") << u"event"_s << QString(130, u'e') << qsizetype(130) << true;
     QTest::newRow("event 131") << u"event"_s << QString(131, u'e') << qsizetype(130) << false;
-    QTest::newRow("event 130 emoji") << u"event"_s << repeated(u"😀"_s, 130) << qsizetype(130) << true;
+    QTest::newRow("event 130 emoji")
+            << u"event"_s << repeated(u"😀"_s, 130) << qsizetype(130) << true;
     QTest::newRow("user 255") << u"user"_s << QString(255, u'u') << qsizetype(255) << true;
     QTest::newRow("user 256") << u"user"_s << QString(256, u'u') << qsizetype(255) << false;
     QTest::newRow("session empty") << u"session"_s << u""_s << qsizetype(255) << false;
@@ -188,8 +193,10 @@ void TestNamesAndFrames::textFrame_data()
     QTest::newRow("127") << 127 << 16 << QByteArray("\x81\x7e\x00\x7f", 4);
     QTest::newRow("256") << 256 << 16 << QByteArray("\x81\x7e\x01\x00", 4);
     QTest::newRow("65535") << 65535 << 16 << QByteArray("\x81\x7e\xff\xff", 4);
-    QTest::newRow("65536") << 65536 << 64 << QByteArray("\x81\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10);
-    QTest::newRow("1 MiB + 3") << (1 << 20) + 3 << 64 << QByteArray("\x81\x7f\x00\x00\x00\x00\x00\x10\x00\x03", 10);
+    QTest::newRow("65536") << 65536 << 64
+                           << QByteArray("\x81\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10);
+    QTest::newRow("1 MiB + 3") << (1 << 20) + 3 << 64
+                               << QByteArray("\x81\x7f\x00\x00\x00\x00\x00\x10\x00\x03", 10);
 }
 
 void TestNamesAndFrames::textFrame()
@@ -220,13 +227,20 @@ void TestNamesAndFrames::closeFrame_data()
     QTest::addColumn<quint16>("code");
     QTest::addColumn<QByteArray>("reason");
     QTest::addColumn<QByteArray>("expected");
-    QTest::newRow("1000 bye") << quint16(1000) << "bye"_ba << QByteArray("\x88\x05\x03\xe8" "bye", 7);
-    QTest::newRow("1001 no reason") << quint16(1001) << QByteArray() << QByteArray("\x88\x02\x03\xe9", 4);
+    QTest::newRow("1000 bye") << quint16(1000) << "bye"_ba
+                              << QByteArray("\x88\x05\x03\xe8"
+                                            "bye",
+                                            7);
+    QTest::newRow("1001 no reason")
+            << quint16(1001) << QByteArray() << QByteArray("\x88\x02\x03\xe9", 4);
     QTest::newRow("4000 admin") << quint16(4000) << "closed by an administrator"_ba
                                 << QByteArray("\x88\x1c\x0f\xa0", 4) + "closed by an administrator";
-    QTest::newRow("1013 try again") << quint16(1013) << "slow"_ba << QByteArray("\x88\x06\x03\xf5" "slow", 8);
-    QTest::newRow("1007 utf-8 reason") << quint16(1007) << "\xc3\xa9"_ba
-                                       << QByteArray("\x88\x04\x03\xef\xc3\xa9", 6);
+    QTest::newRow("1013 try again") << quint16(1013) << "slow"_ba
+                                    << QByteArray("\x88\x06\x03\xf5"
+                                                  "slow",
+                                                  8);
+    QTest::newRow("1007 utf-8 reason")
+            << quint16(1007) << "\xc3\xa9"_ba << QByteArray("\x88\x04\x03\xef\xc3\xa9", 6);
     QTest::newRow("65535") << quint16(0xFFFF) << QByteArray() << QByteArray("\x88\x02\xff\xff", 4);
 }
 
@@ -272,9 +286,11 @@ void TestNamesAndFrames::closeReasonStaysValidUtf8()
     QVERIFY(p.length <= 125);
     const QByteArray kept = p.payload.mid(2);
     QVERIFY(reason.startsWith(kept));
-    QStringDecoder decoder(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless); // a cut sequence is an error
+    QStringDecoder decoder(QStringDecoder::Utf8,
+                           QStringDecoder::Flag::Stateless); // a cut sequence is an error
     const QString text = decoder(kept);
-    QVERIFY2(!decoder.hasError(), qPrintable(u"close reason of %1 bytes is not valid UTF-8"_s.arg(kept.size())));
+    QVERIFY2(!decoder.hasError(),
+             qPrintable(u"close reason of %1 bytes is not valid UTF-8"_s.arg(kept.size())));
     QVERIFY(!text.isEmpty());
 }
 
@@ -301,8 +317,8 @@ void TestNamesAndFrames::connectionIdRoundTrip()
 void TestNamesAndFrames::invalidConnectionIds_data()
 {
     QTest::addColumn<QString>("text");
-    for (const QString &s : {QString(), u""_s, u"c"_s, u"c0"_s, u"c00"_s, u"c01"_s, u"1"_s, u"C1"_s, u"x1"_s,
-                             u"c-1"_s, u"c1x"_s, u"cx"_s, u"c1.0"_s, u"c0x1"_s,
+    for (const QString &s : {QString(), u""_s, u"c"_s, u"c0"_s, u"c00"_s, u"c01"_s, u"1"_s, u"C1"_s,
+                             u"x1"_s, u"c-1"_s, u"c1x"_s, u"cx"_s, u"c1.0"_s, u"c0x1"_s,
                              u"c18446744073709551616"_s, u"c99999999999999999999"_s, u"cc1"_s,
                              // Not the text connectionIdText() makes, so no connection has it:
                              u"c+1"_s, u"c 1"_s, u"c1 "_s, u" c1"_s})

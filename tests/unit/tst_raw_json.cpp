@@ -42,27 +42,40 @@ void TestRawJson::memberExact_data()
                                          << "123456789012345678901234567890"_ba;
     QTest::newRow("negative huge") << R"({"data":-98765432109876543210987654321,"x":1})"_ba
                                    << "-98765432109876543210987654321"_ba;
-    QTest::newRow("1.0") << R"({"data":1.0})"_ba << "1.0"_ba;
-    QTest::newRow("1.0 with spaces") << R"({"data" : 1.0 })"_ba << "1.0"_ba;
-    QTest::newRow("1e5") << R"({"data":1e5})"_ba << "1e5"_ba;
-    QTest::newRow("1E+05") << R"({"data":1E+05,"y":2})"_ba << "1E+05"_ba;
-    QTest::newRow("-0") << R"({"data":-0})"_ba << "-0"_ba;
-    QTest::newRow("-0.0e-0") << R"({"data":-0.0e-0})"_ba << "-0.0e-0"_ba;
-    QTest::newRow("2^53 + 1") << R"({"data":9007199254740993})"_ba << "9007199254740993"_ba;
-    QTest::newRow("0.1 digits") << R"({"data":0.10000000000000000555})"_ba << "0.10000000000000000555"_ba;
+    QTest::newRow("1.0") << R"({"data":1.0})"_ba
+                         << "1.0"_ba;
+    QTest::newRow("1.0 with spaces") << R"({"data" : 1.0 })"_ba
+                                     << "1.0"_ba;
+    QTest::newRow("1e5") << R"({"data":1e5})"_ba
+                         << "1e5"_ba;
+    QTest::newRow("1E+05") << R"({"data":1E+05,"y":2})"_ba
+                           << "1E+05"_ba;
+    QTest::newRow("-0") << R"({"data":-0})"_ba
+                        << "-0"_ba;
+    QTest::newRow("-0.0e-0") << R"({"data":-0.0e-0})"_ba
+                             << "-0.0e-0"_ba;
+    QTest::newRow("2^53 + 1") << R"({"data":9007199254740993})"_ba
+                              << "9007199254740993"_ba;
+    QTest::newRow("0.1 digits") << R"({"data":0.10000000000000000555})"_ba
+                                << "0.10000000000000000555"_ba;
 
     // Objects keep their key order; arrays and nesting are kept.
-    QTest::newRow("key order") << R"({"data":{"z":1,"a":2,"m":3}})"_ba << R"({"z":1,"a":2,"m":3})"_ba;
-    QTest::newRow("nested numbers") << R"({"data":{"b":1.0,"a":[1e5,-0,{"n":123456789012345678901234567890}]}})"_ba
-                                    << R"({"b":1.0,"a":[1e5,-0,{"n":123456789012345678901234567890}]})"_ba;
+    QTest::newRow("key order") << R"({"data":{"z":1,"a":2,"m":3}})"_ba
+                               << R"({"z":1,"a":2,"m":3})"_ba;
+    QTest::newRow("nested numbers")
+            << R"({"data":{"b":1.0,"a":[1e5,-0,{"n":123456789012345678901234567890}]}})"_ba
+            << R"({"b":1.0,"a":[1e5,-0,{"n":123456789012345678901234567890}]})"_ba;
     QTest::newRow("nested arrays") << R"({"data":[[1,[2,[3,[]]]],{},[{}]]})"_ba
                                    << R"([[1,[2,[3,[]]]],{},[{}]])"_ba;
-    QTest::newRow("empty object") << R"({"data":{}})"_ba << "{}"_ba;
-    QTest::newRow("empty array with space") << R"({"data":[ ]})"_ba << "[]"_ba;
+    QTest::newRow("empty object") << R"({"data":{}})"_ba
+                                  << "{}"_ba;
+    QTest::newRow("empty array with space") << R"({"data":[ ]})"_ba
+                                            << "[]"_ba;
 
     // Strings: escapes untouched, whitespace inside kept.
     QTest::newRow("escaped quotes and backslashes")
-        << R"({"data":"say \"hi\" \\ back\\slash \\"})"_ba << R"("say \"hi\" \\ back\\slash \\")"_ba;
+            << R"({"data":"say \"hi\" \\ back\\slash \\"})"_ba
+            << R"("say \"hi\" \\ back\\slash \\")"_ba;
     QTest::newRow("unicode escapes") << R"({"data":"\u00e9\ud83d\ude00\u0000\/"})"_ba
                                      << R"("\u00e9\ud83d\ude00\u0000\/")"_ba;
     QTest::newRow("raw utf-8") << "{\"data\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\"}"_ba
@@ -71,22 +84,30 @@ void TestRawJson::memberExact_data()
                                                     << R"("}{,:[]\"")"_ba;
     QTest::newRow("string ending in escaped backslash") << R"({"data":"end\\", "x":"y"})"_ba
                                                         << R"("end\\")"_ba;
-    QTest::newRow("whitespace inside strings kept") << "{\"data\":{ \"k\" : \"a  b\\t c\" , \"l\" : [ \" \" ] }}"_ba
-                                                    << R"({"k":"a  b\t c","l":[" "]})"_ba;
-    QTest::newRow("empty string") << R"({"data":""})"_ba << R"("")"_ba;
+    QTest::newRow("whitespace inside strings kept")
+            << "{\"data\":{ \"k\" : \"a  b\\t c\" , \"l\" : [ \" \" ] }}"_ba
+            << R"({"k":"a  b\t c","l":[" "]})"_ba;
+    QTest::newRow("empty string") << R"({"data":""})"_ba
+                                  << R"("")"_ba;
     QTest::newRow("nested string with braces") << R"({"data":{"s":"{\"a\":[1,2]}"},"b":0})"_ba
                                                << R"({"s":"{\"a\":[1,2]}"})"_ba;
 
     // Literals, position in the object, whitespace outside strings.
-    QTest::newRow("true at the end") << R"({"a":1,"data":true})"_ba << "true"_ba;
-    QTest::newRow("false in the middle") << R"({"a":1,"data":false,"b":2})"_ba << "false"_ba;
-    QTest::newRow("null value is present") << R"({"data":null})"_ba << "null"_ba;
-    QTest::newRow("first of many") << R"({"data":[1],"b":{"data":2},"c":3})"_ba << "[1]"_ba;
+    QTest::newRow("true at the end") << R"({"a":1,"data":true})"_ba
+                                     << "true"_ba;
+    QTest::newRow("false in the middle") << R"({"a":1,"data":false,"b":2})"_ba
+                                         << "false"_ba;
+    QTest::newRow("null value is present") << R"({"data":null})"_ba
+                                           << "null"_ba;
+    QTest::newRow("first of many") << R"({"data":[1],"b":{"data":2},"c":3})"_ba
+                                   << "[1]"_ba;
     QTest::newRow("pretty printed")
-        << "{\n  \"room\": \"r\",\n  \"data\" :\n\t{\r\n    \"b\" : 1.0 ,\n    \"a\" : [ 1 , 2 ]\n  }\n}\n"_ba
-        << R"({"b":1.0,"a":[1,2]})"_ba;
-    QTest::newRow("leading whitespace before the object") << "  \n{ \"data\" : 7 }  "_ba << "7"_ba;
-    QTest::newRow("number before closing brace with space") << R"({"x":"y","data":42 })"_ba << "42"_ba;
+            << "{\n  \"room\": \"r\",\n  \"data\" :\n\t{\r\n    \"b\" : 1.0 ,\n    \"a\" : [ 1 , 2 ]\n  }\n}\n"_ba
+            << R"({"b":1.0,"a":[1,2]})"_ba;
+    QTest::newRow("leading whitespace before the object") << "  \n{ \"data\" : 7 }  "_ba
+                                                          << "7"_ba;
+    QTest::newRow("number before closing brace with space") << R"({"x":"y","data":42 })"_ba
+                                                            << "42"_ba;
 }
 
 void TestRawJson::memberExact()
@@ -126,10 +147,14 @@ void TestRawJson::memberDuplicateKeysLastWins_data()
 {
     QTest::addColumn<QByteArray>("object");
     QTest::addColumn<QByteArray>("expected");
-    QTest::newRow("two") << R"({"data":1,"data":2})"_ba << "2"_ba;
-    QTest::newRow("three with others") << R"({"data":{"a":1},"x":0,"data":[3, 4],"y":1})"_ba << "[3,4]"_ba;
-    QTest::newRow("nested duplicate ignored") << R"({"a":{"data":1},"data":2,"b":{"data":3}})"_ba << "2"_ba;
-    QTest::newRow("escaped duplicate") << R"({"data":1,"d\u0061ta":"second"})"_ba << R"("second")"_ba;
+    QTest::newRow("two") << R"({"data":1,"data":2})"_ba
+                         << "2"_ba;
+    QTest::newRow("three with others") << R"({"data":{"a":1},"x":0,"data":[3, 4],"y":1})"_ba
+                                       << "[3,4]"_ba;
+    QTest::newRow("nested duplicate ignored") << R"({"a":{"data":1},"data":2,"b":{"data":3}})"_ba
+                                              << "2"_ba;
+    QTest::newRow("escaped duplicate") << R"({"data":1,"d\u0061ta":"second"})"_ba
+                                       << R"("second")"_ba;
 }
 
 void TestRawJson::memberDuplicateKeysLastWins()
@@ -148,14 +173,16 @@ void TestRawJson::memberEscapedAndNonAsciiKeys_data()
     QTest::addColumn<QString>("key");
     QTest::addColumn<QByteArray>("expected");
     QTest::newRow("d\\u0061ta") << R"({"d\u0061ta":5})"_ba << u"data"_s << "5"_ba;
-    QTest::newRow("\\u0064ata at the end") << R"({"a":1,"\u0064ata":[1]})"_ba << u"data"_s << "[1]"_ba;
+    QTest::newRow("\\u0064ata at the end")
+            << R"({"a":1,"\u0064ata":[1]})"_ba << u"data"_s << "[1]"_ba;
     QTest::newRow("escaped quote in key") << R"({"da\"ta":1,"data":2})"_ba << u"da\"ta"_s << "1"_ba;
     QTest::newRow("escaped backslash in key") << R"({"a\\b":true})"_ba << u"a\\b"_s << "true"_ba;
     QTest::newRow("non-ascii key raw") << "{\"kl\xc3\xa9\":\"v\"}"_ba << u"klé"_s << R"("v")"_ba;
     QTest::newRow("non-ascii key escaped") << R"({"kl\u00e9":"v"})"_ba << u"klé"_s << R"("v")"_ba;
     QTest::newRow("emoji key escaped") << R"({"\ud83d\ude00":0})"_ba << u"😀"_s << "0"_ba;
     QTest::newRow("key with spaces") << R"({"my key" : "x"})"_ba << u"my key"_s << R"("x")"_ba;
-    QTest::newRow("other members named room") << R"({"room":"r","event":"e"})"_ba << u"event"_s << R"("e")"_ba;
+    QTest::newRow("other members named room")
+            << R"({"room":"r","event":"e"})"_ba << u"event"_s << R"("e")"_ba;
 }
 
 void TestRawJson::memberEscapedAndNonAsciiKeys()
@@ -170,8 +197,8 @@ void TestRawJson::memberOfEveryKey()
 {
     // Every member of a realistic body comes back, whatever its position.
     const QByteArray body =
-        R"({ "room" : "hr:emp:1234", "event":"RefreshEmployees" ,"data":{"id":1234,"salary":5000.00},)"
-        R"( "ttl": 3600, "publish" : false, "list":[ "a" , "b" ] })"_ba;
+            R"({ "room" : "hr:emp:1234", "event":"RefreshEmployees" ,"data":{"id":1234,"salary":5000.00},)"
+            R"( "ttl": 3600, "publish" : false, "list":[ "a" , "b" ] })"_ba;
     QCOMPARE(rawjson::member(body, u"room"), R"("hr:emp:1234")"_ba);
     QCOMPARE(rawjson::member(body, u"event"), R"("RefreshEmployees")"_ba);
     QCOMPARE(rawjson::member(body, u"data"), R"({"id":1234,"salary":5000.00})"_ba);
@@ -185,15 +212,20 @@ void TestRawJson::compact_data()
 {
     QTest::addColumn<QByteArray>("text");
     QTest::addColumn<QByteArray>("expected");
-    QTest::newRow("already compact") << R"({"a":[1,2]})"_ba << R"({"a":[1,2]})"_ba;
+    QTest::newRow("already compact") << R"({"a":[1,2]})"_ba
+                                     << R"({"a":[1,2]})"_ba;
     QTest::newRow("spaces tabs newlines") << "[ 1,\t{ \"a\" :\r\n \"x y\" } ,\n 2.50 ]"_ba
                                           << R"([1,{"a":"x y"},2.50])"_ba;
-    QTest::newRow("escaped quote keeps string open") << R"([ "\" } ", "  " ])"_ba << R"(["\" } ","  "])"_ba;
+    QTest::newRow("escaped quote keeps string open") << R"([ "\" } ", "  " ])"_ba
+                                                     << R"(["\" } ","  "])"_ba;
     QTest::newRow("escaped backslash then quote") << R"({ "a" : "\\" , "b" : " " })"_ba
                                                   << R"({"a":"\\","b":" "})"_ba;
-    QTest::newRow("scalar string") << R"( " a " )"_ba << R"(" a ")"_ba;
-    QTest::newRow("number") << " 1e5 "_ba << "1e5"_ba;
-    QTest::newRow("empty object") << "{ }"_ba << "{}"_ba;
+    QTest::newRow("scalar string") << R"( " a " )"_ba
+                                   << R"(" a ")"_ba;
+    QTest::newRow("number") << " 1e5 "_ba
+                            << "1e5"_ba;
+    QTest::newRow("empty object") << "{ }"_ba
+                                  << "{}"_ba;
 }
 
 void TestRawJson::compact()
@@ -211,9 +243,27 @@ void TestRawJson::isValidValue_data()
                            "true", "false", "null", "{}", "[]", "{\"a\":[1,{\"b\":null}]}",
                            "[1,\"two\",3.0]", " 1 ", "\"\\u00e9\"", "\n{ \"a\" : 1 }\n"})
         QTest::addRow("valid %s", ok) << QByteArray(ok) << true;
-    for (const char *bad : {"", " ", "1,2", "1 2", "{", "}", "[", "{\"a\":}", "{\"a\" 1}", "tru",
-                            "nul", "'s'", "\"unterminated", "1]", "],[", "[1],[2]", "{\"a\":1}}",
-                            "NaN", "abc", "{a:1}", "\"a\"\"b\""})
+    for (const char *bad : {"",
+                            " ",
+                            "1,2",
+                            "1 2",
+                            "{",
+                            "}",
+                            "[",
+                            "{\"a\":}",
+                            "{\"a\" 1}",
+                            "tru",
+                            "nul",
+                            "'s'",
+                            "\"unterminated",
+                            "1]",
+                            "],[",
+                            "[1],[2]",
+                            "{\"a\":1}}",
+                            "NaN",
+                            "abc",
+                            "{a:1}",
+                            "\"a\"\"b\""})
         QTest::addRow("invalid %s", bad) << QByteArray(bad) << false;
 }
 

@@ -39,7 +39,8 @@ QByteArray json(const QJsonObject &o)
 
 // A JWT built without TokenService: header and payload are exact bytes, signature HMAC over
 // "header.payload" with `key` and `algorithm`.
-QByteArray handMade(const QByteArray &headerJson, const QByteArray &payloadJson, const QByteArray &key,
+QByteArray handMade(const QByteArray &headerJson, const QByteArray &payloadJson,
+                    const QByteArray &key,
                     QCryptographicHash::Algorithm algorithm = QCryptographicHash::Sha256)
 {
     const QByteArray input = b64url(headerJson) + '.' + b64url(payloadJson);
@@ -109,7 +110,8 @@ void TestTokenService::signVerifyRoundTrip_data()
 
     QTest::newRow("ascii, publish") << u"SCOTT"_s << u"hr:emp:1234"_s << u"98765"_s << true;
     QTest::newRow("ascii, no publish") << u"user:1"_s << u"tenant:ACME"_s << u"s"_s << false;
-    QTest::newRow("non-ascii") << u"Jürgen 😀"_s << u"räum:€:\"quoted\""_s << u"sess/ion\\x"_s << true;
+    QTest::newRow("non-ascii") << u"Jürgen 😀"_s << u"räum:€:\"quoted\""_s << u"sess/ion\\x"_s
+                               << true;
 }
 
 void TestTokenService::signVerifyRoundTrip()
@@ -166,7 +168,8 @@ void TestTokenService::tamperedPayloadIsInvalid()
 {
     const qint64 now = 1'700'000'000;
     TokenService service("secret"_ba, nullptr);
-    const QByteArray token = service.sign(TokenClaims{u"alice"_s, u"room:1"_s, u"s1"_s, now, now + 60, false});
+    const QByteArray token =
+            service.sign(TokenClaims{u"alice"_s, u"room:1"_s, u"s1"_s, now, now + 60, false});
     QVERIFY(service.verify(token, now).ok());
     const QList<QByteArray> parts = segments(token);
 
@@ -185,24 +188,29 @@ void TestTokenService::tamperedPayloadIsInvalid()
     // One character of the payload segment changed.
     QByteArray flipped = parts[1];
     flipped[2] = flipped[2] == 'A' ? 'B' : 'A';
-    QCOMPARE(service.verify(QByteArray(parts[0] + '.' + flipped + '.' + parts[2]), now).error, TokenError::Invalid);
+    QCOMPARE(service.verify(QByteArray(parts[0] + '.' + flipped + '.' + parts[2]), now).error,
+             TokenError::Invalid);
 }
 
 void TestTokenService::tamperedSignatureIsInvalid()
 {
     const qint64 now = 1'700'000'000;
     TokenService service("secret"_ba, nullptr);
-    const QByteArray token = service.sign(TokenClaims{u"alice"_s, u"room:1"_s, u"s1"_s, now, now + 60, false});
+    const QByteArray token =
+            service.sign(TokenClaims{u"alice"_s, u"room:1"_s, u"s1"_s, now, now + 60, false});
     const QList<QByteArray> parts = segments(token);
 
     QByteArray sig = parts[2];
     sig[0] = sig[0] == 'A' ? 'B' : 'A';
-    QCOMPARE(service.verify(QByteArray(parts[0] + '.' + parts[1] + '.' + sig), now).error, TokenError::Invalid);
+    QCOMPARE(service.verify(QByteArray(parts[0] + '.' + parts[1] + '.' + sig), now).error,
+             TokenError::Invalid);
 
     // A signature one byte short, and an empty one.
     const QByteArray shortSig = b64url(b64urlDecode(parts[2]).chopped(1));
-    QCOMPARE(service.verify(QByteArray(parts[0] + '.' + parts[1] + '.' + shortSig), now).error, TokenError::Invalid);
-    QCOMPARE(service.verify(QByteArray(parts[0] + '.' + parts[1] + '.'), now).error, TokenError::Invalid);
+    QCOMPARE(service.verify(QByteArray(parts[0] + '.' + parts[1] + '.' + shortSig), now).error,
+             TokenError::Invalid);
+    QCOMPARE(service.verify(QByteArray(parts[0] + '.' + parts[1] + '.'), now).error,
+             TokenError::Invalid);
 }
 
 void TestTokenService::otherSecretIsInvalid()
@@ -210,7 +218,8 @@ void TestTokenService::otherSecretIsInvalid()
     const qint64 now = 1'700'000'000;
     TokenService mine("secret-A"_ba, nullptr);
     TokenService theirs("secret-B"_ba, nullptr);
-    const QByteArray token = theirs.sign(TokenClaims{u"alice"_s, u"r"_s, u"s"_s, now, now + 60, false});
+    const QByteArray token =
+            theirs.sign(TokenClaims{u"alice"_s, u"r"_s, u"s"_s, now, now + 60, false});
     QVERIFY(theirs.verify(token, now).ok());
     const TokenCheck check = mine.verify(token, now);
     QCOMPARE(check.error, TokenError::Invalid);
@@ -234,8 +243,8 @@ void TestTokenService::expiry()
     QFETCH(TokenError, expected);
     const qint64 now = 1'700'000'000;
     TokenService service("secret"_ba, nullptr);
-    const QByteArray token =
-        service.sign(TokenClaims{u"alice"_s, u"r"_s, u"s"_s, now - 100, now + expOffset, false});
+    const QByteArray token = service.sign(
+            TokenClaims{u"alice"_s, u"r"_s, u"s"_s, now - 100, now + expOffset, false});
     const TokenCheck check = service.verify(token, now);
     QCOMPARE(check.error, expected);
     if (expected == TokenError::Expired)
@@ -251,9 +260,9 @@ void TestTokenService::algorithmOtherThanHs256IsInvalid_data()
 
     // Unsigned "none" token, as the classic attack sends it (empty third segment).
     QTest::newRow("none, empty signature")
-        << b64url(R"({"alg":"none","typ":"JWT"})"_ba) + '.' + b64url(payload) + '.';
+            << b64url(R"({"alg":"none","typ":"JWT"})"_ba) + '.' + b64url(payload) + '.';
     QTest::newRow("None, empty signature")
-        << b64url(R"({"alg":"None","typ":"JWT"})"_ba) + '.' + b64url(payload) + '.';
+            << b64url(R"({"alg":"None","typ":"JWT"})"_ba) + '.' + b64url(payload) + '.';
     // "none" even with a correct HS256 signature over the input.
     QTest::newRow("none, HS256 signature") << handMade(R"({"alg":"none"})"_ba, payload, key);
     QTest::newRow("HS512") << handMade(R"({"alg":"HS512","typ":"JWT"})"_ba, payload, key,
@@ -262,8 +271,9 @@ void TestTokenService::algorithmOtherThanHs256IsInvalid_data()
                                        QCryptographicHash::Sha384);
     // Algorithm confusion: claims RS256 but carries an HMAC made with the secret.
     QTest::newRow("RS256 header, HS256 signature")
-        << handMade(R"({"alg":"RS256","typ":"JWT"})"_ba, payload, key);
-    QTest::newRow("lower-case hs256") << handMade(R"({"alg":"hs256","typ":"JWT"})"_ba, payload, key);
+            << handMade(R"({"alg":"RS256","typ":"JWT"})"_ba, payload, key);
+    QTest::newRow("lower-case hs256")
+            << handMade(R"({"alg":"hs256","typ":"JWT"})"_ba, payload, key);
     QTest::newRow("no alg") << handMade(R"({"typ":"JWT"})"_ba, payload, key);
     QTest::newRow("alg not a string") << handMade(R"({"alg":256})"_ba, payload, key);
     QTest::newRow("header is an array") << handMade(R"(["HS256"])"_ba, payload, key);
@@ -401,8 +411,9 @@ void TestTokenService::badBase64UrlWithValidHmacIsInvalid()
     QFETCH(QByteArray, headerSegment);
     QFETCH(QByteArray, payloadSegment);
     const QByteArray input = headerSegment + '.' + payloadSegment;
-    const QByteArray token =
-        input + '.' + b64url(QMessageAuthenticationCode::hash(input, "secret"_ba, QCryptographicHash::Sha256));
+    const QByteArray token = input + '.'
+            + b64url(QMessageAuthenticationCode::hash(input, "secret"_ba,
+                                                      QCryptographicHash::Sha256));
     TokenService service("secret"_ba, nullptr);
     QCOMPARE(service.verify(token, 1'700'000'000).error, TokenError::Invalid);
 }
@@ -457,10 +468,11 @@ void TestTokenService::hmacKeyIsSecretUtf8AsGiven_data()
     QTest::addColumn<QByteArray>("wrongKey"); // what a decoding implementation would use
     QTest::newRow("looks like base64") << u"c2VjcmV0LWtleS0xMjM0NTY3OA=="_s
                                        << QByteArray::fromBase64("c2VjcmV0LWtleS0xMjM0NTY3OA==");
-    QTest::newRow("looks like base64url") << u"c2VjcmV0LWtleS0xMjM0NTY3OA"_s
-                                          << QByteArray::fromBase64("c2VjcmV0LWtleS0xMjM0NTY3OA",
-                                                                    QByteArray::Base64UrlEncoding);
-    QTest::newRow("looks like hex") << u"736563726574206b6579"_s << QByteArray::fromHex("736563726574206b6579");
+    QTest::newRow("looks like base64url")
+            << u"c2VjcmV0LWtleS0xMjM0NTY3OA"_s
+            << QByteArray::fromBase64("c2VjcmV0LWtleS0xMjM0NTY3OA", QByteArray::Base64UrlEncoding);
+    QTest::newRow("looks like hex")
+            << u"736563726574206b6579"_s << QByteArray::fromHex("736563726574206b6579");
     QTest::newRow("non-ascii") << u"pässwörd-€-秘密"_s << u"pässwörd-€-秘密"_s.toLatin1();
     QTest::newRow("spaces kept") << u"  padded secret  "_s << "padded secret"_ba;
 }
@@ -486,9 +498,10 @@ void TestTokenService::hmacKeyIsSecretUtf8AsGiven()
 
     // And sign() uses the same key.
     const QList<QByteArray> parts =
-        segments(service.sign(TokenClaims{u"u"_s, u"r"_s, u"s"_s, now, now + 60, false}));
+            segments(service.sign(TokenClaims{u"u"_s, u"r"_s, u"s"_s, now, now + 60, false}));
     QCOMPARE(b64urlDecode(parts[2]),
-             QMessageAuthenticationCode::hash(parts[0] + '.' + parts[1], utf8, QCryptographicHash::Sha256));
+             QMessageAuthenticationCode::hash(parts[0] + '.' + parts[1], utf8,
+                                              QCryptographicHash::Sha256));
 }
 
 void TestTokenService::databaseMintedTokenIsAccepted()
@@ -497,10 +510,11 @@ void TestTokenService::databaseMintedTokenIsAccepted()
     // pub as a boolean, header without typ.
     const qint64 now = 1'700'000'000;
     const QByteArray payload = QByteArray(R"({ "exp" : )") + QByteArray::number(now + 600)
-                               + R"(, "pub": true, "sid":"APEX-1", "iat": )" + QByteArray::number(now)
-                               + R"(, "room":"user:SCOTT", "sub":"SCOTT", "extra": [1,2] })";
+            + R"(, "pub": true, "sid":"APEX-1", "iat": )" + QByteArray::number(now)
+            + R"(, "room":"user:SCOTT", "sub":"SCOTT", "extra": [1,2] })";
     TokenService service("db-secret"_ba, nullptr);
-    const TokenCheck check = service.verify(handMade(R"({"alg":"HS256"})"_ba, payload, "db-secret"_ba), now);
+    const TokenCheck check =
+            service.verify(handMade(R"({"alg":"HS256"})"_ba, payload, "db-secret"_ba), now);
     QVERIFY2(check.ok(), qPrintable(check.message));
     QCOMPARE(check.claims.user, u"SCOTT"_s);
     QCOMPARE(check.claims.room, u"user:SCOTT"_s);
@@ -545,18 +559,21 @@ void TestTokenService::revocationOnlyAffectsItsTriple()
         QString room, user, session;
     };
     const QList<Triple> unaffected = {
-        {u"room"_s, u"alice"_s, u"s2"_s},  {u"room"_s, u"bob"_s, u"s1"_s},
-        {u"room2"_s, u"alice"_s, u"s1"_s}, {u"ab"_s, u"c"_s, u"d"_s}, // no key collisions
-        {u"a"_s, u"b"_s, u"cd"_s},         {u"a"_s, u"bcd"_s, u""_s},
-        {u"a"_s, u"bc"_s, u"D"_s},
+            {u"room"_s, u"alice"_s, u"s2"_s},  {u"room"_s, u"bob"_s, u"s1"_s},
+            {u"room2"_s, u"alice"_s, u"s1"_s}, {u"ab"_s, u"c"_s, u"d"_s}, // no key collisions
+            {u"a"_s, u"b"_s, u"cd"_s},         {u"a"_s, u"bcd"_s, u""_s},
+            {u"a"_s, u"bc"_s, u"D"_s},
     };
     for (const Triple &x : unaffected) {
-        const QByteArray token = service.sign(TokenClaims{x.user, x.room, x.session, t - 1, t + 60, false});
+        const QByteArray token =
+                service.sign(TokenClaims{x.user, x.room, x.session, t - 1, t + 60, false});
         QCOMPARE(revocations.revokedAt(x.room, x.user, x.session), 0);
         if (!x.session.isEmpty())
-            QVERIFY2(service.verify(token, t).ok(), qPrintable(x.room + u'/' + x.user + u'/' + x.session));
+            QVERIFY2(service.verify(token, t).ok(),
+                     qPrintable(x.room + u'/' + x.user + u'/' + x.session));
     }
-    const QByteArray revoked = service.sign(TokenClaims{u"bc"_s, u"a"_s, u"d"_s, t - 1, t + 60, false});
+    const QByteArray revoked =
+            service.sign(TokenClaims{u"bc"_s, u"a"_s, u"d"_s, t - 1, t + 60, false});
     QCOMPARE(service.verify(revoked, t).error, TokenError::Revoked);
     QCOMPARE(revocations.size(), 2);
 }
@@ -586,7 +603,8 @@ void TestTokenService::revocationPersistsAcrossInstances()
 
     TokenService service("secret"_ba, &second);
     const auto token = [&](qint64 iat) {
-        return service.sign(TokenClaims{u"SCOTT"_s, u"hr:emp:1"_s, u"S-1"_s, iat, now + 3600, false});
+        return service.sign(
+                TokenClaims{u"SCOTT"_s, u"hr:emp:1"_s, u"S-1"_s, iat, now + 3600, false});
     };
     QCOMPARE(service.verify(token(now - 10), now).error, TokenError::Revoked);
     QVERIFY(service.verify(token(now - 9), now).ok());
