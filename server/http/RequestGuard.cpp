@@ -74,13 +74,14 @@ void RequestGuard::armTimer(int ms)
 void RequestGuard::onReadyRead()
 {
     if (m_state == State::Rejected) {
-        const QByteArray discarded = m_socket->readAll();
+        // skip(), not readAll(): discarding allocates nothing.
+        const qint64 discarded = m_socket->skip(m_socket->bytesAvailable());
         if (m_drainClock.elapsed() > kMaxDrainMs) {
             m_socket->abort();
             return;
         }
         if (m_drainRemaining > 0) {
-            m_drainRemaining = qMax<qint64>(0, m_drainRemaining - discarded.size());
+            m_drainRemaining = qMax<qint64>(0, m_drainRemaining - qMax<qint64>(0, discarded));
             if (m_drainRemaining == 0)
                 m_socket->disconnectFromHost();
         }
@@ -322,7 +323,7 @@ void RequestGuard::reject(int status, const char *code, const QString &message)
         QObject::disconnect(m_socket, &QIODevice::readyRead, m_httpServer, nullptr);
     if (m_socket->isTransactionStarted())
         m_socket->commitTransaction();
-    m_socket->readAll(); // discarded: counted in m_drainRemaining by the caller
+    m_socket->skip(m_socket->bytesAvailable()); // counted in m_drainRemaining by the caller
     m_state = State::Rejected;
     m_drainClock.start();
     m_boundaries.clear();
