@@ -253,19 +253,11 @@ void Hub::recordHistoryLocked(const QString &room, quint64 id, const QByteArray 
         h.events.pop_front();
     }
     // The memory budget over all rooms: drop the oldest events first, whatever their room.
-    while (m_historyBytes > kHistoryMaxBytes && !m_historyOrder.empty()) {
-        const auto [oldRoom, oldId] = m_historyOrder.front();
-        m_historyOrder.pop_front();
-        auto old = m_history.find(oldRoom);
-        if (old != m_history.end() && !old->events.empty() && old->events.front().first == oldId) {
-            old->droppedUpTo = oldId;
-            m_historyBytes -= old->events.front().second.size();
-            old->events.pop_front();
-        }
-    }
-    // Entries of the order list whose event already went (per-room limit) are skipped lazily;
-    // keep the list from growing past what the rooms can hold.
-    while (m_historyOrder.size() > 4 * size_t(kHistoryMaxRooms)) {
+    // Entries of the order list whose event already went (per-room limit) are skipped
+    // lazily; the list itself is kept from growing past what the rooms can hold.
+    while (!m_historyOrder.empty()
+           && (m_historyBytes > kHistoryMaxBytes
+               || m_historyOrder.size() > 4 * size_t(kHistoryMaxRooms))) {
         const auto [oldRoom, oldId] = m_historyOrder.front();
         m_historyOrder.pop_front();
         auto old = m_history.find(oldRoom);
