@@ -1,6 +1,7 @@
 // Unit tests of sb::Hub: memberships, routing of emits to the shards' sinks, ids, history
 // replay, revocation and counters. The sinks are fakes that record what they are handed.
 
+#include "auth/RevocationList.h"
 #include "hub/Hub.h"
 
 #include <QDateTime>
@@ -164,6 +165,10 @@ private Q_SLOTS:
     void closeConnectionRemovesMemberships();
     void joinSinceReplaysMissedRoomEvents();
     void recoveredIsFalseOnceEventsWereEvicted();
+    void historyMemoryIsBoundedOverAllRooms();
+    void revocationIsCheckedAgainUnderTheHubLock();
+    void leavingTheLastRoomEndsUserAndAllEmits();
+    void rejoinOfAJoinedRoomReplaysNothing();
     void statsCounters();
     void fullSinkRejectsAndChangesNothing();
     void fullSinkOfAnUninvolvedShardDoesNotBlock();
@@ -719,6 +724,81 @@ void TestHub::recoveredIsFalseOnceEventsWereEvicted()
     QVERIFY(r.recovered);
     QCOMPARE(r.replay.size(), 1);
     QCOMPARE(r.lastId, ids[4]);
+}
+
+void TestHub::historyMemoryIsBoundedOverAllRooms()
+{
+    Fixture f(1000);
+    // 1 MiB events in 100 rooms with no members: far more than the 64 MiB budget.
+    const QByteArray big = '"' + QByteArray(1024 * 1024, 'x') + '"';
+    QList<quint64> ids;
+    for (int i = 0; i < 100; ++i)
+        ids.append(f.hub.publish(emitTo(EmitTarget::Room, u"room%1"_s.arg(i), u"e"_s, big)).id);
+    // The oldest rooms lost their event: recovered is false for them...
+    JoinResult r = f.hub.join(f.open(0), claims(u"a"_s, u"room0"_s, u"s"_s), 0);
+    QVERIFY(!r.recovered);
+    QVERIFY(r.replay.isEmpty());
+    QCOMPARE(r.lastId, ids[0]);
+    // ...while the newest are still held.
+    r = f.hub.join(f.open(1), claims(u"b"_s, u"room99"_s, u"s"_s), 0);
+    QVERIFY(r.recovered);
+    QCOMPARE(r.replay.size(), 1);
+    // What is held fits the budget.
+    int held = 0;
+    for (int i = 0; i < 100; ++i) {
+        const JoinResult j =
+                f.hub.join(f.open(0), claims(u"c%1"_s.arg(i), u"room%1"_s.arg(i), u"s"_s), 0);
+        held += int(j.replay.size());
+    }
+    QVERIFY2(held <= Hub::kHistoryMaxBytes / (1024 * 1024), qPrintable(QString::number(held)));
+    QVERIFY(held >= 60);
+}
+
+void TestHub::revocationIsCheckedAgainUnderTheHubLock()
+{
+    // The token was checked before the unregister; the join lands after it.
+    sb::RevocationList revocations({}, 604800);
+    FakeSink sink;
+    Hub hub(1000, &revocations);
+    hub.setSinks({&sink});
+    const ConnId id = hub.openConnection(0, ConnectionKind::Native, u"127.0.0.1:1"_s, QString(),
+                                         std::make_shared<sb::ConnectionCounters>());
+    TokenClaims c = claims(u"alice"_s, u"R"_s, u"s1"_s);
+    c.issuedAt = 1000;
+    revocations.revoke(u"R"_s, u"alice"_s, u"s1"_s, 1000);
+    QCOMPARE(hub.join(id, c, std::nullopt).status, JoinResult::Status::Revoked);
+    QVERIFY(hub.roomMembers(u"R"_s).isEmpty());
+    c.issuedAt = 1001; // issued after the unregister: fine
+    QCOMPARE(hub.join(id, c, std::nullopt).status, JoinResult::Status::Joined);
+}
+
+void TestHub::leavingTheLastRoomEndsUserAndAllEmits()
+{
+    Fixture f;
+    const ConnId id = f.joined(0, u"alice"_s, u"R"_s, u"s1"_s);
+    QCOMPARE(f.hub.stats().users, qint64(1));
+    QVERIFY(f.hub.leave(id, u"R"_s));
+    QCOMPARE(f.hub.stats().users, qint64(0));
+    QCOMPARE(f.hub.publish(emitTo(EmitTarget::User, u"alice"_s)).delivered, qint64(0));
+    QCOMPARE(f.hub.publish(emitTo(EmitTarget::All, QString())).delivered, qint64(0));
+    // Still alice's connection: another user's token is refused, alice's joins again.
+    QCOMPARE(f.hub.join(id, claims(u"bob"_s, u"R"_s, u"s2"_s), std::nullopt).status,
+             JoinResult::Status::Forbidden);
+    QCOMPARE(f.hub.join(id, claims(u"alice"_s, u"R"_s, u"s1"_s), std::nullopt).status,
+             JoinResult::Status::Joined);
+    QCOMPARE(f.hub.publish(emitTo(EmitTarget::User, u"alice"_s)).delivered, qint64(1));
+}
+
+void TestHub::rejoinOfAJoinedRoomReplaysNothing()
+{
+    Fixture f;
+    const ConnId id = f.joined(0, u"alice"_s, u"R"_s, u"s1"_s);
+    f.hub.publish(emitTo(EmitTarget::Room, u"R"_s));
+    f.hub.publish(emitTo(EmitTarget::Room, u"R"_s));
+    const JoinResult r = f.hub.join(id, claims(u"alice"_s, u"R"_s, u"s1"_s), 0);
+    QCOMPARE(r.status, JoinResult::Status::Joined);
+    QVERIFY(r.replay.isEmpty());
+    QVERIFY(r.recovered);
 }
 
 void TestHub::statsCounters()
