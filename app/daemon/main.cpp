@@ -58,8 +58,9 @@ int main(int argc, char *argv[])
         std::fprintf(stderr, "switchboardd: error: %s\n", qPrintable(error));
         return 1;
     }
-    qCInfo(sb::lcServer).noquote() << "listening on" << server.baseUrl().toString() << "(config"
-                                   << loaded.config.configPath << ")";
+    // Printed whatever the log level: where to connect is never noise.
+    std::fprintf(stderr, "switchboardd: listening on %s (config %s)\n",
+                 qPrintable(server.baseUrl().toString()), qPrintable(loaded.config.configPath));
 
     sb::UnixSignals signals;
     QObject::connect(

@@ -43,7 +43,8 @@ private Q_SLOTS:
 
 private:
     // Posts an emit to room "dec"; on 200 waits for the event frame.
-    HttpResponse emitAndReceive(const QByteArray &body, const QByteArray &contentType, WsFrame *frame);
+    HttpResponse emitAndReceive(const QByteArray &body, const QByteArray &contentType,
+                                WsFrame *frame);
     bool nothingDelivered();
 
     std::unique_ptr<ServerProcess> m_server;
@@ -80,7 +81,8 @@ void TestBodyDecoding::cleanup()
     QCOMPARE(m_server->client(false)->get("/api/health").status, 200);
 }
 
-HttpResponse TestBodyDecoding::emitAndReceive(const QByteArray &body, const QByteArray &contentType, WsFrame *frame)
+HttpResponse TestBodyDecoding::emitAndReceive(const QByteArray &body, const QByteArray &contentType,
+                                              WsFrame *frame)
 {
     const HttpResponse r = m_api->post("/api/emit/room", body, contentType);
     if (r.status == 200 && frame && !m_member->waitForFrame(u"event"_s, frame))
@@ -91,7 +93,8 @@ HttpResponse TestBodyDecoding::emitAndReceive(const QByteArray &body, const QByt
 bool TestBodyDecoding::nothingDelivered()
 {
     // A sentinel emit must be the next event the member sees.
-    const HttpResponse r = m_api->postJson("/api/emit/room", {{u"room"_s, u"dec"_s}, {u"event"_s, u"sentinel"_s}});
+    const HttpResponse r =
+            m_api->postJson("/api/emit/room", {{u"room"_s, u"dec"_s}, {u"event"_s, u"sentinel"_s}});
     if (r.status != 200)
         return false;
     WsFrame f;
@@ -112,26 +115,30 @@ void TestBodyDecoding::jsonBody_data()
     QTest::addColumn<QByteArray>("data"); // expected raw data text
 
     QTest::newRow("application/json") << QByteArray("application/json")
-                                      << QByteArray(R"({"room":"dec","event":"j1","data":{"a":1}})") << u"j1"_s
-                                      << QByteArray(R"({"a":1})");
-    QTest::newRow("charset=utf-8") << QByteArray("application/json; charset=utf-8")
-                                   << QByteArray("{\"room\":\"dec\",\"event\":\"j2\",\"data\":\"caf\xC3\xA9\"}") << u"j2"_s
-                                   << QByteArray("\"caf\xC3\xA9\"");
-    QTest::newRow("upper-case media type") << QByteArray("Application/JSON")
-                                           << QByteArray(R"({"room":"dec","event":"j3","data":[true]})") << u"j3"_s
-                                           << QByteArray("[true]");
-    QTest::newRow("keys in any order") << QByteArray("application/json")
-                                       << QByteArray(R"({"data":7,"event":"j4","room":"dec"})") << u"j4"_s
-                                       << QByteArray("7");
-    QTest::newRow("unknown fields ignored") << QByteArray("application/json")
-                                            << QByteArray(R"({"room":"dec","event":"j5","extra":{"x":1}})") << u"j5"_s
-                                            << QByteArray("null");
-    QTest::newRow("non-ASCII event name") << QByteArray("application/json")
-                                          << QByteArray("{\"room\":\"dec\",\"event\":\"\xC3\xA9v\xC3\xA9nement\"}")
-                                          << u"\u00e9v\u00e9nement"_s << QByteArray("null");
+                                      << QByteArray(R"({"room":"dec","event":"j1","data":{"a":1}})")
+                                      << u"j1"_s << QByteArray(R"({"a":1})");
+    QTest::newRow("charset=utf-8")
+            << QByteArray("application/json; charset=utf-8")
+            << QByteArray("{\"room\":\"dec\",\"event\":\"j2\",\"data\":\"caf\xC3\xA9\"}") << u"j2"_s
+            << QByteArray("\"caf\xC3\xA9\"");
+    QTest::newRow("upper-case media type")
+            << QByteArray("Application/JSON")
+            << QByteArray(R"({"room":"dec","event":"j3","data":[true]})") << u"j3"_s
+            << QByteArray("[true]");
+    QTest::newRow("keys in any order")
+            << QByteArray("application/json")
+            << QByteArray(R"({"data":7,"event":"j4","room":"dec"})") << u"j4"_s << QByteArray("7");
+    QTest::newRow("unknown fields ignored")
+            << QByteArray("application/json")
+            << QByteArray(R"({"room":"dec","event":"j5","extra":{"x":1}})") << u"j5"_s
+            << QByteArray("null");
+    QTest::newRow("non-ASCII event name")
+            << QByteArray("application/json")
+            << QByteArray("{\"room\":\"dec\",\"event\":\"\xC3\xA9v\xC3\xA9nement\"}")
+            << u"\u00e9v\u00e9nement"_s << QByteArray("null");
     QTest::newRow("escaped event name") << QByteArray("application/json")
-                                        << QByteArray(R"({"room":"dec","event":"\u00e9t\u00e9"})") << u"\u00e9t\u00e9"_s
-                                        << QByteArray("null");
+                                        << QByteArray(R"({"room":"dec","event":"\u00e9t\u00e9"})")
+                                        << u"\u00e9t\u00e9"_s << QByteArray("null");
 }
 
 void TestBodyDecoding::jsonBody()
@@ -156,22 +163,28 @@ void TestBodyDecoding::formBody_data()
     QTest::addColumn<QJsonValue>("data");
 
     const QByteArray form = "application/x-www-form-urlencoded";
-    QTest::newRow("data is JSON text") << form << QByteArray("room=dec&event=f1&data=%7B%22a%22%3A1%7D") << u"f1"_s
-                                       << QJsonValue(QJsonObject{{u"a"_s, 1}});
-    QTest::newRow("plus is a space") << form << QByteArray("room=dec&event=f2&data=%22hello+world%22") << u"f2"_s
-                                     << QJsonValue(u"hello world"_s);
-    QTest::newRow("plus in a name") << form << QByteArray("room=dec&event=my+event&data=1") << u"my event"_s
-                                    << QJsonValue(1);
-    QTest::newRow("%2B is a plus") << form << QByteArray("room=dec&event=f4&data=%7B%22s%22%3A%22a%2Bb%22%7D") << u"f4"_s
-                                   << QJsonValue(QJsonObject{{u"s"_s, u"a+b"_s}});
-    QTest::newRow("percent-encoded UTF-8") << form << QByteArray("room=dec&event=f5&data=%22%C3%A9%E2%82%AC%22") << u"f5"_s
-                                           << QJsonValue(u"\u00e9\u20ac"_s);
-    QTest::newRow("no data") << form << QByteArray("event=f6&room=dec") << u"f6"_s << QJsonValue(QJsonValue::Null);
-    QTest::newRow("charset=UTF-8 param") << QByteArray("application/x-www-form-urlencoded; charset=UTF-8")
-                                         << QByteArray("room=dec&event=f7&data=%5B1%2C2%5D") << u"f7"_s
-                                         << QJsonValue(QJsonArray{1, 2});
-    QTest::newRow("encoded room") << form << QByteArray("room=%64%65%63&event=f8&data=true") << u"f8"_s
-                                  << QJsonValue(true);
+    QTest::newRow("data is JSON text")
+            << form << QByteArray("room=dec&event=f1&data=%7B%22a%22%3A1%7D") << u"f1"_s
+            << QJsonValue(QJsonObject{{u"a"_s, 1}});
+    QTest::newRow("plus is a space")
+            << form << QByteArray("room=dec&event=f2&data=%22hello+world%22") << u"f2"_s
+            << QJsonValue(u"hello world"_s);
+    QTest::newRow("plus in a name") << form << QByteArray("room=dec&event=my+event&data=1")
+                                    << u"my event"_s << QJsonValue(1);
+    QTest::newRow("%2B is a plus")
+            << form << QByteArray("room=dec&event=f4&data=%7B%22s%22%3A%22a%2Bb%22%7D") << u"f4"_s
+            << QJsonValue(QJsonObject{{u"s"_s, u"a+b"_s}});
+    QTest::newRow("percent-encoded UTF-8")
+            << form << QByteArray("room=dec&event=f5&data=%22%C3%A9%E2%82%AC%22") << u"f5"_s
+            << QJsonValue(u"\u00e9\u20ac"_s);
+    QTest::newRow("no data") << form << QByteArray("event=f6&room=dec") << u"f6"_s
+                             << QJsonValue(QJsonValue::Null);
+    QTest::newRow("charset=UTF-8 param")
+            << QByteArray("application/x-www-form-urlencoded; charset=UTF-8")
+            << QByteArray("room=dec&event=f7&data=%5B1%2C2%5D") << u"f7"_s
+            << QJsonValue(QJsonArray{1, 2});
+    QTest::newRow("encoded room") << form << QByteArray("room=%64%65%63&event=f8&data=true")
+                                  << u"f8"_s << QJsonValue(true);
 }
 
 void TestBodyDecoding::formBody()
@@ -193,10 +206,10 @@ void TestBodyDecoding::noContentType_data()
     QTest::addColumn<QByteArray>("body");
     QTest::addColumn<QString>("event");
     QTest::addColumn<QJsonValue>("data");
-    QTest::newRow("starts with { : JSON") << QByteArray(R"({"room":"dec","event":"n1","data":[1]})") << u"n1"_s
-                                          << QJsonValue(QJsonArray{1});
-    QTest::newRow("else form") << QByteArray("room=dec&event=n2&data=%7B%22k%22%3A%22v+w%22%7D") << u"n2"_s
-                               << QJsonValue(QJsonObject{{u"k"_s, u"v w"_s}});
+    QTest::newRow("starts with { : JSON") << QByteArray(R"({"room":"dec","event":"n1","data":[1]})")
+                                          << u"n1"_s << QJsonValue(QJsonArray{1});
+    QTest::newRow("else form") << QByteArray("room=dec&event=n2&data=%7B%22k%22%3A%22v+w%22%7D")
+                               << u"n2"_s << QJsonValue(QJsonObject{{u"k"_s, u"v w"_s}});
 }
 
 void TestBodyDecoding::noContentType()
@@ -217,16 +230,20 @@ void TestBodyDecoding::unsupportedMediaType_data()
     QTest::addColumn<QByteArray>("method");
     QTest::addColumn<QByteArray>("contentType");
     const QByteArray json = R"({"room":"dec","event":"nope","data":1})";
-    QTest::newRow("text/plain") << QByteArray("/api/emit/room") << QByteArray("POST") << QByteArray("text/plain");
+    QTest::newRow("text/plain") << QByteArray("/api/emit/room") << QByteArray("POST")
+                                << QByteArray("text/plain");
     QTest::newRow("text/plain charset") << QByteArray("/api/emit/room") << QByteArray("POST")
                                         << QByteArray("text/plain; charset=utf-8");
-    QTest::newRow("application/xml") << QByteArray("/api/emit/room") << QByteArray("POST") << QByteArray("application/xml");
+    QTest::newRow("application/xml")
+            << QByteArray("/api/emit/room") << QByteArray("POST") << QByteArray("application/xml");
     QTest::newRow("multipart") << QByteArray("/api/emit/room") << QByteArray("POST")
                                << QByteArray("multipart/form-data; boundary=xyz");
     QTest::newRow("octet-stream") << QByteArray("/api/emit/room") << QByteArray("POST")
                                   << QByteArray("application/octet-stream");
-    QTest::newRow("register text/plain") << QByteArray("/api/register") << QByteArray("POST") << QByteArray("text/plain");
-    QTest::newRow("/socket/room text/plain") << QByteArray("/socket/room") << QByteArray("PUT") << QByteArray("text/plain");
+    QTest::newRow("register text/plain")
+            << QByteArray("/api/register") << QByteArray("POST") << QByteArray("text/plain");
+    QTest::newRow("/socket/room text/plain")
+            << QByteArray("/socket/room") << QByteArray("PUT") << QByteArray("text/plain");
     Q_UNUSED(json);
 }
 
@@ -251,32 +268,39 @@ void TestBodyDecoding::charsets_data()
     QTest::addColumn<QString>("event");
     QTest::addColumn<QString>("data");
 
-    QTest::newRow("JSON ISO-8859-1") << QByteArray("application/json; charset=ISO-8859-1")
-                                     << QByteArray("{\"room\":\"dec\",\"event\":\"c1\",\"data\":\"caf\xE9\"}") << u"c1"_s
-                                     << u"caf\u00e9"_s;
-    QTest::newRow("JSON iso-8859-1 lower case") << QByteArray("application/json;charset=iso-8859-1")
-                                                << QByteArray("{\"room\":\"dec\",\"event\":\"c2\",\"data\":\"\xE9t\xE9\"}")
-                                                << u"c2"_s << u"\u00e9t\u00e9"_s;
-    QTest::newRow("JSON windows-1252") << QByteArray("application/json; charset=windows-1252")
-                                       << QByteArray("{\"room\":\"dec\",\"event\":\"c3\",\"data\":\"\x80 caf\xE9\"}")
-                                       << u"c3"_s << u"\u20ac caf\u00e9"_s;
-    QTest::newRow("JSON latin-1 event name") << QByteArray("application/json; charset=ISO-8859-1")
-                                             << QByteArray("{\"room\":\"dec\",\"event\":\"\xE9v\",\"data\":1}")
-                                             << u"\u00e9v"_s << QString();
-    QTest::newRow("JSON quoted charset") << QByteArray("application/json; charset=\"ISO-8859-1\"")
-                                         << QByteArray("{\"room\":\"dec\",\"event\":\"c5\",\"data\":\"\xFC\"}") << u"c5"_s
-                                         << u"\u00fc"_s;
-    QTest::newRow("JSON explicit UTF-8") << QByteArray("application/json; charset=UTF-8")
-                                         << QByteArray("{\"room\":\"dec\",\"event\":\"c6\",\"data\":\"caf\xC3\xA9\"}")
-                                         << u"c6"_s << u"caf\u00e9"_s;
-    QTest::newRow("form ISO-8859-1") << QByteArray("application/x-www-form-urlencoded; charset=ISO-8859-1")
-                                     << QByteArray("room=dec&event=c7&data=%22caf%E9%22") << u"c7"_s << u"caf\u00e9"_s;
-    QTest::newRow("form windows-1252") << QByteArray("application/x-www-form-urlencoded; charset=windows-1252")
-                                       << QByteArray("room=dec&event=c8&data=%22%80+%E9%22") << u"c8"_s
-                                       << u"\u20ac \u00e9"_s;
-    QTest::newRow("form raw latin-1 byte") << QByteArray("application/x-www-form-urlencoded; charset=ISO-8859-1")
-                                           << QByteArray("room=dec&event=c9&data=%22\xE9%22") << u"c9"_s
-                                           << u"\u00e9"_s;
+    QTest::newRow("JSON ISO-8859-1")
+            << QByteArray("application/json; charset=ISO-8859-1")
+            << QByteArray("{\"room\":\"dec\",\"event\":\"c1\",\"data\":\"caf\xE9\"}") << u"c1"_s
+            << u"caf\u00e9"_s;
+    QTest::newRow("JSON iso-8859-1 lower case")
+            << QByteArray("application/json;charset=iso-8859-1")
+            << QByteArray("{\"room\":\"dec\",\"event\":\"c2\",\"data\":\"\xE9t\xE9\"}") << u"c2"_s
+            << u"\u00e9t\u00e9"_s;
+    QTest::newRow("JSON windows-1252")
+            << QByteArray("application/json; charset=windows-1252")
+            << QByteArray("{\"room\":\"dec\",\"event\":\"c3\",\"data\":\"\x80 caf\xE9\"}")
+            << u"c3"_s << u"\u20ac caf\u00e9"_s;
+    QTest::newRow("JSON latin-1 event name")
+            << QByteArray("application/json; charset=ISO-8859-1")
+            << QByteArray("{\"room\":\"dec\",\"event\":\"\xE9v\",\"data\":1}") << u"\u00e9v"_s
+            << QString();
+    QTest::newRow("JSON quoted charset")
+            << QByteArray("application/json; charset=\"ISO-8859-1\"")
+            << QByteArray("{\"room\":\"dec\",\"event\":\"c5\",\"data\":\"\xFC\"}") << u"c5"_s
+            << u"\u00fc"_s;
+    QTest::newRow("JSON explicit UTF-8")
+            << QByteArray("application/json; charset=UTF-8")
+            << QByteArray("{\"room\":\"dec\",\"event\":\"c6\",\"data\":\"caf\xC3\xA9\"}") << u"c6"_s
+            << u"caf\u00e9"_s;
+    QTest::newRow("form ISO-8859-1")
+            << QByteArray("application/x-www-form-urlencoded; charset=ISO-8859-1")
+            << QByteArray("room=dec&event=c7&data=%22caf%E9%22") << u"c7"_s << u"caf\u00e9"_s;
+    QTest::newRow("form windows-1252")
+            << QByteArray("application/x-www-form-urlencoded; charset=windows-1252")
+            << QByteArray("room=dec&event=c8&data=%22%80+%E9%22") << u"c8"_s << u"\u20ac \u00e9"_s;
+    QTest::newRow("form raw latin-1 byte")
+            << QByteArray("application/x-www-form-urlencoded; charset=ISO-8859-1")
+            << QByteArray("room=dec&event=c9&data=%22\xE9%22") << u"c9"_s << u"\u00e9"_s;
 }
 
 void TestBodyDecoding::charsets()
@@ -296,10 +320,12 @@ void TestBodyDecoding::charsets()
 void TestBodyDecoding::unknownCharset()
 {
     const QJsonObject before = stableStats(stats(*m_api));
-    for (const QByteArray &ct : {QByteArray("application/json; charset=x-no-such-charset"),
-                                QByteArray("application/x-www-form-urlencoded; charset=klingon")}) {
-        const QByteArray body = ct.startsWith("application/json") ? QByteArray(R"({"room":"dec","event":"u1"})")
-                                                                  : QByteArray("room=dec&event=u1");
+    for (const QByteArray &ct :
+         {QByteArray("application/json; charset=x-no-such-charset"),
+          QByteArray("application/x-www-form-urlencoded; charset=klingon")}) {
+        const QByteArray body = ct.startsWith("application/json")
+                ? QByteArray(R"({"room":"dec","event":"u1"})")
+                : QByteArray("room=dec&event=u1");
         const HttpResponse r = m_api->post("/api/emit/room", body, ct);
         QVERIFY2(r.status == 415, qPrintable(r.describe()));
         QCOMPARE(r.errorCode(), u"unsupported_media_type"_s);
@@ -313,18 +339,23 @@ void TestBodyDecoding::invalidUtf8_data()
     QTest::addColumn<QByteArray>("contentType");
     QTest::addColumn<QByteArray>("body");
     QTest::newRow("JSON latin-1 byte, no charset")
-        << QByteArray("application/json") << QByteArray("{\"room\":\"dec\",\"event\":\"i1\",\"data\":\"caf\xE9\"}");
-    QTest::newRow("JSON truncated sequence") << QByteArray("application/json")
-                                             << QByteArray("{\"room\":\"dec\",\"event\":\"i2\",\"data\":\"\xC3\x28\"}");
-    QTest::newRow("JSON overlong encoding") << QByteArray("application/json")
-                                            << QByteArray("{\"room\":\"dec\",\"event\":\"i3\",\"data\":\"\xC0\xAF\"}");
-    QTest::newRow("JSON invalid byte in name") << QByteArray("application/json")
-                                               << QByteArray("{\"room\":\"dec\",\"event\":\"i4\xFF\"}");
-    QTest::newRow("form percent-encoded latin-1")
-        << QByteArray("application/x-www-form-urlencoded") << QByteArray("room=dec&event=i5&data=%22%E9%22");
+            << QByteArray("application/json")
+            << QByteArray("{\"room\":\"dec\",\"event\":\"i1\",\"data\":\"caf\xE9\"}");
+    QTest::newRow("JSON truncated sequence")
+            << QByteArray("application/json")
+            << QByteArray("{\"room\":\"dec\",\"event\":\"i2\",\"data\":\"\xC3\x28\"}");
+    QTest::newRow("JSON overlong encoding")
+            << QByteArray("application/json")
+            << QByteArray("{\"room\":\"dec\",\"event\":\"i3\",\"data\":\"\xC0\xAF\"}");
+    QTest::newRow("JSON invalid byte in name")
+            << QByteArray("application/json")
+            << QByteArray("{\"room\":\"dec\",\"event\":\"i4\xFF\"}");
+    QTest::newRow("form percent-encoded latin-1") << QByteArray("application/x-www-form-urlencoded")
+                                                  << QByteArray("room=dec&event=i5&data=%22%E9%22");
     QTest::newRow("form invalid UTF-8 in room") << QByteArray("application/x-www-form-urlencoded")
                                                 << QByteArray("room=de%C3%28c&event=i6");
-    QTest::newRow("no content type, raw byte") << QByteArray() << QByteArray("room=dec&event=i7\xE9");
+    QTest::newRow("no content type, raw byte")
+            << QByteArray() << QByteArray("room=dec&event=i7\xE9");
 }
 
 void TestBodyDecoding::invalidUtf8()
@@ -334,7 +365,8 @@ void TestBodyDecoding::invalidUtf8()
     const QJsonObject before = stableStats(stats(*m_api));
     const HttpResponse r = m_api->post("/api/emit/room", body, contentType);
     QVERIFY2(r.status == 400, qPrintable(r.describe()));
-    QVERIFY2(r.errorCode() == u"bad_request" || r.errorCode() == u"invalid_json", qPrintable(r.describe()));
+    QVERIFY2(r.errorCode() == u"bad_request" || r.errorCode() == u"invalid_json",
+             qPrintable(r.describe()));
     QCOMPARE(stableStats(stats(*m_api)), before);
     QVERIFY(nothingDelivered());
 }
@@ -343,23 +375,31 @@ void TestBodyDecoding::dataForwardedExactly_data()
 {
     QTest::addColumn<QByteArray>("data");
     QTest::addColumn<bool>("hasWhitespace");
-    QTest::newRow("brief example") << QByteArray(R"({"n":123456789012345678901234567890,"f":1.0,"z":"x","a":[1,2]})") << false;
+    QTest::newRow("brief example")
+            << QByteArray(R"({"n":123456789012345678901234567890,"f":1.0,"z":"x","a":[1,2]})")
+            << false;
     QTest::newRow("key order") << QByteArray(R"({"z":1,"a":2,"m":3,"b":{"y":0,"x":0}})") << false;
     QTest::newRow("integer beyond 2^64") << QByteArray("123456789012345678901234567890") << false;
     QTest::newRow("2^64+1") << QByteArray("18446744073709551617") << false;
     QTest::newRow("negative big") << QByteArray("-98765432109876543210987654321") << false;
     QTest::newRow("1.0") << QByteArray("1.0") << false;
     QTest::newRow("trailing zeros") << QByteArray("[1.50,2.500e3,-0,0.000,1E+2]") << false;
-    QTest::newRow("many digits") << QByteArray("3.14159265358979323846264338327950288419716939937510") << false;
+    QTest::newRow("many digits") << QByteArray(
+            "3.14159265358979323846264338327950288419716939937510")
+                                 << false;
     QTest::newRow("escapes kept") << QByteArray(R"("tab\tnl\n\u00e9 \"q\" \/ \\")") << false;
-    QTest::newRow("raw UTF-8") << QByteArray("\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"") << false;
-    QTest::newRow("nested") << QByteArray(R"({"nested":{"b":1,"a":[{"y":1.10,"x":2}]},"e":{},"l":[]})") << false;
+    QTest::newRow("raw UTF-8") << QByteArray("\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"")
+                               << false;
+    QTest::newRow("nested") << QByteArray(
+            R"({"nested":{"b":1,"a":[{"y":1.10,"x":2}]},"e":{},"l":[]})")
+                            << false;
     QTest::newRow("true") << QByteArray("true") << false;
     QTest::newRow("false") << QByteArray("false") << false;
     QTest::newRow("string") << QByteArray(R"("plain")") << false;
     QTest::newRow("duplicate-looking keys") << QByteArray(R"({"a":1,"A":2})") << false;
-    QTest::newRow("whitespace outside strings")
-        << QByteArray("{ \"a\" : 1.0 ,\n \"b\" : [ 1 , 2 ] ,\t\"s\" : \"keep  these  spaces\" }") << true;
+    QTest::newRow("whitespace outside strings") << QByteArray(
+            "{ \"a\" : 1.0 ,\n \"b\" : [ 1 , 2 ] ,\t\"s\" : \"keep  these  spaces\" }")
+                                                << true;
     QTest::newRow("whitespace around number") << QByteArray("  100.00  ") << true;
 }
 
@@ -391,7 +431,7 @@ void TestBodyDecoding::dataForwardedExactlyFromForm()
 void TestBodyDecoding::absentDataIsNull()
 {
     for (const QByteArray &body : {QByteArray(R"({"room":"dec","event":"nodata"})"),
-                                  QByteArray(R"({"room":"dec","event":"nodata","data":null})")}) {
+                                   QByteArray(R"({"room":"dec","event":"nodata","data":null})")}) {
         WsFrame f;
         const HttpResponse r = emitAndReceive(body, "application/json", &f);
         QVERIFY2(r.status == 200, qPrintable(r.describe()));
@@ -406,7 +446,7 @@ void TestBodyDecoding::nameLengths_data()
     QTest::addColumn<QString>("value");
     QTest::addColumn<int>("status");
 
-    const QString e = u"\u00e9"_s;       // 2 UTF-8 bytes
+    const QString e = u"\u00e9"_s;         // 2 UTF-8 bytes
     const QString emoji = u"\U0001F600"_s; // 4 UTF-8 bytes, 2 UTF-16 units
     QTest::newRow("room 4000 ASCII") << u"room"_s << QString(4000, u'r') << 200;
     QTest::newRow("room 4001 ASCII") << u"room"_s << QString(4001, u'r') << 400;
@@ -450,13 +490,15 @@ void TestBodyDecoding::nameLengths()
     QVERIFY2(r.status == status, qPrintable(r.describe()));
     if (status == 400) {
         QCOMPARE(r.errorCode(), u"bad_request"_s);
-        QVERIFY2(r.errorMessage().contains(field), qPrintable(u"message does not name "_s % field % u": "_s % r.errorMessage()));
+        QVERIFY2(r.errorMessage().contains(field),
+                 qPrintable(u"message does not name "_s % field % u": "_s % r.errorMessage()));
     }
     // The same limits hold for names inside a token (register).
     if (field == u"room" || field == u"user") {
-        const HttpResponse reg = m_api->postJson(
-            "/api/register", {{u"room"_s, field == u"room" ? value : u"r"_s}, {u"user"_s, field == u"user" ? value : u"u"_s},
-                              {u"session"_s, u"s"_s}});
+        const HttpResponse reg = m_api->postJson("/api/register",
+                                                 {{u"room"_s, field == u"room" ? value : u"r"_s},
+                                                  {u"user"_s, field == u"user" ? value : u"u"_s},
+                                                  {u"session"_s, u"s"_s}});
         QVERIFY2(reg.status == status, qPrintable(reg.describe()));
     }
 }

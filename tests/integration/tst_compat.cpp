@@ -63,16 +63,20 @@ void TestCompat::cleanup()
     if (QTest::currentTestFailed()) {
         qWarning().noquote() << "daemon output (tail):\n" << m_server->output().right(3000);
         if (m_extra)
-            qWarning().noquote() << "dedicated daemon output (tail):\n" << m_extra->output().right(3000);
+            qWarning().noquote() << "dedicated daemon output (tail):\n"
+                                 << m_extra->output().right(3000);
     }
     m_extra.reset();
     // let closed legacy clients of this case disappear before the next counts them
     QVERIFY(waitUntil(
-        [&] {
-            return m_api->post("/", "{}", "application/json").object().value(u"message"_s).toString()
-                == u"Send to 0 clients";
-        },
-        3000));
+            [&] {
+                return m_api->post("/", "{}", "application/json")
+                               .object()
+                               .value(u"message"_s)
+                               .toString()
+                        == u"Send to 0 clients";
+            },
+            3000));
 }
 
 std::unique_ptr<WsClient> TestCompat::legacyClient()
@@ -92,7 +96,8 @@ void TestCompat::broadcast_roomEventAndLegacyText()
     auto legacy = legacyClient();
     QVERIFY(legacy);
 
-    const QByteArray body = R"({"channel":")" + room.toUtf8() + R"(","eventName":"RefreshEmployees","payload":{"dept":10,"f":1.0}})";
+    const QByteArray body = R"({"channel":")" + room.toUtf8()
+            + R"(","eventName":"RefreshEmployees","payload":{"dept":10,"f":1.0}})";
     const HttpResponse r = m_api->post("/api/broadcast", body, "application/json");
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
     QCOMPARE(r.object(), (QJsonObject{{u"ok"_s, true}}));
@@ -116,10 +121,13 @@ void TestCompat::broadcast_roomEventAndLegacyText()
 
     // form-encoded, as the seed callers may send it
     const HttpResponse f = m_api->post(
-        "/api/broadcast", "channel=" + QUrl::toPercentEncoding(room) + "&eventName=websocket%3A%3Arefresh&payload=%7B%22region%22%3A%22emp%22%7D",
-        "application/x-www-form-urlencoded");
+            "/api/broadcast",
+            "channel=" + QUrl::toPercentEncoding(room)
+                    + "&eventName=websocket%3A%3Arefresh&payload=%7B%22region%22%3A%22emp%22%7D",
+            "application/x-www-form-urlencoded");
     QVERIFY2(f.status == 200, qPrintable(f.describe()));
-    QCOMPARE(member->waitForFrame(u"event"_s).value(u"data"_s), QJsonValue(QJsonObject{{u"region"_s, u"emp"_s}}));
+    QCOMPARE(member->waitForFrame(u"event"_s).value(u"data"_s),
+             QJsonValue(QJsonObject{{u"region"_s, u"emp"_s}}));
     QVERIFY(legacy->waitForAny(&text));
     QCOMPARE(text.object.value(u"eventName"_s).toString(), u"websocket::refresh"_s);
 }
@@ -133,7 +141,8 @@ void TestCompat::broadcast_missingChannel()
                                     QJsonObject{{u"channel"_s, u""_s}, {u"eventName"_s, u"E"_s}}}) {
         const HttpResponse r = m_api->postJson("/api/broadcast", body);
         QVERIFY2(r.status == 400, qPrintable(r.describe()));
-        QCOMPARE(r.object(), (QJsonObject{{u"ok"_s, false}, {u"message"_s, u"channel is required"_s}}));
+        QCOMPARE(r.object(),
+                 (QJsonObject{{u"ok"_s, false}, {u"message"_s, u"channel is required"_s}}));
     }
     QCOMPARE(stableStats(stats(*m_api)), before);
     QVERIFY(legacy->noFrameWithin(150));
@@ -143,7 +152,8 @@ void TestCompat::broadcast_missingEventName_data()
 {
     QTest::addColumn<QJsonObject>("body");
     QTest::newRow("missing") << QJsonObject{{u"channel"_s, u"c"_s}, {u"payload"_s, 1}};
-    QTest::newRow("empty") << QJsonObject{{u"channel"_s, u"c"_s}, {u"eventName"_s, u""_s}, {u"payload"_s, 1}};
+    QTest::newRow("empty") << QJsonObject{
+            {u"channel"_s, u"c"_s}, {u"eventName"_s, u""_s}, {u"payload"_s, 1}};
 }
 
 void TestCompat::broadcast_missingEventName()
@@ -154,7 +164,8 @@ void TestCompat::broadcast_missingEventName()
     const QJsonObject before = stableStats(stats(*m_api));
     const HttpResponse r = m_api->postJson("/api/broadcast", body);
     QVERIFY2(r.status == 400, qPrintable(r.describe()));
-    QCOMPARE(r.object(), (QJsonObject{{u"ok"_s, false}, {u"message"_s, u"eventName is required"_s}}));
+    QCOMPARE(r.object(),
+             (QJsonObject{{u"ok"_s, false}, {u"message"_s, u"eventName is required"_s}}));
     QCOMPARE(stableStats(stats(*m_api)), before);
     QVERIFY(legacy->noFrameWithin(150));
 }
@@ -193,9 +204,10 @@ void TestCompat::postRoot_plainText_data()
     QTest::addColumn<QByteArray>("body");
     QTest::newRow("text/plain") << QByteArray("text/plain") << QByteArray("hello world");
     QTest::newRow("no content type") << QByteArray() << QByteArray("plain message");
-    QTest::newRow("form-looking text is not decoded") << QByteArray("application/x-www-form-urlencoded")
-                                                      << QByteArray("a=b+c&d=%41");
-    QTest::newRow("text with quotes") << QByteArray("text/plain; charset=utf-8") << QByteArray("say \"hi\" \xC3\xA9");
+    QTest::newRow("form-looking text is not decoded")
+            << QByteArray("application/x-www-form-urlencoded") << QByteArray("a=b+c&d=%41");
+    QTest::newRow("text with quotes")
+            << QByteArray("text/plain; charset=utf-8") << QByteArray("say \"hi\" \xC3\xA9");
 }
 
 void TestCompat::postRoot_plainText()
@@ -227,7 +239,9 @@ void TestCompat::postRoot_noLegacyClients()
 void TestCompat::socket_register()
 {
     const QString room = uniqueName(u"hr:emp"_s);
-    const HttpResponse r = m_api->postJson("/socket", {{u"room"_s, room}, {u"username"_s, u"SCOTT"_s}, {u"sessionId"_s, u"777"_s}});
+    const HttpResponse r = m_api->postJson(
+            "/socket",
+            {{u"room"_s, room}, {u"username"_s, u"SCOTT"_s}, {u"sessionId"_s, u"777"_s}});
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
     const QByteArray token = r.object().value(u"token"_s).toString().toLatin1();
     QVERIFY(!token.isEmpty());
@@ -245,7 +259,8 @@ void TestCompat::socket_register()
 void TestCompat::socket_registerWithoutUsername()
 {
     const QString room = uniqueName(u"r"_s);
-    const HttpResponse r = m_api->postJson("/socket", {{u"room"_s, room}, {u"sessionId"_s, u"SESSION42"_s}});
+    const HttpResponse r =
+            m_api->postJson("/socket", {{u"room"_s, room}, {u"sessionId"_s, u"SESSION42"_s}});
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
     const QJsonObject claims = Jwt::claims(r.object().value(u"token"_s).toString().toLatin1());
     QCOMPARE(claims.value(u"sub"_s).toString(), u"SESSION42"_s);
@@ -259,15 +274,18 @@ void TestCompat::socketRoom_emits()
     auto member = openJoined(*m_server, *m_api, room, u"U"_s, u"S"_s, false, &why);
     QVERIFY2(member, qPrintable(why));
     const int in0 = stats(*m_api).value(u"messages_in_total"_s).toInt();
-    const HttpResponse r = m_api->putJson("/socket/room", {{u"room"_s, room}, {u"event"_s, u"websocket::message"_s},
-                                                           {u"data"_s, QJsonObject{{u"text"_s, u"hi"_s}}}});
+    const HttpResponse r = m_api->putJson("/socket/room",
+                                          {{u"room"_s, room},
+                                           {u"event"_s, u"websocket::message"_s},
+                                           {u"data"_s, QJsonObject{{u"text"_s, u"hi"_s}}}});
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
     QCOMPARE(r.object(), (QJsonObject{{u"result"_s, true}}));
     const QJsonObject ev = member->waitForFrame(u"event"_s);
     QCOMPARE(ev.value(u"event"_s).toString(), u"websocket::message"_s);
     QCOMPARE(ev.value(u"room"_s).toString(), room);
     QCOMPARE(ev.value(u"data"_s), QJsonValue(QJsonObject{{u"text"_s, u"hi"_s}}));
-    QVERIFY(waitUntil([&] { return stats(*m_api).value(u"messages_in_total"_s).toInt() == in0 + 1; }, 3000));
+    QVERIFY(waitUntil(
+            [&] { return stats(*m_api).value(u"messages_in_total"_s).toInt() == in0 + 1; }, 3000));
 
     // a missing field uses the REST error shape
     const HttpResponse bad = m_api->putJson("/socket/room", {{u"event"_s, u"e"_s}});
@@ -282,10 +300,13 @@ void TestCompat::socketUser_emits()
     QString why;
     auto a = openJoined(*m_server, *m_api, uniqueName(u"r1"_s), user, u"S1"_s, false, &why);
     auto b = openJoined(*m_server, *m_api, uniqueName(u"r2"_s), user, u"S2"_s, false, &why);
-    auto other = openJoined(*m_server, *m_api, uniqueName(u"r3"_s), u"OTHER"_s, u"S3"_s, false, &why);
+    auto other =
+            openJoined(*m_server, *m_api, uniqueName(u"r3"_s), u"OTHER"_s, u"S3"_s, false, &why);
     QVERIFY2(a && b && other, qPrintable(why));
-    const HttpResponse r = m_api->putJson("/socket/user", {{u"username"_s, user}, {u"event"_s, u"websocket::refresh"_s},
-                                                           {u"data"_s, QJsonObject{{u"region"_s, u"R1"_s}}}});
+    const HttpResponse r = m_api->putJson("/socket/user",
+                                          {{u"username"_s, user},
+                                           {u"event"_s, u"websocket::refresh"_s},
+                                           {u"data"_s, QJsonObject{{u"region"_s, u"R1"_s}}}});
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
     QCOMPARE(r.object(), (QJsonObject{{u"result"_s, true}}));
     for (WsClient *c : {a.get(), b.get()}) {
@@ -305,8 +326,9 @@ void TestCompat::withoutKey_401_data()
     QTest::addColumn<QByteArray>("method");
     QTest::addColumn<QByteArray>("path");
     QTest::addColumn<QByteArray>("body");
-    QTest::newRow("POST /api/broadcast") << QByteArray("POST") << QByteArray("/api/broadcast")
-                                         << QByteArray(R"({"channel":"c","eventName":"e","payload":1})");
+    QTest::newRow("POST /api/broadcast")
+            << QByteArray("POST") << QByteArray("/api/broadcast")
+            << QByteArray(R"({"channel":"c","eventName":"e","payload":1})");
     QTest::newRow("POST /") << QByteArray("POST") << QByteArray("/") << QByteArray(R"({"x":1})");
     QTest::newRow("POST /socket") << QByteArray("POST") << QByteArray("/socket")
                                   << QByteArray(R"({"room":"r","username":"u","sessionId":"s"})");
@@ -329,7 +351,8 @@ void TestCompat::withoutKey_401()
     QVERIFY2(r.status == 401, qPrintable(r.describe()));
     if (path.startsWith("/socket"))
         QCOMPARE(r.errorCode(), u"unauthorized"_s);
-    r = anon->request(method, path, body, {{"Content-Type", "application/json"}, {"X-API-Key", "wrong"}});
+    r = anon->request(method, path, body,
+                      {{"Content-Type", "application/json"}, {"X-API-Key", "wrong"}});
     QVERIFY2(r.status == 401, qPrintable(r.describe()));
     QCOMPARE(stableStats(stats(*m_api)), before);
     QVERIFY(legacy->noFrameWithin(100));
@@ -338,12 +361,14 @@ void TestCompat::withoutKey_401()
 void TestCompat::trustedNetworks_allowWithoutKey()
 {
     m_extra = std::make_unique<ServerProcess>();
-    QVERIFY2(m_extra->start({u"--trusted-networks"_s, u"10.0.0.0/8,127.0.0.0/8"_s}), qPrintable(m_extra->lastError()));
+    QVERIFY2(m_extra->start({u"--trusted-networks"_s, u"10.0.0.0/8,127.0.0.0/8"_s}),
+             qPrintable(m_extra->lastError()));
     auto anon = m_extra->client(false);
     auto legacy = std::make_unique<WsClient>();
     QVERIFY(legacy->open(m_extra->wsUrl(u"/"_s)));
 
-    HttpResponse r = anon->postJson("/socket", {{u"room"_s, u"r"_s}, {u"username"_s, u"u"_s}, {u"sessionId"_s, u"s"_s}});
+    HttpResponse r = anon->postJson(
+            "/socket", {{u"room"_s, u"r"_s}, {u"username"_s, u"u"_s}, {u"sessionId"_s, u"s"_s}});
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
     const QByteArray token = r.object().value(u"token"_s).toString().toLatin1();
     WsClient member;
@@ -353,10 +378,12 @@ void TestCompat::trustedNetworks_allowWithoutKey()
     r = anon->putJson("/socket/room", {{u"room"_s, u"r"_s}, {u"event"_s, u"e1"_s}, {u"data"_s, 1}});
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
     QCOMPARE(member.waitForFrame(u"event"_s).value(u"event"_s).toString(), u"e1"_s);
-    r = anon->putJson("/socket/user", {{u"username"_s, u"u"_s}, {u"event"_s, u"e2"_s}, {u"data"_s, 2}});
+    r = anon->putJson("/socket/user",
+                      {{u"username"_s, u"u"_s}, {u"event"_s, u"e2"_s}, {u"data"_s, 2}});
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
     QCOMPARE(member.waitForFrame(u"event"_s).value(u"event"_s).toString(), u"e2"_s);
-    r = anon->postJson("/api/broadcast", {{u"channel"_s, u"r"_s}, {u"eventName"_s, u"e3"_s}, {u"payload"_s, 3}});
+    r = anon->postJson("/api/broadcast",
+                       {{u"channel"_s, u"r"_s}, {u"eventName"_s, u"e3"_s}, {u"payload"_s, 3}});
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
     QCOMPARE(member.waitForFrame(u"event"_s).value(u"event"_s).toString(), u"e3"_s);
     WsFrame f;
@@ -369,8 +396,10 @@ void TestCompat::trustedNetworks_allowWithoutKey()
 
     // A list that does not contain the caller does not let it in.
     auto other = std::make_unique<ServerProcess>();
-    QVERIFY2(other->start({u"--trusted-networks"_s, u"10.0.0.0/8"_s}), qPrintable(other->lastError()));
-    r = other->client(false)->postJson("/socket", {{u"room"_s, u"r"_s}, {u"username"_s, u"u"_s}, {u"sessionId"_s, u"s"_s}});
+    QVERIFY2(other->start({u"--trusted-networks"_s, u"10.0.0.0/8"_s}),
+             qPrintable(other->lastError()));
+    r = other->client(false)->postJson(
+            "/socket", {{u"room"_s, u"r"_s}, {u"username"_s, u"u"_s}, {u"sessionId"_s, u"s"_s}});
     QCOMPARE(r.status, 401);
 }
 
@@ -380,18 +409,24 @@ void TestCompat::insecure_allowsWithoutKey()
     ServerProcess::Options o;
     o.defaultSecrets = false;
     m_extra->setOptions(o);
-    QVERIFY2(m_extra->start({u"--insecure"_s, u"--jwt-secret"_s, QString::fromLatin1(m_extra->jwtSecret())}),
+    QVERIFY2(m_extra->start({u"--insecure"_s, u"--jwt-secret"_s,
+                             QString::fromLatin1(m_extra->jwtSecret())}),
              qPrintable(m_extra->lastError()));
     auto anon = m_extra->client(false);
-    HttpResponse r = anon->postJson("/socket", {{u"room"_s, u"r"_s}, {u"username"_s, u"u"_s}, {u"sessionId"_s, u"s"_s}});
+    HttpResponse r = anon->postJson(
+            "/socket", {{u"room"_s, u"r"_s}, {u"username"_s, u"u"_s}, {u"sessionId"_s, u"s"_s}});
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
     WsClient member;
     QVERIFY(member.open(m_extra->wsUrl(u"/ws"_s)));
-    QCOMPARE(member.join(r.object().value(u"token"_s).toString().toLatin1()).value(u"type"_s).toString(), u"joined"_s);
+    QCOMPARE(member.join(r.object().value(u"token"_s).toString().toLatin1())
+                     .value(u"type"_s)
+                     .toString(),
+             u"joined"_s);
     r = anon->putJson("/socket/room", {{u"room"_s, u"r"_s}, {u"event"_s, u"e"_s}, {u"data"_s, 1}});
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
     QVERIFY(!member.waitForFrame(u"event"_s).isEmpty());
-    r = anon->postJson("/api/broadcast", {{u"channel"_s, u"r"_s}, {u"eventName"_s, u"b"_s}, {u"payload"_s, 1}});
+    r = anon->postJson("/api/broadcast",
+                       {{u"channel"_s, u"r"_s}, {u"eventName"_s, u"b"_s}, {u"payload"_s, 1}});
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
     r = anon->post("/", "x", "text/plain");
     QVERIFY2(r.status == 200, qPrintable(r.describe()));

@@ -109,9 +109,10 @@ void TestConfigStartup::help()
     const auto r = ServerProcess::run({u"--help"_s});
     QVERIFY2(!r.timedOut && !r.crashed, qPrintable(r.output));
     QCOMPARE(r.exitCode, 0);
-    for (const QString &flag : {u"--listen"_s, u"--config"_s, u"--api-key"_s, u"--jwt-secret"_s, u"--data-dir"_s,
-                                u"--tls-cert"_s, u"--tls-key"_s, u"--insecure"_s, u"--log-level"_s, u"--max-body-bytes"_s,
-                                u"--max-queue-bytes"_s, u"--allowed-origins"_s, u"--trusted-networks"_s, u"--version"_s})
+    for (const QString &flag :
+         {u"--listen"_s, u"--config"_s, u"--api-key"_s, u"--jwt-secret"_s, u"--data-dir"_s,
+          u"--tls-cert"_s, u"--tls-key"_s, u"--insecure"_s, u"--log-level"_s, u"--max-body-bytes"_s,
+          u"--max-queue-bytes"_s, u"--allowed-origins"_s, u"--trusted-networks"_s, u"--version"_s})
         QVERIFY2(r.output.contains(flag), qPrintable(u"--help does not mention "_s % flag));
 }
 
@@ -128,8 +129,9 @@ void TestConfigStartup::portInUse_exitsWithMessage()
     QTcpServer blocker;
     QVERIFY(blocker.listen(QHostAddress::LocalHost, 0));
     const QString port = QString::number(blocker.serverPort());
-    const auto r = ServerProcess::run({u"--listen"_s, u"127.0.0.1:"_s % port, u"--data-dir"_s, m_tmp.path(),
-                                       u"--api-key"_s, u"k"_s, u"--jwt-secret"_s, u"s"_s});
+    const auto r =
+            ServerProcess::run({u"--listen"_s, u"127.0.0.1:"_s % port, u"--data-dir"_s,
+                                m_tmp.path(), u"--api-key"_s, u"k"_s, u"--jwt-secret"_s, u"s"_s});
     QVERIFY2(!r.timedOut, "the daemon kept running on a busy port");
     QVERIFY2(!r.crashed, qPrintable(r.output));
     QVERIFY(r.exitCode != 0);
@@ -147,7 +149,8 @@ void TestConfigStartup::badValue_data()
     QTest::addColumn<QString>("key"); // with underscores; the message must name it (- or _)
 
     auto flag = [](const char *name, const QStringList &args, const char *key) {
-        QTest::newRow(name) << args << QString() << QString() << QByteArray() << QString::fromLatin1(key);
+        QTest::newRow(name) << args << QString() << QString() << QByteArray()
+                            << QString::fromLatin1(key);
     };
     flag("max-body-bytes abc", {u"--max-body-bytes"_s, u"abc"_s}, "max_body_bytes");
     flag("max-body-bytes negative", {u"--max-body-bytes"_s, u"-1"_s}, "max_body_bytes");
@@ -159,20 +162,26 @@ void TestConfigStartup::badValue_data()
     flag("ping-interval-s abc", {u"--ping-interval-s"_s, u"abc"_s}, "ping_interval_s");
     flag("listen without port", {u"--listen"_s, u"nonsense"_s}, "listen");
     flag("listen port out of range", {u"--listen"_s, u"127.0.0.1:99999"_s}, "listen");
-    flag("trusted-networks bad prefix", {u"--trusted-networks"_s, u"10.0.0.0/99"_s}, "trusted_networks");
-    flag("trusted-networks not an address", {u"--trusted-networks"_s, u"not-a-net"_s}, "trusted_networks");
+    flag("trusted-networks bad prefix", {u"--trusted-networks"_s, u"10.0.0.0/99"_s},
+         "trusted_networks");
+    flag("trusted-networks not an address", {u"--trusted-networks"_s, u"not-a-net"_s},
+         "trusted_networks");
     flag("log-level unknown", {u"--log-level"_s, u"loud"_s}, "log_level");
     flag("history-per-room zero", {u"--history-per-room"_s, u"0"_s}, "history_per_room");
     flag("log-max-rows abc", {u"--log-max-rows"_s, u"abc"_s}, "log_max_rows");
     flag("unknown flag", {u"--no-such-flag"_s, u"1"_s}, "no_such_flag");
-    QTest::newRow("env SWITCHBOARD_MAX_BODY_BYTES=abc") << QStringList() << u"SWITCHBOARD_MAX_BODY_BYTES"_s << u"abc"_s
-                                                         << QByteArray() << u"max_body_bytes"_s;
-    QTest::newRow("env SWITCHBOARD_READ_TIMEOUT_S=-3") << QStringList() << u"SWITCHBOARD_READ_TIMEOUT_S"_s << u"-3"_s
-                                                        << QByteArray() << u"read_timeout_s"_s;
-    QTest::newRow("INI max_body_bytes=abc") << QStringList() << QString() << QString()
-                                            << QByteArray("max_body_bytes=abc\n") << u"max_body_bytes"_s;
-    QTest::newRow("INI ping_interval_s=soon") << QStringList() << QString() << QString()
-                                              << QByteArray("ping_interval_s=soon\n") << u"ping_interval_s"_s;
+    QTest::newRow("env SWITCHBOARD_MAX_BODY_BYTES=abc")
+            << QStringList() << u"SWITCHBOARD_MAX_BODY_BYTES"_s << u"abc"_s << QByteArray()
+            << u"max_body_bytes"_s;
+    QTest::newRow("env SWITCHBOARD_READ_TIMEOUT_S=-3")
+            << QStringList() << u"SWITCHBOARD_READ_TIMEOUT_S"_s << u"-3"_s << QByteArray()
+            << u"read_timeout_s"_s;
+    QTest::newRow("INI max_body_bytes=abc")
+            << QStringList() << QString() << QString() << QByteArray("max_body_bytes=abc\n")
+            << u"max_body_bytes"_s;
+    QTest::newRow("INI ping_interval_s=soon")
+            << QStringList() << QString() << QString() << QByteArray("ping_interval_s=soon\n")
+            << u"ping_interval_s"_s;
 }
 
 void TestConfigStartup::badValue()
@@ -183,8 +192,8 @@ void TestConfigStartup::badValue()
     QFETCH(QByteArray, ini);
     QFETCH(QString, key);
     QTemporaryDir dir;
-    QStringList all{u"--listen"_s, u"127.0.0.1:0"_s, u"--data-dir"_s, dir.path(), u"--api-key"_s, u"k"_s,
-                    u"--jwt-secret"_s, u"s"_s};
+    QStringList all{u"--listen"_s,  u"127.0.0.1:0"_s, u"--data-dir"_s,   dir.path(),
+                    u"--api-key"_s, u"k"_s,           u"--jwt-secret"_s, u"s"_s};
     if (!ini.isEmpty()) {
         const QString path = dir.filePath(u"bad.ini"_s);
         QVERIFY(writeFile(path, ini));
@@ -195,10 +204,12 @@ void TestConfigStartup::badValue()
     if (!envName.isEmpty())
         env.insert(envName, envValue);
     const auto r = ServerProcess::run(all, env);
-    QVERIFY2(!r.timedOut, qPrintable(u"the daemon started with a bad value; output: "_s % r.output));
+    QVERIFY2(!r.timedOut,
+             qPrintable(u"the daemon started with a bad value; output: "_s % r.output));
     QVERIFY2(!r.crashed, qPrintable(r.output));
     QVERIFY2(r.exitCode != 0, qPrintable(r.output));
-    QVERIFY2(normalized(r.output).contains(key), qPrintable(u"the message does not name "_s % key % u": "_s % r.output));
+    QVERIFY2(normalized(r.output).contains(key),
+             qPrintable(u"the message does not name "_s % key % u": "_s % r.output));
     QVERIFY(!r.output.contains(u"listening on"_s));
 }
 
@@ -207,9 +218,12 @@ void TestConfigStartup::unreadableCertificate_data()
     QTest::addColumn<QString>("cert"); // relative names are created in the temporary dir
     QTest::addColumn<QString>("key");
     QTest::addColumn<QByteArray>("content");
-    QTest::newRow("missing files") << u"/nonexistent/dir/cert.pem"_s << u"/nonexistent/dir/key.pem"_s << QByteArray();
-    QTest::newRow("garbage files") << u"garbage-cert.pem"_s << u"garbage-key.pem"_s << QByteArray("this is not PEM\n");
-    QTest::newRow("cert without key") << u"/nonexistent/dir/cert.pem"_s << QString() << QByteArray();
+    QTest::newRow("missing files")
+            << u"/nonexistent/dir/cert.pem"_s << u"/nonexistent/dir/key.pem"_s << QByteArray();
+    QTest::newRow("garbage files")
+            << u"garbage-cert.pem"_s << u"garbage-key.pem"_s << QByteArray("this is not PEM\n");
+    QTest::newRow("cert without key")
+            << u"/nonexistent/dir/cert.pem"_s << QString() << QByteArray();
     QTest::newRow("directory as cert") << u"."_s << u"."_s << QByteArray();
 }
 
@@ -227,16 +241,19 @@ void TestConfigStartup::unreadableCertificate()
             writeFile(path, content);
         return name == u"." ? dir.path() : path;
     };
-    QStringList args{u"--listen"_s, u"127.0.0.1:0"_s, u"--data-dir"_s, dir.path(), u"--api-key"_s, u"k"_s,
-                     u"--jwt-secret"_s, u"s"_s, u"--tls-cert"_s, place(cert)};
+    QStringList args{u"--listen"_s,   u"127.0.0.1:0"_s, u"--data-dir"_s,   dir.path(),
+                     u"--api-key"_s,  u"k"_s,           u"--jwt-secret"_s, u"s"_s,
+                     u"--tls-cert"_s, place(cert)};
     if (!key.isEmpty())
         args << u"--tls-key"_s << place(key);
     const auto r = ServerProcess::run(args);
-    QVERIFY2(!r.timedOut, qPrintable(u"the daemon started with an unreadable certificate: "_s % r.output));
+    QVERIFY2(!r.timedOut,
+             qPrintable(u"the daemon started with an unreadable certificate: "_s % r.output));
     QVERIFY2(!r.crashed, qPrintable(r.output));
     QVERIFY(r.exitCode != 0);
     const QString out = normalized(r.output);
-    QVERIFY2(out.contains(u"cert"_s) || out.contains(u"tls"_s) || out.contains(u"key"_s), qPrintable(r.output));
+    QVERIFY2(out.contains(u"cert"_s) || out.contains(u"tls"_s) || out.contains(u"key"_s),
+             qPrintable(r.output));
 }
 
 void TestConfigStartup::firstRun_generatesSecrets()
@@ -247,7 +264,8 @@ void TestConfigStartup::firstRun_generatesSecrets()
     m_server->setOptions(o);
     QVERIFY2(m_server->start(), qPrintable(m_server->lastError()));
     const QString path = QDir(m_server->dataDir()).filePath(u"switchboard.ini"_s);
-    QVERIFY2(QFile::exists(path), qPrintable(u"no config file at "_s % path % u"\n"_s % m_server->output()));
+    QVERIFY2(QFile::exists(path),
+             qPrintable(u"no config file at "_s % path % u"\n"_s % m_server->output()));
     QVERIFY2(m_server->output().contains(path), "the config file's path is not printed");
     QCOMPARE(fileMode(path), 0600);
     const QString apiKey = iniValue(path, u"api_key"_s);
@@ -263,7 +281,8 @@ void TestConfigStartup::firstRun_generatesSecrets()
     HttpResponse reg;
     const QByteArray token = registerToken(*api, u"r"_s, u"u"_s, u"s"_s, {}, &reg);
     QVERIFY2(!token.isEmpty(), qPrintable(reg.describe()));
-    QVERIFY2(Jwt::verifyHs256(token, secret.toUtf8()), "tokens are not signed with the generated jwt_secret");
+    QVERIFY2(Jwt::verifyHs256(token, secret.toUtf8()),
+             "tokens are not signed with the generated jwt_secret");
 
     // A restart keeps the generated secrets.
     const QByteArray before = readFile(path);
@@ -305,8 +324,10 @@ void TestConfigStartup::givenSecrets_notWrittenToFile()
         m_server = std::make_unique<ServerProcess>();
         QVERIFY2(m_server->start({u"--config"_s, path}), qPrintable(m_server->lastError()));
         const QByteArray content = readFile(path);
-        QVERIFY2(!content.contains(m_server->apiKey()), "an API key given by flag was written to the file");
-        QVERIFY2(!content.contains(m_server->jwtSecret()), "a JWT secret given by flag was written to the file");
+        QVERIFY2(!content.contains(m_server->apiKey()),
+                 "an API key given by flag was written to the file");
+        QVERIFY2(!content.contains(m_server->jwtSecret()),
+                 "a JWT secret given by flag was written to the file");
         QCOMPARE(m_server->client()->get("/api/stats").status, 200);
         m_server->kill();
     }
@@ -317,9 +338,11 @@ void TestConfigStartup::givenSecrets_notWrittenToFile()
         ServerProcess::Options o;
         o.defaultSecrets = false;
         m_server->setOptions(o);
-        QVERIFY2(m_server->start({u"--config"_s, path, u"--api-key"_s, u"flag-key-1234567890"_s}), qPrintable(m_server->lastError()));
+        QVERIFY2(m_server->start({u"--config"_s, path, u"--api-key"_s, u"flag-key-1234567890"_s}),
+                 qPrintable(m_server->lastError()));
         const QByteArray content = readFile(path);
-        QVERIFY2(!content.contains("flag-key-1234567890"), "an API key given by flag was written to the file");
+        QVERIFY2(!content.contains("flag-key-1234567890"),
+                 "an API key given by flag was written to the file");
         QVERIFY(!iniValue(path, u"jwt_secret"_s).isEmpty());
         m_server->setApiKey("flag-key-1234567890");
         QCOMPARE(m_server->client()->get("/api/stats").status, 200);
@@ -368,7 +391,8 @@ void TestConfigStartup::precedence_listen()
     QCOMPARE(m_server->port(), p2);
     m_server->kill();
 
-    QVERIFY2(m_server->start({u"--config"_s, ini, u"--listen"_s, u"127.0.0.1:"_s % QString::number(p3)}),
+    QVERIFY2(m_server->start(
+                     {u"--config"_s, ini, u"--listen"_s, u"127.0.0.1:"_s % QString::number(p3)}),
              qPrintable(m_server->lastError()));
     QCOMPARE(m_server->port(), p3);
     QCOMPARE(m_server->client(false)->get("/api/health").status, 200);
@@ -391,7 +415,8 @@ void TestConfigStartup::precedence_apiKey()
     QVERIFY2(m_server->start({u"--config"_s, ini}), qPrintable(m_server->lastError()));
     QCOMPARE(statusWith("ini-key-0123456789"), 200);
     m_server->setApiKey("ini-key-0123456789");
-    QVERIFY(Jwt::verifyHs256(registerToken(*m_server->client(), u"r"_s, u"u"_s, u"s"_s), "ini-secret-0123456789"));
+    QVERIFY(Jwt::verifyHs256(registerToken(*m_server->client(), u"r"_s, u"u"_s, u"s"_s),
+                             "ini-secret-0123456789"));
     m_server->kill();
 
     m_server->setEnv(u"SWITCHBOARD_API_KEY"_s, u"env-key-0123456789"_s);
@@ -400,7 +425,8 @@ void TestConfigStartup::precedence_apiKey()
     QCOMPARE(statusWith("ini-key-0123456789"), 401);
     m_server->kill();
 
-    QVERIFY2(m_server->start({u"--config"_s, ini, u"--api-key"_s, u"flag-key-0123456789"_s}), qPrintable(m_server->lastError()));
+    QVERIFY2(m_server->start({u"--config"_s, ini, u"--api-key"_s, u"flag-key-0123456789"_s}),
+             qPrintable(m_server->lastError()));
     QCOMPARE(statusWith("flag-key-0123456789"), 200);
     QCOMPARE(statusWith("env-key-0123456789"), 401);
     QCOMPARE(statusWith("ini-key-0123456789"), 401);
@@ -418,7 +444,8 @@ void TestConfigStartup::insecure_warnsAndAcceptsWithoutKey()
              qPrintable(m_server->lastError()));
     const QString out = m_server->output();
     QVERIFY2(out.contains(u"insecure"_s, Qt::CaseInsensitive), qPrintable(out));
-    QVERIFY2(out.contains(u"warning"_s, Qt::CaseInsensitive) || out.contains(u"WITHOUT"_s, Qt::CaseInsensitive),
+    QVERIFY2(out.contains(u"warning"_s, Qt::CaseInsensitive)
+                     || out.contains(u"WITHOUT"_s, Qt::CaseInsensitive),
              qPrintable(u"no loud warning for --insecure: "_s % out));
     auto anon = m_server->client(false);
     QCOMPARE(anon->get("/api/stats").status, 200);

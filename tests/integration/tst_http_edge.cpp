@@ -37,27 +37,27 @@ public:
     bool read(HttpResponse *out, int timeoutMs, bool keepInterim = false)
     {
         return waitUntil(
-            [&] {
-                pump();
-                HttpResponse r;
-                while (m_parser.take(&r, closed())) {
-                    if (keepInterim || r.status >= 200) {
-                        *out = r;
-                        return true;
+                [&] {
+                    pump();
+                    HttpResponse r;
+                    while (m_parser.take(&r, closed())) {
+                        if (keepInterim || r.status >= 200) {
+                            *out = r;
+                            return true;
+                        }
                     }
-                }
-                return false;
-            },
-            timeoutMs);
+                    return false;
+                },
+                timeoutMs);
     }
     bool waitClosed(int timeoutMs)
     {
         return waitUntil(
-            [&] {
-                pump();
-                return closed();
-            },
-            timeoutMs);
+                [&] {
+                    pump();
+                    return closed();
+                },
+                timeoutMs);
     }
     QByteArray received() const { return m_received; }
     QTcpSocket &socket() { return m_socket; }
@@ -95,8 +95,8 @@ private Q_SLOTS:
     void hugeHeaders_431();
 
 private:
-    QByteArray head(const QByteArray &method, const QByteArray &path, const QByteArray &version = "HTTP/1.1",
-                    const QByteArray &extra = {}) const;
+    QByteArray head(const QByteArray &method, const QByteArray &path,
+                    const QByteArray &version = "HTTP/1.1", const QByteArray &extra = {}) const;
     QByteArray request(const QByteArray &method, const QByteArray &path, const QByteArray &body,
                        const QByteArray &version = "HTTP/1.1", const QByteArray &extra = {}) const;
     bool nothingDelivered();
@@ -109,7 +109,8 @@ private:
 void TestHttpEdge::initTestCase()
 {
     m_server = std::make_unique<ServerProcess>();
-    QVERIFY2(m_server->start({u"--read-timeout-s"_s, u"2"_s, u"--max-message-bytes"_s, u"2097152"_s}),
+    QVERIFY2(m_server->start(
+                     {u"--read-timeout-s"_s, u"2"_s, u"--max-message-bytes"_s, u"2097152"_s}),
              qPrintable(m_server->lastError()));
     m_api = m_server->client();
     QString why;
@@ -135,25 +136,29 @@ void TestHttpEdge::cleanup()
              qPrintable(u"health after the case: "_s % health.describe()));
 }
 
-QByteArray TestHttpEdge::head(const QByteArray &method, const QByteArray &path, const QByteArray &version,
-                              const QByteArray &extra) const
+QByteArray TestHttpEdge::head(const QByteArray &method, const QByteArray &path,
+                              const QByteArray &version, const QByteArray &extra) const
 {
-    return method + ' ' + path + ' ' + version + "\r\nHost: 127.0.0.1:" + QByteArray::number(m_server->port())
-        + "\r\nX-API-Key: " + m_server->apiKey() + "\r\n" + extra;
+    return method + ' ' + path + ' ' + version
+            + "\r\nHost: 127.0.0.1:" + QByteArray::number(m_server->port())
+            + "\r\nX-API-Key: " + m_server->apiKey() + "\r\n" + extra;
 }
 
-QByteArray TestHttpEdge::request(const QByteArray &method, const QByteArray &path, const QByteArray &body,
-                                 const QByteArray &version, const QByteArray &extra) const
+QByteArray TestHttpEdge::request(const QByteArray &method, const QByteArray &path,
+                                 const QByteArray &body, const QByteArray &version,
+                                 const QByteArray &extra) const
 {
     QByteArray h = head(method, path, version, extra);
     if (!body.isEmpty() || method == "POST")
-        h += "Content-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size()) + "\r\n";
+        h += "Content-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size())
+                + "\r\n";
     return h + "\r\n" + body;
 }
 
 bool TestHttpEdge::nothingDelivered()
 {
-    const HttpResponse r = m_api->postJson("/api/emit/room", {{u"room"_s, u"edge"_s}, {u"event"_s, u"sentinel"_s}});
+    const HttpResponse r = m_api->postJson("/api/emit/room",
+                                           {{u"room"_s, u"edge"_s}, {u"event"_s, u"sentinel"_s}});
     if (r.status != 200)
         return false;
     WsFrame f;
@@ -170,11 +175,13 @@ void TestHttpEdge::http10_answeredWithoutChunkingAndClosed()
 {
     RawConn c;
     QVERIFY(c.connectTo(m_server->port()));
-    c.write(request("POST", "/api/emit/room", R"({"room":"edge","event":"h10","data":10})", "HTTP/1.0"));
+    c.write(request("POST", "/api/emit/room", R"({"room":"edge","event":"h10","data":10})",
+                    "HTTP/1.0"));
     HttpResponse r;
     QVERIFY2(c.read(&r, 5000), c.received().constData());
     QCOMPARE(r.status, 200);
-    QVERIFY2(!r.chunked && r.header("Transfer-Encoding").isNull(), "an HTTP/1.0 answer must not be chunked");
+    QVERIFY2(!r.chunked && r.header("Transfer-Encoding").isNull(),
+             "an HTTP/1.0 answer must not be chunked");
     QVERIFY2(r.object().value(u"id"_s).isDouble(), r.body.constData());
     QVERIFY2(c.waitClosed(3000), "the server must close an HTTP/1.0 connection after answering");
     QCOMPARE(m_member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"h10"_s);
@@ -193,11 +200,13 @@ void TestHttpEdge::connectionClose_closesAfterAnswer()
 {
     RawConn c;
     QVERIFY(c.connectTo(m_server->port()));
-    c.write(request("POST", "/api/emit/room", R"({"room":"edge","event":"cc"})", "HTTP/1.1", "Connection: close\r\n"));
+    c.write(request("POST", "/api/emit/room", R"({"room":"edge","event":"cc"})", "HTTP/1.1",
+                    "Connection: close\r\n"));
     HttpResponse r;
     QVERIFY2(c.read(&r, 5000), c.received().constData());
     QCOMPARE(r.status, 200);
-    QVERIFY2(c.waitClosed(3000), "the server must close after answering a Connection: close request");
+    QVERIFY2(c.waitClosed(3000),
+             "the server must close after answering a Connection: close request");
     QCOMPARE(m_member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"cc"_s);
 }
 
@@ -254,8 +263,11 @@ void TestHttpEdge::chunkedBody_accepted()
     c.write(head("POST", "/api/emit/room", "HTTP/1.1",
                  "Content-Type: application/json; charset=UTF-8\r\nTransfer-Encoding: chunked\r\n")
             + "\r\n");
-    const QList<QByteArray> parts{R"({"room":"edge",)", R"("event":"chunked",)", R"("data":{"n":12345678901234567890,)",
-                                  R"("s":"caf)" "\xC3\xA9" R"("}})"};
+    const QList<QByteArray> parts{R"({"room":"edge",)", R"("event":"chunked",)",
+                                  R"("data":{"n":12345678901234567890,)",
+                                  R"("s":"caf)"
+                                  "\xC3\xA9"
+                                  R"("}})"};
     for (const QByteArray &p : parts) {
         c.write(QByteArray::number(p.size(), 16).toUpper() + "\r\n" + p + "\r\n");
         spin(30);
@@ -267,7 +279,8 @@ void TestHttpEdge::chunkedBody_accepted()
     WsFrame f;
     QVERIFY(m_member->waitForFrame(u"event"_s, &f));
     QCOMPARE(f.object.value(u"event"_s).toString(), u"chunked"_s);
-    QCOMPARE(rawJsonValue(f.text.toUtf8(), "data"), QByteArray("{\"n\":12345678901234567890,\"s\":\"caf\xC3\xA9\"}"));
+    QCOMPARE(rawJsonValue(f.text.toUtf8(), "data"),
+             QByteArray("{\"n\":12345678901234567890,\"s\":\"caf\xC3\xA9\"}"));
 
     // The connection stays usable for the next request.
     c.write(request("GET", "/api/health", {}));
@@ -281,7 +294,8 @@ void TestHttpEdge::oneMiBBody_accepted()
     {
         const QByteArray prefix = R"({"room":"edge","user":"big","session":"s","pad":")";
         const QByteArray suffix = R"("})";
-        const QByteArray body = prefix + QByteArray(1048576 - prefix.size() - suffix.size(), 'p') + suffix;
+        const QByteArray body =
+                prefix + QByteArray(1048576 - prefix.size() - suffix.size(), 'p') + suffix;
         QCOMPARE(body.size(), 1048576);
         RawConn c;
         QVERIFY(c.connectTo(m_server->port()));
@@ -314,7 +328,7 @@ void TestHttpEdge::expect100Continue_answeredAtOnce()
     t.start();
     c.write(head("POST", "/api/emit/room", "HTTP/1.1",
                  "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: "
-                     + QByteArray::number(body.size()) + "\r\n")
+                         + QByteArray::number(body.size()) + "\r\n")
             + "\r\n");
     HttpResponse interim;
     QVERIFY2(c.read(&interim, 2000, true), "no 100 Continue");
@@ -334,7 +348,8 @@ void TestHttpEdge::expect100Continue_tooLargeRefusedAtOnce()
     RawConn c;
     QVERIFY(c.connectTo(m_server->port()));
     c.write(head("POST", "/api/emit/room", "HTTP/1.1",
-                 "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 20971520\r\n")
+                 "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: "
+                 "20971520\r\n")
             + "\r\n");
     HttpResponse r;
     QVERIFY2(c.read(&r, 2000), c.received().constData()); // without sending the body
@@ -349,7 +364,8 @@ void TestHttpEdge::duplicatedHost_accepted()
     const QByteArray host = "Host: 127.0.0.1:" + QByteArray::number(m_server->port()) + "\r\n";
     const QByteArray body = R"({"room":"edge","event":"dup"})";
     c.write("POST /api/emit/room HTTP/1.1\r\n" + host + host + "X-API-Key: " + m_server->apiKey()
-            + "\r\nContent-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size()) + "\r\n\r\n" + body);
+            + "\r\nContent-Type: application/json\r\nContent-Length: "
+            + QByteArray::number(body.size()) + "\r\n\r\n" + body);
     HttpResponse r;
     QVERIFY2(c.read(&r, 5000), c.received().constData());
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
@@ -367,7 +383,8 @@ void TestHttpEdge::bodyOverLimit_413ReadableAndNoMemoryGrowth()
     RawConn c;
     QVERIFY(c.connectTo(m_server->port()));
     c.write(head("POST", "/api/emit/room", "HTTP/1.1",
-                 "Content-Type: application/json\r\nContent-Length: " + QByteArray::number(total) + "\r\n")
+                 "Content-Type: application/json\r\nContent-Length: " + QByteArray::number(total)
+                         + "\r\n")
             + "\r\n");
     const QByteArray chunk(64 * 1024, 'x');
     qint64 sent = 0;
@@ -377,20 +394,23 @@ void TestHttpEdge::bodyOverLimit_413ReadableAndNoMemoryGrowth()
         if (c.socket().bytesToWrite() < 256 * 1024) {
             c.write(chunk);
             sent += chunk.size();
-        } else if (!waitUntil([&] { return c.socket().bytesToWrite() < 256 * 1024 || c.closed(); }, 3000)) {
+        } else if (!waitUntil([&] { return c.socket().bytesToWrite() < 256 * 1024 || c.closed(); },
+                              3000)) {
             break; // the server stopped reading (it answered and lingers): fine
         }
         c.pump();
         peak = qMax(peak, m_server->rssKb());
     }
     HttpResponse r;
-    QVERIFY2(c.read(&r, 5000), qPrintable(u"no readable answer after %1 bytes; received: "_s.arg(sent)
-                                          % QString::fromLatin1(c.received().left(300))));
+    QVERIFY2(c.read(&r, 5000),
+             qPrintable(u"no readable answer after %1 bytes; received: "_s.arg(sent)
+                        % QString::fromLatin1(c.received().left(300))));
     peak = qMax(peak, m_server->rssKb());
     qInfo("sent %lld of %lld body bytes; RSS %lld kB -> peak %lld kB", sent, total, rss0, peak);
     QCOMPARE(r.status, 413);
     QCOMPARE(r.errorCode(), u"too_large"_s);
-    QVERIFY2(peak - rss0 < 10 * 1024, qPrintable(u"RSS grew from %1 kB to %2 kB"_s.arg(rss0).arg(peak)));
+    QVERIFY2(peak - rss0 < 10 * 1024,
+             qPrintable(u"RSS grew from %1 kB to %2 kB"_s.arg(rss0).arg(peak)));
     QCOMPARE(stableStats(stats(*m_api)), before);
     QVERIFY(nothingDelivered());
 }
@@ -402,7 +422,8 @@ void TestHttpEdge::chunkedOverLimit_413()
     qint64 peak = rss0;
     RawConn c;
     QVERIFY(c.connectTo(m_server->port()));
-    c.write(head("POST", "/api/emit/room", "HTTP/1.1", "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n")
+    c.write(head("POST", "/api/emit/room", "HTTP/1.1",
+                 "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n")
             + "\r\n");
     const QByteArray payload(64 * 1024, 'y');
     const QByteArray chunk = QByteArray::number(payload.size(), 16) + "\r\n" + payload + "\r\n";
@@ -428,7 +449,8 @@ void TestHttpEdge::chunkedOverLimit_413()
     QVERIFY2(answered, c.received().left(300).constData());
     QCOMPARE(r.status, 413);
     QCOMPARE(r.errorCode(), u"too_large"_s);
-    QVERIFY2(peak - rss0 < 10 * 1024, qPrintable(u"RSS grew from %1 kB to %2 kB"_s.arg(rss0).arg(peak)));
+    QVERIFY2(peak - rss0 < 10 * 1024,
+             qPrintable(u"RSS grew from %1 kB to %2 kB"_s.arg(rss0).arg(peak)));
     QCOMPARE(stableStats(stats(*m_api)), before);
     QVERIFY(nothingDelivered());
 }
@@ -436,11 +458,13 @@ void TestHttpEdge::chunkedOverLimit_413()
 void TestHttpEdge::stalledBody_cutOffAfterReadTimeout()
 {
     const QJsonObject before = stats(*m_api);
-    const QByteArray body = R"({"room":"edge","event":"stalled","data":")" + QByteArray(60, 's') + R"("})";
+    const QByteArray body =
+            R"({"room":"edge","event":"stalled","data":")" + QByteArray(60, 's') + R"("})";
     RawConn stalled;
     QVERIFY(stalled.connectTo(m_server->port()));
     stalled.write(head("POST", "/api/emit/room", "HTTP/1.1",
-                       "Content-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size()) + "\r\n")
+                       "Content-Type: application/json\r\nContent-Length: "
+                               + QByteArray::number(body.size()) + "\r\n")
                   + "\r\n" + body.left(body.size() / 2));
     QElapsedTimer t;
     t.start();
@@ -450,30 +474,34 @@ void TestHttpEdge::stalledBody_cutOffAfterReadTimeout()
     served.start();
     auto other = m_server->client();
     QCOMPARE(other->get("/api/health").status, 200);
-    const HttpResponse emitted = other->postJson("/api/emit/room", {{u"room"_s, u"edge"_s}, {u"event"_s, u"other"_s}});
+    const HttpResponse emitted =
+            other->postJson("/api/emit/room", {{u"room"_s, u"edge"_s}, {u"event"_s, u"other"_s}});
     QCOMPARE(emitted.status, 200);
-    QVERIFY2(served.elapsed() < 1000, qPrintable(u"other clients waited %1 ms"_s.arg(served.elapsed())));
+    QVERIFY2(served.elapsed() < 1000,
+             qPrintable(u"other clients waited %1 ms"_s.arg(served.elapsed())));
     QCOMPARE(m_member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"other"_s);
 
     // The stalled one is answered 408 or closed within the read timeout (2 s) + slack.
     HttpResponse r;
     const bool cut = waitUntil(
-        [&] {
-            if (stalled.read(&r, 1))
-                return true;
-            return stalled.closed();
-        },
-        4500);
+            [&] {
+                if (stalled.read(&r, 1))
+                    return true;
+                return stalled.closed();
+            },
+            4500);
     const qint64 elapsed = t.elapsed();
     QVERIFY2(cut, qPrintable(u"stalled client still connected after %1 ms"_s.arg(elapsed)));
-    QVERIFY2(elapsed >= 1000, qPrintable(u"cut off after only %1 ms (read timeout is 2 s)"_s.arg(elapsed)));
+    QVERIFY2(elapsed >= 1000,
+             qPrintable(u"cut off after only %1 ms (read timeout is 2 s)"_s.arg(elapsed)));
     if (r.isValid()) {
         QCOMPARE(r.status, 408);
         QCOMPARE(r.errorCode(), u"timeout"_s);
     }
     // The call changed nothing: only the "other" emit was counted.
     const QJsonObject after = stats(*m_api);
-    QCOMPARE(after.value(u"messages_in_total"_s).toInt(), before.value(u"messages_in_total"_s).toInt() + 1);
+    QCOMPARE(after.value(u"messages_in_total"_s).toInt(),
+             before.value(u"messages_in_total"_s).toInt() + 1);
     QVERIFY(nothingDelivered());
 }
 
@@ -481,13 +509,16 @@ void TestHttpEdge::stalledHead_cutOffAfterReadTimeout()
 {
     RawConn stalled;
     QVERIFY(stalled.connectTo(m_server->port()));
-    stalled.write("POST /api/emit/room HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: " + m_server->apiKey() + "\r\n");
+    stalled.write("POST /api/emit/room HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: "
+                  + m_server->apiKey() + "\r\n");
     QElapsedTimer t;
     t.start();
     QCOMPARE(m_server->client(false)->get("/api/health").status, 200);
     HttpResponse r;
     const bool cut = waitUntil([&] { return stalled.read(&r, 1) || stalled.closed(); }, 4500);
-    QVERIFY2(cut, qPrintable(u"client with an unfinished head still connected after %1 ms"_s.arg(t.elapsed())));
+    QVERIFY2(cut,
+             qPrintable(u"client with an unfinished head still connected after %1 ms"_s.arg(
+                     t.elapsed())));
     if (r.isValid())
         QCOMPARE(r.status, 408);
 }
@@ -501,7 +532,8 @@ void TestHttpEdge::hugeHeaders_431()
             extra += "X-Pad-" + QByteArray::number(i) + ": " + QByteArray(1024, 'h') + "\r\n";
         RawConn c;
         QVERIFY(c.connectTo(m_server->port()));
-        c.write(request("POST", "/api/emit/room", R"({"room":"edge","event":"huge"})", "HTTP/1.1", extra));
+        c.write(request("POST", "/api/emit/room", R"({"room":"edge","event":"huge"})", "HTTP/1.1",
+                        extra));
         HttpResponse r;
         QVERIFY2(c.read(&r, 5000), c.received().left(300).constData());
         QCOMPARE(r.status, 431);
@@ -511,7 +543,8 @@ void TestHttpEdge::hugeHeaders_431()
     {
         RawConn c;
         QVERIFY(c.connectTo(m_server->port()));
-        c.write(request("GET", "/api/stats", {}, "HTTP/1.1", "X-Long: " + QByteArray(80 * 1024, 'l') + "\r\n"));
+        c.write(request("GET", "/api/stats", {}, "HTTP/1.1",
+                        "X-Long: " + QByteArray(80 * 1024, 'l') + "\r\n"));
         HttpResponse r;
         QVERIFY2(c.read(&r, 5000), c.received().left(300).constData());
         QCOMPARE(r.status, 431);

@@ -59,8 +59,8 @@ private Q_SLOTS:
     void auth();
 
 private:
-    std::unique_ptr<WsClient> joined(const QString &room, const QString &user, const QString &session,
-                                     bool publish = false);
+    std::unique_ptr<WsClient> joined(const QString &room, const QString &user,
+                                     const QString &session, bool publish = false);
 
     std::unique_ptr<ServerProcess> m_server;
     std::unique_ptr<HttpClient> m_api;
@@ -84,8 +84,8 @@ void TestRestApi::cleanup()
     m_server.reset();
 }
 
-std::unique_ptr<WsClient> TestRestApi::joined(const QString &room, const QString &user, const QString &session,
-                                              bool publish)
+std::unique_ptr<WsClient> TestRestApi::joined(const QString &room, const QString &user,
+                                              const QString &session, bool publish)
 {
     QString why;
     auto c = openJoined(*m_server, *m_api, room, user, session, publish, &why);
@@ -97,8 +97,9 @@ std::unique_ptr<WsClient> TestRestApi::joined(const QString &room, const QString
 void TestRestApi::register_tokenIsJwtWithClaims()
 {
     const qint64 before = nowSecs();
-    const HttpResponse r = m_api->postJson("/api/register",
-                                           {{u"room"_s, u"hr:emp:1234"_s}, {u"user"_s, u"SCOTT"_s}, {u"session"_s, u"1234567"_s}});
+    const HttpResponse r = m_api->postJson(
+            "/api/register",
+            {{u"room"_s, u"hr:emp:1234"_s}, {u"user"_s, u"SCOTT"_s}, {u"session"_s, u"1234567"_s}});
     const qint64 after = nowSecs();
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
     const QJsonObject body = r.object();
@@ -109,7 +110,8 @@ void TestRestApi::register_tokenIsJwtWithClaims()
 
     const QJsonObject header = Jwt::header(token);
     QCOMPARE(header.value(u"alg"_s).toString(), u"HS256"_s);
-    QVERIFY2(Jwt::verifyHs256(token, m_server->jwtSecret()), "signature is not HMAC-SHA256 over the secret's UTF-8 bytes");
+    QVERIFY2(Jwt::verifyHs256(token, m_server->jwtSecret()),
+             "signature is not HMAC-SHA256 over the secret's UTF-8 bytes");
 
     const QJsonObject claims = Jwt::claims(token);
     QCOMPARE(claims.value(u"sub"_s).toString(), u"SCOTT"_s);
@@ -119,7 +121,8 @@ void TestRestApi::register_tokenIsJwtWithClaims()
     QVERIFY(claims.value(u"exp"_s).isDouble());
     const qint64 iat = qint64(claims.value(u"iat"_s).toDouble());
     const qint64 exp = qint64(claims.value(u"exp"_s).toDouble());
-    QVERIFY2(iat >= before && iat <= after + 1, qPrintable(u"iat %1 not near now %2"_s.arg(iat).arg(before)));
+    QVERIFY2(iat >= before && iat <= after + 1,
+             qPrintable(u"iat %1 not near now %2"_s.arg(iat).arg(before)));
     QCOMPARE(exp - iat, qint64(86400)); // default lifetime 24 h
     QCOMPARE(qint64(body.value(u"expires"_s).toDouble()), exp);
     QVERIFY2(!claims.value(u"pub"_s).toBool(), "pub must not be set without publish");
@@ -128,8 +131,11 @@ void TestRestApi::register_tokenIsJwtWithClaims()
 void TestRestApi::register_ttlOverridesLifetime()
 {
     for (const int ttl : {1, 60, 3600, 604800}) {
-        const HttpResponse r = m_api->postJson(
-            "/api/register", {{u"room"_s, u"r"_s}, {u"user"_s, u"u"_s}, {u"session"_s, u"s"_s}, {u"ttl"_s, ttl}});
+        const HttpResponse r = m_api->postJson("/api/register",
+                                               {{u"room"_s, u"r"_s},
+                                                {u"user"_s, u"u"_s},
+                                                {u"session"_s, u"s"_s},
+                                                {u"ttl"_s, ttl}});
         QVERIFY2(r.status == 200, qPrintable(r.describe()));
         const QJsonObject claims = Jwt::claims(r.object().value(u"token"_s).toString().toLatin1());
         const qint64 iat = qint64(claims.value(u"iat"_s).toDouble());
@@ -141,15 +147,24 @@ void TestRestApi::register_ttlOverridesLifetime()
 
 void TestRestApi::register_publishClaim()
 {
-    const HttpResponse yes = m_api->postJson(
-        "/api/register", {{u"room"_s, u"r"_s}, {u"user"_s, u"u"_s}, {u"session"_s, u"s"_s}, {u"publish"_s, true}});
+    const HttpResponse yes = m_api->postJson("/api/register",
+                                             {{u"room"_s, u"r"_s},
+                                              {u"user"_s, u"u"_s},
+                                              {u"session"_s, u"s"_s},
+                                              {u"publish"_s, true}});
     QVERIFY2(yes.status == 200, qPrintable(yes.describe()));
-    QCOMPARE(Jwt::claims(yes.object().value(u"token"_s).toString().toLatin1()).value(u"pub"_s), QJsonValue(true));
+    QCOMPARE(Jwt::claims(yes.object().value(u"token"_s).toString().toLatin1()).value(u"pub"_s),
+             QJsonValue(true));
 
-    const HttpResponse no = m_api->postJson(
-        "/api/register", {{u"room"_s, u"r"_s}, {u"user"_s, u"u"_s}, {u"session"_s, u"s"_s}, {u"publish"_s, false}});
+    const HttpResponse no = m_api->postJson("/api/register",
+                                            {{u"room"_s, u"r"_s},
+                                             {u"user"_s, u"u"_s},
+                                             {u"session"_s, u"s"_s},
+                                             {u"publish"_s, false}});
     QVERIFY2(no.status == 200, qPrintable(no.describe()));
-    QVERIFY(!Jwt::claims(no.object().value(u"token"_s).toString().toLatin1()).value(u"pub"_s).toBool());
+    QVERIFY(!Jwt::claims(no.object().value(u"token"_s).toString().toLatin1())
+                     .value(u"pub"_s)
+                     .toBool());
 }
 
 void TestRestApi::unregister_removesRevokesAndNotifies()
@@ -163,17 +178,20 @@ void TestRestApi::unregister_removesRevokesAndNotifies()
     QVERIFY(!oldToken.isEmpty());
 
     const qint64 t0 = nowSecs();
-    const HttpResponse r = m_api->postJson("/api/unregister",
-                                           {{u"room"_s, room}, {u"user"_s, u"SCOTT"_s}, {u"session"_s, u"S1"_s}});
+    const HttpResponse r =
+            m_api->postJson("/api/unregister",
+                            {{u"room"_s, room}, {u"user"_s, u"SCOTT"_s}, {u"session"_s, u"S1"_s}});
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
     QCOMPARE(r.object().value(u"removed"_s).toInt(-1), 1);
 
     const QJsonObject left = a->waitForFrame(u"left"_s);
     QVERIFY2(!left.isEmpty(), "the unregistered connection got no left frame");
-    QCOMPARE(left, (QJsonObject{{u"type"_s, u"left"_s}, {u"room"_s, room}, {u"reason"_s, u"revoked"_s}}));
+    QCOMPARE(left,
+             (QJsonObject{{u"type"_s, u"left"_s}, {u"room"_s, room}, {u"reason"_s, u"revoked"_s}}));
     QVERIFY(a->isConnected()); // leaves the room, not the server
 
-    const HttpResponse e = m_api->postJson("/api/emit/room", {{u"room"_s, room}, {u"event"_s, u"after"_s}});
+    const HttpResponse e =
+            m_api->postJson("/api/emit/room", {{u"room"_s, room}, {u"event"_s, u"after"_s}});
     QVERIFY2(e.status == 200, qPrintable(e.describe()));
     QCOMPARE(e.object().value(u"delivered"_s).toInt(-1), 2);
     QVERIFY(!b->waitForFrame(u"event"_s).isEmpty());
@@ -193,8 +211,11 @@ void TestRestApi::unregister_removesRevokesAndNotifies()
 
     // So is one minted by the database with an iat before the unregister's second.
     const QByteArray mintedBefore = Jwt::mint(m_server->jwtSecret(),
-                                              {{u"sub"_s, u"SCOTT"_s}, {u"room"_s, room}, {u"sid"_s, u"S1"_s},
-                                               {u"iat"_s, t0 - 1}, {u"exp"_s, t0 + 3600}});
+                                              {{u"sub"_s, u"SCOTT"_s},
+                                               {u"room"_s, room},
+                                               {u"sid"_s, u"S1"_s},
+                                               {u"iat"_s, t0 - 1},
+                                               {u"exp"_s, t0 + 3600}});
     answer = fresh.join(mintedBefore);
     QCOMPARE(answer.value(u"code"_s).toString(), u"revoked"_s);
 
@@ -203,14 +224,16 @@ void TestRestApi::unregister_removesRevokesAndNotifies()
     const QByteArray newToken = registerToken(*m_api, room, u"SCOTT"_s, u"S1"_s, {}, &reg);
     QVERIFY2(!newToken.isEmpty(), qPrintable(reg.describe()));
     QVERIFY2(qint64(Jwt::claims(newToken).value(u"iat"_s).toDouble()) >= t0 + 1,
-             "a token registered after an unregister must have an iat after the unregister's second");
+             "a token registered after an unregister must have an iat after the unregister's "
+             "second");
     answer = fresh.join(newToken);
     QVERIFY2(answer.value(u"type"_s).toString() == u"joined", qPrintable(compact(answer)));
     QCOMPARE(answer.value(u"room"_s).toString(), room);
 
     // An unregister that matches nothing removes nothing.
-    const HttpResponse none = m_api->postJson("/api/unregister",
-                                              {{u"room"_s, room}, {u"user"_s, u"NOBODY"_s}, {u"session"_s, u"S9"_s}});
+    const HttpResponse none =
+            m_api->postJson("/api/unregister",
+                            {{u"room"_s, room}, {u"user"_s, u"NOBODY"_s}, {u"session"_s, u"S9"_s}});
     QVERIFY2(none.status == 200, qPrintable(none.describe()));
     QCOMPARE(none.object().value(u"removed"_s).toInt(-1), 0);
 }
@@ -218,8 +241,9 @@ void TestRestApi::unregister_removesRevokesAndNotifies()
 void TestRestApi::unregister_tokenOfLaterSecondWorks()
 {
     const QString room = u"hr:emp:2"_s;
-    const HttpResponse r = m_api->postJson("/api/unregister",
-                                           {{u"room"_s, room}, {u"user"_s, u"ALLEN"_s}, {u"session"_s, u"S1"_s}});
+    const HttpResponse r =
+            m_api->postJson("/api/unregister",
+                            {{u"room"_s, room}, {u"user"_s, u"ALLEN"_s}, {u"session"_s, u"S1"_s}});
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
     QCOMPARE(r.object().value(u"removed"_s).toInt(-1), 0);
     const qint64 t1 = nowSecs();
@@ -229,8 +253,11 @@ void TestRestApi::unregister_tokenOfLaterSecondWorks()
     QVERIFY(!registered.isEmpty());
     const qint64 now = nowSecs();
     const QByteArray minted = Jwt::mint(m_server->jwtSecret(),
-                                        {{u"sub"_s, u"ALLEN"_s}, {u"room"_s, room}, {u"sid"_s, u"S1"_s},
-                                         {u"iat"_s, now}, {u"exp"_s, now + 600}});
+                                        {{u"sub"_s, u"ALLEN"_s},
+                                         {u"room"_s, room},
+                                         {u"sid"_s, u"S1"_s},
+                                         {u"iat"_s, now},
+                                         {u"exp"_s, now + 600}});
     for (const QByteArray &token : {registered, minted}) {
         WsClient c;
         QVERIFY(c.open(m_server->wsUrl(u"/ws"_s)));
@@ -251,7 +278,8 @@ void TestRestApi::emit_targetsAndDeliveredCounts()
     QVERIFY(legacy.open(m_server->wsUrl(u"/"_s)));
 
     QList<qint64> ids;
-    auto emitTo = [&](const QByteArray &path, const QJsonObject &body, int expectDelivered) -> QJsonObject {
+    auto emitTo = [&](const QByteArray &path, const QJsonObject &body,
+                      int expectDelivered) -> QJsonObject {
         const HttpResponse r = m_api->postJson(path, body);
         if (r.status != 200 || !r.object().value(u"id"_s).isDouble()) {
             qWarning().noquote() << path << r.describe();
@@ -259,14 +287,17 @@ void TestRestApi::emit_targetsAndDeliveredCounts()
         }
         ids.append(qint64(r.object().value(u"id"_s).toDouble()));
         if (r.object().value(u"delivered"_s).toInt(-1) != expectDelivered) {
-            qWarning().noquote() << path << "delivered" << r.object().value(u"delivered"_s) << "expected" << expectDelivered;
+            qWarning().noquote() << path << "delivered" << r.object().value(u"delivered"_s)
+                                 << "expected" << expectDelivered;
             return {};
         }
         return r.object();
     };
 
     // room
-    QVERIFY(!emitTo("/api/emit/room", {{u"room"_s, u"R1"_s}, {u"event"_s, u"toRoom"_s}, {u"data"_s, 1}}, 2).isEmpty());
+    QVERIFY(!emitTo("/api/emit/room",
+                    {{u"room"_s, u"R1"_s}, {u"event"_s, u"toRoom"_s}, {u"data"_s, 1}}, 2)
+                     .isEmpty());
     for (WsClient *c : {c1.get(), c3.get()}) {
         const QJsonObject ev = c->waitForFrame(u"event"_s);
         QCOMPARE(ev.value(u"event"_s).toString(), u"toRoom"_s);
@@ -275,7 +306,9 @@ void TestRestApi::emit_targetsAndDeliveredCounts()
         QCOMPARE(ev.value(u"data"_s), QJsonValue(1));
     }
     // user
-    QVERIFY(!emitTo("/api/emit/user", {{u"user"_s, u"U1"_s}, {u"event"_s, u"toUser"_s}, {u"data"_s, u"x"_s}}, 2).isEmpty());
+    QVERIFY(!emitTo("/api/emit/user",
+                    {{u"user"_s, u"U1"_s}, {u"event"_s, u"toUser"_s}, {u"data"_s, u"x"_s}}, 2)
+                     .isEmpty());
     for (WsClient *c : {c1.get(), c2.get()}) {
         const QJsonObject ev = c->waitForFrame(u"event"_s);
         QCOMPARE(ev.value(u"event"_s).toString(), u"toUser"_s);
@@ -293,15 +326,19 @@ void TestRestApi::emit_targetsAndDeliveredCounts()
     // connection
     const QString c2id = connectionIdForPort(*m_api, c2->localPort());
     QVERIFY(!c2id.isEmpty());
-    QVERIFY(!emitTo("/api/emit/connection", {{u"connection"_s, c2id}, {u"event"_s, u"toConn"_s}}, 1).isEmpty());
+    QVERIFY(!emitTo("/api/emit/connection", {{u"connection"_s, c2id}, {u"event"_s, u"toConn"_s}}, 1)
+                     .isEmpty());
     const QJsonObject ev = c2->waitForFrame(u"event"_s);
     QCOMPARE(ev.value(u"event"_s).toString(), u"toConn"_s);
     QVERIFY(!ev.contains(u"room"_s));
     QCOMPARE(qint64(ev.value(u"id"_s).toDouble()), ids.last());
     // unknown connection: 200 with delivered 0
-    QVERIFY(!emitTo("/api/emit/connection", {{u"connection"_s, u"no-such-connection"_s}, {u"event"_s, u"x"_s}}, 0).isEmpty());
+    QVERIFY(!emitTo("/api/emit/connection",
+                    {{u"connection"_s, u"no-such-connection"_s}, {u"event"_s, u"x"_s}}, 0)
+                     .isEmpty());
     // a room without members
-    QVERIFY(!emitTo("/api/emit/room", {{u"room"_s, u"empty-room"_s}, {u"event"_s, u"x"_s}}, 0).isEmpty());
+    QVERIFY(!emitTo("/api/emit/room", {{u"room"_s, u"empty-room"_s}, {u"event"_s, u"x"_s}}, 0)
+                     .isEmpty());
 
     for (qsizetype i = 1; i < ids.size(); ++i)
         QVERIFY2(ids.at(i) > ids.at(i - 1), "message ids must be strictly increasing");
@@ -319,10 +356,14 @@ void TestRestApi::emit_idsStrictlyIncreasing()
     QVERIFY(c);
     qint64 last = 0;
     for (int i = 0; i < 50; ++i) {
-        const QByteArray path = (i % 3 == 0) ? "/api/emit/room" : (i % 3 == 1) ? "/api/emit/user" : "/api/emit/all";
-        const QJsonObject body = (i % 3 == 0) ? QJsonObject{{u"room"_s, u"ids"_s}, {u"event"_s, u"e"_s}, {u"data"_s, i}}
-            : (i % 3 == 1)                    ? QJsonObject{{u"user"_s, u"U"_s}, {u"event"_s, u"e"_s}, {u"data"_s, i}}
-                                              : QJsonObject{{u"event"_s, u"e"_s}, {u"data"_s, i}};
+        const QByteArray path = (i % 3 == 0) ? "/api/emit/room"
+                : (i % 3 == 1)               ? "/api/emit/user"
+                                             : "/api/emit/all";
+        const QJsonObject body = (i % 3 == 0)
+                ? QJsonObject{{u"room"_s, u"ids"_s}, {u"event"_s, u"e"_s}, {u"data"_s, i}}
+                : (i % 3 == 1)
+                ? QJsonObject{{u"user"_s, u"U"_s}, {u"event"_s, u"e"_s}, {u"data"_s, i}}
+                : QJsonObject{{u"event"_s, u"e"_s}, {u"data"_s, i}};
         const HttpResponse r = m_api->postJson(path, body);
         QVERIFY2(r.status == 200, qPrintable(r.describe()));
         const qint64 id = qint64(r.object().value(u"id"_s).toDouble());
@@ -366,23 +407,28 @@ void TestRestApi::stats_fieldsAndCounters()
     auto expectStats = [&](int connections, int rooms, int users, int in, int out) -> bool {
         QJsonObject s;
         const bool ok = waitUntil(
-            [&] {
-                s = stats(*m_api);
-                return s.value(u"connections"_s).toInt(-1) == connections && s.value(u"rooms"_s).toInt(-1) == rooms
-                    && s.value(u"users"_s).toInt(-1) == users && s.value(u"messages_in_total"_s).toInt(-1) == in
-                    && s.value(u"messages_out_total"_s).toInt(-1) == out;
-            },
-            3000);
+                [&] {
+                    s = stats(*m_api);
+                    return s.value(u"connections"_s).toInt(-1) == connections
+                            && s.value(u"rooms"_s).toInt(-1) == rooms
+                            && s.value(u"users"_s).toInt(-1) == users
+                            && s.value(u"messages_in_total"_s).toInt(-1) == in
+                            && s.value(u"messages_out_total"_s).toInt(-1) == out;
+                },
+                3000);
         if (!ok)
-            qWarning().noquote() << "stats" << compact(s) << "expected connections" << connections << "rooms" << rooms
-                                 << "users" << users << "in" << in << "out" << out;
+            qWarning().noquote() << "stats" << compact(s) << "expected connections" << connections
+                                 << "rooms" << rooms << "users" << users << "in" << in << "out"
+                                 << out;
         return ok;
     };
 
     const QJsonObject s0 = stats(*m_api);
-    for (const QString &k : {u"connections"_s, u"rooms"_s, u"users"_s, u"messages_in_total"_s, u"messages_out_total"_s,
-                             u"messages_in_per_s"_s, u"messages_out_per_s"_s, u"uptime_s"_s})
-        QVERIFY2(s0.value(k).isDouble(), qPrintable(u"stats field "_s % k % u" missing or not a number: "_s % compact(s0)));
+    for (const QString &k :
+         {u"connections"_s, u"rooms"_s, u"users"_s, u"messages_in_total"_s, u"messages_out_total"_s,
+          u"messages_in_per_s"_s, u"messages_out_per_s"_s, u"uptime_s"_s})
+        QVERIFY2(s0.value(k).isDouble(),
+                 qPrintable(u"stats field "_s % k % u" missing or not a number: "_s % compact(s0)));
     QVERIFY(expectStats(0, 0, 0, 0, 0));
 
     auto c1 = joined(u"R1"_s, u"U1"_s, u"S1"_s);
@@ -395,7 +441,8 @@ void TestRestApi::stats_fieldsAndCounters()
     QVERIFY(legacy.open(m_server->wsUrl(u"/"_s)));
     QVERIFY(expectStats(4, 2, 2, 0, 0));
 
-    QCOMPARE(m_api->postJson("/api/emit/room", {{u"room"_s, u"R1"_s}, {u"event"_s, u"e"_s}}).status, 200);
+    QCOMPARE(m_api->postJson("/api/emit/room", {{u"room"_s, u"R1"_s}, {u"event"_s, u"e"_s}}).status,
+             200);
     QVERIFY(expectStats(4, 2, 2, 1, 2));
     QCOMPARE(m_api->postJson("/api/emit/all", {{u"event"_s, u"e"_s}}).status, 200);
     QVERIFY(expectStats(4, 2, 2, 2, 5));
@@ -448,9 +495,10 @@ void TestRestApi::connections_listFilterAndGet()
     QVERIFY(id1 != id2);
 
     const QJsonObject e1 = findByKey(all, u"connection"_s, id1);
-    for (const QString &k : {u"connection"_s, u"user"_s, u"session"_s, u"rooms"_s, u"remote"_s, u"origin"_s,
-                             u"since"_s, u"sent"_s, u"received"_s})
-        QVERIFY2(e1.contains(k), qPrintable(u"connection field "_s % k % u" missing: "_s % compact(e1)));
+    for (const QString &k : {u"connection"_s, u"user"_s, u"session"_s, u"rooms"_s, u"remote"_s,
+                             u"origin"_s, u"since"_s, u"sent"_s, u"received"_s})
+        QVERIFY2(e1.contains(k),
+                 qPrintable(u"connection field "_s % k % u" missing: "_s % compact(e1)));
     QVERIFY(e1.value(u"connection"_s).isString());
     QCOMPARE(e1.value(u"user"_s).toString(), u"U1"_s);
     QCOMPARE(e1.value(u"session"_s).toString(), u"S1"_s);
@@ -458,7 +506,8 @@ void TestRestApi::connections_listFilterAndGet()
     QCOMPARE(e1.value(u"remote"_s).toString(), u"127.0.0.1:%1"_s.arg(c1->localPort()));
     QCOMPARE(e1.value(u"origin"_s).toString(), u"http://app.example"_s);
     const qint64 since = qint64(e1.value(u"since"_s).toDouble());
-    QVERIFY2(since >= before - 1000 && since <= nowMs() + 1000, qPrintable(u"since %1 is not unix ms"_s.arg(since)));
+    QVERIFY2(since >= before - 1000 && since <= nowMs() + 1000,
+             qPrintable(u"since %1 is not unix ms"_s.arg(since)));
     QVERIFY(e1.value(u"sent"_s).isDouble());
     QVERIFY(e1.value(u"received"_s).isDouble());
 
@@ -489,16 +538,18 @@ void TestRestApi::connections_listFilterAndGet()
     QCOMPARE(r.object().value(u"user"_s).toString(), u"U1"_s);
     const double sent0 = r.object().value(u"sent"_s).toDouble();
     const double received0 = r.object().value(u"received"_s).toDouble();
-    QCOMPARE(m_api->postJson("/api/emit/room", {{u"room"_s, u"R1"_s}, {u"event"_s, u"e"_s}}).status, 200);
+    QCOMPARE(m_api->postJson("/api/emit/room", {{u"room"_s, u"R1"_s}, {u"event"_s, u"e"_s}}).status,
+             200);
     QVERIFY(!c1->waitForFrame(u"event"_s).isEmpty());
     c1->send({{u"type"_s, u"ping"_s}});
     QVERIFY(!c1->waitForFrame(u"pong"_s).isEmpty());
     QVERIFY(waitUntil(
-        [&] {
-            const QJsonObject o = m_api->get("/api/connections/" + encodeSegment(id1)).object();
-            return o.value(u"sent"_s).toDouble() > sent0 && o.value(u"received"_s).toDouble() > received0;
-        },
-        3000));
+            [&] {
+                const QJsonObject o = m_api->get("/api/connections/" + encodeSegment(id1)).object();
+                return o.value(u"sent"_s).toDouble() > sent0
+                        && o.value(u"received"_s).toDouble() > received0;
+            },
+            3000));
 
     r = m_api->get("/api/connections/no-such-connection");
     QCOMPARE(r.status, 404);
@@ -520,7 +571,9 @@ void TestRestApi::connections_delete()
     QCOMPARE(c1->closeCode(), 4000);
     QVERIFY(c2->isConnected());
 
-    QVERIFY(waitUntil([&] { return m_api->get("/api/connections/" + encodeSegment(id1)).status == 404; }, 3000));
+    QVERIFY(waitUntil(
+            [&] { return m_api->get("/api/connections/" + encodeSegment(id1)).status == 404; },
+            3000));
     r = m_api->del("/api/connections/" + encodeSegment(id1));
     QCOMPARE(r.status, 404);
     QCOMPARE(r.errorCode(), u"not_found"_s);
@@ -540,10 +593,12 @@ void TestRestApi::connections_send()
     QVERIFY(!id1.isEmpty());
     const QJsonObject s0 = stableStats(stats(*m_api));
 
-    const QStringList texts{u"hello \"raw\" text \u00e9\u2713"_s, u"not json {"_s,
-                            u"{\"type\":\"custom\",\"n\":1.0,\"big\":123456789012345678901234567890}"_s};
+    const QStringList texts{
+            u"hello \"raw\" text \u00e9\u2713"_s, u"not json {"_s,
+            u"{\"type\":\"custom\",\"n\":1.0,\"big\":123456789012345678901234567890}"_s};
     for (const QString &text : texts) {
-        const HttpResponse r = m_api->postJson("/api/connections/" + encodeSegment(id1) + "/send", {{u"text"_s, text}});
+        const HttpResponse r = m_api->postJson("/api/connections/" + encodeSegment(id1) + "/send",
+                                               {{u"text"_s, text}});
         QVERIFY2(r.status == 200, qPrintable(r.describe()));
         QCOMPARE(r.object(), (QJsonObject{{u"sent"_s, true}}));
         WsFrame f;
@@ -553,7 +608,8 @@ void TestRestApi::connections_send()
     // not an emit: no message counted
     QCOMPARE(stableStats(stats(*m_api)), s0);
 
-    const HttpResponse r = m_api->postJson("/api/connections/no-such-connection/send", {{u"text"_s, u"x"_s}});
+    const HttpResponse r =
+            m_api->postJson("/api/connections/no-such-connection/send", {{u"text"_s, u"x"_s}});
     QCOMPARE(r.status, 404);
     QCOMPARE(r.errorCode(), u"not_found"_s);
 }
@@ -591,7 +647,8 @@ void TestRestApi::rooms_listAndGet()
     QCOMPARE(ma.value(u"user"_s).toString(), u"U1"_s);
     QCOMPARE(ma.value(u"session"_s).toString(), u"S1"_s);
     const qint64 since = qint64(ma.value(u"since"_s).toDouble());
-    QVERIFY2(qAbs(since - nowMs()) < 60000, qPrintable(u"member since %1 is not unix ms"_s.arg(since)));
+    QVERIFY2(qAbs(since - nowMs()) < 60000,
+             qPrintable(u"member since %1 is not unix ms"_s.arg(since)));
 
     r = m_api->get("/api/rooms/dept%2F10%20sales");
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
@@ -622,15 +679,17 @@ void TestRestApi::unknownRoute_data()
     QTest::newRow("POST /api/emit/planet") << QByteArray("POST") << QByteArray("/api/emit/planet");
     QTest::newRow("GET /api/health/extra") << QByteArray("GET") << QByteArray("/api/health/extra");
     QTest::newRow("POST /api/registerx") << QByteArray("POST") << QByteArray("/api/registerx");
-    QTest::newRow("GET /api/connections/x/y") << QByteArray("GET") << QByteArray("/api/connections/x/y");
+    QTest::newRow("GET /api/connections/x/y")
+            << QByteArray("GET") << QByteArray("/api/connections/x/y");
 }
 
 void TestRestApi::unknownRoute()
 {
     QFETCH(QByteArray, method);
     QFETCH(QByteArray, path);
-    const HttpResponse r = m_api->request(method, path, method == "POST" ? QByteArray("{}") : QByteArray(),
-                                          {{"Content-Type", "application/json"}});
+    const HttpResponse r =
+            m_api->request(method, path, method == "POST" ? QByteArray("{}") : QByteArray(),
+                           {{"Content-Type", "application/json"}});
     QVERIFY2(r.status == 404, qPrintable(r.describe()));
     QCOMPARE(r.errorCode(), u"not_found"_s);
     QVERIFY(!r.errorMessage().isEmpty());
@@ -654,8 +713,9 @@ void TestRestApi::wrongMethod()
     QFETCH(QByteArray, method);
     QFETCH(QByteArray, path);
     const bool hasBody = method == "POST" || method == "PUT";
-    const HttpResponse r = m_api->request(method, path, hasBody ? QByteArray("{}") : QByteArray(),
-                                          hasBody ? Headers{{"Content-Type", "application/json"}} : Headers{});
+    const HttpResponse r =
+            m_api->request(method, path, hasBody ? QByteArray("{}") : QByteArray(),
+                           hasBody ? Headers{{"Content-Type", "application/json"}} : Headers{});
     QVERIFY2(r.status == 405, qPrintable(r.describe()));
     QCOMPARE(r.errorCode(), u"method_not_allowed"_s);
     QCOMPARE(m_api->get("/api/health").status, 200);
@@ -669,18 +729,26 @@ void TestRestApi::auth_data()
     QTest::newRow("X-API-Key") << QByteArray("X-API-Key") << QByteArray("KEY") << 200;
     QTest::newRow("x-api-key lower case") << QByteArray("x-api-key") << QByteArray("KEY") << 200;
     QTest::newRow("Bearer") << QByteArray("Authorization") << QByteArray("Bearer KEY") << 200;
-    QTest::newRow("Basic any user") << QByteArray("Authorization") << QByteArray("Basic anyone:KEY") << 200;
-    QTest::newRow("Basic APEX user") << QByteArray("Authorization") << QByteArray("Basic APEX_PUBLIC_USER:KEY") << 200;
-    QTest::newRow("Basic empty user") << QByteArray("Authorization") << QByteArray("Basic :KEY") << 200;
+    QTest::newRow("Basic any user")
+            << QByteArray("Authorization") << QByteArray("Basic anyone:KEY") << 200;
+    QTest::newRow("Basic APEX user")
+            << QByteArray("Authorization") << QByteArray("Basic APEX_PUBLIC_USER:KEY") << 200;
+    QTest::newRow("Basic empty user")
+            << QByteArray("Authorization") << QByteArray("Basic :KEY") << 200;
     QTest::newRow("missing") << QByteArray() << QByteArray() << 401;
     QTest::newRow("X-API-Key wrong") << QByteArray("X-API-Key") << QByteArray("wrong") << 401;
     QTest::newRow("X-API-Key prefix") << QByteArray("X-API-Key") << QByteArray("KEY-PREFIX") << 401;
     QTest::newRow("X-API-Key empty") << QByteArray("X-API-Key") << QByteArray("") << 401;
-    QTest::newRow("Bearer wrong") << QByteArray("Authorization") << QByteArray("Bearer wrong") << 401;
-    QTest::newRow("Basic wrong password") << QByteArray("Authorization") << QByteArray("Basic anyone:wrong") << 401;
-    QTest::newRow("Basic key as user") << QByteArray("Authorization") << QByteArray("Basic KEY:") << 401;
-    QTest::newRow("Basic not base64") << QByteArray("Authorization") << QByteArray("Basic !!!") << 401;
-    QTest::newRow("unknown scheme") << QByteArray("Authorization") << QByteArray("Token KEY") << 401;
+    QTest::newRow("Bearer wrong") << QByteArray("Authorization") << QByteArray("Bearer wrong")
+                                  << 401;
+    QTest::newRow("Basic wrong password")
+            << QByteArray("Authorization") << QByteArray("Basic anyone:wrong") << 401;
+    QTest::newRow("Basic key as user")
+            << QByteArray("Authorization") << QByteArray("Basic KEY:") << 401;
+    QTest::newRow("Basic not base64")
+            << QByteArray("Authorization") << QByteArray("Basic !!!") << 401;
+    QTest::newRow("unknown scheme")
+            << QByteArray("Authorization") << QByteArray("Token KEY") << 401;
 }
 
 void TestRestApi::auth()

@@ -47,27 +47,27 @@ public:
     bool read(HttpResponse *out, int timeoutMs, bool keepInterim = false)
     {
         return waitUntil(
-            [&] {
-                pump();
-                HttpResponse r;
-                while (m_parser.take(&r, closed())) {
-                    if (keepInterim || r.status >= 200) {
-                        *out = r;
-                        return true;
+                [&] {
+                    pump();
+                    HttpResponse r;
+                    while (m_parser.take(&r, closed())) {
+                        if (keepInterim || r.status >= 200) {
+                            *out = r;
+                            return true;
+                        }
                     }
-                }
-                return false;
-            },
-            timeoutMs);
+                    return false;
+                },
+                timeoutMs);
     }
     bool waitClosed(int timeoutMs)
     {
         return waitUntil(
-            [&] {
-                pump();
-                return closed();
-            },
-            timeoutMs);
+                [&] {
+                    pump();
+                    return closed();
+                },
+                timeoutMs);
     }
     QByteArray received() const { return m_received; }
     QTcpSocket &socket() { return m_socket; }
@@ -99,11 +99,12 @@ QByteArray readFile(const QString &path)
 
 // A head of `fields` header fields in all (Host, X-API-Key, Content-Type and Content-Length
 // included) for a POST of `body`.
-QByteArray headWithFields(quint16 port, const QByteArray &apiKey, const QByteArray &path, const QByteArray &body,
-                          int fields)
+QByteArray headWithFields(quint16 port, const QByteArray &apiKey, const QByteArray &path,
+                          const QByteArray &body, int fields)
 {
-    QByteArray h = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + QByteArray::number(port) + "\r\nX-API-Key: "
-        + apiKey + "\r\nContent-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size()) + "\r\n";
+    QByteArray h = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + QByteArray::number(port)
+            + "\r\nX-API-Key: " + apiKey + "\r\nContent-Type: application/json\r\nContent-Length: "
+            + QByteArray::number(body.size()) + "\r\n";
     for (int i = 4; i < fields; ++i)
         h += "X-Field-" + QByteArray::number(i) + ": v" + QByteArray::number(i) + "\r\n";
     return h + "\r\n";
@@ -135,8 +136,8 @@ private Q_SLOTS:
     void emptyApiKey_fallsThroughToFile();
 
 private:
-    QByteArray head(const QByteArray &method, const QByteArray &path, const QByteArray &version = "HTTP/1.1",
-                    const QByteArray &extra = {}) const;
+    QByteArray head(const QByteArray &method, const QByteArray &path,
+                    const QByteArray &version = "HTTP/1.1", const QByteArray &extra = {}) const;
     QByteArray request(const QByteArray &method, const QByteArray &path, const QByteArray &body,
                        const QByteArray &version = "HTTP/1.1", const QByteArray &extra = {}) const;
     // Emits a sentinel to the member's room: true when it is the next event the member sees
@@ -145,7 +146,7 @@ private:
 
     std::unique_ptr<ServerProcess> m_server;
     std::unique_ptr<HttpClient> m_api;
-    std::unique_ptr<WsClient> m_member;  // joined to room "rfix" on m_server
+    std::unique_ptr<WsClient> m_member;     // joined to room "rfix" on m_server
     std::unique_ptr<ServerProcess> m_extra; // a dedicated daemon for tests that need other flags
     const QString m_room = u"rfix"_s;
 };
@@ -173,7 +174,8 @@ void TestReviewFixes::cleanup()
     if (QTest::currentTestFailed()) {
         qWarning().noquote() << "daemon output (tail):\n" << m_server->output().right(3000);
         if (m_extra)
-            qWarning().noquote() << "dedicated daemon output (tail):\n" << m_extra->output().right(3000);
+            qWarning().noquote() << "dedicated daemon output (tail):\n"
+                                 << m_extra->output().right(3000);
     }
     m_extra.reset();
     flushMember(*m_api, *m_member, m_room);
@@ -182,25 +184,29 @@ void TestReviewFixes::cleanup()
              qPrintable(u"health after the case: "_s % health.describe()));
 }
 
-QByteArray TestReviewFixes::head(const QByteArray &method, const QByteArray &path, const QByteArray &version,
-                                 const QByteArray &extra) const
+QByteArray TestReviewFixes::head(const QByteArray &method, const QByteArray &path,
+                                 const QByteArray &version, const QByteArray &extra) const
 {
-    return method + ' ' + path + ' ' + version + "\r\nHost: 127.0.0.1:" + QByteArray::number(m_server->port())
-        + "\r\nX-API-Key: " + m_server->apiKey() + "\r\n" + extra;
+    return method + ' ' + path + ' ' + version
+            + "\r\nHost: 127.0.0.1:" + QByteArray::number(m_server->port())
+            + "\r\nX-API-Key: " + m_server->apiKey() + "\r\n" + extra;
 }
 
-QByteArray TestReviewFixes::request(const QByteArray &method, const QByteArray &path, const QByteArray &body,
-                                    const QByteArray &version, const QByteArray &extra) const
+QByteArray TestReviewFixes::request(const QByteArray &method, const QByteArray &path,
+                                    const QByteArray &body, const QByteArray &version,
+                                    const QByteArray &extra) const
 {
     QByteArray h = head(method, path, version, extra);
     if (!body.isEmpty() || method == "POST")
-        h += "Content-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size()) + "\r\n";
+        h += "Content-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size())
+                + "\r\n";
     return h + "\r\n" + body;
 }
 
 bool TestReviewFixes::nothingDelivered()
 {
-    const HttpResponse r = m_api->postJson("/api/emit/room", {{u"room"_s, m_room}, {u"event"_s, u"sentinel"_s}});
+    const HttpResponse r =
+            m_api->postJson("/api/emit/room", {{u"room"_s, m_room}, {u"event"_s, u"sentinel"_s}});
     if (r.status != 200)
         return false;
     WsFrame f;
@@ -219,19 +225,23 @@ void TestReviewFixes::headerFields_over100_431ThenServed()
 {
     const QJsonObject before = stableStats(stats(*m_api));
     for (const int fields : {101, 150}) {
-        const QByteArray body = R"({"room":"rfix","event":"hdr","data":)" + QByteArray::number(fields) + '}';
+        const QByteArray body =
+                R"({"room":"rfix","event":"hdr","data":)" + QByteArray::number(fields) + '}';
         RawConn c;
         QVERIFY(c.connectTo(m_server->port()));
-        c.write(headWithFields(m_server->port(), m_server->apiKey(), "/api/emit/room", body, fields) + body);
+        c.write(headWithFields(m_server->port(), m_server->apiKey(), "/api/emit/room", body, fields)
+                + body);
         HttpResponse r;
-        QVERIFY2(c.read(&r, 5000), qPrintable(u"no answer to %1 header fields; received: "_s.arg(fields)
-                                              % QString::fromLatin1(c.received().left(300))));
+        QVERIFY2(c.read(&r, 5000),
+                 qPrintable(u"no answer to %1 header fields; received: "_s.arg(fields)
+                            % QString::fromLatin1(c.received().left(300))));
         QVERIFY2(r.status == 431, qPrintable(u"%1 header fields: "_s.arg(fields) % r.describe()));
         QCOMPARE(r.errorCode(), u"too_large"_s);
         QVERIFY2(!r.errorMessage().isEmpty(), qPrintable(r.describe()));
         // Nothing else comes on that connection (the body is not read as another request).
         HttpResponse extra;
-        QVERIFY2(!c.read(&extra, 300), qPrintable(u"a second answer after the 431: "_s % extra.describe()));
+        QVERIFY2(!c.read(&extra, 300),
+                 qPrintable(u"a second answer after the 431: "_s % extra.describe()));
 
         // A following request on a new connection is served.
         RawConn next;
@@ -245,17 +255,19 @@ void TestReviewFixes::headerFields_over100_431ThenServed()
     QVERIFY(nothingDelivered());
     // Only the two after431 emits and the sentinel were counted.
     const QJsonObject after = stableStats(stats(*m_api));
-    QCOMPARE(after.value(u"messages_in_total"_s).toInt(), before.value(u"messages_in_total"_s).toInt() + 3);
+    QCOMPARE(after.value(u"messages_in_total"_s).toInt(),
+             before.value(u"messages_in_total"_s).toInt() + 3);
 }
 
 void TestReviewFixes::headerFields_90WithBody_served()
 {
     for (const int fields : {90, 100}) {
-        const QByteArray body = R"({"room":"rfix","event":"hdr-ok","data":{"fields":)" + QByteArray::number(fields)
-            + R"(,"s":"x y"}})";
+        const QByteArray body = R"({"room":"rfix","event":"hdr-ok","data":{"fields":)"
+                + QByteArray::number(fields) + R"(,"s":"x y"}})";
         RawConn c;
         QVERIFY(c.connectTo(m_server->port()));
-        c.write(headWithFields(m_server->port(), m_server->apiKey(), "/api/emit/room", body, fields) + body);
+        c.write(headWithFields(m_server->port(), m_server->apiKey(), "/api/emit/room", body, fields)
+                + body);
         HttpResponse r;
         QVERIFY2(c.read(&r, 5000), c.received().left(300).constData());
         QVERIFY2(r.status == 200, qPrintable(u"%1 header fields: "_s.arg(fields) % r.describe()));
@@ -263,7 +275,8 @@ void TestReviewFixes::headerFields_90WithBody_served()
         WsFrame f;
         QVERIFY(m_member->waitForFrame(u"event"_s, &f));
         QCOMPARE(f.object.value(u"event"_s).toString(), u"hdr-ok"_s);
-        QCOMPARE(rawJsonValue(f.text.toUtf8(), "data"), R"({"fields":)" + QByteArray::number(fields) + R"(,"s":"x y"})");
+        QCOMPARE(rawJsonValue(f.text.toUtf8(), "data"),
+                 R"({"fields":)" + QByteArray::number(fields) + R"(,"s":"x y"})");
         // the keep-alive connection serves the next request
         c.write(request("GET", "/api/health", {}));
         QVERIFY(c.read(&r, 5000));
@@ -280,11 +293,14 @@ void TestReviewFixes::legacyPush_charsetRules()
     QVERIFY(legacy.open(m_server->wsUrl(u"/"_s)));
     // the legacy client is counted before the refusals are tried
     QVERIFY(waitUntil(
-        [&] {
-            return m_api->post("/", R"({"warmup":1})", "application/json").object().value(u"message"_s).toString()
-                == u"Send to 1 clients";
-        },
-        3000));
+            [&] {
+                return m_api->post("/", R"({"warmup":1})", "application/json")
+                               .object()
+                               .value(u"message"_s)
+                               .toString()
+                        == u"Send to 1 clients";
+            },
+            3000));
     WsFrame f;
     QVERIFY(waitUntil([&] { return legacy.count() > 0; }, 3000));
     legacy.clear();
@@ -299,21 +315,29 @@ void TestReviewFixes::legacyPush_charsetRules()
         QString code;
     };
     const QList<Refusal> refusals{
-        {"invalid UTF-8, no Content-Type", {}, "caf\xE9 au lait", 400, u"bad_request"_s},
-        {"invalid UTF-8, text/plain without charset", "text/plain", "caf\xE9 \xFF\xFE", 400, u"bad_request"_s},
-        {"invalid UTF-8 in JSON, application/json", "application/json", "{\"m\":\"caf\xE9\"}", 400, u"bad_request"_s},
-        {"truncated UTF-8 sequence", "text/plain", "abc\xC3", 400, u"bad_request"_s},
-        {"unknown charset", "text/plain; charset=bogus", "hello", 415, u"unsupported_media_type"_s},
-        {"unknown charset, JSON body", "application/json; charset=bogus", R"({"a":1})", 415, u"unsupported_media_type"_s},
+            {"invalid UTF-8, no Content-Type", {}, "caf\xE9 au lait", 400, u"bad_request"_s},
+            {"invalid UTF-8, text/plain without charset", "text/plain", "caf\xE9 \xFF\xFE", 400,
+             u"bad_request"_s},
+            {"invalid UTF-8 in JSON, application/json", "application/json", "{\"m\":\"caf\xE9\"}",
+             400, u"bad_request"_s},
+            {"truncated UTF-8 sequence", "text/plain", "abc\xC3", 400, u"bad_request"_s},
+            {"unknown charset", "text/plain; charset=bogus", "hello", 415,
+             u"unsupported_media_type"_s},
+            {"unknown charset, JSON body", "application/json; charset=bogus", R"({"a":1})", 415,
+             u"unsupported_media_type"_s},
     };
     for (const Refusal &k : refusals) {
         const HttpResponse r = m_api->post("/", k.body, k.contentType);
-        QVERIFY2(r.status == k.status, qPrintable(QString::fromLatin1(k.name) % u": "_s % r.describe()));
-        QVERIFY2(r.errorCode() == k.code, qPrintable(QString::fromLatin1(k.name) % u": "_s % r.describe()));
+        QVERIFY2(r.status == k.status,
+                 qPrintable(QString::fromLatin1(k.name) % u": "_s % r.describe()));
+        QVERIFY2(r.errorCode() == k.code,
+                 qPrintable(QString::fromLatin1(k.name) % u": "_s % r.describe()));
         QVERIFY2(!r.errorMessage().isEmpty(), qPrintable(r.describe()));
-        QVERIFY2(!r.body.contains("Send to"), qPrintable(QString::fromLatin1(k.name) % u": "_s % r.describe()));
+        QVERIFY2(!r.body.contains("Send to"),
+                 qPrintable(QString::fromLatin1(k.name) % u": "_s % r.describe()));
     }
-    QVERIFY2(legacy.noFrameWithin(200), qPrintable(u"a refused POST / was pushed: "_s % legacy.frames().value(0).text));
+    QVERIFY2(legacy.noFrameWithin(200),
+             qPrintable(u"a refused POST / was pushed: "_s % legacy.frames().value(0).text));
     QCOMPARE(stableStats(stats(*m_api)), before);
 
     // A declared ISO-8859-1 body is decoded: 0xE9 is é, and the text (not JSON) is wrapped.
@@ -343,7 +367,7 @@ void TestReviewFixes::readTimeout_isStallTimeout()
     QCOMPARE(body.size(), 30);
     const QByteArray bodyHead = head("POST", "/api/emit/room", "HTTP/1.1",
                                      "Content-Type: application/json\r\nContent-Length: 30\r\n")
-        + "\r\n";
+            + "\r\n";
 
     // The dripping sender: one byte every 500 ms, 15 s in all (7.5 read timeouts).
     RawConn drip;
@@ -356,10 +380,11 @@ void TestReviewFixes::readTimeout_isStallTimeout()
     RawConn dripThenStall;
     QVERIFY(dripThenStall.connectTo(m_server->port()));
 
-    const QByteArray stalledBody = R"({"room":"rfix","event":"stalled","data":")" + QByteArray(40, 's') + R"("})";
+    const QByteArray stalledBody =
+            R"({"room":"rfix","event":"stalled","data":")" + QByteArray(40, 's') + R"("})";
     stalled.write(head("POST", "/api/emit/room", "HTTP/1.1",
-                       "Content-Type: application/json\r\nContent-Length: " + QByteArray::number(stalledBody.size())
-                           + "\r\n")
+                       "Content-Type: application/json\r\nContent-Length: "
+                               + QByteArray::number(stalledBody.size()) + "\r\n")
                   + "\r\n" + stalledBody.left(stalledBody.size() / 2));
     QElapsedTimer clock;
     clock.start();
@@ -371,7 +396,8 @@ void TestReviewFixes::readTimeout_isStallTimeout()
     auto watch = [&] {
         if (stalledCutAt < 0 && (stalled.read(&stalledAnswer, 0) || stalled.closed()))
             stalledCutAt = clock.elapsed();
-        if (dripStallCutAt < 0 && (dripThenStall.read(&dripStallAnswer, 0) || dripThenStall.closed()))
+        if (dripStallCutAt < 0
+            && (dripThenStall.read(&dripStallAnswer, 0) || dripThenStall.closed()))
             dripStallCutAt = clock.elapsed();
     };
     qint64 maxGap = 0;
@@ -380,11 +406,11 @@ void TestReviewFixes::readTimeout_isStallTimeout()
     for (int i = 0; i < body.size(); ++i) {
         // byte i at i * 500 ms (no drift)
         waitUntil(
-            [&] {
-                watch();
-                return clock.elapsed() >= qint64(i) * 500;
-            },
-            1000);
+                [&] {
+                    watch();
+                    return clock.elapsed() >= qint64(i) * 500;
+                },
+                1000);
         if (drip.closed() || drip.read(&dripAnswer, 0)) {
             dripCut = true;
             break;
@@ -400,9 +426,11 @@ void TestReviewFixes::readTimeout_isStallTimeout()
         }
     }
     const qint64 dripTook = clock.elapsed();
-    QVERIFY2(!dripCut, qPrintable(u"the dripping sender was cut off after %1 ms (max gap %2 ms): %3"_s.arg(clock.elapsed())
-                                      .arg(maxGap)
-                                      .arg(dripAnswer.describe())));
+    QVERIFY2(!dripCut,
+             qPrintable(u"the dripping sender was cut off after %1 ms (max gap %2 ms): %3"_s
+                                .arg(clock.elapsed())
+                                .arg(maxGap)
+                                .arg(dripAnswer.describe())));
     QVERIFY2(drip.read(&dripAnswer, 5000), drip.received().left(300).constData());
     qInfo("dripped 30 bytes in %lld ms, largest gap %lld ms", dripTook, maxGap);
     QVERIFY2(dripAnswer.status == 200, qPrintable(dripAnswer.describe()));
@@ -414,22 +442,26 @@ void TestReviewFixes::readTimeout_isStallTimeout()
 
     // The stalled senders were cut off (408 timeout or closed) about 2 s after their last byte.
     waitUntil(
-        [&] {
-            watch();
-            return stalledCutAt >= 0 && dripStallCutAt >= 0;
-        },
-        3000);
+            [&] {
+                watch();
+                return stalledCutAt >= 0 && dripStallCutAt >= 0;
+            },
+            3000);
     QVERIFY2(stalledCutAt >= 0, "the stalled sender was never cut off");
     QVERIFY2(stalledCutAt >= 1500 && stalledCutAt <= 4500,
-             qPrintable(u"stalled sender cut off after %1 ms (read timeout 2 s)"_s.arg(stalledCutAt)));
+             qPrintable(
+                     u"stalled sender cut off after %1 ms (read timeout 2 s)"_s.arg(stalledCutAt)));
     if (stalledAnswer.isValid()) {
         QCOMPARE(stalledAnswer.status, 408);
         QCOMPARE(stalledAnswer.errorCode(), u"timeout"_s);
     }
     QVERIFY2(dripStallCutAt >= 0, "the sender that stopped after dripping was never cut off");
     const qint64 afterLast = dripStallCutAt - dripStallLastByteAt;
-    QVERIFY2(afterLast >= 1500 && afterLast <= 4500,
-             qPrintable(u"dripping sender cut off %1 ms after its last byte (at %2 ms; read timeout 2 s)"_s.arg(afterLast)
+    QVERIFY2(
+            afterLast >= 1500 && afterLast <= 4500,
+            qPrintable(
+                    u"dripping sender cut off %1 ms after its last byte (at %2 ms; read timeout 2 s)"_s
+                            .arg(afterLast)
                             .arg(dripStallCutAt)));
     if (dripStallAnswer.isValid()) {
         QCOMPARE(dripStallAnswer.status, 408);
@@ -437,7 +469,8 @@ void TestReviewFixes::readTimeout_isStallTimeout()
     }
     // Only the drip was counted; nothing of the cut-off calls was delivered.
     const QJsonObject after = stats(*m_api);
-    QCOMPARE(after.value(u"messages_in_total"_s).toInt(), before.value(u"messages_in_total"_s).toInt() + 1);
+    QCOMPARE(after.value(u"messages_in_total"_s).toInt(),
+             before.value(u"messages_in_total"_s).toInt() + 1);
     QVERIFY(nothingDelivered());
 }
 
@@ -450,18 +483,22 @@ void TestReviewFixes::malformedUpgrade_400Named_data()
     QTest::addColumn<bool>("withKey");
     QTest::addColumn<QByteArray>("wsVersion");
     QTest::addColumn<QString>("named");
-    QTest::newRow("no Sec-WebSocket-Key") << QByteArray("GET") << QByteArray("/ws") << QByteArray("HTTP/1.1") << false
-                                          << QByteArray("13") << u"Sec-WebSocket-Key"_s;
-    QTest::newRow("no Sec-WebSocket-Key, legacy path") << QByteArray("GET") << QByteArray("/") << QByteArray("HTTP/1.1")
-                                                       << false << QByteArray("13") << u"Sec-WebSocket-Key"_s;
-    QTest::newRow("Sec-WebSocket-Version 8") << QByteArray("GET") << QByteArray("/ws") << QByteArray("HTTP/1.1") << true
-                                             << QByteArray("8") << u"Sec-WebSocket-Version"_s;
-    QTest::newRow("no Sec-WebSocket-Version") << QByteArray("GET") << QByteArray("/ws") << QByteArray("HTTP/1.1") << true
-                                              << QByteArray() << u"Sec-WebSocket-Version"_s;
-    QTest::newRow("POST /ws") << QByteArray("POST") << QByteArray("/ws") << QByteArray("HTTP/1.1") << true
-                              << QByteArray("13") << u"GET"_s;
-    QTest::newRow("HTTP/1.0") << QByteArray("GET") << QByteArray("/ws") << QByteArray("HTTP/1.0") << true
-                              << QByteArray("13") << u"HTTP/1.1"_s;
+    QTest::newRow("no Sec-WebSocket-Key")
+            << QByteArray("GET") << QByteArray("/ws") << QByteArray("HTTP/1.1") << false
+            << QByteArray("13") << u"Sec-WebSocket-Key"_s;
+    QTest::newRow("no Sec-WebSocket-Key, legacy path")
+            << QByteArray("GET") << QByteArray("/") << QByteArray("HTTP/1.1") << false
+            << QByteArray("13") << u"Sec-WebSocket-Key"_s;
+    QTest::newRow("Sec-WebSocket-Version 8")
+            << QByteArray("GET") << QByteArray("/ws") << QByteArray("HTTP/1.1") << true
+            << QByteArray("8") << u"Sec-WebSocket-Version"_s;
+    QTest::newRow("no Sec-WebSocket-Version")
+            << QByteArray("GET") << QByteArray("/ws") << QByteArray("HTTP/1.1") << true
+            << QByteArray() << u"Sec-WebSocket-Version"_s;
+    QTest::newRow("POST /ws") << QByteArray("POST") << QByteArray("/ws") << QByteArray("HTTP/1.1")
+                              << true << QByteArray("13") << u"GET"_s;
+    QTest::newRow("HTTP/1.0") << QByteArray("GET") << QByteArray("/ws") << QByteArray("HTTP/1.0")
+                              << true << QByteArray("13") << u"HTTP/1.1"_s;
 }
 
 void TestReviewFixes::malformedUpgrade_400Named()
@@ -474,8 +511,9 @@ void TestReviewFixes::malformedUpgrade_400Named()
     QFETCH(QString, named);
 
     const int connectionsBefore = stats(*m_api).value(u"connections"_s).toInt(-1);
-    QByteArray req = method + ' ' + path + ' ' + version + "\r\nHost: 127.0.0.1:" + QByteArray::number(m_server->port())
-        + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
+    QByteArray req = method + ' ' + path + ' ' + version
+            + "\r\nHost: 127.0.0.1:" + QByteArray::number(m_server->port())
+            + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
     if (withKey)
         req += "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
     if (!wsVersion.isEmpty())
@@ -488,8 +526,9 @@ void TestReviewFixes::malformedUpgrade_400Named()
     QVERIFY(c.connectTo(m_server->port()));
     c.write(req);
     HttpResponse r;
-    QVERIFY2(c.read(&r, 5000), qPrintable(u"no answer to the upgrade (silent close?); received: "_s
-                                          % QString::fromLatin1(c.received().left(300))));
+    QVERIFY2(c.read(&r, 5000),
+             qPrintable(u"no answer to the upgrade (silent close?); received: "_s
+                        % QString::fromLatin1(c.received().left(300))));
     QVERIFY2(r.status == 400, qPrintable(r.describe()));
     QCOMPARE(r.errorCode(), u"bad_request"_s);
     QVERIFY2(r.errorMessage().contains(named, Qt::CaseInsensitive),
@@ -508,10 +547,11 @@ void TestReviewFixes::malformedUpgrade_400Named()
 void TestReviewFixes::expectContinue_http10_noInterimAnswer()
 {
     const QByteArray body = R"({"room":"rfix","event":"expect10"})";
-    const QByteArray h = head("POST", "/api/emit/room", "HTTP/1.0",
-                              "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: "
-                                  + QByteArray::number(body.size()) + "\r\n")
-        + "\r\n";
+    const QByteArray h =
+            head("POST", "/api/emit/room", "HTTP/1.0",
+                 "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: "
+                         + QByteArray::number(body.size()) + "\r\n")
+            + "\r\n";
     // head alone: no 100 Continue (the client would not understand it) ...
     {
         RawConn c;
@@ -524,7 +564,8 @@ void TestReviewFixes::expectContinue_http10_noInterimAnswer()
         HttpResponse r;
         QVERIFY2(c.read(&r, 5000, true), c.received().constData());
         QVERIFY2(r.status == 200, qPrintable(r.describe()));
-        QVERIFY2(!c.received().contains(" 100 ") && !c.received().contains("Continue"), c.received().constData());
+        QVERIFY2(!c.received().contains(" 100 ") && !c.received().contains("Continue"),
+                 c.received().constData());
         QVERIFY(c.waitClosed(3000));
         QCOMPARE(m_member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"expect10"_s);
     }
@@ -557,7 +598,8 @@ void TestReviewFixes::joined_meansInAtLeastOneRoom()
         return r.status == 200 ? r.object().value(u"delivered"_s).toInt(-1) : -2;
     };
     auto deliveredUser = [&](const QString &user) {
-        const HttpResponse r = api->postJson("/api/emit/user", {{u"user"_s, user}, {u"event"_s, u"user"_s}});
+        const HttpResponse r =
+                api->postJson("/api/emit/user", {{u"user"_s, user}, {u"event"_s, u"user"_s}});
         return r.status == 200 ? r.object().value(u"delivered"_s).toInt(-1) : -2;
     };
     auto users = [&] { return stats(*api).value(u"users"_s).toInt(-1); };
@@ -590,7 +632,8 @@ void TestReviewFixes::joined_meansInAtLeastOneRoom()
     QCOMPARE(users(), 0);
 
     // joining again restores it
-    QCOMPARE(c.join(registerToken(*api, r2, u"U"_s, u"S"_s)).value(u"type"_s).toString(), u"joined"_s);
+    QCOMPARE(c.join(registerToken(*api, r2, u"U"_s, u"S"_s)).value(u"type"_s).toString(),
+             u"joined"_s);
     QCOMPARE(users(), 1);
     QCOMPARE(deliveredAll(), 1);
     QCOMPARE(deliveredUser(u"U"_s), 1);
@@ -598,7 +641,8 @@ void TestReviewFixes::joined_meansInAtLeastOneRoom()
     QCOMPARE(c.waitForFrame(u"event"_s).value(u"event"_s).toString(), u"user"_s);
 
     // unregister takes it out of its only room: no longer joined either
-    const HttpResponse un = api->postJson("/api/unregister", {{u"room"_s, r2}, {u"user"_s, u"U"_s}, {u"session"_s, u"S"_s}});
+    const HttpResponse un = api->postJson(
+            "/api/unregister", {{u"room"_s, r2}, {u"user"_s, u"U"_s}, {u"session"_s, u"S"_s}});
     QVERIFY2(un.status == 200, qPrintable(un.describe()));
     QCOMPARE(un.object().value(u"removed"_s).toInt(-1), 1);
     const QJsonObject left = c.waitForFrame(u"left"_s);
@@ -632,7 +676,8 @@ void TestReviewFixes::rejoinWithSince_noReplayNoDuplicates()
     // some history before the member joins
     qint64 firstId = 0;
     for (int i = 0; i < 5; ++i) {
-        const HttpResponse r = m_api->postJson("/api/emit/room", {{u"room"_s, room}, {u"event"_s, u"old"_s}, {u"data"_s, i}});
+        const HttpResponse r = m_api->postJson(
+                "/api/emit/room", {{u"room"_s, room}, {u"event"_s, u"old"_s}, {u"data"_s, i}});
         QVERIFY2(r.status == 200, qPrintable(r.describe()));
         if (i == 0)
             firstId = qint64(r.object().value(u"id"_s).toDouble());
@@ -674,10 +719,11 @@ void TestReviewFixes::rejoinWithSince_noReplayNoDuplicates()
     QElapsedTimer t;
     t.start();
     for (int i = 0; i < total; ++i) {
-        const QByteArray body = R"({"room":")" + room.toUtf8() + R"(","event":"stream","data":)" + QByteArray::number(i) + '}';
+        const QByteArray body = R"({"room":")" + room.toUtf8() + R"(","event":"stream","data":)"
+                + QByteArray::number(i) + '}';
         emitter.write("POST /api/emit/room HTTP/1.1\r\nHost: x\r\nX-API-Key: " + m_server->apiKey()
-                      + "\r\nContent-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size())
-                      + "\r\n\r\n" + body);
+                      + "\r\nContent-Type: application/json\r\nContent-Length: "
+                      + QByteArray::number(body.size()) + "\r\n\r\n" + body);
         emitter.flush();
         if (i % 2 == 0) {
             // since: the last id seen (what a client would send), a few back, or before all
@@ -687,7 +733,9 @@ void TestReviewFixes::rejoinWithSince_noReplayNoDuplicates()
                 since = qMax<qint64>(0, seen - 5);
             else if (joins % 3 == 2)
                 since = firstId - 1;
-            c.send({{u"type"_s, u"join"_s}, {u"token"_s, QString::fromLatin1(token)}, {u"since"_s, since},
+            c.send({{u"type"_s, u"join"_s},
+                    {u"token"_s, QString::fromLatin1(token)},
+                    {u"since"_s, since},
                     {u"ref"_s, joins}});
             ++joins;
         }
@@ -695,19 +743,23 @@ void TestReviewFixes::rejoinWithSince_noReplayNoDuplicates()
         pumpAnswers();
     }
     QVERIFY2(waitUntil(
-                 [&] {
-                     pumpAnswers();
-                     return answered == total;
-                 },
-                 15000),
+                     [&] {
+                         pumpAnswers();
+                         return answered == total;
+                     },
+                     15000),
              qPrintable(u"%1 of %2 emits answered"_s.arg(answered).arg(total)));
     QCOMPARE(failed, 0);
-    QVERIFY2(waitUntil([&] { return c.count(u"event"_s) >= total && c.count(u"joined"_s) + c.count(u"error"_s) >= joins; },
-                       10000),
+    QVERIFY2(waitUntil(
+                     [&] {
+                         return c.count(u"event"_s) >= total
+                                 && c.count(u"joined"_s) + c.count(u"error"_s) >= joins;
+                     },
+                     10000),
              qPrintable(u"%1 events of %2, %3 answers to %4 joins"_s.arg(c.count(u"event"_s))
-                            .arg(total)
-                            .arg(c.count(u"joined"_s) + c.count(u"error"_s))
-                            .arg(joins)));
+                                .arg(total)
+                                .arg(c.count(u"joined"_s) + c.count(u"error"_s))
+                                .arg(joins)));
     spin(300); // late duplicates would arrive now
     qInfo("%d emits and %d re-joins in %lld ms", total, joins, t.elapsed());
 
@@ -727,7 +779,9 @@ void TestReviewFixes::rejoinWithSince_noReplayNoDuplicates()
         got.append(qint64(e.object.value(u"id"_s).toDouble()));
     for (qsizetype i = 1; i < got.size(); ++i) {
         QVERIFY2(got.at(i) > got.at(i - 1),
-                 qPrintable(u"event %1 has id %2 after id %3 (a replayed duplicate?)"_s.arg(i).arg(got.at(i)).arg(got.at(i - 1))));
+                 qPrintable(u"event %1 has id %2 after id %3 (a replayed duplicate?)"_s.arg(i)
+                                    .arg(got.at(i))
+                                    .arg(got.at(i - 1))));
     }
     std::sort(restIds.begin(), restIds.end());
     QCOMPARE(got, restIds);
@@ -743,7 +797,8 @@ void TestReviewFixes::unregisterManyTriples_fastAndDurable()
 
     const int total = 3000;
     auto triple = [](int i) {
-        return QJsonObject{{u"room"_s, u"rv:room:%1"_s.arg(i)}, {u"user"_s, u"rv-user-%1"_s.arg(i)},
+        return QJsonObject{{u"room"_s, u"rv:room:%1"_s.arg(i)},
+                           {u"user"_s, u"rv-user-%1"_s.arg(i)},
                            {u"session"_s, u"rv-session-%1"_s.arg(i)}};
     };
     // tokens issued before the unregisters
@@ -751,8 +806,10 @@ void TestReviewFixes::unregisterManyTriples_fastAndDurable()
     QHash<int, QByteArray> before;
     for (const int i : probes) {
         const QJsonObject t = triple(i);
-        before.insert(i, registerToken(*api, t.value(u"room"_s).toString(), t.value(u"user"_s).toString(),
-                                       t.value(u"session"_s).toString()));
+        before.insert(i,
+                      registerToken(*api, t.value(u"room"_s).toString(),
+                                    t.value(u"user"_s).toString(),
+                                    t.value(u"session"_s).toString()));
         QVERIFY(!before.value(i).isEmpty());
     }
 
@@ -773,13 +830,16 @@ void TestReviewFixes::unregisterManyTriples_fastAndDurable()
     }
     const qint64 took = timer.elapsed();
     const qint64 lastTenth = took - lastTenthStart;
-    qInfo("%d unregisters of distinct triples on one connection in %lld ms (first %d: %lld ms, last %d: %lld ms)",
+    qInfo("%d unregisters of distinct triples on one connection in %lld ms (first %d: %lld ms, "
+          "last %d: %lld ms)",
           total, took, tenth, firstTenth, tenth, lastTenth);
     QVERIFY2(took < 20000, qPrintable(u"%1 unregisters took %2 ms"_s.arg(total).arg(took)));
     // The cost of one unregister does not grow with the revocations already held (no rewrite
     // of the whole file per call): the last calls take about as long as the first.
     QVERIFY2(lastTenth <= 2 * firstTenth + 500,
-             qPrintable(u"the first %1 unregisters took %2 ms, the last %1 took %3 ms"_s.arg(tenth).arg(firstTenth).arg(lastTenth)));
+             qPrintable(u"the first %1 unregisters took %2 ms, the last %1 took %3 ms"_s.arg(tenth)
+                                .arg(firstTenth)
+                                .arg(lastTenth)));
 
     auto joinAnswer = [&](ServerProcess &server, const QByteArray &token) {
         WsClient c;
@@ -789,7 +849,8 @@ void TestReviewFixes::unregisterManyTriples_fastAndDurable()
     };
     for (const int i : probes) {
         const QJsonObject a = joinAnswer(*m_extra, before.value(i));
-        QVERIFY2(a.value(u"code"_s).toString() == u"revoked", qPrintable(u"triple %1 before the restart: "_s.arg(i) % compact(a)));
+        QVERIFY2(a.value(u"code"_s).toString() == u"revoked",
+                 qPrintable(u"triple %1 before the restart: "_s.arg(i) % compact(a)));
     }
 
     // restart on the same data dir
@@ -802,13 +863,15 @@ void TestReviewFixes::unregisterManyTriples_fastAndDurable()
     api = m_extra->client();
     for (const int i : probes) {
         const QJsonObject a = joinAnswer(*m_extra, before.value(i));
-        QVERIFY2(a.value(u"type"_s).toString() == u"error" && a.value(u"code"_s).toString() == u"revoked",
+        QVERIFY2(a.value(u"type"_s).toString() == u"error"
+                         && a.value(u"code"_s).toString() == u"revoked",
                  qPrintable(u"triple %1 after the restart: "_s.arg(i) % compact(a)));
     }
     // a token issued after the unregister works
     const QJsonObject t = triple(total / 2);
-    const QByteArray fresh = registerToken(*api, t.value(u"room"_s).toString(), t.value(u"user"_s).toString(),
-                                           t.value(u"session"_s).toString());
+    const QByteArray fresh =
+            registerToken(*api, t.value(u"room"_s).toString(), t.value(u"user"_s).toString(),
+                          t.value(u"session"_s).toString());
     QVERIFY(!fresh.isEmpty());
     const QJsonObject a = joinAnswer(*m_extra, fresh);
     QVERIFY2(a.value(u"type"_s).toString() == u"joined", qPrintable(compact(a)));
@@ -848,9 +911,11 @@ void TestReviewFixes::slowClient_leavesHubAtOnce()
     rest.connectToHost(m_extra->host(), m_extra->port());
     QVERIFY(waitUntil([&] { return rest.state() == QAbstractSocket::ConnectedState; }, 5000));
     HttpResponseParser parser;
-    const QByteArray body = R"({"room":"slow","event":"flood","data":")" + QByteArray(10000, 'f') + "\"}";
-    const QByteArray one = "POST /api/emit/room HTTP/1.1\r\nHost: x\r\nX-API-Key: " + m_extra->apiKey()
-        + "\r\nContent-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size()) + "\r\n\r\n" + body;
+    const QByteArray body =
+            R"({"room":"slow","event":"flood","data":")" + QByteArray(10000, 'f') + "\"}";
+    const QByteArray one = "POST /api/emit/room HTTP/1.1\r\nHost: x\r\nX-API-Key: "
+            + m_extra->apiKey() + "\r\nContent-Type: application/json\r\nContent-Length: "
+            + QByteArray::number(body.size()) + "\r\n\r\n" + body;
     int emitted = 0;
     QElapsedTimer sinceDecision;
     QElapsedTimer t;
@@ -860,19 +925,19 @@ void TestReviewFixes::slowClient_leavesHubAtOnce()
         rest.write(one.repeated(batch));
         int answered = 0;
         QVERIFY2(waitUntil(
-                     [&] {
-                         parser.feed(rest.readAll());
-                         HttpResponse r;
-                         while (parser.take(&r)) {
-                             if (r.status != 200)
-                                 qWarning().noquote() << "emit answered" << r.describe();
-                             ++answered;
-                         }
-                         if (!sinceDecision.isValid() && decided())
-                             sinceDecision.start();
-                         return answered == batch;
-                     },
-                     10000),
+                         [&] {
+                             parser.feed(rest.readAll());
+                             HttpResponse r;
+                             while (parser.take(&r)) {
+                                 if (r.status != 200)
+                                     qWarning().noquote() << "emit answered" << r.describe();
+                                 ++answered;
+                             }
+                             if (!sinceDecision.isValid() && decided())
+                                 sinceDecision.start();
+                             return answered == batch;
+                         },
+                         10000),
                  "emits not answered while a client is slow");
         emitted += batch;
     }
@@ -883,15 +948,20 @@ void TestReviewFixes::slowClient_leavesHubAtOnce()
 
     // Gone from the listing and from delivered counts within 1 s of the close decision.
     QVERIFY2(waitUntil([&] { return !slowListed(); }, 1000),
-             qPrintable(u"the slow client is still listed %1 ms after the close decision"_s.arg(sinceDecision.elapsed())));
-    const HttpResponse room = api->postJson("/api/emit/room", {{u"room"_s, u"slow"_s}, {u"event"_s, u"after"_s}});
+             qPrintable(u"the slow client is still listed %1 ms after the close decision"_s.arg(
+                     sinceDecision.elapsed())));
+    const HttpResponse room =
+            api->postJson("/api/emit/room", {{u"room"_s, u"slow"_s}, {u"event"_s, u"after"_s}});
     const HttpResponse all = api->postJson("/api/emit/all", {{u"event"_s, u"after-all"_s}});
-    const HttpResponse user = api->postJson("/api/emit/user", {{u"user"_s, u"slowuser"_s}, {u"event"_s, u"after-user"_s}});
+    const HttpResponse user = api->postJson(
+            "/api/emit/user", {{u"user"_s, u"slowuser"_s}, {u"event"_s, u"after-user"_s}});
     const QJsonObject s = stats(*api);
     const qint64 checkedAfter = sinceDecision.elapsed();
-    qInfo("close decision after %d emits; listing, delivered and stats checked %lld ms after it (slow TCP %s)", emitted,
-          checkedAfter, slow.isClosed() ? "closed" : "still open");
-    QVERIFY2(room.status == 200 && all.status == 200 && user.status == 200, qPrintable(room.describe()));
+    qInfo("close decision after %d emits; listing, delivered and stats checked %lld ms after it "
+          "(slow TCP %s)",
+          emitted, checkedAfter, slow.isClosed() ? "closed" : "still open");
+    QVERIFY2(room.status == 200 && all.status == 200 && user.status == 200,
+             qPrintable(room.describe()));
     QVERIFY2(room.object().value(u"delivered"_s).toInt(-1) == 1, qPrintable(room.describe()));
     QVERIFY2(all.object().value(u"delivered"_s).toInt(-1) == 1, qPrintable(all.describe()));
     QVERIFY2(user.object().value(u"delivered"_s).toInt(-1) == 0, qPrintable(user.describe()));
@@ -902,7 +972,8 @@ void TestReviewFixes::slowClient_leavesHubAtOnce()
 
     // The good client got every event, in order.
     QVERIFY2(waitUntil([&] { return good->count(u"event"_s) >= emitted + 2; }, 30000),
-             qPrintable(u"good client got %1 of %2 events"_s.arg(good->count(u"event"_s)).arg(emitted + 2)));
+             qPrintable(u"good client got %1 of %2 events"_s.arg(good->count(u"event"_s))
+                                .arg(emitted + 2)));
     qint64 last = 0;
     for (const WsFrame &e : good->take(u"event"_s)) {
         const qint64 id = qint64(e.object.value(u"id"_s).toDouble());
@@ -942,7 +1013,8 @@ void TestReviewFixes::emptyApiKey_fallsThroughToFile()
     m_extra->setOptions(o);
     if (emptyEnv)
         m_extra->setEnv(u"SWITCHBOARD_API_KEY"_s, QString());
-    QVERIFY2(m_extra->start(QStringList{u"--config"_s, ini} + args), qPrintable(m_extra->lastError()));
+    QVERIFY2(m_extra->start(QStringList{u"--config"_s, ini} + args),
+             qPrintable(m_extra->lastError()));
 
     auto statusWith = [&](const QByteArray &key) {
         Headers h;
@@ -954,7 +1026,8 @@ void TestReviewFixes::emptyApiKey_fallsThroughToFile()
     QCOMPARE(statusWith(QByteArray()), 401);
     QCOMPARE(statusWith("abcd"), 401);
     m_extra->setApiKey("abc");
-    QVERIFY(Jwt::verifyHs256(registerToken(*m_extra->client(), u"r"_s, u"u"_s, u"s"_s), "file-secret-0123456789"));
+    QVERIFY(Jwt::verifyHs256(registerToken(*m_extra->client(), u"r"_s, u"u"_s, u"s"_s),
+                             "file-secret-0123456789"));
 
     QCOMPARE(readFile(ini), content);
     QCOMPARE(QFileInfo(ini).lastModified(), mtime);

@@ -52,14 +52,16 @@ void TestTls::initTestCase()
     m_key = m_tmp.filePath(u"key.pem"_s);
     QProcess p;
     p.setProcessChannelMode(QProcess::MergedChannels);
-    p.start(openssl, {u"req"_s, u"-x509"_s, u"-newkey"_s, u"rsa:2048"_s, u"-nodes"_s, u"-subj"_s, u"/CN=localhost"_s,
-                      u"-days"_s, u"1"_s, u"-keyout"_s, m_key, u"-out"_s, m_cert});
+    p.start(openssl,
+            {u"req"_s, u"-x509"_s, u"-newkey"_s, u"rsa:2048"_s, u"-nodes"_s, u"-subj"_s,
+             u"/CN=localhost"_s, u"-days"_s, u"1"_s, u"-keyout"_s, m_key, u"-out"_s, m_cert});
     QVERIFY(p.waitForFinished(60000));
     QVERIFY2(p.exitCode() == 0, p.readAll().constData());
     QVERIFY(QFile::exists(m_cert) && QFile::exists(m_key));
 
     m_server = std::make_unique<ServerProcess>();
-    QVERIFY2(m_server->start({u"--tls-cert"_s, m_cert, u"--tls-key"_s, m_key}), qPrintable(m_server->lastError()));
+    QVERIFY2(m_server->start({u"--tls-cert"_s, m_cert, u"--tls-key"_s, m_key}),
+             qPrintable(m_server->lastError()));
 }
 
 void TestTls::cleanupTestCase()
@@ -83,7 +85,8 @@ void TestTls::listeningLineSaysHttps()
 void TestTls::httpsRest_viaNetworkAccessManager()
 {
     QNetworkAccessManager nam;
-    auto send = [&](const QByteArray &verb, const QString &path, const QByteArray &body, bool withKey) {
+    auto send = [&](const QByteArray &verb, const QString &path, const QByteArray &body,
+                    bool withKey) {
         QNetworkRequest req(m_server->httpUrl(path));
         if (withKey)
             req.setRawHeader("X-API-Key", m_server->apiKey());
@@ -93,18 +96,22 @@ void TestTls::httpsRest_viaNetworkAccessManager()
         ssl.setCaCertificates(QSslCertificate::fromPath(m_cert));
         req.setSslConfiguration(ssl);
         QNetworkReply *reply = nam.sendCustomRequest(req, verb, body);
-        QObject::connect(reply, &QNetworkReply::sslErrors, reply, [reply](const QList<QSslError> &errors) {
-            // self-signed for CN=localhost, reached as 127.0.0.1: only the host name differs
-            QList<QSslError> expected;
-            for (const QSslError &e : errors) {
-                if (e.error() == QSslError::HostNameMismatch || e.error() == QSslError::SelfSignedCertificate)
-                    expected.append(e);
-            }
-            reply->ignoreSslErrors(expected);
-        });
+        QObject::connect(reply, &QNetworkReply::sslErrors, reply,
+                         [reply](const QList<QSslError> &errors) {
+                             // self-signed for CN=localhost, reached as 127.0.0.1: only the host
+                             // name differs
+                             QList<QSslError> expected;
+                             for (const QSslError &e : errors) {
+                                 if (e.error() == QSslError::HostNameMismatch
+                                     || e.error() == QSslError::SelfSignedCertificate)
+                                     expected.append(e);
+                             }
+                             reply->ignoreSslErrors(expected);
+                         });
         waitUntil([&] { return reply->isFinished(); }, 10000);
         reply->deleteLater();
-        return std::make_pair(reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), reply->readAll());
+        return std::make_pair(reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(),
+                              reply->readAll());
     };
     auto health = send("GET", u"/api/health"_s, {}, false);
     QCOMPARE(health.first, 200);
@@ -136,8 +143,10 @@ void TestTls::wss_joinAndEvent()
     QVERIFY(m_server->wsUrl(u"/ws"_s).scheme() == u"wss");
     const QJsonObject j = c.join(registerToken(*api, u"tls-room"_s, u"U"_s, u"S"_s));
     QCOMPARE(j.value(u"type"_s).toString(), u"joined"_s);
-    const HttpResponse r = api->postJson("/api/emit/room", {{u"room"_s, u"tls-room"_s}, {u"event"_s, u"secure"_s},
-                                                           {u"data"_s, QJsonObject{{u"n"_s, 1}}}});
+    const HttpResponse r = api->postJson("/api/emit/room",
+                                         {{u"room"_s, u"tls-room"_s},
+                                          {u"event"_s, u"secure"_s},
+                                          {u"data"_s, QJsonObject{{u"n"_s, 1}}}});
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
     QCOMPARE(r.object().value(u"delivered"_s).toInt(-1), 1);
     const QJsonObject ev = c.waitForFrame(u"event"_s);
@@ -146,7 +155,10 @@ void TestTls::wss_joinAndEvent()
 
     // the ?token= form over wss too
     WsClient q;
-    QVERIFY(q.open(m_server->wsUrl(u"/ws?token="_s % QString::fromLatin1(registerToken(*api, u"tls-room"_s, u"U2"_s, u"S2"_s))), 10000));
+    QVERIFY(q.open(m_server->wsUrl(u"/ws?token="_s
+                                   % QString::fromLatin1(
+                                           registerToken(*api, u"tls-room"_s, u"U2"_s, u"S2"_s))),
+                   10000));
     QCOMPARE(q.waitForFrame(u"joined"_s).value(u"room"_s).toString(), u"tls-room"_s);
 }
 
@@ -158,11 +170,11 @@ void TestTls::plainHttpOnTlsPort_notServedInClear()
     s.write("GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n");
     QByteArray got;
     waitUntil(
-        [&] {
-            got += s.readAll();
-            return s.state() == QAbstractSocket::UnconnectedState || got.contains("\"status\"");
-        },
-        3000);
+            [&] {
+                got += s.readAll();
+                return s.state() == QAbstractSocket::UnconnectedState || got.contains("\"status\"");
+            },
+            3000);
     QVERIFY2(!got.contains("\"status\":\"ok\""), "health answered in clear text on the TLS port");
     // and the server is still fine
     QCOMPARE(m_server->client(false)->get("/api/health").status, 200);

@@ -77,10 +77,11 @@ private Q_SLOTS:
     void serverPings_silentPeerClosed();
 
 private:
-    std::unique_ptr<WsClient> joined(const QString &room, const QString &user, const QString &session,
-                                     bool publish = false);
+    std::unique_ptr<WsClient> joined(const QString &room, const QString &user,
+                                     const QString &session, bool publish = false);
     std::unique_ptr<WsClient> opened(const QString &path = u"/ws"_s);
-    QJsonObject emitRoom(const QString &room, const QString &event, const QJsonValue &data = QJsonValue());
+    QJsonObject emitRoom(const QString &room, const QString &event,
+                         const QJsonValue &data = QJsonValue());
 
     std::unique_ptr<ServerProcess> m_server;
     std::unique_ptr<HttpClient> m_api;
@@ -90,7 +91,8 @@ private:
 void TestWebSocket::initTestCase()
 {
     m_server = std::make_unique<ServerProcess>();
-    QVERIFY2(m_server->start({u"--max-message-bytes"_s, u"8192"_s}), qPrintable(m_server->lastError()));
+    QVERIFY2(m_server->start({u"--max-message-bytes"_s, u"8192"_s}),
+             qPrintable(m_server->lastError()));
     m_api = m_server->client();
 }
 
@@ -106,14 +108,15 @@ void TestWebSocket::cleanup()
     if (QTest::currentTestFailed()) {
         qWarning().noquote() << "daemon output (tail):\n" << m_server->output().right(3000);
         if (m_extra)
-            qWarning().noquote() << "dedicated daemon output (tail):\n" << m_extra->output().right(3000);
+            qWarning().noquote() << "dedicated daemon output (tail):\n"
+                                 << m_extra->output().right(3000);
     }
     m_extra.reset();
     QCOMPARE(m_server->client(false)->get("/api/health").status, 200);
 }
 
-std::unique_ptr<WsClient> TestWebSocket::joined(const QString &room, const QString &user, const QString &session,
-                                                bool publish)
+std::unique_ptr<WsClient> TestWebSocket::joined(const QString &room, const QString &user,
+                                                const QString &session, bool publish)
 {
     QString why;
     auto c = openJoined(*m_server, *m_api, room, user, session, publish, &why);
@@ -130,7 +133,8 @@ std::unique_ptr<WsClient> TestWebSocket::opened(const QString &path)
     return c;
 }
 
-QJsonObject TestWebSocket::emitRoom(const QString &room, const QString &event, const QJsonValue &data)
+QJsonObject TestWebSocket::emitRoom(const QString &room, const QString &event,
+                                    const QJsonValue &data)
 {
     QJsonObject body{{u"room"_s, room}, {u"event"_s, event}};
     if (!data.isUndefined())
@@ -148,14 +152,19 @@ void TestWebSocket::joinByFrame()
     QVERIFY(!token.isEmpty());
     auto c = opened();
     QVERIFY(c);
-    c->send({{u"type"_s, u"join"_s}, {u"token"_s, QString::fromLatin1(token)}, {u"ref"_s, u"r1"_s}});
+    c->send({{u"type"_s, u"join"_s},
+             {u"token"_s, QString::fromLatin1(token)},
+             {u"ref"_s, u"r1"_s}});
     const QJsonObject j = c->waitForFrame(u"joined"_s);
     QVERIFY2(!j.isEmpty(), "no joined frame");
     QCOMPARE(j.value(u"room"_s).toString(), room);
     QVERIFY(j.value(u"recovered"_s).isBool());
     QVERIFY(j.value(u"last_id"_s).isDouble());
     QCOMPARE(j.value(u"ref"_s).toString(), u"r1"_s);
-    QVERIFY2(keysOf(j).subtract({u"type"_s, u"room"_s, u"recovered"_s, u"last_id"_s, u"ref"_s}).isEmpty(), qPrintable(compact(j)));
+    QVERIFY2(keysOf(j)
+                     .subtract({u"type"_s, u"room"_s, u"recovered"_s, u"last_id"_s, u"ref"_s})
+                     .isEmpty(),
+             qPrintable(compact(j)));
     QVERIFY2(!hasNullValue(j), qPrintable(compact(j)));
 
     const QJsonObject e = emitRoom(room, u"hello"_s, 1);
@@ -181,7 +190,8 @@ void TestWebSocket::joinByQueryToken()
     QCOMPARE(first.type(), u"joined"_s);
     QCOMPARE(first.object.value(u"room"_s).toString(), room);
     QVERIFY(first.object.value(u"recovered"_s).isBool());
-    QCOMPARE(qint64(first.object.value(u"last_id"_s).toDouble()), qint64(e.value(u"id"_s).toDouble()));
+    QCOMPARE(qint64(first.object.value(u"last_id"_s).toDouble()),
+             qint64(e.value(u"id"_s).toDouble()));
     QVERIFY2(c->noFrameWithin(150, u"event"_s), "no replay without since");
     emitRoom(room, u"live"_s);
     QCOMPARE(c->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"live"_s);
@@ -206,7 +216,10 @@ void TestWebSocket::joinRightAfterUpgrade_neverLost()
         if (!raw.waitForOpcode(1, &f, 1500) || !f.payload.contains("\"joined\""))
             ++lost;
     }
-    QVERIFY2(lost == 0, qPrintable(u"%1 of %2 join frames sent right after the upgrade got no answer"_s.arg(lost).arg(attempts)));
+    QVERIFY2(lost == 0,
+             qPrintable(
+                     u"%1 of %2 join frames sent right after the upgrade got no answer"_s.arg(lost)
+                             .arg(attempts)));
 
     // The same with QWebSocket, legacy pushes included: a push right after the open arrives.
     for (int i = 0; i < 10; ++i) {
@@ -217,9 +230,15 @@ void TestWebSocket::joinRightAfterUpgrade_neverLost()
         WsFrame pushed;
         QVERIFY(legacy->waitForAny(&pushed, 2000));
         legacy->close();
-        QVERIFY(waitUntil([&] {
-            return m_api->post("/", "{}", "application/json").object().value(u"message"_s).toString() == u"Send to 0 clients";
-        }, 3000));
+        QVERIFY(waitUntil(
+                [&] {
+                    return m_api->post("/", "{}", "application/json")
+                                   .object()
+                                   .value(u"message"_s)
+                                   .toString()
+                            == u"Send to 0 clients";
+                },
+                3000));
     }
 }
 
@@ -262,7 +281,8 @@ void TestWebSocket::joinWithSince_replaysMissedInOrder()
     // by query: since = the latest id (nothing missed), then an older since (replay)
     {
         const qint64 since = ids.at(ids.size() - 1); // nothing missed
-        auto c = opened(u"/ws?token="_s % QString::fromLatin1(token) % u"&since="_s % QString::number(since));
+        auto c = opened(u"/ws?token="_s % QString::fromLatin1(token) % u"&since="_s
+                        % QString::number(since));
         QVERIFY(c);
         WsFrame first;
         QVERIFY(c->waitForAny(&first));
@@ -271,7 +291,8 @@ void TestWebSocket::joinWithSince_replaysMissedInOrder()
         QCOMPARE(qint64(first.object.value(u"last_id"_s).toDouble()), since);
         QVERIFY(c->noFrameWithin(150, u"event"_s));
 
-        auto c2 = opened(u"/ws?token="_s % QString::fromLatin1(token) % u"&since="_s % QString::number(ids.at(1)));
+        auto c2 = opened(u"/ws?token="_s % QString::fromLatin1(token) % u"&since="_s
+                         % QString::number(ids.at(1)));
         QVERIFY(c2);
         const QJsonObject j2 = c2->waitForFrame(u"joined"_s);
         QCOMPARE(j2.value(u"recovered"_s), QJsonValue(true));
@@ -291,7 +312,8 @@ void TestWebSocket::refEchoed()
     const QString room = uniqueName(u"ws:ref"_s);
     auto c = joined(room, u"U1"_s, u"S1"_s);
     QVERIFY(c);
-    const QList<QJsonValue> refs{QJsonValue(u"abc"_s), QJsonValue(42), QJsonValue(QJsonObject{{u"k"_s, 1}})};
+    const QList<QJsonValue> refs{QJsonValue(u"abc"_s), QJsonValue(42),
+                                 QJsonValue(QJsonObject{{u"k"_s, 1}})};
     for (const QJsonValue &ref : refs) {
         c->send({{u"type"_s, u"ping"_s}, {u"ref"_s, ref}});
         QCOMPARE(c->waitForFrame(u"pong"_s).value(u"ref"_s), ref);
@@ -387,18 +409,21 @@ void TestWebSocket::clientEmit_withPubReachesOthersNotSender()
     const int in0 = stats(*m_api).value(u"messages_in_total"_s).toInt();
 
     const QString frame = u"{\"type\":\"emit\",\"room\":\""_s % room
-        % u"\",\"event\":\"chat\",\"data\":{\"b\":1.0,\"a\":12345678901234567890123}}"_s;
+            % u"\",\"event\":\"chat\",\"data\":{\"b\":1.0,\"a\":12345678901234567890123}}"_s;
     sender->sendText(frame);
     WsFrame f;
-    QVERIFY2(other->waitForFrame(u"event"_s, &f), "the other member did not receive the client emit");
+    QVERIFY2(other->waitForFrame(u"event"_s, &f),
+             "the other member did not receive the client emit");
     QCOMPARE(f.object.value(u"event"_s).toString(), u"chat"_s);
     QCOMPARE(f.object.value(u"room"_s).toString(), room);
     QVERIFY(f.object.value(u"id"_s).toDouble() >= 1);
-    QCOMPARE(rawJsonValue(f.text.toUtf8(), "data"), QByteArray(R"({"b":1.0,"a":12345678901234567890123})"));
+    QCOMPARE(rawJsonValue(f.text.toUtf8(), "data"),
+             QByteArray(R"({"b":1.0,"a":12345678901234567890123})"));
     QVERIFY2(sender->noFrameWithin(300, u"event"_s), "the sender must not receive its own emit");
     QCOMPARE(sender->count(u"error"_s), 0);
     QCOMPARE(elsewhere->count(u"event"_s), 0);
-    QVERIFY(waitUntil([&] { return stats(*m_api).value(u"messages_in_total"_s).toInt() == in0 + 1; }, 3000));
+    QVERIFY(waitUntil(
+            [&] { return stats(*m_api).value(u"messages_in_total"_s).toInt() == in0 + 1; }, 3000));
 }
 
 void TestWebSocket::clientEmit_withoutPubForbidden()
@@ -407,7 +432,11 @@ void TestWebSocket::clientEmit_withoutPubForbidden()
     auto sender = joined(room, u"U1"_s, u"S1"_s, false);
     auto other = joined(room, u"U2"_s, u"S2"_s);
     QVERIFY(sender && other);
-    sender->send({{u"type"_s, u"emit"_s}, {u"room"_s, room}, {u"event"_s, u"chat"_s}, {u"data"_s, 1}, {u"ref"_s, u"x"_s}});
+    sender->send({{u"type"_s, u"emit"_s},
+                  {u"room"_s, room},
+                  {u"event"_s, u"chat"_s},
+                  {u"data"_s, 1},
+                  {u"ref"_s, u"x"_s}});
     const QJsonObject err = sender->waitForFrame(u"error"_s);
     QCOMPARE(err.value(u"code"_s).toString(), u"forbidden"_s);
     QCOMPARE(err.value(u"ref"_s).toString(), u"x"_s);
@@ -508,7 +537,11 @@ void TestWebSocket::tokenErrors()
     QFETCH(QString, code);
     const QString room = uniqueName(u"ws:tok"_s);
     const qint64 now = nowSecs();
-    QJsonObject claims{{u"sub"_s, u"U1"_s}, {u"room"_s, room}, {u"sid"_s, u"S1"_s}, {u"iat"_s, now}, {u"exp"_s, now + 600}};
+    QJsonObject claims{{u"sub"_s, u"U1"_s},
+                       {u"room"_s, room},
+                       {u"sid"_s, u"S1"_s},
+                       {u"iat"_s, now},
+                       {u"exp"_s, now + 600}};
     const QByteArray secret = m_server->jwtSecret();
     QByteArray token;
     if (kind == u"garbage") {
@@ -524,7 +557,9 @@ void TestWebSocket::tokenErrors()
         QJsonObject evil = claims;
         evil.insert(u"sub"_s, u"ADMIN"_s);
         const QList<QByteArray> parts = good.split('.');
-        token = parts.at(0) + '.' + Jwt::base64Url(QJsonDocument(evil).toJson(QJsonDocument::Compact)) + '.' + parts.at(2);
+        token = parts.at(0) + '.'
+                + Jwt::base64Url(QJsonDocument(evil).toJson(QJsonDocument::Compact)) + '.'
+                + parts.at(2);
     } else if (kind == u"expired") {
         claims.insert(u"iat"_s, now - 3600);
         claims.insert(u"exp"_s, now - 60);
@@ -572,8 +607,12 @@ void TestWebSocket::badTokenInQuery_connectionStays()
     QCOMPARE(j.value(u"type"_s).toString(), u"joined"_s);
 
     const qint64 now = nowSecs();
-    const QByteArray expired = Jwt::mint(m_server->jwtSecret(), {{u"sub"_s, u"U1"_s}, {u"room"_s, room}, {u"sid"_s, u"S1"_s},
-                                                                 {u"iat"_s, now - 100}, {u"exp"_s, now - 10}});
+    const QByteArray expired = Jwt::mint(m_server->jwtSecret(),
+                                         {{u"sub"_s, u"U1"_s},
+                                          {u"room"_s, room},
+                                          {u"sid"_s, u"S1"_s},
+                                          {u"iat"_s, now - 100},
+                                          {u"exp"_s, now - 10}});
     auto c2 = opened(u"/ws?token="_s % QString::fromLatin1(expired));
     QVERIFY(c2);
     QCOMPARE(c2->waitForFrame(u"error"_s).value(u"code"_s).toString(), u"expired_token"_s);
@@ -600,16 +639,17 @@ void TestWebSocket::messageOverLimit()
 {
     auto c = opened();
     QVERIFY(c);
-    const QString big = u"{\"type\":\"ping\",\"pad\":\""_s % QString(10000, u'x') % u"\"}"_s; // limit is 8192
+    const QString big =
+            u"{\"type\":\"ping\",\"pad\":\""_s % QString(10000, u'x') % u"\"}"_s; // limit is 8192
     c->sendText(big);
     QJsonObject err;
     QVERIFY2(waitUntil(
-                 [&] {
-                     if (c->count(u"error"_s) > 0)
-                         err = c->waitForFrame(u"error"_s, 0);
-                     return !err.isEmpty() || c->wasDisconnected();
-                 },
-                 5000),
+                     [&] {
+                         if (c->count(u"error"_s) > 0)
+                             err = c->waitForFrame(u"error"_s, 0);
+                         return !err.isEmpty() || c->wasDisconnected();
+                     },
+                     5000),
              "no answer to a message over --max-message-bytes");
     if (c->wasDisconnected())
         QCOMPARE(c->closeCode(), 1009);
@@ -645,30 +685,33 @@ void TestWebSocket::eventsInIdOrderUnderConcurrentEmits()
         for (int i = 0; i < perSender; ++i) {
             const bool toUser = (i % 5 == 4);
             const QByteArray tag = QByteArray::number(s) + '-' + QByteArray::number(i);
-            const QByteArray body = toUser ? QByteArray(R"({"user":"U1","event":"o","data":")" + tag + "\"}")
-                                           : QByteArray(R"({"room":")" + room.toUtf8() + R"(","event":"o","data":")" + tag + "\"}");
-            batch += QByteArray(toUser ? "POST /api/emit/user" : "POST /api/emit/room") + " HTTP/1.1\r\nHost: x\r\nX-API-Key: "
-                + m_server->apiKey() + "\r\nContent-Type: application/json\r\nContent-Length: "
-                + QByteArray::number(body.size()) + "\r\n\r\n" + body;
+            const QByteArray body = toUser
+                    ? QByteArray(R"({"user":"U1","event":"o","data":")" + tag + "\"}")
+                    : QByteArray(R"({"room":")" + room.toUtf8() + R"(","event":"o","data":")" + tag
+                                 + "\"}");
+            batch += QByteArray(toUser ? "POST /api/emit/user" : "POST /api/emit/room")
+                    + " HTTP/1.1\r\nHost: x\r\nX-API-Key: " + m_server->apiKey()
+                    + "\r\nContent-Type: application/json\r\nContent-Length: "
+                    + QByteArray::number(body.size()) + "\r\n\r\n" + body;
         }
         sockets[s]->write(batch);
     }
     QSet<qint64> restIds;
     int answered = 0;
     QVERIFY(waitUntil(
-        [&] {
-            for (int s = 0; s < senders; ++s) {
-                parsers[s].feed(sockets[s]->readAll());
-                HttpResponse r;
-                while (parsers[s].take(&r)) {
-                    if (r.status == 200)
-                        restIds.insert(qint64(r.object().value(u"id"_s).toDouble()));
-                    ++answered;
+            [&] {
+                for (int s = 0; s < senders; ++s) {
+                    parsers[s].feed(sockets[s]->readAll());
+                    HttpResponse r;
+                    while (parsers[s].take(&r)) {
+                        if (r.status == 200)
+                            restIds.insert(qint64(r.object().value(u"id"_s).toDouble()));
+                        ++answered;
+                    }
                 }
-            }
-            return answered == senders * perSender;
-        },
-        20000));
+                return answered == senders * perSender;
+            },
+            20000));
     QCOMPARE(restIds.size(), senders * perSender);
 
     QSet<qint64> received;
@@ -708,22 +751,36 @@ void TestWebSocket::eventFrameShape()
         QSet<QString> keys;
     };
     const QList<Case> cases{
-        {"/api/emit/room", {{u"room"_s, room}, {u"event"_s, u"websocket::refresh"_s}, {u"data"_s, QJsonObject{{u"region"_s, u"emp"_s}}}}, roomKeys},
-        {"/api/emit/user", {{u"user"_s, u"shapeuser"_s}, {u"event"_s, u"websocket::message"_s}, {u"data"_s, u"hi"_s}}, otherKeys},
-        {"/api/emit/all", {{u"event"_s, u"RefreshEmployees"_s}}, otherKeys},
-        {"/api/emit/connection", {{u"connection"_s, id}, {u"event"_s, u"direct"_s}, {u"data"_s, 5}}, otherKeys},
+            {"/api/emit/room",
+             {{u"room"_s, room},
+              {u"event"_s, u"websocket::refresh"_s},
+              {u"data"_s, QJsonObject{{u"region"_s, u"emp"_s}}}},
+             roomKeys},
+            {"/api/emit/user",
+             {{u"user"_s, u"shapeuser"_s},
+              {u"event"_s, u"websocket::message"_s},
+              {u"data"_s, u"hi"_s}},
+             otherKeys},
+            {"/api/emit/all", {{u"event"_s, u"RefreshEmployees"_s}}, otherKeys},
+            {"/api/emit/connection",
+             {{u"connection"_s, id}, {u"event"_s, u"direct"_s}, {u"data"_s, 5}},
+             otherKeys},
     };
     for (const Case &k : cases) {
         const qint64 before = nowMs();
         const HttpResponse r = m_api->postJson(k.path, k.body);
         QVERIFY2(r.status == 200, qPrintable(r.describe()));
         const QJsonObject ev = c->waitForFrame(u"event"_s);
-        QVERIFY2(keysOf(ev) == k.keys, qPrintable(QString::fromLatin1(k.path) % u": "_s % compact(ev)));
+        QVERIFY2(keysOf(ev) == k.keys,
+                 qPrintable(QString::fromLatin1(k.path) % u": "_s % compact(ev)));
         QCOMPARE(ev.value(u"id"_s).toDouble(), r.object().value(u"id"_s).toDouble());
         QCOMPARE(ev.value(u"event"_s).toString(), k.body.value(u"event"_s).toString());
-        QCOMPARE(ev.value(u"data"_s), k.body.contains(u"data"_s) ? k.body.value(u"data"_s) : QJsonValue(QJsonValue::Null));
+        QCOMPARE(ev.value(u"data"_s),
+                 k.body.contains(u"data"_s) ? k.body.value(u"data"_s)
+                                            : QJsonValue(QJsonValue::Null));
         const qint64 ts = qint64(ev.value(u"ts"_s).toDouble());
-        QVERIFY2(ts >= before - 2000 && ts <= nowMs() + 2000, qPrintable(u"ts %1 is not unix ms"_s.arg(ts)));
+        QVERIFY2(ts >= before - 2000 && ts <= nowMs() + 2000,
+                 qPrintable(u"ts %1 is not unix ms"_s.arg(ts)));
         if (k.keys.contains(u"room"_s))
             QCOMPARE(ev.value(u"room"_s).toString(), room);
     }
@@ -747,11 +804,17 @@ void TestWebSocket::legacyConnection_getsOnlyCompatPushes()
         QCOMPARE(minifyJson(f.text.toUtf8()), QByteArray(R"({"hello":1,"n":1.0})"));
     }
 
-    r = m_api->postJson("/api/broadcast", {{u"channel"_s, room}, {u"eventName"_s, u"E"_s}, {u"payload"_s, QJsonObject{{u"p"_s, 1}}}});
+    r = m_api->postJson("/api/broadcast",
+                        {{u"channel"_s, room},
+                         {u"eventName"_s, u"E"_s},
+                         {u"payload"_s, QJsonObject{{u"p"_s, 1}}}});
     QVERIFY2(r.status == 200, qPrintable(r.describe()));
     WsFrame f;
     QVERIFY(legacy->waitForAny(&f));
-    QCOMPARE(f.object, (QJsonObject{{u"channel"_s, room}, {u"eventName"_s, u"E"_s}, {u"payload"_s, QJsonObject{{u"p"_s, 1}}}}));
+    QCOMPARE(f.object,
+             (QJsonObject{{u"channel"_s, room},
+                          {u"eventName"_s, u"E"_s},
+                          {u"payload"_s, QJsonObject{{u"p"_s, 1}}}}));
     QVERIFY(legacy2->waitForAny(&f));
     const QJsonObject ev = member->waitForFrame(u"event"_s);
     QCOMPARE(ev.value(u"event"_s).toString(), u"E"_s);
@@ -760,7 +823,8 @@ void TestWebSocket::legacyConnection_getsOnlyCompatPushes()
     // room, user and all emits never reach legacy connections
     emitRoom(room, u"r"_s);
     QCOMPARE(m_api->postJson("/api/emit/all", {{u"event"_s, u"a"_s}}).status, 200);
-    QCOMPARE(m_api->postJson("/api/emit/user", {{u"user"_s, u"U1"_s}, {u"event"_s, u"u"_s}}).status, 200);
+    QCOMPARE(m_api->postJson("/api/emit/user", {{u"user"_s, u"U1"_s}, {u"event"_s, u"u"_s}}).status,
+             200);
     QCOMPARE(member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"r"_s);
     QCOMPARE(member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"a"_s);
     QCOMPARE(member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"u"_s);
@@ -788,13 +852,18 @@ void TestWebSocket::websocketsPath_isNotLegacy()
 void TestWebSocket::disallowedOrigin_refused403()
 {
     m_extra = std::make_unique<ServerProcess>();
-    QVERIFY2(m_extra->start({u"--allowed-origins"_s, u"https://good.example"_s}), qPrintable(m_extra->lastError()));
+    QVERIFY2(m_extra->start({u"--allowed-origins"_s, u"https://good.example"_s}),
+             qPrintable(m_extra->lastError()));
 
     for (const QByteArray &path : {QByteArray("/ws"), QByteArray("/")}) {
         RawWsClient evil;
-        QCOMPARE(evil.connectAndUpgrade(m_extra->host(), m_extra->port(), path, {{"Origin", "https://evil.example"}}), 403);
+        QCOMPARE(evil.connectAndUpgrade(m_extra->host(), m_extra->port(), path,
+                                        {{"Origin", "https://evil.example"}}),
+                 403);
         RawWsClient good;
-        QCOMPARE(good.connectAndUpgrade(m_extra->host(), m_extra->port(), path, {{"Origin", "https://good.example"}}), 101);
+        QCOMPARE(good.connectAndUpgrade(m_extra->host(), m_extra->port(), path,
+                                        {{"Origin", "https://good.example"}}),
+                 101);
     }
 
     WsClient evil(u"https://evil.example"_s);
@@ -804,7 +873,11 @@ void TestWebSocket::disallowedOrigin_refused403()
     auto api = m_extra->client();
     const QJsonObject j = good.join(registerToken(*api, u"o"_s, u"U"_s, u"S"_s));
     QCOMPARE(j.value(u"type"_s).toString(), u"joined"_s);
-    QCOMPARE(api->postJson("/api/emit/room", {{u"room"_s, u"o"_s}, {u"event"_s, u"e"_s}}).object().value(u"delivered"_s).toInt(-1), 1);
+    QCOMPARE(api->postJson("/api/emit/room", {{u"room"_s, u"o"_s}, {u"event"_s, u"e"_s}})
+                     .object()
+                     .value(u"delivered"_s)
+                     .toInt(-1),
+             1);
     QVERIFY(!good.waitForFrame(u"event"_s).isEmpty());
 }
 
@@ -833,7 +906,8 @@ void TestWebSocket::shutdown_closeCode1001()
 void TestWebSocket::slowClient_closedOthersKeepReceiving()
 {
     m_extra = std::make_unique<ServerProcess>();
-    QVERIFY2(m_extra->start({u"--max-queue-bytes"_s, u"65536"_s}), qPrintable(m_extra->lastError()));
+    QVERIFY2(m_extra->start({u"--max-queue-bytes"_s, u"65536"_s}),
+             qPrintable(m_extra->lastError()));
     auto api = m_extra->client();
     QString why;
     auto good = openJoined(*m_extra, *api, u"slow"_s, u"gooduser"_s, u"S"_s, false, &why);
@@ -859,9 +933,11 @@ void TestWebSocket::slowClient_closedOthersKeepReceiving()
     rest.connectToHost(m_extra->host(), m_extra->port());
     QVERIFY(waitUntil([&] { return rest.state() == QAbstractSocket::ConnectedState; }, 5000));
     HttpResponseParser parser;
-    const QByteArray body = R"({"room":"slow","event":"flood","data":")" + QByteArray(10000, 'f') + "\"}";
-    const QByteArray one = "POST /api/emit/room HTTP/1.1\r\nHost: x\r\nX-API-Key: " + m_extra->apiKey()
-        + "\r\nContent-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size()) + "\r\n\r\n" + body;
+    const QByteArray body =
+            R"({"room":"slow","event":"flood","data":")" + QByteArray(10000, 'f') + "\"}";
+    const QByteArray one = "POST /api/emit/room HTTP/1.1\r\nHost: x\r\nX-API-Key: "
+            + m_extra->apiKey() + "\r\nContent-Type: application/json\r\nContent-Length: "
+            + QByteArray::number(body.size()) + "\r\n\r\n" + body;
     // 2000 events of 10 KB are 20 MB: far more than the kernel buffers and any queue limit
     // (the daemon raises max_queue_bytes to the largest emit it accepts, about 1 MiB).
     int emitted = 0;
@@ -873,17 +949,17 @@ void TestWebSocket::slowClient_closedOthersKeepReceiving()
         rest.write(one.repeated(batch));
         int answered = 0;
         QVERIFY2(waitUntil(
-                     [&] {
-                         parser.feed(rest.readAll());
-                         HttpResponse r;
-                         while (parser.take(&r)) {
-                             if (r.status != 200)
-                                 qWarning().noquote() << "emit answered" << r.describe();
-                             ++answered;
-                         }
-                         return answered == batch;
-                     },
-                     10000),
+                         [&] {
+                             parser.feed(rest.readAll());
+                             HttpResponse r;
+                             while (parser.take(&r)) {
+                                 if (r.status != 200)
+                                     qWarning().noquote() << "emit answered" << r.describe();
+                                 ++answered;
+                             }
+                             return answered == batch;
+                         },
+                         10000),
                  "emits not answered while a client is slow");
         emitted += batch;
         if (emitted % 200 == 0 && !slowListed()) {
@@ -893,11 +969,13 @@ void TestWebSocket::slowClient_closedOthersKeepReceiving()
     }
     // Closed at once or after a short flush grace: well within 10 s.
     closed = closed || waitUntil([&] { return !slowListed(); }, 10000);
-    QVERIFY2(closed, qPrintable(u"the slow client was not closed after %1 events of 10 KB"_s.arg(emitted)));
+    QVERIFY2(closed,
+             qPrintable(u"the slow client was not closed after %1 events of 10 KB"_s.arg(emitted)));
 
     // The good client receives every event.
     QVERIFY2(waitUntil([&] { return good->count(u"event"_s) >= emitted; }, 30000),
-             qPrintable(u"good client got %1 of %2 events"_s.arg(good->count(u"event"_s)).arg(emitted)));
+             qPrintable(u"good client got %1 of %2 events"_s.arg(good->count(u"event"_s))
+                                .arg(emitted)));
     QVERIFY(good->isConnected());
     const QList<WsFrame> events = good->take(u"event"_s);
     qint64 last = 0;
@@ -923,19 +1001,25 @@ void TestWebSocket::serverPings_silentPeerClosed()
     t.start();
     QCOMPARE(silent.connectAndUpgrade(m_extra->host(), m_extra->port(), "/ws"), 101);
     RawWsClient::Frame ping;
-    QVERIFY2(silent.waitForOpcode(9, &ping, 2500), "no server ping within 2.5 s at --ping-interval-s 1");
+    QVERIFY2(silent.waitForOpcode(9, &ping, 2500),
+             "no server ping within 2.5 s at --ping-interval-s 1");
     // never answer: closed within about two intervals (+ slack)
     QVERIFY2(silent.waitForClosed(int(qMax<qint64>(0, 5500 - t.elapsed()))),
              qPrintable(u"silent peer still connected after %1 ms"_s.arg(t.elapsed())));
     const qint64 closedAfter = t.elapsed();
-    QVERIFY2(closedAfter >= 1500, qPrintable(u"silent peer closed after only %1 ms"_s.arg(closedAfter)));
+    QVERIFY2(closedAfter >= 1500,
+             qPrintable(u"silent peer closed after only %1 ms"_s.arg(closedAfter)));
 
     // The QWebSocket client answers pings automatically and stays.
     spin(int(qMax<qint64>(0, 3500 - t.elapsed())));
     QVERIFY(answering->isConnected());
     answering->send({{u"type"_s, u"ping"_s}});
     QVERIFY(!answering->waitForFrame(u"pong"_s).isEmpty());
-    QCOMPARE(api->postJson("/api/emit/room", {{u"room"_s, u"ping"_s}, {u"event"_s, u"e"_s}}).object().value(u"delivered"_s).toInt(-1), 1);
+    QCOMPARE(api->postJson("/api/emit/room", {{u"room"_s, u"ping"_s}, {u"event"_s, u"e"_s}})
+                     .object()
+                     .value(u"delivered"_s)
+                     .toInt(-1),
+             1);
 }
 
 QTEST_MAIN(TestWebSocket)

@@ -9,8 +9,8 @@ using namespace Qt::StringLiterals;
 
 namespace sbit {
 
-QByteArray registerToken(HttpClient &api, const QString &room, const QString &user, const QString &session,
-                         const QJsonObject &extra, HttpResponse *response)
+QByteArray registerToken(HttpClient &api, const QString &room, const QString &user,
+                         const QString &session, const QJsonObject &extra, HttpResponse *response)
 {
     QJsonObject body{{u"room"_s, room}, {u"user"_s, user}, {u"session"_s, session}};
     for (auto it = extra.begin(); it != extra.end(); ++it)
@@ -23,8 +23,9 @@ QByteArray registerToken(HttpClient &api, const QString &room, const QString &us
     return r.object().value(u"token"_s).toString().toLatin1();
 }
 
-std::unique_ptr<WsClient> openJoined(const ServerProcess &server, HttpClient &api, const QString &room,
-                                     const QString &user, const QString &session, bool publish, QString *why)
+std::unique_ptr<WsClient> openJoined(const ServerProcess &server, HttpClient &api,
+                                     const QString &room, const QString &user,
+                                     const QString &session, bool publish, QString *why)
 {
     HttpResponse reg;
     QJsonObject extra;
@@ -45,7 +46,8 @@ std::unique_ptr<WsClient> openJoined(const ServerProcess &server, HttpClient &ap
     const QJsonObject joined = client->join(token);
     if (joined.value(u"type"_s).toString() != u"joined") {
         if (why)
-            *why = u"join failed: "_s % QString::fromUtf8(QJsonDocument(joined).toJson(QJsonDocument::Compact));
+            *why = u"join failed: "_s
+                    % QString::fromUtf8(QJsonDocument(joined).toJson(QJsonDocument::Compact));
         return nullptr;
     }
     return client;
@@ -73,25 +75,27 @@ QJsonObject stats(HttpClient &api)
 QJsonObject stableStats(const QJsonObject &s)
 {
     QJsonObject out;
-    for (const QString &k : {u"connections"_s, u"rooms"_s, u"users"_s, u"messages_in_total"_s, u"messages_out_total"_s})
+    for (const QString &k : {u"connections"_s, u"rooms"_s, u"users"_s, u"messages_in_total"_s,
+                             u"messages_out_total"_s})
         out.insert(k, s.value(k));
     return out;
 }
 
 bool flushMember(HttpClient &api, WsClient &member, const QString &room)
 {
-    const HttpResponse r = api.postJson("/api/emit/room", {{u"room"_s, room}, {u"event"_s, u"flush"_s}});
+    const HttpResponse r =
+            api.postJson("/api/emit/room", {{u"room"_s, room}, {u"event"_s, u"flush"_s}});
     bool seen = false;
     if (r.status == 200) {
         seen = waitUntil(
-            [&] {
-                for (const WsFrame &f : member.frames()) {
-                    if (f.object.value(u"event"_s).toString() == u"flush")
-                        return true;
-                }
-                return false;
-            },
-            5000);
+                [&] {
+                    for (const WsFrame &f : member.frames()) {
+                        if (f.object.value(u"event"_s).toString() == u"flush")
+                            return true;
+                    }
+                    return false;
+                },
+                5000);
     }
     member.clear();
     return seen;

@@ -15,13 +15,15 @@
 namespace sbit {
 
 // POST /api/register; returns the token (empty on failure; *response gets the answer).
-QByteArray registerToken(HttpClient &api, const QString &room, const QString &user, const QString &session,
-                         const QJsonObject &extra = {}, HttpResponse *response = nullptr);
+QByteArray registerToken(HttpClient &api, const QString &room, const QString &user,
+                         const QString &session, const QJsonObject &extra = {},
+                         HttpResponse *response = nullptr);
 
 // Opens ws://.../ws and joins room with a fresh token for (user, session). Null on failure,
 // with *why set.
-std::unique_ptr<WsClient> openJoined(const ServerProcess &server, HttpClient &api, const QString &room,
-                                     const QString &user, const QString &session, bool publish = false,
+std::unique_ptr<WsClient> openJoined(const ServerProcess &server, HttpClient &api,
+                                     const QString &room, const QString &user,
+                                     const QString &session, bool publish = false,
                                      QString *why = nullptr);
 
 // Finds the connection id of the /ws connection whose remote port is localPort.

@@ -53,7 +53,8 @@ QString HttpResponse::describe() const
     QByteArray b = body.left(400);
     if (body.size() > 400)
         b += "...(" + QByteArray::number(body.size()) + " bytes)";
-    return QString::number(status) % u' ' % QString::fromLatin1(reason) % u" body: "_s % QString::fromUtf8(b);
+    return QString::number(status) % u' ' % QString::fromLatin1(reason) % u" body: "_s
+            % QString::fromUtf8(b);
 }
 
 bool HttpResponseParser::take(HttpResponse *out, bool eof)
@@ -140,8 +141,7 @@ bool HttpResponseParser::take(HttpResponse *out, bool eof)
 
 HttpClient::HttpClient(const QString &host, quint16 port, bool tls, QObject *parent)
     : QObject(parent), m_host(host), m_port(port), m_tls(tls)
-{
-}
+{ }
 
 HttpClient::~HttpClient()
 {
@@ -178,11 +178,15 @@ bool HttpClient::ensureConnected(int timeoutMs, QString *why)
     if (m_tls) {
         auto *ssl = new QSslSocket(this);
         ssl->setPeerVerifyMode(QSslSocket::VerifyNone);
-        connect(ssl, &QSslSocket::sslErrors, ssl, [ssl](const QList<QSslError> &) { ssl->ignoreSslErrors(); });
+        connect(ssl, &QSslSocket::sslErrors, ssl,
+                [ssl](const QList<QSslError> &) { ssl->ignoreSslErrors(); });
         m_socket = ssl;
         ssl->connectToHostEncrypted(m_host, m_port);
-        const bool ok = waitUntil([&] { return ssl->isEncrypted() || ssl->state() == QAbstractSocket::UnconnectedState; },
-                                  timeoutMs);
+        const bool ok = waitUntil(
+                [&] {
+                    return ssl->isEncrypted() || ssl->state() == QAbstractSocket::UnconnectedState;
+                },
+                timeoutMs);
         if (!ok || !ssl->isEncrypted()) {
             *why = u"TLS connect failed: "_s % ssl->errorString();
             return false;
@@ -192,8 +196,12 @@ bool HttpClient::ensureConnected(int timeoutMs, QString *why)
     m_socket = new QTcpSocket(this);
     m_socket->connectToHost(m_host, m_port);
     QTcpSocket *s = m_socket;
-    waitUntil([&] { return s->state() == QAbstractSocket::ConnectedState || s->state() == QAbstractSocket::UnconnectedState; },
-              timeoutMs);
+    waitUntil(
+            [&] {
+                return s->state() == QAbstractSocket::ConnectedState
+                        || s->state() == QAbstractSocket::UnconnectedState;
+            },
+            timeoutMs);
     if (s->state() != QAbstractSocket::ConnectedState) {
         *why = u"connect failed: "_s % s->errorString();
         return false;
@@ -201,8 +209,8 @@ bool HttpClient::ensureConnected(int timeoutMs, QString *why)
     return true;
 }
 
-HttpResponse HttpClient::request(const QByteArray &method, const QByteArray &path, const QByteArray &body,
-                                 const Headers &headers, int timeoutMs)
+HttpResponse HttpClient::request(const QByteArray &method, const QByteArray &path,
+                                 const QByteArray &body, const Headers &headers, int timeoutMs)
 {
     HttpResponse r;
     QString why;
@@ -276,20 +284,23 @@ HttpResponse HttpClient::del(const QByteArray &path, const Headers &headers)
     return request("DELETE", path, {}, headers);
 }
 
-HttpResponse HttpClient::postJson(const QByteArray &path, const QJsonObject &body, const Headers &headers)
+HttpResponse HttpClient::postJson(const QByteArray &path, const QJsonObject &body,
+                                  const Headers &headers)
 {
-    return post(path, QJsonDocument(body).toJson(QJsonDocument::Compact), "application/json", headers);
+    return post(path, QJsonDocument(body).toJson(QJsonDocument::Compact), "application/json",
+                headers);
 }
 
-HttpResponse HttpClient::putJson(const QByteArray &path, const QJsonObject &body, const Headers &headers)
+HttpResponse HttpClient::putJson(const QByteArray &path, const QJsonObject &body,
+                                 const Headers &headers)
 {
     Headers h = headers;
     h.emplaceBack("Content-Type", "application/json");
     return request("PUT", path, QJsonDocument(body).toJson(QJsonDocument::Compact), h);
 }
 
-HttpResponse HttpClient::post(const QByteArray &path, const QByteArray &body, const QByteArray &contentType,
-                              const Headers &headers)
+HttpResponse HttpClient::post(const QByteArray &path, const QByteArray &body,
+                              const QByteArray &contentType, const Headers &headers)
 {
     Headers h = headers;
     if (!contentType.isEmpty())

@@ -21,7 +21,7 @@ using Headers = QList<QPair<QByteArray, QByteArray>>;
 
 struct HttpResponse
 {
-    int status = 0; // 0: no (complete) response
+    int status = 0;     // 0: no (complete) response
     QByteArray version; // "HTTP/1.1"
     QByteArray reason;
     Headers headers;
@@ -66,12 +66,15 @@ public:
     // with a null value (QByteArray()) suppresses the default one.
     void setDefaultHeader(const QByteArray &name, const QByteArray &value);
 
-    HttpResponse request(const QByteArray &method, const QByteArray &path, const QByteArray &body = {},
-                         const Headers &headers = {}, int timeoutMs = 10000);
+    HttpResponse request(const QByteArray &method, const QByteArray &path,
+                         const QByteArray &body = {}, const Headers &headers = {},
+                         int timeoutMs = 10000);
     HttpResponse get(const QByteArray &path, const Headers &headers = {});
     HttpResponse del(const QByteArray &path, const Headers &headers = {});
-    HttpResponse postJson(const QByteArray &path, const QJsonObject &body, const Headers &headers = {});
-    HttpResponse putJson(const QByteArray &path, const QJsonObject &body, const Headers &headers = {});
+    HttpResponse postJson(const QByteArray &path, const QJsonObject &body,
+                          const Headers &headers = {});
+    HttpResponse putJson(const QByteArray &path, const QJsonObject &body,
+                         const Headers &headers = {});
     // contentType empty: no Content-Type header at all.
     HttpResponse post(const QByteArray &path, const QByteArray &body, const QByteArray &contentType,
                       const Headers &headers = {});

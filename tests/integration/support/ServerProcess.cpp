@@ -35,8 +35,7 @@ QString readFile(const QString &path)
 
 } // namespace
 
-ServerProcess::ServerProcess(QObject *parent)
-    : QObject(parent)
+ServerProcess::ServerProcess(QObject *parent) : QObject(parent)
 {
     m_apiKey = "it-key-" + randomToken(12);
     m_jwtSecret = "it-secret-" + randomToken(16);
@@ -90,7 +89,8 @@ bool ServerProcess::start(const QStringList &extraArgs, int timeoutMs)
     if (m_options.defaultDataDir)
         args << u"--data-dir"_s << m_dataDir.path();
     if (m_options.defaultSecrets)
-        args << u"--api-key"_s << QString::fromLatin1(m_apiKey) << u"--jwt-secret"_s << QString::fromLatin1(m_jwtSecret);
+        args << u"--api-key"_s << QString::fromLatin1(m_apiKey) << u"--jwt-secret"_s
+             << QString::fromLatin1(m_jwtSecret);
     const QString level = qEnvironmentVariable("SB_IT_LOG_LEVEL");
     if (!level.isEmpty() && !extraArgs.contains(u"--log-level"_s))
         args << u"--log-level"_s << level;
@@ -109,21 +109,23 @@ bool ServerProcess::start(const QStringList &extraArgs, int timeoutMs)
         m_lastError = u"cannot start "_s % daemonPath() % u": "_s % m_process->errorString();
         return false;
     }
-    static const QRegularExpression re(u"listening on (https?)://([^\\s:]+|\\[[^\\]]+\\]):(\\d+)"_s);
+    static const QRegularExpression re(
+            u"listening on (https?)://([^\\s:]+|\\[[^\\]]+\\]):(\\d+)"_s);
     QRegularExpressionMatch match;
     const bool ok = waitUntil(
-        [&] {
-            if (m_process->state() == QProcess::NotRunning)
-                return true;
-            match = re.match(output());
-            return match.hasMatch();
-        },
-        timeoutMs);
+            [&] {
+                if (m_process->state() == QProcess::NotRunning)
+                    return true;
+                match = re.match(output());
+                return match.hasMatch();
+            },
+            timeoutMs);
     if (!ok || !match.hasMatch()) {
         m_lastError = (m_process->state() == QProcess::NotRunning
-                           ? u"daemon exited with code %1 before listening"_s.arg(m_process->exitCode())
-                           : u"no 'listening on' line within %1 ms"_s.arg(timeoutMs))
-            % u"; args: "_s % args.join(u' ') % u"\n--- output ---\n"_s % output();
+                               ? u"daemon exited with code %1 before listening"_s.arg(
+                                       m_process->exitCode())
+                               : u"no 'listening on' line within %1 ms"_s.arg(timeoutMs))
+                % u"; args: "_s % args.join(u' ') % u"\n--- output ---\n"_s % output();
         kill();
         return false;
     }
@@ -193,12 +195,16 @@ qint64 ServerProcess::pid() const
 
 QUrl ServerProcess::httpUrl(const QString &pathAndQuery) const
 {
-    return QUrl(u"%1://%2:%3%4"_s.arg(isTls() ? u"https"_s : u"http"_s, m_host).arg(m_port).arg(pathAndQuery));
+    return QUrl(u"%1://%2:%3%4"_s.arg(isTls() ? u"https"_s : u"http"_s, m_host)
+                        .arg(m_port)
+                        .arg(pathAndQuery));
 }
 
 QUrl ServerProcess::wsUrl(const QString &pathAndQuery) const
 {
-    return QUrl(u"%1://%2:%3%4"_s.arg(isTls() ? u"wss"_s : u"ws"_s, m_host).arg(m_port).arg(pathAndQuery));
+    return QUrl(u"%1://%2:%3%4"_s.arg(isTls() ? u"wss"_s : u"ws"_s, m_host)
+                        .arg(m_port)
+                        .arg(pathAndQuery));
 }
 
 QString ServerProcess::output() const
@@ -224,7 +230,8 @@ std::unique_ptr<HttpClient> ServerProcess::client(bool withKey) const
     return c;
 }
 
-ServerProcess::RunResult ServerProcess::run(const QStringList &args, const QHash<QString, QString> &env, int timeoutMs)
+ServerProcess::RunResult ServerProcess::run(const QStringList &args,
+                                            const QHash<QString, QString> &env, int timeoutMs)
 {
     RunResult result;
     QProcess p;

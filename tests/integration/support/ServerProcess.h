@@ -80,7 +80,8 @@ public:
         QString output;
     };
     // Runs the daemon to completion with exactly these arguments (for --help, bad values...).
-    static RunResult run(const QStringList &args, const QHash<QString, QString> &env = {}, int timeoutMs = 10000);
+    static RunResult run(const QStringList &args, const QHash<QString, QString> &env = {},
+                         int timeoutMs = 10000);
 
     static QProcessEnvironment cleanEnvironment(const QHash<QString, QString> &extra);
 

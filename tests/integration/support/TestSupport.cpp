@@ -69,7 +69,10 @@ QByteArray minifyJson(const QByteArray &json)
 
 namespace {
 
-bool isWs(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool isWs(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 qsizetype skipWs(const QByteArray &t, qsizetype i)
 {
@@ -178,11 +181,18 @@ QJsonObject parseObject(const QByteArray &text)
 QString uniqueName(const QString &prefix)
 {
     static QAtomicInt counter;
-    return prefix % u'-' % QString::number(::getpid()) % u'-' % QString::number(counter.fetchAndAddRelaxed(1) + 1);
+    return prefix % u'-' % QString::number(::getpid()) % u'-'
+            % QString::number(counter.fetchAndAddRelaxed(1) + 1);
 }
 
-qint64 nowSecs() { return QDateTime::currentSecsSinceEpoch(); }
-qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
+qint64 nowSecs()
+{
+    return QDateTime::currentSecsSinceEpoch();
+}
+qint64 nowMs()
+{
+    return QDateTime::currentMSecsSinceEpoch();
+}
 
 namespace Jwt {
 
@@ -199,11 +209,12 @@ QByteArray fromBase64Url(const QByteArray &data)
 QByteArray mint(const QByteArray &secret, const QJsonObject &claims, const QByteArray &alg)
 {
     QJsonObject header{{u"alg"_s, QString::fromLatin1(alg)}, {u"typ"_s, u"JWT"_s}};
-    const QByteArray signingInput = base64Url(QJsonDocument(header).toJson(QJsonDocument::Compact)) + '.'
-        + base64Url(QJsonDocument(claims).toJson(QJsonDocument::Compact));
+    const QByteArray signingInput = base64Url(QJsonDocument(header).toJson(QJsonDocument::Compact))
+            + '.' + base64Url(QJsonDocument(claims).toJson(QJsonDocument::Compact));
     if (alg == "none")
         return signingInput + '.';
-    const QByteArray sig = QMessageAuthenticationCode::hash(signingInput, secret, QCryptographicHash::Sha256);
+    const QByteArray sig =
+            QMessageAuthenticationCode::hash(signingInput, secret, QCryptographicHash::Sha256);
     return signingInput + '.' + base64Url(sig);
 }
 
@@ -228,7 +239,8 @@ bool verifyHs256(const QByteArray &token, const QByteArray &secret)
     const qsizetype dot = token.lastIndexOf('.');
     if (dot < 0)
         return false;
-    const QByteArray sig = QMessageAuthenticationCode::hash(token.left(dot), secret, QCryptographicHash::Sha256);
+    const QByteArray sig =
+            QMessageAuthenticationCode::hash(token.left(dot), secret, QCryptographicHash::Sha256);
     return base64Url(sig) == token.mid(dot + 1);
 }
 

@@ -38,7 +38,8 @@ WsClient::WsClient(const QString &origin, QObject *parent)
         m_disconnected = true;
         m_closeCode = int(m_socket->closeCode());
     });
-    connect(m_socket, &QWebSocket::sslErrors, this, [this](const QList<QSslError> &) { m_socket->ignoreSslErrors(); });
+    connect(m_socket, &QWebSocket::sslErrors, this,
+            [this](const QList<QSslError> &) { m_socket->ignoreSslErrors(); });
 }
 
 WsClient::~WsClient()
@@ -46,7 +47,8 @@ WsClient::~WsClient()
     m_socket->abort();
 }
 
-bool WsClient::open(const QUrl &url, int timeoutMs, const QList<QPair<QByteArray, QByteArray>> &headers)
+bool WsClient::open(const QUrl &url, int timeoutMs,
+                    const QList<QPair<QByteArray, QByteArray>> &headers)
 {
     m_disconnected = false;
     m_closeCode = -1;
@@ -54,7 +56,9 @@ bool WsClient::open(const QUrl &url, int timeoutMs, const QList<QPair<QByteArray
     for (const auto &h : headers)
         request.setRawHeader(h.first, h.second);
     m_socket->open(request);
-    waitUntil([&] { return m_socket->state() == QAbstractSocket::ConnectedState || m_disconnected; }, timeoutMs);
+    waitUntil(
+            [&] { return m_socket->state() == QAbstractSocket::ConnectedState || m_disconnected; },
+            timeoutMs);
     // Diagnostic knob, off by default: SB_IT_OPEN_SETTLE_MS=N waits N ms after the open, to
     // tell a server that loses frames/pushes arriving right after the upgrade from other bugs.
     static const int settleMs = qEnvironmentVariableIntValue("SB_IT_OPEN_SETTLE_MS");
@@ -71,7 +75,8 @@ void WsClient::close()
 
 void WsClient::send(const QJsonObject &frame)
 {
-    m_socket->sendTextMessage(QString::fromUtf8(QJsonDocument(frame).toJson(QJsonDocument::Compact)));
+    m_socket->sendTextMessage(
+            QString::fromUtf8(QJsonDocument(frame).toJson(QJsonDocument::Compact)));
 }
 
 void WsClient::sendText(const QString &text)
@@ -92,17 +97,17 @@ QJsonObject WsClient::join(const QByteArray &token, qint64 since, int timeoutMs)
     send(frame);
     QJsonObject answer;
     waitUntil(
-        [&] {
-            for (qsizetype i = 0; i < m_frames.size(); ++i) {
-                const QString t = m_frames.at(i).type();
-                if (t == u"joined" || t == u"error") {
-                    answer = m_frames.takeAt(i).object;
-                    return true;
+            [&] {
+                for (qsizetype i = 0; i < m_frames.size(); ++i) {
+                    const QString t = m_frames.at(i).type();
+                    if (t == u"joined" || t == u"error") {
+                        answer = m_frames.takeAt(i).object;
+                        return true;
+                    }
                 }
-            }
-            return false;
-        },
-        timeoutMs);
+                return false;
+            },
+            timeoutMs);
     return answer;
 }
 
@@ -110,32 +115,32 @@ QJsonObject WsClient::waitForFrame(const QString &type, int timeoutMs)
 {
     QJsonObject result;
     waitUntil(
-        [&] {
-            for (qsizetype i = 0; i < m_frames.size(); ++i) {
-                if (m_frames.at(i).isObject && m_frames.at(i).type() == type) {
-                    result = m_frames.takeAt(i).object;
-                    return true;
+            [&] {
+                for (qsizetype i = 0; i < m_frames.size(); ++i) {
+                    if (m_frames.at(i).isObject && m_frames.at(i).type() == type) {
+                        result = m_frames.takeAt(i).object;
+                        return true;
+                    }
                 }
-            }
-            return false;
-        },
-        timeoutMs);
+                return false;
+            },
+            timeoutMs);
     return result;
 }
 
 bool WsClient::waitForFrame(const QString &type, WsFrame *out, int timeoutMs)
 {
     return waitUntil(
-        [&] {
-            for (qsizetype i = 0; i < m_frames.size(); ++i) {
-                if (m_frames.at(i).isObject && m_frames.at(i).type() == type) {
-                    *out = m_frames.takeAt(i);
-                    return true;
+            [&] {
+                for (qsizetype i = 0; i < m_frames.size(); ++i) {
+                    if (m_frames.at(i).isObject && m_frames.at(i).type() == type) {
+                        *out = m_frames.takeAt(i);
+                        return true;
+                    }
                 }
-            }
-            return false;
-        },
-        timeoutMs);
+                return false;
+            },
+            timeoutMs);
 }
 
 bool WsClient::waitForAny(WsFrame *out, int timeoutMs)
@@ -205,44 +210,46 @@ int RawWsClient::Frame::closeCode() const
     return (quint8(payload.at(0)) << 8) | quint8(payload.at(1));
 }
 
-RawWsClient::RawWsClient(QObject *parent)
-    : QObject(parent), m_socket(new QTcpSocket(this))
-{
-}
+RawWsClient::RawWsClient(QObject *parent) : QObject(parent), m_socket(new QTcpSocket(this)) { }
 
 RawWsClient::~RawWsClient()
 {
     m_socket->abort();
 }
 
-int RawWsClient::connectAndUpgrade(const QString &host, quint16 port, const QByteArray &pathAndQuery,
-                                   const QList<QPair<QByteArray, QByteArray>> &headers, int timeoutMs)
+int RawWsClient::connectAndUpgrade(const QString &host, quint16 port,
+                                   const QByteArray &pathAndQuery,
+                                   const QList<QPair<QByteArray, QByteArray>> &headers,
+                                   int timeoutMs)
 {
     m_socket->connectToHost(host, port);
-    waitUntil([&] { return m_socket->state() == QAbstractSocket::ConnectedState || m_socket->state() == QAbstractSocket::UnconnectedState; },
-              timeoutMs);
+    waitUntil(
+            [&] {
+                return m_socket->state() == QAbstractSocket::ConnectedState
+                        || m_socket->state() == QAbstractSocket::UnconnectedState;
+            },
+            timeoutMs);
     if (m_socket->state() != QAbstractSocket::ConnectedState)
         return 0;
     QByteArray nonce(16, Qt::Uninitialized);
     for (auto &c : nonce)
         c = char(QRandomGenerator::global()->bounded(256));
     const QByteArray key = nonce.toBase64();
-    QByteArray req = "GET " + pathAndQuery + " HTTP/1.1\r\n"
-        + "Host: " + host.toLatin1() + ':' + QByteArray::number(port) + "\r\n"
-        + "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-        + "Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n";
+    QByteArray req = "GET " + pathAndQuery + " HTTP/1.1\r\n" + "Host: " + host.toLatin1() + ':'
+            + QByteArray::number(port) + "\r\n" + "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n";
     for (const auto &h : headers)
         req += h.first + ": " + h.second + "\r\n";
     req += "\r\n";
     m_socket->write(req);
     qsizetype headEnd = -1;
     waitUntil(
-        [&] {
-            m_buffer += m_socket->readAll();
-            headEnd = m_buffer.indexOf("\r\n\r\n");
-            return headEnd >= 0 || m_socket->state() != QAbstractSocket::ConnectedState;
-        },
-        timeoutMs);
+            [&] {
+                m_buffer += m_socket->readAll();
+                headEnd = m_buffer.indexOf("\r\n\r\n");
+                return headEnd >= 0 || m_socket->state() != QAbstractSocket::ConnectedState;
+            },
+            timeoutMs);
     if (headEnd < 0) {
         m_handshake = m_buffer;
         return 0;
@@ -252,7 +259,10 @@ int RawWsClient::connectAndUpgrade(const QString &host, quint16 port, const QByt
     const QList<QByteArray> parts = m_handshake.left(m_handshake.indexOf("\r\n")).split(' ');
     const int status = parts.value(1).toInt();
     if (status == 101) {
-        const QByteArray accept = QCryptographicHash::hash(QByteArray(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"), QCryptographicHash::Sha1).toBase64();
+        const QByteArray accept =
+                QCryptographicHash::hash(QByteArray(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"),
+                                         QCryptographicHash::Sha1)
+                        .toBase64();
         if (!m_handshake.contains(accept))
             return -101; // wrong Sec-WebSocket-Accept
     }
@@ -330,29 +340,29 @@ bool RawWsClient::parseFrame(Frame *out)
 bool RawWsClient::waitForFrame(Frame *out, int timeoutMs)
 {
     return waitUntil(
-        [&] {
-            m_buffer += m_socket->readAll();
-            return parseFrame(out);
-        },
-        timeoutMs);
+            [&] {
+                m_buffer += m_socket->readAll();
+                return parseFrame(out);
+            },
+            timeoutMs);
 }
 
 bool RawWsClient::waitForOpcode(int opcode, Frame *out, int timeoutMs)
 {
     return waitUntil(
-        [&] {
-            m_buffer += m_socket->readAll();
-            Frame f;
-            while (parseFrame(&f)) {
-                if (f.opcode == opcode) {
-                    *out = f;
-                    return true;
+            [&] {
+                m_buffer += m_socket->readAll();
+                Frame f;
+                while (parseFrame(&f)) {
+                    if (f.opcode == opcode) {
+                        *out = f;
+                        return true;
+                    }
+                    m_skipped.append(f);
                 }
-                m_skipped.append(f);
-            }
-            return false;
-        },
-        timeoutMs);
+                return false;
+            },
+            timeoutMs);
 }
 
 void RawWsClient::stopReading(int receiveBufferBytes)
@@ -372,11 +382,11 @@ bool RawWsClient::isClosed() const
 bool RawWsClient::waitForClosed(int timeoutMs)
 {
     return waitUntil(
-        [&] {
-            m_buffer += m_socket->readAll();
-            return isClosed();
-        },
-        timeoutMs);
+            [&] {
+                m_buffer += m_socket->readAll();
+                return isClosed();
+            },
+            timeoutMs);
 }
 
 } // namespace sbit

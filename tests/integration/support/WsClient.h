@@ -22,7 +22,7 @@ namespace sbit {
 
 struct WsFrame
 {
-    QString text;     // text frame as received
+    QString text; // text frame as received
     QByteArray binary;
     bool isBinary = false;
     QJsonObject object; // parsed when the text is a JSON object
@@ -38,14 +38,16 @@ public:
     ~WsClient() override;
 
     // Opens and waits for the connection; false when refused or timed out.
-    bool open(const QUrl &url, int timeoutMs = 5000, const QList<QPair<QByteArray, QByteArray>> &headers = {});
+    bool open(const QUrl &url, int timeoutMs = 5000,
+              const QList<QPair<QByteArray, QByteArray>> &headers = {});
     void close();
 
     void send(const QJsonObject &frame);
     void sendText(const QString &text);
     void sendBinary(const QByteArray &data);
 
-    // Sends {"type":"join","token":T[,"since":id][,"ref":ref]} and waits for the joined or error answer.
+    // Sends {"type":"join","token":T[,"since":id][,"ref":ref]} and waits for the joined or error
+    // answer.
     QJsonObject join(const QByteArray &token, qint64 since = -1, int timeoutMs = 5000);
 
     // Next queued frame of that type (removed from the queue); empty object on timeout.
@@ -94,7 +96,8 @@ public:
     // Connects and sends the upgrade request; returns the handshake status (101 on success,
     // 0 on no answer). Extra headers are appended (e.g. Origin).
     int connectAndUpgrade(const QString &host, quint16 port, const QByteArray &pathAndQuery,
-                          const QList<QPair<QByteArray, QByteArray>> &headers = {}, int timeoutMs = 5000);
+                          const QList<QPair<QByteArray, QByteArray>> &headers = {},
+                          int timeoutMs = 5000);
     QByteArray handshakeResponse() const { return m_handshake; }
 
     void sendFrame(int opcode, const QByteArray &payload, bool fin = true);
