@@ -119,9 +119,17 @@ void Server::stop(int graceMs)
         QMetaObject::invokeMethod(
                 shard, [shard] { shard->shutdown(1001); }, Qt::BlockingQueuedConnection);
     }
+    // Wait for the close frames to be flushed (connections leave their shard once their
+    // socket is closed), at most graceMs.
+    const auto live = [this] {
+        qint64 n = 0;
+        for (const IoShard *shard : std::as_const(m_shards))
+            n += shard->liveConnections();
+        return n;
+    };
     QElapsedTimer waited;
     waited.start();
-    while (m_hub->openCount() > 0 && waited.elapsed() < graceMs)
+    while (live() > 0 && waited.elapsed() < graceMs)
         QThread::msleep(10);
 
     m_httpThread->quit();

@@ -101,6 +101,7 @@ void IoShard::adopt(ClientConnection *connection)
         m_lastPingMs = QDateTime::currentMSecsSinceEpoch();
     }
     m_connections.insert(connection->id(), connection);
+    m_live.store(m_connections.size(), std::memory_order_release);
     connection->start();
 }
 
@@ -109,6 +110,7 @@ void IoShard::removeConnection(ConnId id)
     ClientConnection *c = m_connections.take(id);
     if (!c)
         return;
+    m_live.store(m_connections.size(), std::memory_order_release);
     const QStringList rooms = m_context->hub->closeConnection(id);
     qCInfo(lcWs).noquote() << "disconnect" << connectionIdText(id)
                            << (rooms.isEmpty() ? QString()

@@ -6,6 +6,7 @@
 #include <QMutex>
 #include <QObject>
 
+#include <atomic>
 #include <deque>
 #include <memory>
 
@@ -41,6 +42,8 @@ public:
     void shutdown(quint16 code);
     void removeConnection(ConnId id);
     int index() const { return m_index; }
+    // Connections still owned by this shard (closing ones included), from any thread.
+    qint64 liveConnections() const { return m_live.load(std::memory_order_acquire); }
     const ServerContext *context() const { return m_context; }
 
     static constexpr qint64 kMaxQueuedWrites = 4'000'000;
@@ -60,6 +63,7 @@ private:
     QTimer *m_sweepTimer = nullptr;
     qint64 m_lastPingMs = 0;
     bool m_shuttingDown = false;
+    std::atomic<qint64> m_live{0};
 
     mutable QMutex m_queueMutex;
     std::deque<Delivery> m_queue;
