@@ -72,6 +72,7 @@ private Q_SLOTS:
     void legacyConnection_getsOnlyCompatPushes();
     void websocketsPath_isNotLegacy();
     void disallowedOrigin_refused403();
+    void maxConnections_refused503();
     void shutdown_closeCode1001();
     void slowClient_closedOthersKeepReceiving();
     void serverPings_silentPeerClosed();
@@ -847,6 +848,19 @@ void TestWebSocket::websocketsPath_isNotLegacy()
     QCOMPARE(pushed.object, (QJsonObject{{u"x"_s, 1}}));
     if (opened)
         QVERIFY2(reserved->noFrameWithin(200), "a /websockets/ connection received a legacy push");
+}
+
+void TestWebSocket::maxConnections_refused503()
+{
+    m_extra = std::make_unique<ServerProcess>();
+    QVERIFY2(m_extra->start({u"--max-connections"_s, u"2"_s}), qPrintable(m_extra->lastError()));
+    RawWsClient first, second, third;
+    QCOMPARE(first.connectAndUpgrade(m_extra->host(), m_extra->port(), "/ws", {}), 101);
+    QCOMPARE(second.connectAndUpgrade(m_extra->host(), m_extra->port(), "/", {}), 101);
+    // Legacy and native connections both count; the third is refused at the upgrade.
+    QCOMPARE(third.connectAndUpgrade(m_extra->host(), m_extra->port(), "/ws", {}), 503);
+    auto api = m_extra->client();
+    QCOMPARE(api->get("/api/health").status, 200);
 }
 
 void TestWebSocket::disallowedOrigin_refused403()
