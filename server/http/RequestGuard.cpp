@@ -103,6 +103,16 @@ void RequestGuard::onReadyRead()
         leftover = available;
         m_boundaries.clear();
     }
+    if (m_state == State::Deferred) {
+        // The requests ahead of the refused one are answered: now refuse it.
+        if (m_boundaries.empty()) {
+            const Refusal refusal = m_deferred;
+            reject(refusal.status, refusal.code, refusal.message);
+        } else {
+            m_unreadAtExit = available;
+        }
+        return;
+    }
     if (available > leftover)
         analyze(m_socket->peek(available), leftover);
     if (m_state != State::Rejected)
@@ -124,7 +134,7 @@ void RequestGuard::analyze(const QByteArray &bytes, qsizetype i)
         }
         armTimer(m_config->readTimeoutS * 1000);
     }
-    while (i < n && m_state != State::Rejected) {
+    while (i < n && m_state != State::Rejected && m_state != State::Deferred) {
         switch (m_state) {
         case State::Idle:
             while (i < n && isBlank(bytes[i]))
@@ -229,6 +239,7 @@ void RequestGuard::analyze(const QByteArray &bytes, qsizetype i)
                 m_state = State::ChunkDataEnd;
             break;
         }
+        case State::Deferred:
         case State::Rejected:
             return;
         }
@@ -316,6 +327,13 @@ void RequestGuard::requestComplete(qsizetype endOffset)
 
 void RequestGuard::reject(int status, const char *code, const QString &message)
 {
+    // Complete requests pipelined ahead of this one are still to be read by the HTTP server:
+    // let it answer them first (it stops at the end of each), then refuse.
+    if (!m_boundaries.empty() && status != 408 && m_state != State::Deferred) {
+        m_deferred = Refusal{status, code, message};
+        m_state = State::Deferred;
+        return;
+    }
     qCInfo(lcHttp).noquote() << status << QString::fromLatin1(code) << "from"
                              << m_socket->peerAddress().toString() << message;
     // Take the socket away from the HTTP server: it must not buffer what follows.

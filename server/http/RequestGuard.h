@@ -51,7 +51,7 @@ public:
     static constexpr qint64 kMaxDrainMs = 10000;   // discarding a refused body, at most
 
 private:
-    enum class State { Idle, Head, Body, ChunkSize, ChunkData, ChunkDataEnd, Trailer, Rejected };
+    enum class State { Idle, Head, Body, ChunkSize, ChunkData, ChunkDataEnd, Trailer, Deferred, Rejected };
 
     void onReadyRead();
     void onTimeout();
@@ -78,6 +78,14 @@ private:
     qint64 m_bytesAfterHead = 0;
     bool m_expectContinue = false;
     RequestMeta m_current;
+    // A refusal waiting for the complete requests ahead of it to be answered first.
+    struct Refusal
+    {
+        int status = 0;
+        const char *code = "";
+        QString message;
+    };
+    Refusal m_deferred;
 
     // Bytes at the front of the socket's unread buffer that were already analyzed, and the
     // request ends among them, as offsets into that buffer.

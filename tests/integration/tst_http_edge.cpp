@@ -28,6 +28,7 @@ private Q_SLOTS:
     void connectionClose_closesAfterAnswer();
     void keepAlive_servesSeveralRequests();
     void pipelined_answeredInOrder();
+    void pipelined_requestAheadOfARefusedOneIsAnswered();
     void chunkedBody_accepted();
     void oneMiBBody_accepted();
     void expect100Continue_answeredAtOnce();
@@ -199,6 +200,28 @@ void TestHttpEdge::pipelined_answeredInOrder()
     QVERIFY2(r4.object().contains(u"token"_s), r4.body.constData());
     QCOMPARE(m_member->waitForFrame(u"event"_s).value(u"data"_s).toInt(), 1);
     QCOMPARE(m_member->waitForFrame(u"event"_s).value(u"data"_s).toInt(), 2);
+}
+
+void TestHttpEdge::pipelined_requestAheadOfARefusedOneIsAnswered()
+{
+    // An emit and a request over the body limit in one packet: the emit is answered (and
+    // delivered) before the 413, nothing of the refused one is delivered.
+    RawConn c;
+    QVERIFY(c.connectTo(m_server->port()));
+    c.write(request("POST", "/api/emit/room", R"({"room":"edge","event":"ahead","data":7})")
+            + head("POST", "/api/emit/room", "HTTP/1.1",
+                   "Content-Type: application/json\r\nContent-Length: 99999999\r\n")
+            + "\r\n" + QByteArray(64 * 1024, ' '));
+    HttpResponse first, second;
+    QVERIFY2(c.read(&first, 5000), c.received().constData());
+    QVERIFY2(c.read(&second, 5000), c.received().constData());
+    QCOMPARE(first.status, 200);
+    QVERIFY2(first.object().contains(u"id"_s), first.body.constData());
+    QCOMPARE(second.status, 413);
+    QCOMPARE(second.object().value(u"error"_s).toObject().value(u"code"_s).toString(),
+             u"too_large"_s);
+    QCOMPARE(m_member->waitForFrame(u"event"_s).value(u"data"_s).toInt(), 7);
+    QVERIFY(nothingDelivered());
 }
 
 void TestHttpEdge::chunkedBody_accepted()
