@@ -85,36 +85,19 @@ void TestHttpEdge::cleanup()
 QByteArray TestHttpEdge::head(const QByteArray &method, const QByteArray &path,
                               const QByteArray &version, const QByteArray &extra) const
 {
-    return method + ' ' + path + ' ' + version
-            + "\r\nHost: 127.0.0.1:" + QByteArray::number(m_server->port())
-            + "\r\nX-API-Key: " + m_server->apiKey() + "\r\n" + extra;
+    return rawHead(*m_server, method, path, version, extra);
 }
 
 QByteArray TestHttpEdge::request(const QByteArray &method, const QByteArray &path,
                                  const QByteArray &body, const QByteArray &version,
                                  const QByteArray &extra) const
 {
-    QByteArray h = head(method, path, version, extra);
-    if (!body.isEmpty() || method == "POST")
-        h += "Content-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size())
-                + "\r\n";
-    return h + "\r\n" + body;
+    return rawRequest(*m_server, method, path, body, version, extra);
 }
 
 bool TestHttpEdge::nothingDelivered()
 {
-    const HttpResponse r = m_api->postJson("/api/emit/room",
-                                           {{u"room"_s, u"edge"_s}, {u"event"_s, u"sentinel"_s}});
-    if (r.status != 200)
-        return false;
-    WsFrame f;
-    if (!m_member->waitForFrame(u"event"_s, &f))
-        return false;
-    if (f.object.value(u"event"_s).toString() != u"sentinel") {
-        qWarning().noquote() << "unexpected event delivered:" << f.text;
-        return false;
-    }
-    return true;
+    return nextEventIsSentinel(*m_api, *m_member, u"edge"_s);
 }
 
 void TestHttpEdge::http10_answeredWithoutChunkingAndClosed()

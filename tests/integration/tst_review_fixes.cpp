@@ -132,36 +132,19 @@ void TestReviewFixes::cleanup()
 QByteArray TestReviewFixes::head(const QByteArray &method, const QByteArray &path,
                                  const QByteArray &version, const QByteArray &extra) const
 {
-    return method + ' ' + path + ' ' + version
-            + "\r\nHost: 127.0.0.1:" + QByteArray::number(m_server->port())
-            + "\r\nX-API-Key: " + m_server->apiKey() + "\r\n" + extra;
+    return rawHead(*m_server, method, path, version, extra);
 }
 
 QByteArray TestReviewFixes::request(const QByteArray &method, const QByteArray &path,
                                     const QByteArray &body, const QByteArray &version,
                                     const QByteArray &extra) const
 {
-    QByteArray h = head(method, path, version, extra);
-    if (!body.isEmpty() || method == "POST")
-        h += "Content-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size())
-                + "\r\n";
-    return h + "\r\n" + body;
+    return rawRequest(*m_server, method, path, body, version, extra);
 }
 
 bool TestReviewFixes::nothingDelivered()
 {
-    const HttpResponse r =
-            m_api->postJson("/api/emit/room", {{u"room"_s, m_room}, {u"event"_s, u"sentinel"_s}});
-    if (r.status != 200)
-        return false;
-    WsFrame f;
-    if (!m_member->waitForFrame(u"event"_s, &f))
-        return false;
-    if (f.object.value(u"event"_s).toString() != u"sentinel") {
-        qWarning().noquote() << "unexpected event delivered:" << f.text;
-        return false;
-    }
-    return true;
+    return nextEventIsSentinel(*m_api, *m_member, m_room);
 }
 
 // 1. More than 100 header fields: 431 too_large (Qt's parser would drop them all and read the
@@ -835,12 +818,8 @@ void TestReviewFixes::slowClient_leavesHubAtOnce()
     QVERIFY2(good, qPrintable(why));
 
     RawWsClient slow;
-    QCOMPARE(slow.connectAndUpgrade(m_extra->host(), m_extra->port(), "/ws"), 101);
-    const QByteArray token = registerToken(*api, u"slow"_s, u"slowuser"_s, u"S"_s);
-    slow.sendText(R"({"type":"join","token":")" + token + "\"}");
-    RawWsClient::Frame f;
-    QVERIFY(slow.waitForOpcode(1, &f, 5000));
-    QVERIFY2(f.payload.contains("joined"), f.payload.constData());
+    QVERIFY2(openRawJoined(slow, *m_extra, *api, u"slow"_s, u"slowuser"_s, u"S"_s, &why),
+             qPrintable(why));
     slow.stopReading();
 
     auto slowListed = [&] {

@@ -928,12 +928,8 @@ void TestWebSocket::slowClient_closedOthersKeepReceiving()
     QVERIFY2(good, qPrintable(why));
 
     RawWsClient slow;
-    QCOMPARE(slow.connectAndUpgrade(m_extra->host(), m_extra->port(), "/ws"), 101);
-    const QByteArray token = registerToken(*api, u"slow"_s, u"slowuser"_s, u"S"_s);
-    slow.sendText(R"({"type":"join","token":")" + token + "\"}");
-    RawWsClient::Frame f;
-    QVERIFY(slow.waitForOpcode(1, &f, 5000));
-    QVERIFY2(f.payload.contains("joined"), f.payload.constData());
+    QVERIFY2(openRawJoined(slow, *m_extra, *api, u"slow"_s, u"slowuser"_s, u"S"_s, &why),
+             qPrintable(why));
     slow.stopReading();
 
     auto slowListed = [&] {

@@ -106,4 +106,57 @@ QByteArray json(const QJsonObject &o)
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
 }
 
+bool openRawJoined(RawWsClient &client, const ServerProcess &server, HttpClient &api,
+                   const QString &room, const QString &user, const QString &session, QString *why)
+{
+    const int status = client.connectAndUpgrade(server.host(), server.port(), "/ws");
+    if (status != 101) {
+        *why = QStringLiteral("upgrade answered %1").arg(status);
+        return false;
+    }
+    const QByteArray token = registerToken(api, room, user, session);
+    client.sendText(R"({"type":"join","token":")" + token + "\"}");
+    RawWsClient::Frame f;
+    if (!client.waitForOpcode(1, &f, 5000) || !f.payload.contains("joined")) {
+        *why = QStringLiteral("join answered: ") + QString::fromUtf8(f.payload);
+        return false;
+    }
+    return true;
+}
+
+bool nextEventIsSentinel(HttpClient &api, WsClient &member, const QString &room)
+{
+    const HttpResponse r = api.postJson("/api/emit/room",
+                                        {{QStringLiteral("room"), room},
+                                         {QStringLiteral("event"), QStringLiteral("sentinel")}});
+    if (r.status != 200)
+        return false;
+    WsFrame f;
+    if (!member.waitForFrame(QStringLiteral("event"), &f))
+        return false;
+    if (f.object.value(u"event").toString() != u"sentinel") {
+        qWarning().noquote() << "unexpected event delivered:" << f.text;
+        return false;
+    }
+    return true;
+}
+
+QByteArray rawHead(const ServerProcess &server, const QByteArray &method, const QByteArray &path,
+                   const QByteArray &version, const QByteArray &extra)
+{
+    return method + ' ' + path + ' ' + version
+            + "\r\nHost: 127.0.0.1:" + QByteArray::number(server.port())
+            + "\r\nX-API-Key: " + server.apiKey() + "\r\n" + extra;
+}
+
+QByteArray rawRequest(const ServerProcess &server, const QByteArray &method, const QByteArray &path,
+                      const QByteArray &body, const QByteArray &version, const QByteArray &extra)
+{
+    QByteArray h = rawHead(server, method, path, version, extra);
+    if (!body.isEmpty() || method == "POST")
+        h += "Content-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size())
+                + "\r\n";
+    return h + "\r\n" + body;
+}
+
 } // namespace sbit

@@ -26,6 +26,11 @@ std::unique_ptr<WsClient> openJoined(const ServerProcess &server, HttpClient &ap
                                      const QString &session, bool publish = false,
                                      QString *why = nullptr);
 
+// Opens a raw WebSocket (one that can stop reading) at /ws and joins room with a fresh token
+// for (user, session). False on failure, with *why set.
+bool openRawJoined(RawWsClient &client, const ServerProcess &server, HttpClient &api,
+                   const QString &room, const QString &user, const QString &session, QString *why);
+
 // Finds the connection id of the /ws connection whose remote port is localPort.
 QString connectionIdForPort(HttpClient &api, quint16 localPort);
 
@@ -38,6 +43,18 @@ QJsonObject stableStats(const QJsonObject &stats);
 // Emits a "flush" event to room and waits until member has seen it, then clears member's
 // queue: whatever an earlier (failed) case delivered cannot leak into the next one.
 bool flushMember(HttpClient &api, WsClient &member, const QString &room);
+
+// Emits a "sentinel" event to room and checks that it is the next event member sees: nothing
+// else was delivered to member before it.
+bool nextEventIsSentinel(HttpClient &api, WsClient &member, const QString &room);
+
+// Raw HTTP for the database caller shapes: a request head (Host and X-API-Key of server, then
+// `extra` header lines) without its blank line, and a whole request with a JSON body.
+QByteArray rawHead(const ServerProcess &server, const QByteArray &method, const QByteArray &path,
+                   const QByteArray &version = "HTTP/1.1", const QByteArray &extra = {});
+QByteArray rawRequest(const ServerProcess &server, const QByteArray &method, const QByteArray &path,
+                      const QByteArray &body, const QByteArray &version = "HTTP/1.1",
+                      const QByteArray &extra = {});
 
 // Compact JSON text of an object.
 QByteArray json(const QJsonObject &o);
