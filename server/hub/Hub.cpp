@@ -82,7 +82,7 @@ QStringList Hub::closeConnection(ConnId id)
     if (it == m_conns.end())
         return {};
     Conn &c = *it;
-    const QStringList rooms(c.rooms.cbegin(), c.rooms.cend());
+    const QStringList rooms = c.rooms;
     for (const QString &room : rooms)
         removeMembershipLocked(id, c, room);
     const size_t shard = size_t(c.shard);
@@ -103,13 +103,13 @@ void Hub::setJoinedLocked(ConnId id, const Conn &conn, bool joined)
     // it is in at least one room.
     if (joined) {
         m_joinedByShard[size_t(conn.shard)].append(id);
-        m_users[conn.user].insert(id);
+        m_users[conn.user].append(id);
         return;
     }
     removeFrom(m_joinedByShard[size_t(conn.shard)], id);
     auto u = m_users.find(conn.user);
     if (u != m_users.end()) {
-        u->remove(id);
+        removeFrom(*u, id);
         if (u->isEmpty())
             m_users.erase(u);
     }
@@ -117,7 +117,7 @@ void Hub::setJoinedLocked(ConnId id, const Conn &conn, bool joined)
 
 void Hub::removeMembershipLocked(ConnId id, Conn &conn, const QString &room)
 {
-    if (!conn.rooms.remove(room))
+    if (!conn.rooms.removeOne(room))
         return;
     if (conn.rooms.isEmpty())
         setJoinedLocked(id, conn, false);
@@ -167,7 +167,7 @@ JoinResult Hub::join(ConnId id, const TokenClaims &claims, std::optional<quint64
         room.byShard[size_t(c.shard)].append(id);
         if (c.rooms.isEmpty())
             setJoinedLocked(id, c, true);
-        c.rooms.insert(claims.room);
+        c.rooms.append(claims.room);
     } else {
         member->publish = claims.publish;
         member->session = claims.session;
@@ -440,7 +440,7 @@ ConnectionSnapshot Hub::snapshotLocked(ConnId id, const Conn &c) const
     s.kind = c.kind;
     s.user = c.user;
     s.session = c.session;
-    s.rooms = QStringList(c.rooms.cbegin(), c.rooms.cend());
+    s.rooms = c.rooms;
     s.rooms.sort();
     s.remote = c.remote;
     s.origin = c.origin;

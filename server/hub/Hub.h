@@ -153,7 +153,7 @@ private:
         QString remote;
         QString origin;
         qint64 sinceMs = 0;
-        QSet<QString> rooms;
+        QStringList rooms; // a handful at most: a list is smaller than a set
         std::shared_ptr<ConnectionCounters> counters;
     };
 
@@ -177,7 +177,7 @@ private:
     std::deque<std::pair<QString, quint64>> m_historyOrder; // (room, id), oldest first
     qint64 m_historyBytes = 0;
     quint64 m_forgottenUpTo = 0;                // highest id of a room whose record was dropped
-    QHash<QString, QSet<ConnId>> m_users;       // user -> its connections in at least one room
+    QHash<QString, QList<ConnId>> m_users;      // user -> its connections in at least one room
     std::vector<QList<ConnId>> m_joinedByShard; // connections in at least one room, per shard
     std::vector<QList<ConnId>> m_legacyByShard; // legacy connections, per shard
     qint64 m_nativeCount = 0;

@@ -13,10 +13,16 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QTimer>
 #include <QUrlQuery>
 #include <QWebSocket>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
 
 namespace sb {
 
@@ -51,7 +57,8 @@ ClientConnection::ClientConnection(IoShard *shard, ConnId id, ConnectionKind kin
       m_tcp(tcp),
       m_remote(std::move(remote)),
       m_counters(std::move(counters)),
-      m_lastSeenMs(QDateTime::currentMSecsSinceEpoch())
+      m_lastSeenMs(QDateTime::currentMSecsSinceEpoch()),
+      m_directWrites(qobject_cast<QSslSocket *>(tcp) == nullptr)
 {
     QObject::connect(socket, &QWebSocket::textMessageReceived, socket,
                      [this](const QString &message) { onText(message); });
@@ -79,22 +86,88 @@ bool ClientConnection::send(const QByteArray &wire, bool countsAsSent)
     if (m_closing || m_tcp->state() != QAbstractSocket::ConnectedState)
         return false;
     const qint64 limit = m_shard->context()->config.maxQueueBytes;
-    if (m_tcp->bytesToWrite() + wire.size() > limit) {
+    const qint64 unsent = m_tcp->bytesToWrite() + m_outBytes;
+    if (unsent + wire.size() > limit) {
         qCWarning(lcWs).noquote() << "closing slow client" << connectionIdText(m_id) << "with"
-                                  << m_tcp->bytesToWrite() << "bytes unsent";
+                                  << unsent << "bytes unsent";
         closeWith(1013, "too slow: unsent queue over the limit");
         return false;
     }
-    m_tcp->write(wire);
+    m_out.append(wire);
+    m_outBytes += wire.size();
     if (countsAsSent)
         m_counters->sent.fetch_add(1, std::memory_order_relaxed);
+    if (!m_shard->inBatch())
+        flush();
+    else if (!m_dirty) {
+        m_dirty = true;
+        m_shard->markDirty(this);
+    }
     return true;
+}
+
+// The write path of every event. While the socket's own buffer is empty, the queued frames go
+// to the kernel with one sendmsg() on the socket's descriptor: no copy into QTcpSocket's
+// buffer, no write notifier switched on and off per frame, and one system call for all the
+// frames a batch brought (coalescing). What the kernel does not take (a slow reader), and
+// anything queued behind bytes QWebSocket wrote itself (pongs, the handshake), goes through
+// QTcpSocket::write() so the order on the wire is kept; Qt then flushes it when writable.
+// TLS sockets always use QSslSocket::write().
+void ClientConnection::flush()
+{
+    m_dirty = false;
+    if (m_out.isEmpty())
+        return;
+    qsizetype done = 0; // frames fully written
+    qint64 partial = 0; // bytes of m_out[done] already written
+    if (m_directWrites && m_tcp->bytesToWrite() == 0
+        && m_tcp->state() == QAbstractSocket::ConnectedState) {
+        constexpr qsizetype kMaxIov = 64;
+        while (done < m_out.size()) {
+            iovec iov[kMaxIov];
+            int count = 0;
+            qint64 wanted = 0;
+            for (qsizetype i = done; i < m_out.size() && count < kMaxIov; ++i, ++count) {
+                const qint64 skip = i == done ? partial : 0;
+                iov[count].iov_base = const_cast<char *>(m_out[i].constData() + skip);
+                iov[count].iov_len = size_t(m_out[i].size() - skip);
+                wanted += m_out[i].size() - skip;
+            }
+            msghdr msg{};
+            msg.msg_iov = iov;
+            msg.msg_iovlen = size_t(count);
+            const ssize_t n =
+                    ::sendmsg(int(m_tcp->socketDescriptor()), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n < 0 && errno == EINTR)
+                continue;
+            // EAGAIN: the rest waits in QTcpSocket. A broken peer is noticed by the read side
+            // (QTcpSocket reports the disconnect and drops what is queued).
+            if (n < 0)
+                break;
+            qint64 left = n;
+            while (done < m_out.size() && left >= m_out[done].size() - partial) {
+                left -= m_out[done].size() - partial;
+                partial = 0;
+                ++done;
+            }
+            partial += left;
+            if (n < wanted)
+                break; // the socket buffer is full
+        }
+    }
+    for (qsizetype i = done; i < m_out.size(); ++i) {
+        const qint64 skip = i == done ? partial : 0;
+        m_tcp->write(m_out[i].constData() + skip, m_out[i].size() - skip);
+    }
+    m_out.clear();
+    m_outBytes = 0;
 }
 
 void ClientConnection::closeWith(quint16 code, QByteArrayView reason)
 {
     if (m_closing)
         return;
+    flush(); // what was queued before the close goes before it
     m_closing = true;
     // Out of the hub at once: no more deliveries, counts or listings while the close flushes.
     m_shard->context()->hub->closeConnection(m_id);
@@ -112,6 +185,8 @@ void ClientConnection::ping()
 
 void ClientConnection::abort()
 {
+    m_out.clear();
+    m_outBytes = 0;
     m_closing = true;
     m_shard->context()->hub->closeConnection(m_id);
     m_tcp->abort();

@@ -6,6 +6,7 @@
 #include <QSet>
 #include <QString>
 #include <QStringList>
+#include <QVarLengthArray>
 
 #include <memory>
 
@@ -36,9 +37,12 @@ public:
     qint64 lastSeenMs() const { return m_lastSeenMs; }
     bool isClosing() const { return m_closing; }
 
-    // Queues a pre-encoded frame; a client whose unsent bytes pass max_queue_bytes is closed
-    // with 1013 instead. Returns false when the frame was not queued.
+    // Queues a pre-encoded frame (shared bytes, no copy); a client whose unsent bytes pass
+    // max_queue_bytes is closed with 1013 instead. Returns false when the frame was not
+    // queued. Inside a shard batch the frames wait for flush(); otherwise they leave at once.
     bool send(const QByteArray &wire, bool countsAsSent = false);
+    // Writes every queued frame with one system call (see flush() in the .cpp).
+    void flush();
     void closeWith(quint16 code, QByteArrayView reason);
     void ping();
     void abort();
@@ -72,6 +76,11 @@ private:
     bool m_closing = false;
     bool m_started = false;
     QStringList m_early; // frames that arrived before start()
+    // Frames queued during the current shard batch, written together by flush().
+    QVarLengthArray<QByteArray, 2> m_out;
+    qint64 m_outBytes = 0;
+    bool m_directWrites = true; // false for TLS: bytes must go through QSslSocket
+    bool m_dirty = false;       // on the shard's list of connections to flush
 };
 
 } // namespace sb

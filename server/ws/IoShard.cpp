@@ -66,6 +66,7 @@ void IoShard::drain()
         m_queuedWrites = 0;
         m_wakePending = false;
     }
+    m_inBatch = true;
     // New connections first: no delivery enqueued before their adoption can target them.
     for (ClientConnection *c : adoptions)
         adopt(c);
@@ -82,6 +83,12 @@ void IoShard::drain()
                 c->closeWith(d.closeCode, d.closeCode == 4000 ? "closed by an administrator" : "");
         }
     }
+    m_inBatch = false;
+    // One write per connection for everything this batch brought it. Nothing here deletes a
+    // connection: removals are queued to the event loop.
+    for (ClientConnection *c : m_dirty)
+        c->flush();
+    m_dirty.clear();
 }
 
 void IoShard::adopt(ClientConnection *connection)

@@ -42,6 +42,10 @@ public:
     void shutdown(quint16 code);
     void removeConnection(ConnId id);
     int index() const { return m_index; }
+    // True while the shard works through a batch of deliveries: connections queue their
+    // frames and the shard flushes each one once at the end (coalesced writes).
+    bool inBatch() const { return m_inBatch; }
+    void markDirty(ClientConnection *connection) { m_dirty.push_back(connection); }
     // Connections still owned by this shard (closing ones included), from any thread.
     qint64 liveConnections() const { return m_live.load(std::memory_order_acquire); }
     const ServerContext *context() const { return m_context; }
@@ -63,6 +67,8 @@ private:
     QTimer *m_sweepTimer = nullptr;
     qint64 m_lastPingMs = 0;
     bool m_shuttingDown = false;
+    bool m_inBatch = false;
+    std::vector<ClientConnection *> m_dirty;
     std::atomic<qint64> m_live{0};
 
     mutable QMutex m_queueMutex;
