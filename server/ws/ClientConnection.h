@@ -52,6 +52,7 @@ public:
     void start();
 
 private:
+    void releaseHandshakeBuffers();
     void joinFromQuery();
     void onText(const QString &message);
     void handleText(const QString &message);
