@@ -42,15 +42,17 @@ void Hub::setSinks(QList<DeliverySink *> sinks)
     m_legacyByShard.assign(n, {});
 }
 
-void Hub::removeFrom(QList<ConnId> &list, ConnId id)
+template<typename OnMoved>
+void Hub::swapRemove(QList<ConnId> &list, qsizetype pos, OnMoved onMoved)
 {
-    const qsizetype i = list.indexOf(id);
-    if (i >= 0) {
-        // Order does not matter: swap with the last element, then drop it.
-        if (i != list.size() - 1)
-            list[i] = list.constLast();
-        list.removeLast();
+    Q_ASSERT(pos >= 0 && pos < list.size());
+    const qsizetype last = list.size() - 1;
+    if (pos != last) {
+        const ConnId moved = list.at(last);
+        list[pos] = moved;
+        onMoved(moved, pos);
     }
+    list.removeLast();
 }
 
 ConnId Hub::openConnection(int shard, ConnectionKind kind, const QString &remote,
@@ -66,6 +68,7 @@ ConnId Hub::openConnection(int shard, ConnectionKind kind, const QString &remote
     c.sinceMs = QDateTime::currentMSecsSinceEpoch();
     c.counters = std::move(counters);
     if (kind == ConnectionKind::Legacy) {
+        c.legacyPos = m_legacyByShard[size_t(shard)].size();
         m_legacyByShard[size_t(shard)].append(id);
         ++m_legacyCount;
     } else {
@@ -87,7 +90,8 @@ QStringList Hub::closeConnection(ConnId id)
         removeMembershipLocked(id, c, room);
     const size_t shard = size_t(c.shard);
     if (c.kind == ConnectionKind::Legacy) {
-        removeFrom(m_legacyByShard[shard], id);
+        swapRemove(m_legacyByShard[shard], c.legacyPos,
+                   [this](ConnId moved, qsizetype pos) { m_conns[moved].legacyPos = pos; });
         --m_legacyCount;
     } else {
         --m_nativeCount;
@@ -97,22 +101,30 @@ QStringList Hub::closeConnection(ConnId id)
     return rooms;
 }
 
-void Hub::setJoinedLocked(ConnId id, const Conn &conn, bool joined)
+void Hub::setJoinedLocked(ConnId id, Conn &conn, bool joined)
 {
     // A connection is "joined" (reached by emit/user and emit/all, counted in users) while
     // it is in at least one room.
+    QList<ConnId> &joinedList = m_joinedByShard[size_t(conn.shard)];
     if (joined) {
-        m_joinedByShard[size_t(conn.shard)].append(id);
-        m_users[conn.user].append(id);
+        conn.joinedPos = joinedList.size();
+        joinedList.append(id);
+        QList<ConnId> &userList = m_users[conn.user];
+        conn.userPos = userList.size();
+        userList.append(id);
         return;
     }
-    removeFrom(m_joinedByShard[size_t(conn.shard)], id);
+    swapRemove(joinedList, conn.joinedPos,
+               [this](ConnId moved, qsizetype pos) { m_conns[moved].joinedPos = pos; });
+    conn.joinedPos = -1;
     auto u = m_users.find(conn.user);
     if (u != m_users.end()) {
-        removeFrom(*u, id);
+        swapRemove(*u, conn.userPos,
+                   [this](ConnId moved, qsizetype pos) { m_conns[moved].userPos = pos; });
         if (u->isEmpty())
             m_users.erase(u);
     }
+    conn.userPos = -1;
 }
 
 void Hub::removeMembershipLocked(ConnId id, Conn &conn, const QString &room)
@@ -124,8 +136,13 @@ void Hub::removeMembershipLocked(ConnId id, Conn &conn, const QString &room)
     auto r = m_rooms.find(room);
     if (r == m_rooms.end())
         return;
-    r->members.remove(id);
-    removeFrom(r->byShard[size_t(conn.shard)], id);
+    const auto member = r->members.constFind(id);
+    if (member != r->members.constEnd()) {
+        Room &entry = *r;
+        swapRemove(entry.byShard[size_t(conn.shard)], member->pos,
+                   [&entry](ConnId moved, qsizetype pos) { entry.members[moved].pos = pos; });
+        entry.members.erase(member);
+    }
     if (r->members.isEmpty())
         m_rooms.erase(r);
 }
@@ -161,10 +178,12 @@ JoinResult Hub::join(ConnId id, const TokenClaims &claims, std::optional<quint64
     auto member = room.members.find(id);
     const bool alreadyMember = member != room.members.end();
     if (!alreadyMember) {
+        QList<ConnId> &list = room.byShard[size_t(c.shard)];
         room.members.insert(id,
                             Membership{claims.user, claims.session,
-                                       QDateTime::currentMSecsSinceEpoch(), claims.publish});
-        room.byShard[size_t(c.shard)].append(id);
+                                       QDateTime::currentMSecsSinceEpoch(), list.size(),
+                                       claims.publish});
+        list.append(id);
         if (c.rooms.isEmpty())
             setJoinedLocked(id, c, true);
         c.rooms.append(claims.room);

@@ -236,6 +236,9 @@ void ClientConnection::start()
     m_started = true;
     m_tcp->setParent(m_socket);
     releaseHandshakeBuffers();
+    // Frames are coalesced per batch by flush(): Nagle's algorithm would only hold the last
+    // small frame back until the client's delayed ACK (40 ms on Linux).
+    m_tcp->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     qCInfo(lcWs).noquote() << "connect" << connectionIdText(m_id) << "from" << m_remote
                            << (m_kind == ConnectionKind::Legacy ? "legacy" : "ws")
                            << m_socket->requestUrl().path()

@@ -9,6 +9,10 @@
 #include <QTimer>
 #include <QWebSocket>
 
+#if defined(__GLIBC__)
+#  include <malloc.h>
+#endif
+
 namespace sb {
 
 IoShard::IoShard(int index, const ServerContext *context, QObject *parent)
@@ -118,6 +122,7 @@ void IoShard::removeConnection(ConnId id)
     if (!c)
         return;
     m_live.store(m_connections.size(), std::memory_order_release);
+    ++m_removedSinceTrim;
     const QStringList rooms = m_context->hub->closeConnection(id);
     qCInfo(lcWs).noquote() << "disconnect" << connectionIdText(id)
                            << (rooms.isEmpty() ? QString()
@@ -129,6 +134,14 @@ void IoShard::removeConnection(ConnId id)
 
 void IoShard::sweep()
 {
+    // After a wave of disconnects (a deploy, a network blip) give the freed heap back to the
+    // system: glibc keeps it otherwise, and the server would stay at its peak size.
+    if (m_removedSinceTrim >= kTrimAfterRemovals) {
+        m_removedSinceTrim = 0;
+#if defined(__GLIBC__)
+        ::malloc_trim(0);
+#endif
+    }
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     const qint64 intervalMs = qint64(m_context->config.pingIntervalS) * 1000;
     const bool pingNow = now - m_lastPingMs >= intervalMs;

@@ -52,6 +52,7 @@ public:
 
     static constexpr qint64 kMaxQueuedWrites = 4'000'000;
     static constexpr qint64 kMaxQueuedDeliveries = 200'000;
+    static constexpr qint64 kTrimAfterRemovals = 1000;
 
 Q_SIGNALS:
     void drained(); // all connections gone after shutdown()
@@ -68,6 +69,7 @@ private:
     qint64 m_lastPingMs = 0;
     bool m_shuttingDown = false;
     bool m_inBatch = false;
+    qint64 m_removedSinceTrim = 0;
     std::vector<ClientConnection *> m_dirty;
     std::atomic<qint64> m_live{0};
 
