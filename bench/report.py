@@ -139,9 +139,10 @@ def section_fanout(runs, lines, targets):
         rows.append([NAMES[s], r["clients"], num(cpu, 2), num(r.get("deliveries_per_s")),
                      num(get(r, "latency_us", "p99")), r.get("lost"),
                      ratio(cpu, get(bridge, "server", "cpu_us_per_delivery")) if bridge else "n/a"])
+    ref = pick(runs, "fanout", "switchboard") or {}
     lines += ["## Server CPU per delivered message", "",
-              "10,000 clients in one room; emits as fast as they are delivered (at most 8 emits "
-              "in flight), 10 s. CPU is the server's user + system time from /proc over the "
+              f"{ref.get('clients', 0):,} clients in one room; emits as fast as they are delivered "
+              f"(at most {ref.get('window', 8)} emits in flight), {ref.get('duration_s', 0):.0f} s. CPU is the server's user + system time from /proc over the "
               "measured window, divided by the deliveries in it.", "",
               table(["server", "clients", "CPU µs / delivery", "deliveries/s", "p99 µs (saturated)",
                      "lost", "vs bridge"], rows), ""]
@@ -163,8 +164,11 @@ def section_latency(runs, lines, targets):
         rows.append([NAMES[s], r["clients"], num(r.get("deliveries_per_s")),
                      num(get(r, "latency_us", "p50")), num(p99), num(get(r, "latency_us", "max")),
                      r.get("lost"), ratio(p99, get(bridge, "latency_us", "p99")) if bridge else "n/a"])
-    lines += ["## Delivery latency at 20,000 deliveries/s", "",
-              "10,000 clients in one room, 2 emits/s at fixed times for 20 s. Latency runs from "
+    ref = pick(runs, "latency", "switchboard") or {}
+    rate = ref.get("rate", 0)
+    lines += [f"## Delivery latency at {rate * ref.get('clients', 0):,.0f} deliveries/s", "",
+              f"{ref.get('clients', 0):,} clients in one room, {rate:g} emits/s at fixed times for "
+              f"{ref.get('duration_s', 0):.0f} s. Latency runs from "
               "the moment the load generator writes the REST request to the moment a client "
               "has read the event (CLOCK_MONOTONIC carried in `data`), over every delivery.", "",
               table(["server", "clients", "deliveries/s", "p50 µs", "p99 µs", "max µs", "lost",
@@ -188,7 +192,7 @@ def section_rest(runs, lines, targets):
                      r.get("emit_errors"), ratio(r.get("emits_per_s"), bridge.get("emits_per_s")) if bridge else "n/a"])
     lines += ["## REST emits per second", "",
               "No WebSocket clients; 8 keep-alive HTTP/1.1 callers, each sending its next emit "
-              "when the previous one is answered, 10 s.", "",
+              f"when the previous one is answered, {(pick(runs, 'rest', 'switchboard') or {}).get('duration_s', 0):.0f} s.", "",
               table(["server", "emits/s", "p50 µs", "p99 µs", "CPU µs / emit", "errors", "vs bridge"], rows), ""]
     sb = pick(runs, "rest", "switchboard")
     if sb and bridge:
@@ -205,7 +209,8 @@ def section_rest(runs, lines, targets):
         rows.append([NAMES[s], idle["clients_ready"], num(alone.get("emits_per_s")),
                      num(idle.get("emits_per_s")), ratio(idle.get("emits_per_s"), alone.get("emits_per_s"))])
     lines += ["## REST with idle clients connected", "",
-              "The same 8 callers while 10,000 WebSocket clients sit joined to another room. "
+              f"The same 8 callers while {(pick(runs, 'rest_idle', 'switchboard') or {}).get('clients', 0):,} "
+              "WebSocket clients sit joined to another room. "
               "(The bridge has no rooms: every broadcast goes to all its clients, so it has no "
               "idle-client figure.)", "",
               table(["server", "idle clients", "emits/s alone", "emits/s with idle clients", "ratio"], rows), ""]
@@ -266,7 +271,8 @@ def section_sweep(runs, lines, plot):
     for s in SERVERS:
         header += [f"{s} deliveries/s", f"{s} p99 µs"]
     lines += ["## Deliveries/s and p99 against connection count", "",
-              "Emits as fast as delivered (8 in flight), 5 s per point; p99 here is under "
+              "Emits as fast as delivered (8 in flight), 5 s per point, each server started afresh "
+              "for each point; p99 here is under "
               "saturation, so it measures how long one emit's fan-out takes.", "",
               table(header, rows), "", f"![deliveries/s and p99 against connections]({os.path.basename(plot)})", ""]
     draw_plot(runs, counts, plot)
@@ -289,10 +295,10 @@ def draw_plot(runs, counts, plot):
             "set terminal pngcairo size 1200,480 font 'DejaVu Sans,10'",
             f"set output '{plot}'",
             "set multiplot layout 1,2 title 'Fan-out to one room, emits as fast as delivered (server on one CPU)'",
-            "set grid", "set key top left", "set xlabel 'connected clients'",
+            "set grid", "set key below", "set xlabel 'connected clients'",
             "set ylabel 'thousand deliveries per second'", "set yrange [0:*]",
             "plot " + ", ".join(f"'{files[s]}' using 1:2 with linespoints lw 2 title '{NAMES[s]}'" for s in SERVERS),
-            "set ylabel 'p99 delivery latency (ms)'", "set key top left",
+            "set ylabel 'p99 delivery latency (ms)'",
             "plot " + ", ".join(f"'{files[s]}' using 1:3 with linespoints lw 2 title '{NAMES[s]}'" for s in SERVERS),
             "unset multiplot",
         ]

@@ -62,8 +62,13 @@ log() { printf 'run.sh: %s\n' "$*" >&2; }
 
 # --- setup -------------------------------------------------------------------------------
 if [[ "${BENCH_SKIP_SETUP:-0}" != 1 ]]; then
-    SWITCHBOARD_EXTRA_PACKAGES="nodejs npm gnuplot-nox util-linux procps ${SWITCHBOARD_EXTRA_PACKAGES:-}" \
-        bash scripts/install-deps.sh
+    extra="gnuplot-nox util-linux procps"
+    # Node.js from Debian only where none is installed (a NodeSource nodejs brings its own
+    # npm and conflicts with Debian's npm package).
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        extra+=" nodejs npm"
+    fi
+    SWITCHBOARD_EXTRA_PACKAGES="$extra ${SWITCHBOARD_EXTRA_PACKAGES:-}" bash scripts/install-deps.sh
     bash scripts/build.sh release switchboardd sb_loadgen
     for peer in bridge socketio; do
         log "installing the $peer peer's npm packages"
