@@ -36,6 +36,7 @@ public:
     QWebSocket *socket() const { return m_socket; }
     qint64 lastSeenMs() const { return m_lastSeenMs; }
     bool isClosing() const { return m_closing; }
+    bool isDirty() const { return m_dirty; }
 
     // Queues a pre-encoded frame (shared bytes, no copy); a client whose unsent bytes pass
     // max_queue_bytes is closed with 1013 instead. Returns false when the frame was not
@@ -43,6 +44,13 @@ public:
     bool send(const QByteArray &wire, bool countsAsSent = false);
     // Writes every queued frame with one system call (see flush() in the .cpp).
     void flush();
+    // flush() in three steps, for the shard's batches: beginFlush() returns the descriptor
+    // to write to directly (or -1: nothing to write, or written through QTcpSocket already);
+    // writeDirect() makes the system call and returns the bytes the kernel took;
+    // finishFlush() hands the rest to QTcpSocket and empties the queue.
+    int beginFlush();
+    qint64 writeDirect(int fd);
+    void finishFlush(qint64 written);
     void closeWith(quint16 code, QByteArrayView reason);
     void ping();
     void abort();

@@ -88,11 +88,27 @@ void IoShard::drain()
         }
     }
     m_inBatch = false;
-    // One write per connection for everything this batch brought it. Nothing here deletes a
-    // connection: removals are queued to the event loop.
-    for (ClientConnection *c : m_dirty)
-        c->flush();
+    // Nothing here deletes a connection: removals are queued to the event loop.
+    flushDirty();
+}
+
+// One write per connection for everything the batch brought it, in three passes so that the
+// system calls run back to back (see ClientConnection::flush()).
+void IoShard::flushDirty()
+{
+    m_writes.clear();
+    for (ClientConnection *c : m_dirty) {
+        const int fd = c->beginFlush();
+        if (fd >= 0)
+            m_writes.push_back({c, fd, 0});
+    }
     m_dirty.clear();
+    for (PendingWrite &w : m_writes)
+        w.written = w.connection->writeDirect(w.fd);
+    for (const PendingWrite &w : m_writes)
+        w.connection->finishFlush(w.written);
+
+    m_writes.clear();
 }
 
 void IoShard::adopt(ClientConnection *connection)

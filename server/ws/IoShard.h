@@ -59,6 +59,7 @@ Q_SIGNALS:
 
 private:
     void drain();
+    void flushDirty();
     void sweep();
     void adopt(ClientConnection *connection);
 
@@ -71,6 +72,13 @@ private:
     bool m_inBatch = false;
     qint64 m_removedSinceTrim = 0;
     std::vector<ClientConnection *> m_dirty;
+    struct PendingWrite
+    {
+        ClientConnection *connection;
+        int fd;
+        qint64 written;
+    };
+    std::vector<PendingWrite> m_writes;
     std::atomic<qint64> m_live{0};
 
     mutable QMutex m_queueMutex;
