@@ -69,6 +69,7 @@ ClientConnection::ClientConnection(IoShard *shard, ConnId id, ConnectionKind kin
                      [this](const QByteArray &) { onBinary(); });
     QObject::connect(socket, &QWebSocket::pong, socket, [this](quint64, const QByteArray &) {
         m_lastSeenMs = QDateTime::currentMSecsSinceEpoch();
+        m_readSinceRelease = true;
     });
     // Queued: removal must never run inside one of this object's own calls.
     QObject::connect(
@@ -220,7 +221,10 @@ void ClientConnection::closeWith(quint16 code, QByteArrayView reason)
 
 void ClientConnection::ping()
 {
-    m_socket->ping();
+    // Our own frame through flush(), not QWebSocket::ping(): that would write through
+    // QTcpSocket's buffer and make it allocate its write chunk again.
+    static const QByteArray frame = wsframe::ping();
+    send(frame);
 }
 
 void ClientConnection::abort()
@@ -248,15 +252,19 @@ void ClientConnection::sendError(const char *code, const QString &message, const
              ref);
 }
 
-// QTcpSocket keeps the chunk its write buffer grew to for the 101 answer (32 KiB, of which
-// the touched pages stay resident) for the life of the connection, although events never use
-// it here (flush() writes to the descriptor). Re-wrapping a duplicate of the descriptor with
-// setSocketDescriptor() gives the socket fresh, empty buffers and frees that chunk: about 4 KiB
-// of resident memory per idle connection (docs/BENCHMARKS.md). Only when nothing is buffered
-// either way, and never for TLS, whose session lives in the QSslSocket.
-void ClientConnection::releaseHandshakeBuffers()
+// QTcpSocket keeps the chunk each of its buffers last grew to (16 KiB for reads, 32 KiB for
+// writes; the touched pages stay resident) for the life of the connection: the write chunk
+// from the 101 answer, the read chunk from the last frame the client sent (its join, the pong
+// to our ping). Events never need them here (flush() writes to the descriptor). Re-wrapping a
+// duplicate of the descriptor with setSocketDescriptor() gives the socket fresh, empty buffers
+// and frees both chunks: about 5 KiB of resident memory per idle connection each
+// (docs/performance.md). Only from the event loop (never inside QWebSocket's own reading),
+// only when nothing is buffered either way, and never for TLS, whose session lives in the
+// QSslSocket.
+void ClientConnection::releaseSocketBuffers()
 {
-    if (!m_directWrites || m_tcp->state() != QAbstractSocket::ConnectedState)
+    m_readSinceRelease = false;
+    if (!m_directWrites || m_closing || m_tcp->state() != QAbstractSocket::ConnectedState)
         return;
     m_tcp->flush();
     if (m_tcp->bytesToWrite() > 0 || m_tcp->bytesAvailable() > 0)
@@ -272,7 +280,7 @@ void ClientConnection::start()
 {
     m_started = true;
     m_tcp->setParent(m_socket);
-    releaseHandshakeBuffers();
+    releaseSocketBuffers();
     // Frames are coalesced per batch by flush(): Nagle's algorithm would only hold the last
     // small frame back until the client's delayed ACK (40 ms on Linux).
     m_tcp->setSocketOption(QAbstractSocket::LowDelayOption, 1);
@@ -312,6 +320,7 @@ void ClientConnection::joinFromQuery()
 void ClientConnection::onBinary()
 {
     m_lastSeenMs = QDateTime::currentMSecsSinceEpoch();
+    m_readSinceRelease = true;
     m_counters->received.fetch_add(1, std::memory_order_relaxed);
     if (!m_started) {
         m_early.append(QString()); // a null entry stands for a binary frame
@@ -330,6 +339,7 @@ void ClientConnection::handleBinary()
 void ClientConnection::onText(const QString &message)
 {
     m_lastSeenMs = QDateTime::currentMSecsSinceEpoch();
+    m_readSinceRelease = true;
     m_counters->received.fetch_add(1, std::memory_order_relaxed);
     if (!m_started) {
         m_early.append(message);
@@ -438,6 +448,16 @@ void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &,
             << check.claims.user
             << (since ? QStringLiteral("since %1 replayed %2").arg(*since).arg(joined.replay.size())
                       : QString());
+    // Most connections say nothing more after their join: give back the read buffer that
+    // frame left behind once QWebSocket is done with this read (the sweep does it later for
+    // everything read afterwards). The socket is the context: gone with it, the call is too.
+    QMetaObject::invokeMethod(
+            m_socket,
+            [this] {
+                if (m_readSinceRelease)
+                    releaseSocketBuffers();
+            },
+            Qt::QueuedConnection);
 }
 
 void ClientConnection::handleLeave(const QJsonObject &frame, const QByteArray &ref)

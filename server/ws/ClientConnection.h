@@ -52,6 +52,11 @@ public:
     qint64 writeDirect(int fd);
     void finishFlush(qint64 written);
     void closeWith(quint16 code, QByteArrayView reason);
+    // Frees the buffers QTcpSocket keeps after a read or a write through it (see the .cpp).
+    // From the event loop only. readSinceRelease(): the client sent something since the last
+    // release.
+    void releaseSocketBuffers();
+    bool readSinceRelease() const { return m_readSinceRelease; }
     void ping();
     void abort();
 
@@ -60,7 +65,6 @@ public:
     void start();
 
 private:
-    void releaseHandshakeBuffers();
     void joinFromQuery();
     void onText(const QString &message);
     void handleText(const QString &message);
@@ -90,6 +94,7 @@ private:
     qint64 m_outBytes = 0;
     bool m_directWrites = true; // false for TLS: bytes must go through QSslSocket
     bool m_dirty = false;       // on the shard's list of connections to flush
+    bool m_readSinceRelease = false;
 };
 
 } // namespace sb

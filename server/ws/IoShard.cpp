@@ -150,31 +150,42 @@ void IoShard::removeConnection(ConnId id)
 
 void IoShard::sweep()
 {
-    // After a wave of disconnects (a deploy, a network blip) give the freed heap back to the
-    // system: glibc keeps it otherwise, and the server would stay at its peak size.
-    if (m_removedSinceTrim >= kTrimAfterRemovals) {
-        m_removedSinceTrim = 0;
-#if defined(__GLIBC__)
-        ::malloc_trim(0);
-#endif
-    }
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     const qint64 intervalMs = qint64(m_context->config.pingIntervalS) * 1000;
     const bool pingNow = now - m_lastPingMs >= intervalMs;
     if (pingNow)
         m_lastPingMs = now;
     QList<ClientConnection *> silent;
+    qint64 released = 0;
     for (ClientConnection *c : std::as_const(m_connections)) {
         if (c->isClosing())
             continue;
-        if (now - c->lastSeenMs() >= 2 * intervalMs)
+        if (now - c->lastSeenMs() >= 2 * intervalMs) {
             silent.append(c);
-        else if (pingNow)
+            continue;
+        }
+        if (pingNow)
             c->ping();
+        // The pongs to the last round of pings (and anything else clients sent) left read
+        // buffers behind in their sockets: give them back.
+        if (c->readSinceRelease()) {
+            c->releaseSocketBuffers();
+            ++released;
+        }
     }
     for (ClientConnection *c : std::as_const(silent)) {
         qCInfo(lcWs).noquote() << "closing silent peer" << connectionIdText(c->id());
         c->abort();
+    }
+    // glibc keeps freed memory resident (in the middle of the heap) until trimmed: after the
+    // buffers of a ping round, or a wave of disconnects (a deploy, a network blip), give it
+    // back, or the server stays at its peak size. One pass over the heap, a few milliseconds,
+    // at most once per sweep.
+    if (released >= kTrimAfter || m_removedSinceTrim >= kTrimAfter) {
+        m_removedSinceTrim = 0;
+#if defined(__GLIBC__)
+        ::malloc_trim(0);
+#endif
     }
 }
 

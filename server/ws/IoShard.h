@@ -52,7 +52,8 @@ public:
 
     static constexpr qint64 kMaxQueuedWrites = 4'000'000;
     static constexpr qint64 kMaxQueuedDeliveries = 200'000;
-    static constexpr qint64 kTrimAfterRemovals = 1000;
+    // Released socket buffers or removed connections after which a sweep trims the heap.
+    static constexpr qint64 kTrimAfter = 256;
 
 Q_SIGNALS:
     void drained(); // all connections gone after shutdown()

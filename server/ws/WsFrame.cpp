@@ -47,4 +47,9 @@ QByteArray close(quint16 code, QByteArrayView reasonUtf8)
     return frame(0x8, payload);
 }
 
+QByteArray ping(QByteArrayView payload)
+{
+    return frame(0x9, payload.first(qMin<qsizetype>(payload.size(), 125)));
+}
+
 } // namespace sb::wsframe

@@ -9,5 +9,7 @@ namespace sb::wsframe {
 
 QByteArray text(QByteArrayView utf8Payload);
 QByteArray close(quint16 code, QByteArrayView reasonUtf8 = {});
+// A ping with at most 125 bytes of payload (longer payloads are cut).
+QByteArray ping(QByteArrayView payload = {});
 
 } // namespace sb::wsframe

@@ -76,6 +76,7 @@ private Q_SLOTS:
     void shutdown_closeCode1001();
     void slowClient_closedOthersKeepReceiving();
     void serverPings_silentPeerClosed();
+    void socketBuffersReleased_connectionKeepsWorking();
 
 private:
     std::unique_ptr<WsClient> joined(const QString &room, const QString &user,
@@ -1030,6 +1031,36 @@ void TestWebSocket::serverPings_silentPeerClosed()
                      .value(u"delivered"_s)
                      .toInt(-1),
              1);
+    QCOMPARE(answering->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"e"_s);
+}
+
+void TestWebSocket::socketBuffersReleased_connectionKeepsWorking()
+{
+    // Every sweep (250 ms at --ping-interval-s 1) re-wraps the sockets of clients that sent
+    // something (their pongs) to free Qt's buffers: nothing may be lost or reordered by it.
+    m_extra = std::make_unique<ServerProcess>();
+    QVERIFY2(m_extra->start({u"--ping-interval-s"_s, u"1"_s}), qPrintable(m_extra->lastError()));
+    auto api = m_extra->client();
+    QString why;
+    auto client = openJoined(*m_extra, *api, u"release"_s, u"U"_s, u"S"_s, false, &why);
+    QVERIFY2(client, qPrintable(why));
+    for (int round = 0; round < 3; ++round) {
+        spin(1100); // a ping, its pong, and a sweep that releases the buffers
+        QVERIFY(client->isConnected());
+        for (int i = 0; i < 3; ++i)
+            client->send({{u"type"_s, u"ping"_s}, {u"ref"_s, QString::number(round * 10 + i)}});
+        for (int i = 0; i < 3; ++i) {
+            const QJsonObject pong = client->waitForFrame(u"pong"_s);
+            QCOMPARE(pong.value(u"ref"_s).toString(), QString::number(round * 10 + i));
+        }
+        const QString event = u"e%1"_s.arg(round);
+        QCOMPARE(api->postJson("/api/emit/room", {{u"room"_s, u"release"_s}, {u"event"_s, event}})
+                         .object()
+                         .value(u"delivered"_s)
+                         .toInt(-1),
+                 1);
+        QCOMPARE(client->waitForFrame(u"event"_s).value(u"event"_s).toString(), event);
+    }
 }
 
 QTEST_MAIN(TestWebSocket)
