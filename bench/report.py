@@ -346,7 +346,12 @@ def main():
     section_sweep(runs, body, args.plot)
     section_loss(runs, body, targets)
 
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    # The run's time is in the results file name (run.sh names it by its start, UTC).
+    try:
+        started = datetime.datetime.strptime(os.path.basename(args.results).split(".")[0], "%Y%m%dT%H%M%SZ")
+        now = started.strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     head = [
         "# Benchmarks", "",
         f"Switchboard side by side with the Node.js servers it replaces, measured in one run of "
@@ -354,6 +359,7 @@ def main():
         "to CPU 0; the load generator (`bench/loadgen`, C++, epoll, one thread) ran on CPU 1. "
         "This file and the plot are written by that command; the raw JSON lines are in "
         f"`bench/results/{os.path.basename(args.results)}`.", "",
+        "How the core gets these figures and what limits them: [performance.md](performance.md).", "",
         "## Targets", "",
         table(["figure", "measured", "target", ""], targets), "",
         "## Machine and versions", "",
@@ -373,7 +379,14 @@ def main():
         "taskset -c 1 build/release/bench/loadgen/sb-loadgen --protocol switchboard --port 18501 \\",
         "    --api-key KEY --pid $! --clients 10000 --duration 10 --window 8",
         "```", "",
-        "The commands of every run, exactly as run.sh issued them:", "",
+        "run.sh starts each server afresh for every run, pinned to CPU 0, with its defaults:", "",
+        "```sh",
+        "taskset -c 0 switchboardd --listen 127.0.0.1:PORT --data-dir TMP --api-key KEY --jwt-secret SECRET 2>server.log",
+        "PORT=PORT taskset -c 0 node bench/peers/bridge/server.js >server.log 2>&1    # logs every request, as the seed",
+        "PORT=PORT taskset -c 0 node bench/peers/socketio/server.js >server.log 2>&1",
+        "```", "",
+        "The commands of every run, exactly as run.sh issued them (plus `--port`, `--api-key` "
+        "and `--pid` of the server started for it):", "",
         "```",
     ]
     for r in runs:
