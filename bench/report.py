@@ -369,7 +369,7 @@ def main():
         "## How to reproduce", "",
         "```sh",
         "bash bench/run.sh            # installs, builds, runs every scenario, rewrites this file",
-        "bash bench/run.sh --quick    # 2,000 clients, short runs: to try the kit",
+        "bash bench/run.sh --quick    # 2,000 clients, short runs, to try the kit (report in bench/results/quick/)",
         "```", "",
         "One scenario by hand (server on CPU 0, generator on CPU 1):", "",
         "```sh",

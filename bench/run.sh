@@ -12,14 +12,15 @@
 #   socketio     bench/peers/socketio: Socket.IO 4 with rooms
 #
 # Scenarios: fan-out as fast as delivered (CPU per delivery), a fixed 20,000 deliveries/s
-# (latency; three runs per server, the median counts), REST emits with no clients and with idle clients connected, and a sweep over
-# connection counts for the plot. Every run's JSON line goes to bench/results/<stamp>.jsonl;
-# bench/report.py then writes the tables to docs/BENCHMARKS.md and the plot to
-# docs/benchmarks.png.
+# (latency; three runs per server, the median counts), REST emits with no clients and with
+# idle clients connected, and a sweep over connection counts for the plot. Every run's JSON
+# line goes to bench/results/<stamp>.jsonl; bench/report.py then writes the tables to
+# docs/BENCHMARKS.md and the plot to docs/benchmarks.png.
 #
-#   --quick      smaller and shorter runs (2,000 clients; for trying the kit, not for figures)
+#   --quick      smaller and shorter runs (2,000 clients; to try the kit, not for figures);
+#                its report goes to bench/results/quick/BENCHMARKS.md unless --out is given
 #   --clients N  clients for the fan-out, latency, idle and memory scenarios (default 10000)
-#   --out FILE   the report (default docs/BENCHMARKS.md)
+#   --out FILE   the report (default docs/BENCHMARKS.md); the plot is written beside it
 #
 # BENCH_SKIP_SETUP=1 skips the installs and the build.
 set -euo pipefail
@@ -32,11 +33,12 @@ clients=10000
 duration=10
 latency_duration=20
 sweep=(1000 2500 5000 10000)
-out="$root/docs/BENCHMARKS.md"
+out=""
+quick=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --quick)
-            clients=2000 duration=4 latency_duration=6 sweep=(500 1000 2000)
+            clients=2000 duration=4 latency_duration=6 sweep=(500 1000 2000) quick=1
             ;;
         --clients)
             clients=${2:?--clients needs a number}
@@ -47,7 +49,7 @@ while [[ $# -gt 0 ]]; do
             shift
             ;;
         -h | --help)
-            sed -n '2,23s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+            sed -n '2,25s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
             exit 0
             ;;
         *)
@@ -57,6 +59,15 @@ while [[ $# -gt 0 ]]; do
     esac
     shift
 done
+
+if [[ -z "$out" ]]; then
+    if [[ $quick == 1 ]]; then
+        out="$root/bench/results/quick/BENCHMARKS.md"
+    else
+        out="$root/docs/BENCHMARKS.md"
+    fi
+fi
+mkdir -p "$(dirname "$out")"
 
 log() { printf 'run.sh: %s\n' "$*" >&2; }
 
