@@ -97,7 +97,7 @@ def npm_version(peer, package):
         return "?"
 
 
-def machine_section(daemon):
+def machine_section(daemon, commit):
     cpu = ""
     for line in command_output(["lscpu"]).splitlines():
         if line.startswith("Model name:"):
@@ -112,7 +112,7 @@ def machine_section(daemon):
         pass
     qt = command_output(["dpkg-query", "-W", "-f=${Version}", "libqt6core6"]) or "?"
     sb = command_output([daemon, "--version"]) if daemon else ""
-    commit = command_output(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
+    commit = commit or command_output(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
     rows = [
         ("CPU", f"{cpu} ({os.cpu_count()} CPUs; server pinned to CPU 0, load generator to CPU 1)"),
         ("Memory", f"{mem_kb // 1024:,} MiB"),
@@ -331,6 +331,7 @@ def main():
     parser.add_argument("--plot", required=True)
     parser.add_argument("--command", default="bash bench/run.sh")
     parser.add_argument("--daemon", default="")
+    parser.add_argument("--commit", default="", help="the commit measured (default: HEAD now)")
     args = parser.parse_args()
 
     runs = load(args.results)
@@ -363,7 +364,7 @@ def main():
         "## Targets", "",
         table(["figure", "measured", "target", ""], targets), "",
         "## Machine and versions", "",
-        machine_section(args.daemon), "",
+        machine_section(args.daemon, args.commit), "",
     ]
     how = [
         "## How to reproduce", "",

@@ -107,6 +107,10 @@ if [[ $cpus -lt 2 ]]; then
 fi
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n "$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
+    commit+=" with local changes"
+fi
 mkdir -p bench/results
 results="$root/bench/results/$stamp.jsonl"
 work=$(mktemp -d /tmp/switchboard-bench.XXXXXX)
@@ -206,5 +210,5 @@ done
 
 /usr/bin/python3 bench/report.py --results "$results" --out "$out" \
     --plot "$(dirname "$out")/benchmarks.png" --command "$invocation" \
-    --daemon "$daemon"
+    --daemon "$daemon" --commit "$commit"
 log "report written to $out"
