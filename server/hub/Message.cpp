@@ -54,4 +54,24 @@ QString sourceName(EmitSource source)
     return {};
 }
 
+std::optional<EmitTarget> parseTargetName(QStringView name)
+{
+    for (EmitTarget t : {EmitTarget::Room, EmitTarget::User, EmitTarget::All,
+                         EmitTarget::Connection, EmitTarget::Legacy}) {
+        if (name == targetName(t))
+            return t;
+    }
+    return std::nullopt;
+}
+
+std::optional<EmitSource> parseSourceName(QStringView name)
+{
+    for (EmitSource s : {EmitSource::Rest, EmitSource::Ws, EmitSource::Console, EmitSource::Compat,
+                         EmitSource::Notify}) {
+        if (name == sourceName(s))
+            return s;
+    }
+    return std::nullopt;
+}
+
 } // namespace sb

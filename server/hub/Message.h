@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 
 namespace sb {
 
@@ -21,6 +22,9 @@ enum class EmitSource : quint8 { Rest, Ws, Console, Compat, Notify };
 
 QString targetName(EmitTarget target);
 QString sourceName(EmitSource source);
+// The inverse of targetName()/sourceName(); nullopt for any other text.
+std::optional<EmitTarget> parseTargetName(QStringView name);
+std::optional<EmitSource> parseSourceName(QStringView name);
 
 // Counters a connection updates on its own thread and the API reads from any thread.
 struct ConnectionCounters

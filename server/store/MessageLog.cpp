@@ -1,0 +1,450 @@
+#include "store/MessageLog.h"
+
+#include "core/Logging.h"
+#include "json/RawJson.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QFileInfo>
+#include <QSqlDatabase>
+#include <QSqlDriver>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QThread>
+#include <QTimer>
+#include <QUrl>
+#include <QVariant>
+
+#include <algorithm>
+
+namespace sb {
+
+namespace {
+
+const char *const kSchema[] = {
+        "CREATE TABLE IF NOT EXISTS messages ("
+        " id BIGINT PRIMARY KEY,"
+        " ts BIGINT NOT NULL,"
+        " source TEXT NOT NULL,"
+        " target TEXT NOT NULL,"
+        " to_name TEXT,"
+        " event TEXT NOT NULL,"
+        " data TEXT NOT NULL,"
+        " delivered BIGINT NOT NULL,"
+        " remote TEXT)",
+        // GET /api/log?room= / ?user= (target and name), ?event=, and retention by age.
+        "CREATE INDEX IF NOT EXISTS messages_target_to ON messages (target, to_name, id)",
+        "CREATE INDEX IF NOT EXISTS messages_event ON messages (event, id)",
+        "CREATE INDEX IF NOT EXISTS messages_ts ON messages (ts)",
+};
+
+QString connectionName(const void *owner, const char *role)
+{
+    return QStringLiteral("sb-log-%1-%2-%3")
+            .arg(quintptr(owner), 0, 16)
+            .arg(QString::fromLatin1(role))
+            .arg(quintptr(QThread::currentThreadId()), 0, 16);
+}
+
+// Opens (or returns the already open) connection of this thread to the log database.
+QSqlDatabase openConnection(const LogDatabase &db, const QString &name, QString *error)
+{
+    if (QSqlDatabase::contains(name)) {
+        QSqlDatabase existing = QSqlDatabase::database(name, false);
+        if (existing.isOpen() || existing.open())
+            return existing;
+        *error = existing.lastError().text();
+        return {};
+    }
+    QSqlDatabase c = QSqlDatabase::addDatabase(db.driver, name);
+    if (db.driver == u"QSQLITE") {
+        c.setDatabaseName(db.path);
+        // Writers and readers on other connections wait instead of failing at once.
+        c.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
+    } else {
+        c.setHostName(db.host);
+        c.setPort(db.port);
+        c.setUserName(db.user);
+        c.setPassword(db.password);
+        c.setDatabaseName(db.database);
+    }
+    if (!c.open()) {
+        *error = c.lastError().text();
+        return {};
+    }
+    if (db.driver == u"QSQLITE") {
+        QSqlQuery q(c);
+        // WAL: readers never block the writer; NORMAL: a commit is in the file (the OS
+        // cache) when it returns, so a killed process loses nothing. Power loss may lose
+        // the last commits, which PROTOCOL.md allows.
+        q.exec(QStringLiteral("PRAGMA journal_mode=WAL"));
+        q.exec(QStringLiteral("PRAGMA synchronous=NORMAL"));
+    }
+    return c;
+}
+
+MessageRecord recordFrom(const QSqlQuery &q)
+{
+    MessageRecord r;
+    r.id = q.value(0).toULongLong();
+    r.ts = q.value(1).toLongLong();
+    r.source = parseSourceName(q.value(2).toString()).value_or(EmitSource::Rest);
+    r.target = parseTargetName(q.value(3).toString()).value_or(EmitTarget::Room);
+    r.to = q.value(4).isNull() ? QString() : q.value(4).toString();
+    r.event = q.value(5).toString();
+    r.data = q.value(6).toString().toUtf8();
+    r.delivered = q.value(7).toLongLong();
+    r.remote = q.value(8).toString();
+    return r;
+}
+
+} // namespace
+
+std::optional<LogDatabase> LogDatabase::parse(const QString &setting, const QString &dataDir,
+                                              QString *error)
+{
+    LogDatabase db;
+    if (setting.startsWith(u"postgresql://") || setting.startsWith(u"postgres://")) {
+        const QUrl url(setting, QUrl::StrictMode);
+        const QString name = url.path().mid(1);
+        if (!url.isValid() || url.host().isEmpty() || name.isEmpty() || name.contains(u'/')) {
+            *error = QStringLiteral("log_database: expected "
+                                    "postgresql://user:password@host:port/database");
+            return std::nullopt;
+        }
+        db.driver = QStringLiteral("QPSQL");
+        db.host = url.host();
+        db.port = url.port(5432);
+        db.user = url.userName(QUrl::FullyDecoded);
+        db.password = url.password(QUrl::FullyDecoded);
+        db.database = name;
+    } else {
+        db.driver = QStringLiteral("QSQLITE");
+        db.path =
+                setting.isEmpty() ? QDir(dataDir).filePath(QStringLiteral("messages.db")) : setting;
+    }
+    if (!QSqlDatabase::isDriverAvailable(db.driver)) {
+        *error = QStringLiteral("log_database: the Qt SQL driver %1 is not installed (Debian: %2)")
+                         .arg(db.driver,
+                              db.driver == u"QPSQL" ? QStringLiteral("libqt6sql6-psql")
+                                                    : QStringLiteral("libqt6sql6-sqlite"));
+        return std::nullopt;
+    }
+    return db;
+}
+
+QString LogDatabase::describe() const
+{
+    if (driver == u"QPSQL")
+        return QStringLiteral("postgresql://%1@%2:%3/%4").arg(user, host).arg(port).arg(database);
+    return QStringLiteral("sqlite:%1").arg(path);
+}
+
+// The writer: lives on the log's thread with its own connection.
+class LogWriter final : public QObject
+{
+public:
+    explicit LogWriter(MessageLog *log) : m_log(log) { }
+
+    QString start()
+    {
+        QString error;
+        m_db = openConnection(m_log->m_database, connectionName(m_log, "writer"), &error);
+        if (!m_db.isValid())
+            return error;
+        m_retention = new QTimer(this);
+        m_retention->setInterval(MessageLog::kRetentionIntervalMs);
+        QObject::connect(m_retention, &QTimer::timeout, this, [this] { retention(); });
+        m_retention->start();
+        return {};
+    }
+
+    void stop()
+    {
+        writeQueued();
+        delete m_retention;
+        m_retention = nullptr;
+        const QString name = m_db.connectionName();
+        m_db = QSqlDatabase();
+        QSqlDatabase::removeDatabase(name);
+    }
+
+    void writeQueued()
+    {
+        std::vector<MessageRecord> batch = m_log->takeQueued();
+        if (batch.empty())
+            return;
+        if (!writeBatch(batch)) {
+            // One retry on a fresh transaction (a busy database, a dropped PostgreSQL
+            // connection reopened by the driver); then the batch is reported as failed.
+            if (!writeBatch(batch)) {
+                Q_EMIT m_log->writeFailed(m_lastError);
+                return;
+            }
+        }
+        const quint64 upTo = batch.back().id;
+        m_log->m_committed.store(upTo, std::memory_order_release);
+        Q_EMIT m_log->committed(upTo);
+    }
+
+    void retention()
+    {
+        QSqlQuery q(m_db);
+        if (m_log->m_retentionDays > 0) {
+            q.prepare(QStringLiteral("DELETE FROM messages WHERE ts < ?"));
+            q.addBindValue(QDateTime::currentMSecsSinceEpoch()
+                           - m_log->m_retentionDays * 86'400'000LL);
+            if (!q.exec())
+                qCWarning(lcLog).noquote() << "retention by age failed:" << q.lastError().text();
+        }
+        if (m_log->m_maxRows > 0) {
+            q.prepare(QStringLiteral("DELETE FROM messages WHERE id <= (SELECT id FROM messages "
+                                     "ORDER BY id DESC LIMIT 1 OFFSET ?)"));
+            q.addBindValue(m_log->m_maxRows);
+            if (!q.exec())
+                qCWarning(lcLog).noquote() << "retention by rows failed:" << q.lastError().text();
+        }
+    }
+
+private:
+    bool writeBatch(const std::vector<MessageRecord> &batch)
+    {
+        if (!m_db.transaction()) {
+            m_lastError = m_db.lastError().text();
+            return false;
+        }
+        QSqlQuery q(m_db);
+        q.prepare(QStringLiteral("INSERT INTO messages (id, ts, source, target, to_name, event, "
+                                 "data, delivered, remote) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+        for (const MessageRecord &r : batch) {
+            q.bindValue(0, qint64(r.id));
+            q.bindValue(1, r.ts);
+            q.bindValue(2, sourceName(r.source));
+            q.bindValue(3, targetName(r.target));
+            q.bindValue(4, r.to.isNull() ? QVariant(QMetaType::fromType<QString>()) : r.to);
+            q.bindValue(5, r.event);
+            q.bindValue(6, QString::fromUtf8(r.data));
+            q.bindValue(7, r.delivered);
+            q.bindValue(8, r.remote);
+            if (!q.exec()) {
+                m_lastError = q.lastError().text();
+                m_db.rollback();
+                return false;
+            }
+        }
+        if (!m_db.commit()) {
+            m_lastError = m_db.lastError().text();
+            m_db.rollback();
+            return false;
+        }
+        return true;
+    }
+
+    MessageLog *m_log;
+    QSqlDatabase m_db;
+    QTimer *m_retention = nullptr;
+    QString m_lastError;
+};
+
+MessageLog::MessageLog(LogDatabase database, qint64 retentionDays, qint64 maxRows, QObject *parent)
+    : QObject(parent),
+      m_database(std::move(database)),
+      m_retentionDays(retentionDays),
+      m_maxRows(maxRows)
+{ }
+
+MessageLog::~MessageLog()
+{
+    close();
+}
+
+QString MessageLog::open()
+{
+    if (m_database.driver == u"QSQLITE") {
+        const QFileInfo file(m_database.path);
+        if (!QDir().mkpath(file.absolutePath()))
+            return QStringLiteral("log_database: cannot create %1").arg(file.absolutePath());
+    }
+    // Schema and the highest id on a connection of this thread, closed again right after.
+    {
+        QString error;
+        const QString name = connectionName(this, "setup");
+        {
+            QSqlDatabase c = openConnection(m_database, name, &error);
+            if (!c.isValid()) {
+                QSqlDatabase::removeDatabase(name);
+                return QStringLiteral("log_database %1: %2").arg(m_database.describe(), error);
+            }
+            QSqlQuery q(c);
+            for (const char *statement : kSchema) {
+                if (!q.exec(QString::fromLatin1(statement))) {
+                    error = q.lastError().text();
+                    break;
+                }
+            }
+            if (error.isEmpty() && q.exec(QStringLiteral("SELECT MAX(id) FROM messages"))
+                && q.next())
+                m_lastIdAtOpen = q.value(0).toULongLong();
+            else if (error.isEmpty())
+                error = q.lastError().text();
+        }
+        QSqlDatabase::removeDatabase(name);
+        if (!error.isEmpty())
+            return QStringLiteral("log_database %1: %2").arg(m_database.describe(), error);
+    }
+    m_committed.store(m_lastIdAtOpen, std::memory_order_release);
+
+    m_thread = new QThread;
+    m_thread->setObjectName(QStringLiteral("switchboard-log"));
+    m_writer = new LogWriter(this);
+    m_writer->moveToThread(m_thread);
+    m_thread->start();
+    QString error;
+    QMetaObject::invokeMethod(
+            m_writer, [this, &error] { error = m_writer->start(); }, Qt::BlockingQueuedConnection);
+    if (!error.isEmpty()) {
+        close();
+        return QStringLiteral("log_database %1: %2").arg(m_database.describe(), error);
+    }
+    return {};
+}
+
+void MessageLog::close()
+{
+    if (!m_thread)
+        return;
+    QMetaObject::invokeMethod(
+            m_writer,
+            [this] {
+                m_writer->stop();
+                delete m_writer;
+                m_writer = nullptr;
+            },
+            Qt::BlockingQueuedConnection);
+    m_thread->quit();
+    m_thread->wait();
+    delete m_thread;
+    m_thread = nullptr;
+    // Readers' connections of every thread that queried (none may be querying now).
+    QSet<QString> readers;
+    {
+        QMutexLocker lock(&m_mutex);
+        readers.swap(m_readerConnections);
+    }
+    for (const QString &name : std::as_const(readers))
+        QSqlDatabase::removeDatabase(name);
+}
+
+bool MessageLog::append(const MessageRecord &record)
+{
+    QMutexLocker lock(&m_mutex);
+    if (!m_writer || qint64(m_queue.size()) >= kMaxQueued)
+        return false;
+    m_queue.push_back(record);
+    if (!m_writeScheduled) {
+        m_writeScheduled = true;
+        QMetaObject::invokeMethod(
+                m_writer, [this] { m_writer->writeQueued(); }, Qt::QueuedConnection);
+    }
+    return true;
+}
+
+std::vector<MessageRecord> MessageLog::takeQueued()
+{
+    QMutexLocker lock(&m_mutex);
+    m_writeScheduled = false;
+    return std::exchange(m_queue, {});
+}
+
+qint64 MessageLog::queueDepth() const
+{
+    QMutexLocker lock(&m_mutex);
+    return qint64(m_queue.size());
+}
+
+void MessageLog::applyRetentionNow()
+{
+    if (m_writer) {
+        QMetaObject::invokeMethod(
+                m_writer, [this] { m_writer->retention(); }, Qt::BlockingQueuedConnection);
+    }
+}
+
+std::optional<QList<MessageRecord>> MessageLog::query(const LogQuery &query, QString *error) const
+{
+    const QString name = connectionName(this, "reader");
+    {
+        QMutexLocker lock(&m_mutex);
+        m_readerConnections.insert(name);
+    }
+    QSqlDatabase c = openConnection(m_database, name, error);
+    if (!c.isValid())
+        return std::nullopt;
+    QStringList where;
+    QVariantList values;
+    if (!query.room.isNull()) {
+        where << QStringLiteral("target = 'room' AND to_name = ?");
+        values << query.room;
+    }
+    if (!query.user.isNull()) {
+        where << QStringLiteral("target = 'user' AND to_name = ?");
+        values << query.user;
+    }
+    if (!query.event.isNull()) {
+        where << QStringLiteral("event = ?");
+        values << query.event;
+    }
+    if (query.sinceId) {
+        where << QStringLiteral("id > ?");
+        values << qint64(*query.sinceId);
+    }
+    if (query.beforeId) {
+        where << QStringLiteral("id < ?");
+        values << qint64(*query.beforeId);
+    }
+    // Oldest first after since_id; otherwise the newest `limit`, turned around below.
+    const bool ascending = query.sinceId.has_value();
+    QString sql = QStringLiteral("SELECT id, ts, source, target, to_name, event, data, "
+                                 "delivered, remote FROM messages");
+    if (!where.isEmpty())
+        sql += QStringLiteral(" WHERE ") + where.join(QStringLiteral(" AND "));
+    sql += ascending ? QStringLiteral(" ORDER BY id ASC") : QStringLiteral(" ORDER BY id DESC");
+    sql += QStringLiteral(" LIMIT %1").arg(std::clamp(query.limit, 1, 1000));
+    QSqlQuery q(c);
+    q.setForwardOnly(true);
+    if (!q.prepare(sql)) {
+        *error = q.lastError().text();
+        return std::nullopt;
+    }
+    for (const QVariant &v : std::as_const(values))
+        q.addBindValue(v);
+    if (!q.exec()) {
+        *error = q.lastError().text();
+        return std::nullopt;
+    }
+    QList<MessageRecord> records;
+    while (q.next())
+        records.append(recordFrom(q));
+    if (!ascending)
+        std::reverse(records.begin(), records.end());
+    return records;
+}
+
+QByteArray recordJson(const MessageRecord &r)
+{
+    QByteArray out;
+    out.reserve(160 + r.data.size());
+    out += R"({"id":)" + QByteArray::number(r.id);
+    out += R"(,"ts":)" + QByteArray::number(r.ts);
+    out += R"(,"source":)" + rawjson::quote(sourceName(r.source));
+    out += R"(,"target":)" + rawjson::quote(targetName(r.target));
+    out += R"(,"to":)" + (r.to.isNull() ? QByteArrayLiteral("null") : rawjson::quote(r.to));
+    out += R"(,"event":)" + rawjson::quote(r.event);
+    out += R"(,"data":)" + (r.data.isEmpty() ? QByteArrayLiteral("null") : r.data);
+    out += R"(,"delivered":)" + QByteArray::number(r.delivered);
+    out += R"(,"remote":)" + rawjson::quote(r.remote);
+    out += '}';
+    return out;
+}
+
+} // namespace sb

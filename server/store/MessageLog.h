@@ -1,0 +1,109 @@
+#pragma once
+
+#include "hub/Message.h"
+
+#include <QMutex>
+#include <QObject>
+#include <QSet>
+#include <QString>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <vector>
+
+class QThread;
+
+namespace sb {
+
+class LogWriter;
+
+// What GET /api/log asks for (PROTOCOL.md, "Message log records").
+struct LogQuery
+{
+    QString room;                    // records whose target is this room
+    QString user;                    // records whose target is this user
+    QString event;                   // records of this event
+    std::optional<quint64> sinceId;  // ids above, oldest first
+    std::optional<quint64> beforeId; // ids below (paging backwards)
+    int limit = 100;
+};
+
+// Where the log lives: an SQLite file (WAL) or a PostgreSQL database, same schema and code.
+struct LogDatabase
+{
+    QString driver; // "QSQLITE" or "QPSQL"
+    QString path;   // SQLite file
+    QString host, user, password, database;
+    int port = 5432;
+
+    // log_database as configured: empty = <dataDir>/messages.db, a postgresql:// URL, or a
+    // file path. Returns nullopt with *error naming the problem.
+    static std::optional<LogDatabase> parse(const QString &setting, const QString &dataDir,
+                                            QString *error);
+    QString describe() const; // for the log: never the password
+};
+
+// The message log (the seeds' RTM_LOG). append() only queues the record (any thread, cheap);
+// a writer thread with its own database connection writes whatever has queued up in one
+// transaction (group commit) and then reports the highest committed id, so a caller can
+// answer once its record is durable. Retention by age and row count runs on the writer
+// thread. Queries run on the calling thread with a connection of that thread's own.
+class MessageLog final : public QObject
+{
+    Q_OBJECT
+
+public:
+    MessageLog(LogDatabase database, qint64 retentionDays, qint64 maxRows,
+               QObject *parent = nullptr);
+    ~MessageLog() override;
+
+    // Opens the database, creates the schema, reads the highest id and starts the writer.
+    // Returns an error text (empty on success).
+    QString open();
+    // Writes what is queued, stops the writer. Called by the destructor too.
+    void close();
+
+    // Any thread. False when the queue is full (the writer is behind): the caller refuses
+    // the emit with 503 rather than let memory grow.
+    bool append(const MessageRecord &record);
+
+    quint64 lastIdAtOpen() const { return m_lastIdAtOpen; }
+    quint64 committedId() const { return m_committed.load(std::memory_order_acquire); }
+    qint64 queueDepth() const;
+    // Any thread: records matching the query, oldest first; nullopt with *error on failure.
+    std::optional<QList<MessageRecord>> query(const LogQuery &query, QString *error) const;
+    // Any thread: runs the retention now (tests; the writer runs it every 10 s).
+    void applyRetentionNow();
+
+    static constexpr qint64 kMaxQueued = 200'000;
+    static constexpr int kRetentionIntervalMs = 10'000;
+
+Q_SIGNALS:
+    // Emitted from the writer thread after each commit: every id up to upTo is durable.
+    void committed(quint64 upTo);
+    // Emitted from the writer thread when a batch could not be written.
+    void writeFailed(const QString &error);
+
+private:
+    friend class LogWriter;
+    std::vector<MessageRecord> takeQueued();
+
+    const LogDatabase m_database;
+    const qint64 m_retentionDays;
+    const qint64 m_maxRows;
+    QThread *m_thread = nullptr;
+    LogWriter *m_writer = nullptr;
+    quint64 m_lastIdAtOpen = 0;
+    std::atomic<quint64> m_committed{0};
+
+    mutable QMutex m_mutex;
+    std::vector<MessageRecord> m_queue;
+    bool m_writeScheduled = false;
+    mutable QSet<QString> m_readerConnections; // reader connection names, closed by close()
+};
+
+// The record as GET /api/log and the admin stream show it (data as the raw JSON it was).
+QByteArray recordJson(const MessageRecord &record);
+
+} // namespace sb
