@@ -5,6 +5,7 @@
 #include "core/Logging.h"
 #include "http/HttpServer.h"
 #include "hub/Hub.h"
+#include "store/MessageLog.h"
 #include "ws/IoShard.h"
 
 #include <QDateTime>
@@ -54,6 +55,29 @@ bool Server::start(QString *error)
     m_tokens = std::make_unique<TokenService>(config.jwtSecret.toUtf8(), m_revocations.get());
     m_hub = std::make_unique<Hub>(config.historyPerRoom, m_revocations.get());
     m_context.hub = m_hub.get();
+
+    // The message log: ids continue after the highest one recorded, every accepted emit is
+    // handed to it (under the hub lock, in id order), and a full log queue refuses emits.
+    const std::optional<LogDatabase> database =
+            LogDatabase::parse(config.logDatabase, config.dataDir, &why);
+    if (!database) {
+        *error = why;
+        return false;
+    }
+    m_log = std::make_unique<MessageLog>(*database, config.logRetentionDays, config.logMaxRows);
+    why = m_log->open();
+    if (!why.isEmpty()) {
+        *error = why;
+        m_log.reset();
+        return false;
+    }
+    qCInfo(lcServer).noquote() << "message log" << database->describe() << "last id"
+                               << m_log->lastIdAtOpen();
+    m_context.log = m_log.get();
+    m_hub->setLastId(m_log->lastIdAtOpen());
+    MessageLog *log = m_log.get();
+    m_hub->setRecordGate([log] { return log->queueDepth() < MessageLog::kMaxQueued; });
+    m_hub->setRecordObserver([log](const MessageRecord &record) { log->append(record); });
     m_context.tokens = m_tokens.get();
     m_context.revocations = m_revocations.get();
 
@@ -96,6 +120,9 @@ bool Server::start(QString *error)
     anchor->deleteLater();
     m_http = http;
     connect(m_httpThread, &QThread::finished, m_http, &QObject::deleteLater);
+    connect(m_log.get(), &MessageLog::committed, m_http, &HttpServer::logCommitted);
+    connect(m_log.get(), &MessageLog::writeFailed, m_http,
+            [http](quint64 from, quint64 to, const QString &) { http->logFailed(from, to); });
     m_running = true;
     if (!listenError.isEmpty()) {
         *error = listenError;
@@ -115,6 +142,16 @@ void Server::stop(int graceMs)
     HttpServer *http = m_http;
     QMetaObject::invokeMethod(
             m_http, [http] { http->closeListeners(); }, Qt::BlockingQueuedConnection);
+    // Emits still arriving on open connections are refused (503); whatever is queued goes
+    // into the log, and the answers waiting for it leave.
+    m_hub->setRecordGate([] { return false; });
+    if (m_log) {
+        m_log->close();
+        const quint64 committed = m_log->committedId();
+        QMetaObject::invokeMethod(
+                m_http, [http, committed] { http->logCommitted(committed); },
+                Qt::BlockingQueuedConnection);
+    }
     for (IoShard *shard : std::as_const(m_shards)) {
         QMetaObject::invokeMethod(
                 shard, [shard] { shard->shutdown(1001); }, Qt::BlockingQueuedConnection);

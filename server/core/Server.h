@@ -16,6 +16,7 @@ namespace sb {
 class HttpServer;
 class Hub;
 class IoShard;
+class MessageLog;
 class RevocationList;
 class TokenService;
 
@@ -47,6 +48,7 @@ private:
     std::unique_ptr<RevocationList> m_revocations;
     std::unique_ptr<TokenService> m_tokens;
     std::unique_ptr<Hub> m_hub;
+    std::unique_ptr<MessageLog> m_log;
     QList<QThread *> m_shardThreads;
     QList<IoShard *> m_shards;
     QThread *m_httpThread = nullptr;

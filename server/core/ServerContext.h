@@ -6,6 +6,7 @@
 namespace sb {
 
 class Hub;
+class MessageLog;
 class RevocationList;
 class TokenService;
 
@@ -15,6 +16,7 @@ struct ServerContext
     ServerConfig config;
     ApiKeyAuth apiKey;
     Hub *hub = nullptr;
+    MessageLog *log = nullptr;
     TokenService *tokens = nullptr;
     RevocationList *revocations = nullptr;
     qint64 startedMs = 0;

@@ -37,7 +37,7 @@ HttpReply emitForCompat(const ServerContext *context, EmitRequest &request, cons
     qCInfo(lcHttp).noquote() << route << "emit" << result.id << request.to << "event"
                              << request.event << "delivered" << result.delivered << "legacy"
                              << result.legacyDelivered << "from" << call.remote;
-    return HttpReply::json(QByteArrayLiteral(R"({"result":true})"));
+    return HttpReply::json(QByteArrayLiteral(R"({"result":true})")).afterLogged(result.id);
 }
 
 } // namespace
@@ -96,7 +96,7 @@ HttpReply CompatApi::broadcast(const HttpCall &call) const
     qCInfo(lcHttp).noquote() << "broadcast" << result.id << "channel" << request.to << "event"
                              << request.event << "delivered" << result.delivered << "legacy"
                              << result.legacyDelivered << "from" << call.remote;
-    return HttpReply::json(QByteArrayLiteral(R"({"ok":true})"));
+    return HttpReply::json(QByteArrayLiteral(R"({"ok":true})")).afterLogged(result.id);
 }
 
 HttpReply CompatApi::pushLegacy(const HttpCall &call) const
@@ -126,7 +126,8 @@ HttpReply CompatApi::pushLegacy(const HttpCall &call) const
                              << "legacy clients from" << call.remote;
     return HttpReply::json(QByteArrayLiteral(R"({"message":"Send to )")
                            + QByteArray::number(result.legacyDelivered)
-                           + QByteArrayLiteral(R"( clients"})"));
+                           + QByteArrayLiteral(R"( clients"})"))
+            .afterLogged(result.id);
 }
 
 HttpReply CompatApi::socketRegister(const HttpCall &call) const

@@ -15,12 +15,21 @@ struct HttpReply
     QByteArray body;
     QByteArray contentType = QByteArrayLiteral("application/json");
     QList<QPair<QByteArray, QByteArray>> headers;
+    // Non-zero: the answer leaves only once the message log has committed this id (an emit
+    // answered 2xx is in the log). Answers on one connection still leave in request order.
+    quint64 waitForLogId = 0;
 
     static HttpReply json(QByteArray body, int status = 200);
     // {"error": {"code": ..., "message": ...}}
     static HttpReply error(int status, QStringView code, QStringView message);
 
     QByteArray serialize(bool closeConnection, bool headOnly = false) const;
+    // This reply, sent once the log has committed the emit with this id.
+    HttpReply afterLogged(quint64 id) &&
+    {
+        waitForLogId = id;
+        return std::move(*this);
+    }
 };
 
 QByteArray reasonPhrase(int status);

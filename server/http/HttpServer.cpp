@@ -6,6 +6,7 @@
 #include "http/ListenServers.h"
 #include "http/RequestGuard.h"
 #include "hub/Hub.h"
+#include "store/MessageLog.h"
 #include "ws/ClientConnection.h"
 #include "ws/IoShard.h"
 
@@ -167,6 +168,8 @@ void HttpServer::addRoutes()
              [rest](const HttpCall &c, const QStringList &a) {
                  return rest->sendToConnection(c, a[0]);
              });
+    addRoute(QStringLiteral("/api/log"), Get, Auth::ApiKey,
+             [this](const HttpCall &call, const QStringList &) { return m_rest.log(call); });
     addRoute(QStringLiteral("/api/rooms"), Get, Auth::ApiKey,
              [rest](const HttpCall &c, const QStringList &) { return rest->listRooms(c); });
     addRoute(QStringLiteral("/api/rooms/*"), Get, Auth::ApiKey,
@@ -282,9 +285,73 @@ bool HttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *so
 
 void HttpServer::write(QTcpSocket *socket, const HttpReply &reply, bool close, bool headOnly)
 {
-    socket->write(reply.serialize(close, headOnly));
+    QByteArray bytes = reply.serialize(close, headOnly);
+    const bool mustWait = reply.waitForLogId > m_logCommitted && m_context->log
+            && reply.waitForLogId > m_context->log->committedId();
+    auto held = m_held.find(socket);
+    if (!mustWait && held == m_held.end()) {
+        writeBytes(socket, bytes, close);
+        return;
+    }
+    // Behind an answer that waits for the log, or waiting itself: keep the request order.
+    if (held == m_held.end()) {
+        held = m_held.insert(socket, {});
+        held->onDestroyed = connect(socket, &QObject::destroyed, this,
+                                    [this, socket] { m_held.remove(socket); });
+        if (RequestGuard *guard = RequestGuard::of(socket)) {
+            guard->setAnswerQueue([this, socket](const QByteArray &answer, bool closeAfter) {
+                const auto it = m_held.find(socket);
+                if (it == m_held.end() || it->queue.empty())
+                    return false;
+                it->queue.push_back({answer, 0, closeAfter});
+                return true;
+            });
+        }
+    }
+    held->queue.push_back({std::move(bytes), mustWait ? reply.waitForLogId : 0, close});
+}
+
+void HttpServer::writeBytes(QTcpSocket *socket, const QByteArray &bytes, bool close)
+{
+    socket->write(bytes);
     if (close)
         socket->disconnectFromHost();
+}
+
+void HttpServer::logCommitted(quint64 upTo)
+{
+    m_logCommitted = qMax(m_logCommitted, upTo);
+    for (auto it = m_held.begin(); it != m_held.end();) {
+        HeldAnswers &held = *it;
+        while (!held.queue.empty() && held.queue.front().waitForLogId <= m_logCommitted) {
+            const HeldAnswer answer = std::move(held.queue.front());
+            held.queue.pop_front();
+            writeBytes(it.key(), answer.bytes, answer.close);
+        }
+        if (held.queue.empty()) {
+            disconnect(held.onDestroyed);
+            it = m_held.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void HttpServer::logFailed(quint64 from, quint64 to)
+{
+    // Delivered, but not in the log: the caller must not read that as "logged".
+    for (HeldAnswers &held : m_held) {
+        for (HeldAnswer &answer : held.queue) {
+            if (answer.waitForLogId >= from && answer.waitForLogId <= to) {
+                answer.bytes = HttpReply::error(500, u"log_failed",
+                                                QStringLiteral("the event was delivered but the "
+                                                               "message log could not record it"))
+                                       .serialize(answer.close);
+                answer.waitForLogId = 0;
+            }
+        }
+    }
+    logCommitted(m_logCommitted);
 }
 
 bool HttpServer::handleUpgrade(const QHttpServerRequest &request, QTcpSocket *socket, bool http10)

@@ -11,6 +11,7 @@
 #include <QHash>
 #include <QPointer>
 
+#include <deque>
 #include <functional>
 
 class QTcpServer;
@@ -36,6 +37,10 @@ public:
     QString listen();
     quint16 port() const;
     void closeListeners();
+    // On the HTTP thread: the message log committed every id up to upTo, or could not write
+    // the ids from..to. Answers waiting for them leave (in order per connection).
+    void logCommitted(quint64 upTo);
+    void logFailed(quint64 from, quint64 to);
 
 protected:
     bool handleRequest(const QHttpServerRequest &request, QTcpSocket *socket) override;
@@ -59,6 +64,21 @@ private:
     bool handleUpgrade(const QHttpServerRequest &request, QTcpSocket *socket, bool http10);
     void takeWebSockets();
     void write(QTcpSocket *socket, const HttpReply &reply, bool close, bool headOnly = false);
+    void writeBytes(QTcpSocket *socket, const QByteArray &bytes, bool close);
+    // Answers held until the log commits: per connection, in request order.
+    struct HeldAnswer
+    {
+        QByteArray bytes;
+        quint64 waitForLogId = 0;
+        bool close = false;
+    };
+    struct HeldAnswers
+    {
+        std::deque<HeldAnswer> queue;
+        QMetaObject::Connection onDestroyed;
+    };
+    QHash<QTcpSocket *, HeldAnswers> m_held;
+    quint64 m_logCommitted = 0;
 
     const ServerContext *m_context;
     QList<IoShard *> m_shards;

@@ -346,10 +346,18 @@ void RequestGuard::reject(int status, const char *code, const QString &message)
     m_drainClock.start();
     m_boundaries.clear();
     m_meta.clear();
-    m_socket->write(HttpReply::error(status, QString::fromLatin1(code), message).serialize(true));
-    if (status == 408 || m_drainRemaining == 0) {
-        m_socket->disconnectFromHost();
-        return;
+    const QByteArray answer =
+            HttpReply::error(status, QString::fromLatin1(code), message).serialize(true);
+    const bool closeNow = status == 408 || m_drainRemaining == 0;
+    if (m_answerQueue && m_answerQueue(answer, closeNow)) {
+        if (closeNow)
+            return; // the HTTP server closes after the answers ahead of this one
+    } else {
+        m_socket->write(answer);
+        if (closeNow) {
+            m_socket->disconnectFromHost();
+            return;
+        }
     }
     // Linger: keep reading (and discarding) the rest of the body, so that no TCP reset
     // destroys the answer before the client reads it; close once the client goes quiet.

@@ -6,6 +6,7 @@
 #include <QPointer>
 
 #include <deque>
+#include <functional>
 #include <optional>
 
 class QTcpSocket;
@@ -44,6 +45,11 @@ public:
     RequestMeta takeMeta();
     // The request was upgraded to a WebSocket: stop guarding this socket.
     void release();
+    // The HTTP server holds answers until the message log commits; a refusal must queue
+    // behind them. The hook returns true when it took the answer (close: end the connection
+    // after it), false when nothing is held and the guard writes it itself.
+    using AnswerQueue = std::function<bool(const QByteArray &answer, bool close)>;
+    void setAnswerQueue(AnswerQueue queue) { m_answerQueue = std::move(queue); }
 
     static constexpr qsizetype kMaxHead = 64 * 1024;
     static constexpr qsizetype kMaxHeaderFields = 100;
@@ -51,7 +57,17 @@ public:
     static constexpr qint64 kMaxDrainMs = 10000;   // discarding a refused body, at most
 
 private:
-    enum class State { Idle, Head, Body, ChunkSize, ChunkData, ChunkDataEnd, Trailer, Deferred, Rejected };
+    enum class State {
+        Idle,
+        Head,
+        Body,
+        ChunkSize,
+        ChunkData,
+        ChunkDataEnd,
+        Trailer,
+        Deferred,
+        Rejected
+    };
 
     void onReadyRead();
     void onTimeout();
@@ -64,6 +80,7 @@ private:
     QTcpSocket *m_socket;
     const ServerConfig *m_config;
     QPointer<QObject> m_httpServer;
+    AnswerQueue m_answerQueue;
     QTimer *m_timer;
     QElapsedTimer m_requestClock;
     QElapsedTimer m_drainClock;

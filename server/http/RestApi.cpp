@@ -9,6 +9,7 @@
 #include "http/Validation.h"
 #include "hub/Hub.h"
 #include "hub/Names.h"
+#include "store/MessageLog.h"
 #include "json/RawJson.h"
 
 #include <QDateTime>
@@ -180,7 +181,8 @@ HttpReply RestApi::emitTo(const HttpCall &call, const QString &target) const
                              << call.remote;
     return HttpReply::json(QByteArrayLiteral(R"({"id":)") + QByteArray::number(result.id)
                            + QByteArrayLiteral(R"(,"delivered":)")
-                           + QByteArray::number(result.delivered) + '}');
+                           + QByteArray::number(result.delivered) + '}')
+            .afterLogged(result.id);
 }
 
 HttpReply RestApi::listConnections(const HttpCall &call) const
@@ -255,6 +257,59 @@ HttpReply RestApi::getRoom(const HttpCall &, const QString &room) const
     }
     return HttpReply::json(compactJson(
             QJsonObject{{QStringLiteral("room"), room}, {QStringLiteral("members"), array}}));
+}
+
+HttpReply RestApi::log(const HttpCall &call) const
+{
+    const QUrlQuery query(call.request.url());
+    LogQuery q;
+    auto text = [&](const QString &key) {
+        return query.hasQueryItem(key) ? query.queryItemValue(key, QUrl::FullyDecoded) : QString();
+    };
+    q.room = text(QStringLiteral("room"));
+    q.user = text(QStringLiteral("user"));
+    q.event = text(QStringLiteral("event"));
+    // Ids and limit: decimal digits only, named in the error when they are anything else.
+    auto number = [&](const QString &key, quint64 min, std::optional<quint64> *out) -> QString {
+        if (!query.hasQueryItem(key))
+            return {};
+        const QString value = text(key);
+        bool ok = !value.isEmpty() && value.size() <= 20
+                && std::all_of(value.cbegin(), value.cend(),
+                               [](QChar c) { return c >= u'0' && c <= u'9'; });
+        const quint64 n = ok ? value.toULongLong(&ok) : 0;
+        if (!ok || n < min)
+            return QStringLiteral("%1 must be %2 integer")
+                    .arg(key, min ? u"a positive"_qs : u"a non-negative"_qs);
+        *out = n;
+        return {};
+    };
+    std::optional<quint64> limit;
+    QString why = number(QStringLiteral("since_id"), 0, &q.sinceId);
+    if (why.isEmpty())
+        why = number(QStringLiteral("before_id"), 0, &q.beforeId);
+    if (why.isEmpty())
+        why = number(QStringLiteral("limit"), 1, &limit);
+    if (!why.isEmpty())
+        return HttpReply::error(400, u"bad_request", why);
+    q.limit = int(qMin<quint64>(limit.value_or(100), 1000));
+    if (!m_context->log)
+        return HttpReply::error(503, u"unavailable", QStringLiteral("the message log is not open"));
+    QString error;
+    const auto records = m_context->log->query(q, &error);
+    if (!records) {
+        qCWarning(lcHttp).noquote() << "log query failed:" << error;
+        return HttpReply::error(503, u"unavailable",
+                                QStringLiteral("the message log could not be read; retry"));
+    }
+    QByteArray body = QByteArrayLiteral(R"({"records":[)");
+    for (qsizetype i = 0; i < records->size(); ++i) {
+        if (i)
+            body += ',';
+        body += recordJson(records->at(i));
+    }
+    body += "]}";
+    return HttpReply::json(body);
 }
 
 } // namespace sb

@@ -26,6 +26,7 @@ public:
     HttpReply sendToConnection(const HttpCall &call, const QString &id) const;
     HttpReply listRooms(const HttpCall &call) const;
     HttpReply getRoom(const HttpCall &call, const QString &room) const;
+    HttpReply log(const HttpCall &call) const; // GET /api/log
 
     // Shared with the compatibility routes.
     struct Registration

@@ -349,7 +349,7 @@ EmitResult Hub::publish(const EmitRequest &request)
         result.legacyDelivered += legacyTargets[s].size();
         writes[s] = targets[s].size() + legacyTargets[s].size();
     }
-    if (!sinksHaveRoomLocked(writes)) {
+    if (!sinksHaveRoomLocked(writes) || (m_gate && !m_gate())) {
         result.accepted = false;
         result.delivered = result.legacyDelivered = 0;
         return result;
@@ -556,6 +556,12 @@ void Hub::setRecordObserver(std::function<void(const MessageRecord &)> observer)
 {
     QMutexLocker lock(&m_mutex);
     m_observer = std::move(observer);
+}
+
+void Hub::setRecordGate(std::function<bool()> hasRoom)
+{
+    QMutexLocker lock(&m_mutex);
+    m_gate = std::move(hasRoom);
 }
 
 } // namespace sb

@@ -124,6 +124,9 @@ public:
     void setLastId(quint64 id);
     // Called (under the hub lock, in id order) for every accepted emit.
     void setRecordObserver(std::function<void(const MessageRecord &)> observer);
+    // Asked (under the hub lock) before an emit is accepted: false refuses it like full
+    // delivery queues do (the message log's queue is full).
+    void setRecordGate(std::function<bool()> hasRoom);
 
 private:
     struct Membership
@@ -192,6 +195,7 @@ private:
     qint64 m_nativeCount = 0;
     qint64 m_legacyCount = 0;
     std::function<void(const MessageRecord &)> m_observer;
+    std::function<bool()> m_gate;
 
     std::atomic<qint64> m_openCount{0};
     std::atomic<quint64> m_messagesIn{0};

@@ -178,7 +178,9 @@ public:
             // One retry on a fresh transaction (a busy database, a dropped PostgreSQL
             // connection reopened by the driver); then the batch is reported as failed.
             if (!writeBatch(batch)) {
-                Q_EMIT m_log->writeFailed(m_lastError);
+                qCWarning(lcLog).noquote() << "could not write ids" << batch.front().id << "to"
+                                           << batch.back().id << "to the log:" << m_lastError;
+                Q_EMIT m_log->writeFailed(batch.front().id, batch.back().id, m_lastError);
                 return;
             }
         }
