@@ -16,6 +16,13 @@
 #include <QVariant>
 
 #include <algorithm>
+#include <map>
+
+#if defined(Q_OS_LINUX)
+#  include <sys/resource.h>
+#  include <sys/syscall.h>
+#  include <unistd.h>
+#endif
 
 namespace sb {
 
@@ -79,6 +86,9 @@ QSqlDatabase openConnection(const LogDatabase &db, const QString &name, QString 
         // the last commits, which PROTOCOL.md allows.
         q.exec(QStringLiteral("PRAGMA journal_mode=WAL"));
         q.exec(QStringLiteral("PRAGMA synchronous=NORMAL"));
+        // Checkpoints (copying the WAL back into the database, with an fsync) every 16 MiB of
+        // WAL rather than every 4 MiB: a quarter of the fsyncs on the commit path.
+        q.exec(QStringLiteral("PRAGMA wal_autocheckpoint=4000"));
     }
     return c;
 }
@@ -140,6 +150,17 @@ QString LogDatabase::describe() const
     return QStringLiteral("sqlite:%1").arg(path);
 }
 
+// The writer runs at the lowest CPU priority (nice 19, this thread only): where it shares a
+// CPU with the HTTP thread it then waits until that thread has handled every request
+// at hand, and commits all their records at once, instead of waking for each one (on one CPU
+// that doubled the context switches and capped REST emits at 8k/s with 8 callers).
+void lowerThreadPriority()
+{
+#if defined(Q_OS_LINUX)
+    ::setpriority(PRIO_PROCESS, id_t(::syscall(SYS_gettid)), 19);
+#endif
+}
+
 // The writer: lives on the log's thread with its own connection.
 class LogWriter final : public QObject
 {
@@ -148,6 +169,7 @@ public:
 
     QString start()
     {
+        lowerThreadPriority();
         QString error;
         m_db = openConnection(m_log->m_database, connectionName(m_log, "writer"), &error);
         if (!m_db.isValid())
@@ -164,6 +186,7 @@ public:
         writeQueued();
         delete m_retention;
         m_retention = nullptr;
+        m_inserts.clear();
         const QString name = m_db.connectionName();
         m_db = QSqlDatabase();
         QSqlDatabase::removeDatabase(name);
@@ -178,7 +201,9 @@ public:
             // One retry on a fresh transaction (a busy database, a dropped PostgreSQL
             // connection reopened by the driver); then the batch is reported as failed.
             if (!writeBatch(batch)) {
-                Q_EMIT m_log->writeFailed(m_lastError);
+                qCWarning(lcLog).noquote() << "could not write ids" << batch.front().id << "to"
+                                           << batch.back().id << "to the log:" << m_lastError;
+                Q_EMIT m_log->writeFailed(batch.front().id, batch.back().id, m_lastError);
                 return;
             }
         }
@@ -191,7 +216,9 @@ public:
     {
         QSqlQuery q(m_db);
         if (m_log->m_retentionDays > 0) {
-            q.prepare(QStringLiteral("DELETE FROM messages WHERE ts < ?"));
+            q.prepare(QStringLiteral("DELETE FROM messages WHERE id < (SELECT COALESCE(MIN(id), "
+                                     "(SELECT MAX(id) + 1 FROM messages)) FROM (SELECT id FROM "
+                                     "messages WHERE ts >= ? ORDER BY id LIMIT 1))"));
             q.addBindValue(QDateTime::currentMSecsSinceEpoch()
                            - m_log->m_retentionDays * 86'400'000LL);
             if (!q.exec())
@@ -213,24 +240,35 @@ private:
             m_lastError = m_db.lastError().text();
             return false;
         }
-        QSqlQuery q(m_db);
-        q.prepare(QStringLiteral("INSERT INTO messages (id, ts, source, target, to_name, event, "
-                                 "data, delivered, remote) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-        for (const MessageRecord &r : batch) {
-            q.bindValue(0, qint64(r.id));
-            q.bindValue(1, r.ts);
-            q.bindValue(2, sourceName(r.source));
-            q.bindValue(3, targetName(r.target));
-            q.bindValue(4, r.to.isNull() ? QVariant(QMetaType::fromType<QString>()) : r.to);
-            q.bindValue(5, r.event);
-            q.bindValue(6, QString::fromUtf8(r.data));
-            q.bindValue(7, r.delivered);
-            q.bindValue(8, r.remote);
-            if (!q.exec()) {
-                m_lastError = q.lastError().text();
+        // Multi-row INSERTs (one statement per chunk of up to kChunk records): far less
+        // per-record work in the driver than one exec() per record.
+        for (size_t done = 0; done < batch.size();) {
+            const int n = int(qMin<size_t>(kChunk, batch.size() - done));
+            QSqlQuery *q = insertFor(n);
+            if (!q) {
                 m_db.rollback();
                 return false;
             }
+            int i = 0;
+            for (int k = 0; k < n; ++k) {
+                const MessageRecord &r = batch[done + size_t(k)];
+                q->bindValue(i++, qint64(r.id));
+                q->bindValue(i++, r.ts);
+                q->bindValue(i++, sourceName(r.source));
+                q->bindValue(i++, targetName(r.target));
+                q->bindValue(i++, r.to.isNull() ? QVariant(QMetaType::fromType<QString>()) : r.to);
+                q->bindValue(i++, r.event);
+                q->bindValue(i++, QString::fromUtf8(r.data));
+                q->bindValue(i++, r.delivered);
+                q->bindValue(i++, r.remote);
+            }
+            if (!q->exec()) {
+                m_lastError = q->lastError().text();
+                m_inserts.clear(); // prepared again next time (the connection may have changed)
+                m_db.rollback();
+                return false;
+            }
+            done += size_t(n);
         }
         if (!m_db.commit()) {
             m_lastError = m_db.lastError().text();
@@ -240,8 +278,31 @@ private:
         return true;
     }
 
+    // The INSERT for n records, prepared once per n.
+    QSqlQuery *insertFor(int n)
+    {
+        auto &slot = m_inserts[n];
+        if (slot)
+            return slot.get();
+        QString sql = QStringLiteral("INSERT INTO messages (id, ts, source, target, to_name, "
+                                     "event, data, delivered, remote) VALUES ");
+        for (int k = 0; k < n; ++k)
+            sql += k ? QStringLiteral(",(?,?,?,?,?,?,?,?,?)")
+                     : QStringLiteral("(?,?,?,?,?,?,?,?,?)");
+        auto q = std::make_unique<QSqlQuery>(m_db);
+        if (!q->prepare(sql)) {
+            m_lastError = q->lastError().text();
+            m_inserts.erase(n);
+            return nullptr;
+        }
+        slot = std::move(q);
+        return slot.get();
+    }
+
+    static constexpr int kChunk = 64;
     MessageLog *m_log;
     QSqlDatabase m_db;
+    std::map<int, std::unique_ptr<QSqlQuery>> m_inserts;
     QTimer *m_retention = nullptr;
     QString m_lastError;
 };

@@ -82,8 +82,8 @@ public:
 Q_SIGNALS:
     // Emitted from the writer thread after each commit: every id up to upTo is durable.
     void committed(quint64 upTo);
-    // Emitted from the writer thread when a batch could not be written.
-    void writeFailed(const QString &error);
+    // Emitted from the writer thread when the batch of ids from..to could not be written.
+    void writeFailed(quint64 from, quint64 to, const QString &error);
 
 private:
     friend class LogWriter;
