@@ -287,7 +287,7 @@ void HttpServer::write(QTcpSocket *socket, const HttpReply &reply, bool close, b
 {
     QByteArray bytes = reply.serialize(close, headOnly);
     const bool mustWait = reply.waitForLogId > m_logCommitted && m_context->log
-            && reply.waitForLogId > m_context->log->committedId();
+            && reply.waitForLogId > m_context->log->durableId();
     auto held = m_held.find(socket);
     if (!mustWait && held == m_held.end()) {
         writeBytes(socket, bytes, close);

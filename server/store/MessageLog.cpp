@@ -4,8 +4,12 @@
 #include "json/RawJson.h"
 
 #include <QDateTime>
+#include <QDeadlineTimer>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QSqlDatabase>
 #include <QSqlDriver>
 #include <QSqlError>
@@ -17,6 +21,9 @@
 
 #include <algorithm>
 #include <map>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #if defined(Q_OS_LINUX)
 #  include <sys/resource.h>
@@ -123,6 +130,7 @@ std::optional<LogDatabase> LogDatabase::parse(const QString &setting, const QStr
             return std::nullopt;
         }
         db.driver = QStringLiteral("QPSQL");
+        db.journal = QDir(dataDir).filePath(QStringLiteral("messages-postgresql.journal"));
         db.host = url.host();
         db.port = url.port(5432);
         db.user = url.userName(QUrl::FullyDecoded);
@@ -132,6 +140,7 @@ std::optional<LogDatabase> LogDatabase::parse(const QString &setting, const QStr
         db.driver = QStringLiteral("QSQLITE");
         db.path =
                 setting.isEmpty() ? QDir(dataDir).filePath(QStringLiteral("messages.db")) : setting;
+        db.journal = db.path + QStringLiteral(".journal");
     }
     if (!QSqlDatabase::isDriverAvailable(db.driver)) {
         *error = QStringLiteral("log_database: the Qt SQL driver %1 is not installed (Debian: %2)")
@@ -169,7 +178,6 @@ public:
 
     QString start()
     {
-        lowerThreadPriority();
         QString error;
         m_db = openConnection(m_log->m_database, connectionName(m_log, "writer"), &error);
         if (!m_db.isValid())
@@ -209,6 +217,8 @@ public:
         }
         const quint64 upTo = batch.back().id;
         m_log->m_committed.store(upTo, std::memory_order_release);
+        m_log->truncateJournalIfDone();
+        m_log->m_commitDone.wakeAll();
         Q_EMIT m_log->committed(upTo);
     }
 
@@ -353,7 +363,11 @@ QString MessageLog::open()
         if (!error.isEmpty())
             return QStringLiteral("log_database %1: %2").arg(m_database.describe(), error);
     }
+    if (const QString why = replayJournal(); !why.isEmpty())
+        return QStringLiteral("log_database %1: %2").arg(m_database.describe(), why);
     m_committed.store(m_lastIdAtOpen, std::memory_order_release);
+    m_durable.store(m_lastIdAtOpen, std::memory_order_release);
+    m_lastAppended = m_lastIdAtOpen;
 
     m_thread = new QThread;
     m_thread->setObjectName(QStringLiteral("switchboard-log"));
@@ -362,7 +376,12 @@ QString MessageLog::open()
     m_thread->start();
     QString error;
     QMetaObject::invokeMethod(
-            m_writer, [this, &error] { error = m_writer->start(); }, Qt::BlockingQueuedConnection);
+            m_writer,
+            [this, &error] {
+                lowerThreadPriority();
+                error = m_writer->start();
+            },
+            Qt::BlockingQueuedConnection);
     if (!error.isEmpty()) {
         close();
         return QStringLiteral("log_database %1: %2").arg(m_database.describe(), error);
@@ -386,6 +405,13 @@ void MessageLog::close()
     m_thread->wait();
     delete m_thread;
     m_thread = nullptr;
+    if (m_journalFd >= 0) {
+        // Everything is in the database now (stop() wrote the queue) unless a batch failed.
+        if (m_committed.load() >= m_lastAppended)
+            ::ftruncate(m_journalFd, 0);
+        ::close(m_journalFd);
+        m_journalFd = -1;
+    }
     // Readers' connections of every thread that queried (none may be querying now).
     QSet<QString> readers;
     {
@@ -401,6 +427,23 @@ bool MessageLog::append(const MessageRecord &record)
     QMutexLocker lock(&m_mutex);
     if (!m_writer || qint64(m_queue.size()) >= kMaxQueued)
         return false;
+    if (m_journalFd >= 0) {
+        const QByteArray line = recordJson(record) + '\n';
+        const ssize_t n = ::write(m_journalFd, line.constData(), size_t(line.size()));
+        if (n == line.size()) {
+            m_journalBytes += n;
+            m_durable.store(record.id, std::memory_order_release);
+        } else {
+            // A full disk, say: stop journaling; answers then wait for the database commit.
+            qCWarning(lcLog).noquote() << "cannot write the journal" << m_database.journal
+                                       << "- answers now wait for the database commit";
+            if (n > 0)
+                ::ftruncate(m_journalFd, m_journalBytes); // no partial line left behind
+            ::close(m_journalFd);
+            m_journalFd = -1;
+        }
+    }
+    m_lastAppended = record.id;
     m_queue.push_back(record);
     if (!m_writeScheduled) {
         m_writeScheduled = true;
@@ -415,6 +458,75 @@ std::vector<MessageRecord> MessageLog::takeQueued()
     QMutexLocker lock(&m_mutex);
     m_writeScheduled = false;
     return std::exchange(m_queue, {});
+}
+
+// Journal lines whose id the database lacks are records answered but not committed when the
+// process ended: they go into the database before anything else. A torn last line (the
+// process killed inside write()) was never answered and is dropped.
+QString MessageLog::replayJournal()
+{
+    QFile file(m_database.journal);
+    std::vector<MessageRecord> missing;
+    if (file.exists()) {
+        if (!file.open(QIODevice::ReadOnly))
+            return QStringLiteral("cannot read %1: %2").arg(file.fileName(), file.errorString());
+        while (!file.atEnd()) {
+            const QByteArray line = file.readLine();
+            if (!line.endsWith('\n'))
+                break;
+            const QJsonObject o = QJsonDocument::fromJson(line).object();
+            const quint64 id = quint64(o.value(u"id").toInteger());
+            if (o.isEmpty() || id <= m_lastIdAtOpen)
+                continue;
+            MessageRecord r;
+            r.id = id;
+            r.ts = o.value(u"ts").toInteger();
+            r.source = parseSourceName(o.value(u"source").toString()).value_or(EmitSource::Rest);
+            r.target = parseTargetName(o.value(u"target").toString()).value_or(EmitTarget::Room);
+            r.to = o.value(u"to").isNull() ? QString() : o.value(u"to").toString();
+            r.event = o.value(u"event").toString();
+            r.data = rawjson::member(line.trimmed(), u"data"); // exactly as sent
+            r.delivered = o.value(u"delivered").toInteger();
+            r.remote = o.value(u"remote").toString();
+            missing.push_back(std::move(r));
+        }
+        file.close();
+    }
+    if (!missing.empty()) {
+        LogWriter writer(this);
+        if (const QString why = writer.start(); !why.isEmpty())
+            return why;
+        {
+            QMutexLocker lock(&m_mutex);
+            m_queue = missing;
+        }
+        writer.writeQueued();
+        const bool ok = m_committed.load() >= missing.back().id;
+        writer.stop();
+        if (!ok)
+            return QStringLiteral("cannot write the journal's %1 records to the database")
+                    .arg(missing.size());
+        qCInfo(lcLog).noquote() << "recovered" << missing.size() << "records from the journal";
+        m_lastIdAtOpen = missing.back().id;
+    }
+    m_journalFd = ::open(QFile::encodeName(m_database.journal).constData(),
+                         O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_TRUNC, 0600);
+    if (m_journalFd < 0)
+        qCWarning(lcLog).noquote() << "cannot open the journal" << m_database.journal
+                                   << "- answers wait for the database commit";
+    m_journalBytes = 0;
+    return {};
+}
+
+void MessageLog::truncateJournalIfDone()
+{
+    QMutexLocker lock(&m_mutex);
+    // Only when the database holds every line, and not for every commit: once it has grown.
+    if (m_journalFd < 0 || m_journalBytes < kJournalTruncateBytes
+        || m_committed.load(std::memory_order_acquire) < m_lastAppended)
+        return;
+    if (::ftruncate(m_journalFd, 0) == 0)
+        m_journalBytes = 0;
 }
 
 qint64 MessageLog::queueDepth() const
@@ -437,6 +549,12 @@ std::optional<QList<MessageRecord>> MessageLog::query(const LogQuery &query, QSt
     {
         QMutexLocker lock(&m_mutex);
         m_readerConnections.insert(name);
+        // Read your writes: records already answered (journaled) but not yet in the database
+        // are waited for, briefly.
+        const quint64 wanted = m_lastAppended;
+        QDeadlineTimer deadline(2000);
+        while (m_committed.load(std::memory_order_acquire) < wanted && m_writer
+               && m_commitDone.wait(&m_mutex, deadline)) { }
     }
     QSqlDatabase c = openConnection(m_database, name, error);
     if (!c.isValid())

@@ -6,6 +6,7 @@
 #include <QObject>
 #include <QSet>
 #include <QString>
+#include <QWaitCondition>
 
 #include <atomic>
 #include <memory>
@@ -36,6 +37,7 @@ struct LogDatabase
     QString path;   // SQLite file
     QString host, user, password, database;
     int port = 5432;
+    QString journal; // the append-only journal file beside it (in the data dir for PostgreSQL)
 
     // log_database as configured: empty = <dataDir>/messages.db, a postgresql:// URL, or a
     // file path. Returns nullopt with *error naming the problem.
@@ -44,11 +46,15 @@ struct LogDatabase
     QString describe() const; // for the log: never the password
 };
 
-// The message log (the seeds' RTM_LOG). append() only queues the record (any thread, cheap);
-// a writer thread with its own database connection writes whatever has queued up in one
-// transaction (group commit) and then reports the highest committed id, so a caller can
-// answer once its record is durable. Retention by age and row count runs on the writer
-// thread. Queries run on the calling thread with a connection of that thread's own.
+// The message log (the seeds' RTM_LOG). append() writes the record as one line to an
+// append-only journal (one write(): in the OS's hands, so a killed process loses nothing) and
+// queues it (any thread, cheap); a writer thread with its own database connection writes
+// whatever has queued up in one transaction (group commit), and the journal is emptied once
+// the database holds everything in it. At open, journal lines the database lacks are written
+// first (the process was killed before their commit). A caller answers once durableId()
+// covers its record: at once while the journal works, else after the commit. Retention by age and
+// row count runs on the writer thread. Queries run on the calling thread with a connection of that
+// thread's own.
 class MessageLog final : public QObject
 {
     Q_OBJECT
@@ -70,6 +76,12 @@ public:
 
     quint64 lastIdAtOpen() const { return m_lastIdAtOpen; }
     quint64 committedId() const { return m_committed.load(std::memory_order_acquire); }
+    // Every id up to this one survives a killed process: in the journal or the database.
+    quint64 durableId() const
+    {
+        return qMax(m_durable.load(std::memory_order_acquire),
+                    m_committed.load(std::memory_order_acquire));
+    }
     qint64 queueDepth() const;
     // Any thread: records matching the query, oldest first; nullopt with *error on failure.
     std::optional<QList<MessageRecord>> query(const LogQuery &query, QString *error) const;
@@ -78,6 +90,7 @@ public:
 
     static constexpr qint64 kMaxQueued = 200'000;
     static constexpr int kRetentionIntervalMs = 10'000;
+    static constexpr qint64 kJournalTruncateBytes = 1 << 20;
 
 Q_SIGNALS:
     // Emitted from the writer thread after each commit: every id up to upTo is durable.
@@ -96,8 +109,15 @@ private:
     LogWriter *m_writer = nullptr;
     quint64 m_lastIdAtOpen = 0;
     std::atomic<quint64> m_committed{0};
+    std::atomic<quint64> m_durable{0};
+    int m_journalFd = -1;
+    qint64 m_journalBytes = 0;
+    quint64 m_lastAppended = 0;
+    QString replayJournal();
+    void truncateJournalIfDone();
 
     mutable QMutex m_mutex;
+    mutable QWaitCondition m_commitDone; // with m_mutex: a batch was committed
     std::vector<MessageRecord> m_queue;
     bool m_writeScheduled = false;
     mutable QSet<QString> m_readerConnections; // reader connection names, closed by close()
