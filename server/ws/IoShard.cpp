@@ -107,7 +107,6 @@ void IoShard::flushDirty()
         w.written = w.connection->writeDirect(w.fd);
     for (const PendingWrite &w : m_writes)
         w.connection->finishFlush(w.written);
-
     m_writes.clear();
 }
 
