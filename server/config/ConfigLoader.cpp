@@ -57,7 +57,7 @@ const KeyDef kKeys[] = {
         {"trusted_networks", Kind::Text, "cidrs",
          "Comma-separated CIDRs allowed to call the compatibility routes without a key."},
         {"log_database", Kind::Text, "url",
-         "Message log: SQLite file (default in the data dir) or postgresql:// URL."},
+         "Message log: SQLite file (default in the data dir), postgresql:// URL, or off."},
         {"log_retention_days", Kind::PositiveInt, "days",
          "Keep log records this long (default 30)."},
         {"log_max_rows", Kind::PositiveInt, "n",

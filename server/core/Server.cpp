@@ -37,6 +37,34 @@ QUrl Server::baseUrl() const
     return url;
 }
 
+// The message log: ids continue after the highest one recorded, every accepted emit is
+// handed to it (under the hub lock, in id order), and a full log queue refuses emits.
+bool Server::openLog(const ServerConfig &config, QString *error)
+{
+    QString why;
+    const std::optional<LogDatabase> database =
+            LogDatabase::parse(config.logDatabase, config.dataDir, &why);
+    if (!database) {
+        *error = why;
+        return false;
+    }
+    m_log = std::make_unique<MessageLog>(*database, config.logRetentionDays, config.logMaxRows);
+    why = m_log->open();
+    if (!why.isEmpty()) {
+        *error = why;
+        m_log.reset();
+        return false;
+    }
+    qCInfo(lcServer).noquote() << "message log" << database->describe() << "last id"
+                               << m_log->lastIdAtOpen();
+    m_context.log = m_log.get();
+    m_hub->setLastId(m_log->lastIdAtOpen());
+    MessageLog *log = m_log.get();
+    m_hub->setRecordGate([log] { return log->queueDepth() < MessageLog::kMaxQueued; });
+    m_hub->setRecordObserver([log](const MessageRecord &record) { log->append(record); });
+    return true;
+}
+
 bool Server::start(QString *error)
 {
     if (m_running)
@@ -58,26 +86,12 @@ bool Server::start(QString *error)
 
     // The message log: ids continue after the highest one recorded, every accepted emit is
     // handed to it (under the hub lock, in id order), and a full log queue refuses emits.
-    const std::optional<LogDatabase> database =
-            LogDatabase::parse(config.logDatabase, config.dataDir, &why);
-    if (!database) {
-        *error = why;
+    if (config.logDatabase.compare(u"off", Qt::CaseInsensitive) == 0) {
+        // No log: history comes from memory only, GET /api/log answers 503.
+        qCWarning(lcServer) << "message log off (log_database=off): emits are not recorded";
+    } else if (!openLog(config, error)) {
         return false;
     }
-    m_log = std::make_unique<MessageLog>(*database, config.logRetentionDays, config.logMaxRows);
-    why = m_log->open();
-    if (!why.isEmpty()) {
-        *error = why;
-        m_log.reset();
-        return false;
-    }
-    qCInfo(lcServer).noquote() << "message log" << database->describe() << "last id"
-                               << m_log->lastIdAtOpen();
-    m_context.log = m_log.get();
-    m_hub->setLastId(m_log->lastIdAtOpen());
-    MessageLog *log = m_log.get();
-    m_hub->setRecordGate([log] { return log->queueDepth() < MessageLog::kMaxQueued; });
-    m_hub->setRecordObserver([log](const MessageRecord &record) { log->append(record); });
     m_context.tokens = m_tokens.get();
     m_context.revocations = m_revocations.get();
 
@@ -120,9 +134,11 @@ bool Server::start(QString *error)
     anchor->deleteLater();
     m_http = http;
     connect(m_httpThread, &QThread::finished, m_http, &QObject::deleteLater);
-    connect(m_log.get(), &MessageLog::committed, m_http, &HttpServer::logCommitted);
-    connect(m_log.get(), &MessageLog::writeFailed, m_http,
-            [http](quint64 from, quint64 to, const QString &) { http->logFailed(from, to); });
+    if (m_log) {
+        connect(m_log.get(), &MessageLog::committed, m_http, &HttpServer::logCommitted);
+        connect(m_log.get(), &MessageLog::writeFailed, m_http,
+                [http](quint64 from, quint64 to, const QString &) { http->logFailed(from, to); });
+    }
     m_running = true;
     if (!listenError.isEmpty()) {
         *error = listenError;

@@ -44,6 +44,7 @@ public:
     Hub *hub() const { return m_hub.get(); }
 
 private:
+    bool openLog(const ServerConfig &config, QString *error);
     ServerContext m_context;
     std::unique_ptr<RevocationList> m_revocations;
     std::unique_ptr<TokenService> m_tokens;

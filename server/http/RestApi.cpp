@@ -175,10 +175,12 @@ HttpReply RestApi::emitTo(const HttpCall &call, const QString &target) const
     if (!result.accepted)
         return HttpReply::error(503, u"unavailable",
                                 QStringLiteral("server busy: the delivery queues are full; retry"));
-    qCInfo(lcHttp).noquote() << "emit" << result.id << target
-                             << (request.to.isEmpty() ? QString() : request.to) << "event"
-                             << request.event << "delivered" << result.delivered << "from"
-                             << call.remote;
+    // Every emit is in the message log; a line per emit at info level would flood the
+    // system journal at thousands per second.
+    qCDebug(lcHttp).noquote() << "emit" << result.id << target
+                              << (request.to.isEmpty() ? QString() : request.to) << "event"
+                              << request.event << "delivered" << result.delivered << "from"
+                              << call.remote;
     return HttpReply::json(QByteArrayLiteral(R"({"id":)") + QByteArray::number(result.id)
                            + QByteArrayLiteral(R"(,"delivered":)")
                            + QByteArray::number(result.delivered) + '}')

@@ -20,36 +20,36 @@ ConnId parseConnectionId(QStringView text)
     return ok ? id : 0;
 }
 
-QString targetName(EmitTarget target)
+QLatin1String targetName(EmitTarget target)
 {
     switch (target) {
     case EmitTarget::Room:
-        return QStringLiteral("room");
+        return QLatin1String("room");
     case EmitTarget::User:
-        return QStringLiteral("user");
+        return QLatin1String("user");
     case EmitTarget::All:
-        return QStringLiteral("all");
+        return QLatin1String("all");
     case EmitTarget::Connection:
-        return QStringLiteral("connection");
+        return QLatin1String("connection");
     case EmitTarget::Legacy:
-        return QStringLiteral("legacy");
+        return QLatin1String("legacy");
     }
     return {};
 }
 
-QString sourceName(EmitSource source)
+QLatin1String sourceName(EmitSource source)
 {
     switch (source) {
     case EmitSource::Rest:
-        return QStringLiteral("rest");
+        return QLatin1String("rest");
     case EmitSource::Ws:
-        return QStringLiteral("ws");
+        return QLatin1String("ws");
     case EmitSource::Console:
-        return QStringLiteral("console");
+        return QLatin1String("console");
     case EmitSource::Compat:
-        return QStringLiteral("compat");
+        return QLatin1String("compat");
     case EmitSource::Notify:
-        return QStringLiteral("notify");
+        return QLatin1String("notify");
     }
     return {};
 }

@@ -20,8 +20,8 @@ enum class ConnectionKind : quint8 { Native, Legacy };
 enum class EmitTarget : quint8 { Room, User, All, Connection, Legacy };
 enum class EmitSource : quint8 { Rest, Ws, Console, Compat, Notify };
 
-QString targetName(EmitTarget target);
-QString sourceName(EmitSource source);
+QLatin1String targetName(EmitTarget target);
+QLatin1String sourceName(EmitSource source);
 // The inverse of targetName()/sourceName(); nullopt for any other text.
 std::optional<EmitTarget> parseTargetName(QStringView name);
 std::optional<EmitSource> parseSourceName(QStringView name);

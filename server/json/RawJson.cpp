@@ -133,10 +133,73 @@ bool isValidValue(QByteArrayView text, QString *error)
     return true;
 }
 
+void appendQuoted(QByteArray &out, QStringView s)
+{
+    // RFC 8259 section 7: '"', '\\' and the control characters below U+0020 are escaped,
+    // everything else is the UTF-8 of the text. Called for every name of every frame and log
+    // record: plain ASCII, the usual case, is copied in one pass with no allocation of its own.
+    bool plain = true;
+    for (QChar c : s) {
+        const char16_t u = c.unicode();
+        if (u < 0x20 || u >= 0x80 || u == u'"' || u == u'\\') {
+            plain = false;
+            break;
+        }
+    }
+    out += '"';
+    if (plain) {
+        const qsizetype at = out.size();
+        out.resize(at + s.size());
+        char *dst = out.data() + at;
+        for (QChar c : s)
+            *dst++ = char(c.unicode());
+        out += '"';
+        return;
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    const QByteArray utf8 = s.toUtf8();
+    for (char c : utf8) {
+        const auto u = uchar(c);
+        switch (u) {
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\b':
+            out += "\\b";
+            break;
+        case '\f':
+            out += "\\f";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        default:
+            if (u < 0x20) {
+                const char escaped[] = {'\\', 'u', '0', '0', kHex[u >> 4], kHex[u & 0xf]};
+                out.append(escaped, sizeof escaped);
+            } else {
+                out += c;
+            }
+        }
+    }
+    out += '"';
+}
+
 QByteArray quote(QStringView s)
 {
-    const QByteArray array = QJsonDocument(QJsonArray{s.toString()}).toJson(QJsonDocument::Compact);
-    return array.sliced(1, array.size() - 2);
+    QByteArray out;
+    out.reserve(s.size() + 2);
+    appendQuoted(out, s);
+    return out;
 }
 
 } // namespace sb::rawjson

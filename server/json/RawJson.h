@@ -21,7 +21,9 @@ QByteArray compact(QByteArrayView text);
 // True when text is one valid JSON value (object, array, string, number, true/false/null).
 bool isValidValue(QByteArrayView text, QString *error = nullptr);
 
-// A JSON string literal for s ("..." with escapes), built with Qt's JSON writer.
+// A JSON string literal for s ("..." with the escapes RFC 8259 requires), in UTF-8.
 QByteArray quote(QStringView s);
+// The same, appended to `out`.
+void appendQuoted(QByteArray &out, QStringView s);
 
 } // namespace sb::rawjson

@@ -22,9 +22,6 @@
 #include <algorithm>
 #include <map>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #if defined(Q_OS_LINUX)
 #  include <sys/resource.h>
 #  include <sys/syscall.h>
@@ -46,10 +43,10 @@ const char *const kSchema[] = {
         " data TEXT NOT NULL,"
         " delivered BIGINT NOT NULL,"
         " remote TEXT)",
-        // GET /api/log?room= / ?user= (target and name), ?event=, and retention by age.
+        // GET /api/log?room= / ?user= (target and name) and ?event=. Retention by age needs
+        // none: ts grows with id, so the oldest rows are the first ids.
         "CREATE INDEX IF NOT EXISTS messages_target_to ON messages (target, to_name, id)",
         "CREATE INDEX IF NOT EXISTS messages_event ON messages (event, id)",
-        "CREATE INDEX IF NOT EXISTS messages_ts ON messages (ts)",
 };
 
 QString connectionName(const void *owner, const char *role)
@@ -186,7 +183,20 @@ public:
         m_retention->setInterval(MessageLog::kRetentionIntervalMs);
         QObject::connect(m_retention, &QTimer::timeout, this, [this] { retention(); });
         m_retention->start();
+        // While records arrive, the writer wakes on this timer and commits what has queued
+        // since: the threads that append never wake it (a cross-thread wake per batch cost
+        // the HTTP thread more than the writing itself). It stops when a tick finds nothing.
+        m_tick = new QTimer(this);
+        m_tick->setInterval(MessageLog::kWriteIntervalMs);
+        QObject::connect(m_tick, &QTimer::timeout, this, [this] { writeQueued(); });
         return {};
+    }
+
+    // The first record after a quiet spell: written at once, then the timer runs.
+    void wake()
+    {
+        writeQueued();
+        m_tick->start();
     }
 
     void stop()
@@ -194,6 +204,8 @@ public:
         writeQueued();
         delete m_retention;
         m_retention = nullptr;
+        delete m_tick;
+        m_tick = nullptr;
         m_inserts.clear();
         const QString name = m_db.connectionName();
         m_db = QSqlDatabase();
@@ -203,8 +215,11 @@ public:
     void writeQueued()
     {
         std::vector<MessageRecord> batch = m_log->takeQueued();
-        if (batch.empty())
+        if (batch.empty()) {
+            if (m_tick) // takeQueued() marked the writer idle: the next append wakes it
+                m_tick->stop();
             return;
+        }
         if (!writeBatch(batch)) {
             // One retry on a fresh transaction (a busy database, a dropped PostgreSQL
             // connection reopened by the driver); then the batch is reported as failed.
@@ -216,8 +231,10 @@ public:
             }
         }
         const quint64 upTo = batch.back().id;
-        m_log->m_committed.store(upTo, std::memory_order_release);
-        m_log->truncateJournalIfDone();
+        {
+            QMutexLocker lock(&m_log->m_mutex);
+            m_log->m_committed.store(upTo, std::memory_order_release);
+        }
         m_log->m_commitDone.wakeAll();
         Q_EMIT m_log->committed(upTo);
     }
@@ -314,6 +331,7 @@ private:
     QSqlDatabase m_db;
     std::map<int, std::unique_ptr<QSqlQuery>> m_inserts;
     QTimer *m_retention = nullptr;
+    QTimer *m_tick = nullptr;
     QString m_lastError;
 };
 
@@ -405,13 +423,8 @@ void MessageLog::close()
     m_thread->wait();
     delete m_thread;
     m_thread = nullptr;
-    if (m_journalFd >= 0) {
-        // Everything is in the database now (stop() wrote the queue) unless a batch failed.
-        if (m_committed.load() >= m_lastAppended)
-            ::ftruncate(m_journalFd, 0);
-        ::close(m_journalFd);
-        m_journalFd = -1;
-    }
+    // Everything is in the database now (stop() wrote the queue) unless a batch failed.
+    m_journal.close(m_committed.load() >= m_lastAppended);
     // Readers' connections of every thread that queried (none may be querying now).
     QSet<QString> readers;
     {
@@ -424,31 +437,30 @@ void MessageLog::close()
 
 bool MessageLog::append(const MessageRecord &record)
 {
+    // The journal line is built before taking the lock, in a buffer each thread keeps.
+    thread_local QByteArray line;
+    line.resize(0);
+    appendRecordJson(line, record);
     QMutexLocker lock(&m_mutex);
     if (!m_writer || qint64(m_queue.size()) >= kMaxQueued)
         return false;
-    if (m_journalFd >= 0) {
-        const QByteArray line = recordJson(record) + '\n';
-        const ssize_t n = ::write(m_journalFd, line.constData(), size_t(line.size()));
-        if (n == line.size()) {
-            m_journalBytes += n;
-            m_durable.store(record.id, std::memory_order_release);
+    if (m_journal.isOpen()) {
+        const quint64 committed = m_committed.load(std::memory_order_acquire);
+        if (m_journal.append(line, record.id, committed)) {
+            // Durable once every earlier record is journaled or in the database.
+            if (m_journalHole <= committed)
+                m_durable.store(record.id, std::memory_order_release);
         } else {
-            // A full disk, say: stop journaling; answers then wait for the database commit.
-            qCWarning(lcLog).noquote() << "cannot write the journal" << m_database.journal
-                                       << "- answers now wait for the database commit";
-            if (n > 0)
-                ::ftruncate(m_journalFd, m_journalBytes); // no partial line left behind
-            ::close(m_journalFd);
-            m_journalFd = -1;
+            // The writer is far behind (16 MiB of records): this answer waits for the commit.
+            m_journalHole = record.id;
         }
     }
     m_lastAppended = record.id;
     m_queue.push_back(record);
-    if (!m_writeScheduled) {
-        m_writeScheduled = true;
+    if (m_writerIdle) {
+        m_writerIdle = false;
         QMetaObject::invokeMethod(
-                m_writer, [this] { m_writer->writeQueued(); }, Qt::QueuedConnection);
+                m_writer, [this] { m_writer->wake(); }, Qt::QueuedConnection);
     }
     return true;
 }
@@ -456,77 +468,64 @@ bool MessageLog::append(const MessageRecord &record)
 std::vector<MessageRecord> MessageLog::takeQueued()
 {
     QMutexLocker lock(&m_mutex);
-    m_writeScheduled = false;
-    return std::exchange(m_queue, {});
+    std::vector<MessageRecord> batch;
+    batch.reserve(m_queue.size()); // the next batch is likely as large as this one
+    batch.swap(m_queue);
+    if (batch.empty())
+        m_writerIdle = true;
+    return batch;
 }
 
 // Journal lines whose id the database lacks are records answered but not committed when the
-// process ended: they go into the database before anything else. A torn last line (the
-// process killed inside write()) was never answered and is dropped.
+// process ended: they go into the database before anything else.
 QString MessageLog::replayJournal()
 {
-    QFile file(m_database.journal);
-    std::vector<MessageRecord> missing;
-    if (file.exists()) {
-        if (!file.open(QIODevice::ReadOnly))
-            return QStringLiteral("cannot read %1: %2").arg(file.fileName(), file.errorString());
-        while (!file.atEnd()) {
-            const QByteArray line = file.readLine();
-            if (!line.endsWith('\n'))
-                break;
-            const QJsonObject o = QJsonDocument::fromJson(line).object();
-            const quint64 id = quint64(o.value(u"id").toInteger());
-            if (o.isEmpty() || id <= m_lastIdAtOpen)
-                continue;
-            MessageRecord r;
-            r.id = id;
-            r.ts = o.value(u"ts").toInteger();
-            r.source = parseSourceName(o.value(u"source").toString()).value_or(EmitSource::Rest);
-            r.target = parseTargetName(o.value(u"target").toString()).value_or(EmitTarget::Room);
-            r.to = o.value(u"to").isNull() ? QString() : o.value(u"to").toString();
-            r.event = o.value(u"event").toString();
-            r.data = rawjson::member(line.trimmed(), u"data"); // exactly as sent
-            r.delivered = o.value(u"delivered").toInteger();
-            r.remote = o.value(u"remote").toString();
-            missing.push_back(std::move(r));
-        }
-        file.close();
+    QList<QByteArray> lines;
+    QString why;
+    if (!Journal::readLines(m_database.journal, &lines, &why))
+        return why;
+    std::map<quint64, MessageRecord> missing; // by id: the two halves, in order, no twice
+    for (const QByteArray &line : std::as_const(lines)) {
+        const QJsonObject o = QJsonDocument::fromJson(line).object();
+        const quint64 id = quint64(o.value(u"id").toInteger());
+        if (o.isEmpty() || id <= m_lastIdAtOpen)
+            continue;
+        MessageRecord r;
+        r.id = id;
+        r.ts = o.value(u"ts").toInteger();
+        r.source = parseSourceName(o.value(u"source").toString()).value_or(EmitSource::Rest);
+        r.target = parseTargetName(o.value(u"target").toString()).value_or(EmitTarget::Room);
+        r.to = o.value(u"to").isNull() ? QString() : o.value(u"to").toString();
+        r.event = o.value(u"event").toString();
+        r.data = rawjson::member(line, u"data"); // exactly as sent
+        r.delivered = o.value(u"delivered").toInteger();
+        r.remote = o.value(u"remote").toString();
+        missing.emplace(id, std::move(r));
     }
     if (!missing.empty()) {
         LogWriter writer(this);
-        if (const QString why = writer.start(); !why.isEmpty())
-            return why;
+        if (const QString error = writer.start(); !error.isEmpty())
+            return error;
         {
             QMutexLocker lock(&m_mutex);
-            m_queue = missing;
+            m_queue.clear();
+            for (auto &[id, record] : missing)
+                m_queue.push_back(std::move(record));
         }
+        const quint64 last = missing.rbegin()->first;
         writer.writeQueued();
-        const bool ok = m_committed.load() >= missing.back().id;
+        const bool ok = m_committed.load() >= last;
         writer.stop();
         if (!ok)
             return QStringLiteral("cannot write the journal's %1 records to the database")
                     .arg(missing.size());
         qCInfo(lcLog).noquote() << "recovered" << missing.size() << "records from the journal";
-        m_lastIdAtOpen = missing.back().id;
+        m_lastIdAtOpen = last;
     }
-    m_journalFd = ::open(QFile::encodeName(m_database.journal).constData(),
-                         O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_TRUNC, 0600);
-    if (m_journalFd < 0)
-        qCWarning(lcLog).noquote() << "cannot open the journal" << m_database.journal
-                                   << "- answers wait for the database commit";
-    m_journalBytes = 0;
+    if (const QString error = m_journal.open(m_database.journal); !error.isEmpty())
+        qCWarning(lcLog).noquote() << error << "- answers wait for the database commit";
+    m_journalHole = 0;
     return {};
-}
-
-void MessageLog::truncateJournalIfDone()
-{
-    QMutexLocker lock(&m_mutex);
-    // Only when the database holds every line, and not for every commit: once it has grown.
-    if (m_journalFd < 0 || m_journalBytes < kJournalTruncateBytes
-        || m_committed.load(std::memory_order_acquire) < m_lastAppended)
-        return;
-    if (::ftruncate(m_journalFd, 0) == 0)
-        m_journalBytes = 0;
 }
 
 qint64 MessageLog::queueDepth() const
@@ -609,20 +608,37 @@ std::optional<QList<MessageRecord>> MessageLog::query(const LogQuery &query, QSt
     return records;
 }
 
+void appendRecordJson(QByteArray &out, const MessageRecord &r)
+{
+    out.reserve(out.size() + 160 + r.to.size() + r.event.size() + r.data.size());
+    out += R"({"id":)";
+    out += QByteArray::number(r.id);
+    out += R"(,"ts":)";
+    out += QByteArray::number(r.ts);
+    out += R"(,"source":")";
+    out += QByteArrayView(sourceName(r.source).data(), sourceName(r.source).size());
+    out += R"(","target":")";
+    out += QByteArrayView(targetName(r.target).data(), targetName(r.target).size());
+    out += R"(","to":)";
+    if (r.to.isNull())
+        out += "null";
+    else
+        rawjson::appendQuoted(out, r.to);
+    out += R"(,"event":)";
+    rawjson::appendQuoted(out, r.event);
+    out += R"(,"data":)";
+    out += r.data.isEmpty() ? QByteArrayView("null") : QByteArrayView(r.data);
+    out += R"(,"delivered":)";
+    out += QByteArray::number(r.delivered);
+    out += R"(,"remote":)";
+    rawjson::appendQuoted(out, r.remote);
+    out += '}';
+}
+
 QByteArray recordJson(const MessageRecord &r)
 {
     QByteArray out;
-    out.reserve(160 + r.data.size());
-    out += R"({"id":)" + QByteArray::number(r.id);
-    out += R"(,"ts":)" + QByteArray::number(r.ts);
-    out += R"(,"source":)" + rawjson::quote(sourceName(r.source));
-    out += R"(,"target":)" + rawjson::quote(targetName(r.target));
-    out += R"(,"to":)" + (r.to.isNull() ? QByteArrayLiteral("null") : rawjson::quote(r.to));
-    out += R"(,"event":)" + rawjson::quote(r.event);
-    out += R"(,"data":)" + (r.data.isEmpty() ? QByteArrayLiteral("null") : r.data);
-    out += R"(,"delivered":)" + QByteArray::number(r.delivered);
-    out += R"(,"remote":)" + rawjson::quote(r.remote);
-    out += '}';
+    appendRecordJson(out, r);
     return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "hub/Message.h"
+#include "store/Journal.h"
 
 #include <QMutex>
 #include <QObject>
@@ -46,12 +47,11 @@ struct LogDatabase
     QString describe() const; // for the log: never the password
 };
 
-// The message log (the seeds' RTM_LOG). append() writes the record as one line to an
-// append-only journal (one write(): in the OS's hands, so a killed process loses nothing) and
-// queues it (any thread, cheap); a writer thread with its own database connection writes
-// whatever has queued up in one transaction (group commit), and the journal is emptied once
-// the database holds everything in it. At open, journal lines the database lacks are written
-// first (the process was killed before their commit). A caller answers once durableId()
+// The message log (the seeds' RTM_LOG). append() copies the record as one line into the
+// memory-mapped Journal (in the OS's hands, so a killed process loses nothing) and queues it
+// (any thread, cheap); a writer thread with its own database connection writes whatever has
+// queued up in one transaction (group commit). At open, journal lines the database lacks are
+// written first (the process was killed before their commit). A caller answers once durableId()
 // covers its record: at once while the journal works, else after the commit. Retention by age and
 // row count runs on the writer thread. Queries run on the calling thread with a connection of that
 // thread's own.
@@ -90,7 +90,7 @@ public:
 
     static constexpr qint64 kMaxQueued = 200'000;
     static constexpr int kRetentionIntervalMs = 10'000;
-    static constexpr qint64 kJournalTruncateBytes = 1 << 20;
+    static constexpr int kWriteIntervalMs = 5; // group commit: at most this long between batches
 
 Q_SIGNALS:
     // Emitted from the writer thread after each commit: every id up to upTo is durable.
@@ -110,20 +110,20 @@ private:
     quint64 m_lastIdAtOpen = 0;
     std::atomic<quint64> m_committed{0};
     std::atomic<quint64> m_durable{0};
-    int m_journalFd = -1;
-    qint64 m_journalBytes = 0;
+    Journal m_journal;
+    quint64 m_journalHole = 0; // highest id that could not be journaled
     quint64 m_lastAppended = 0;
     QString replayJournal();
-    void truncateJournalIfDone();
 
     mutable QMutex m_mutex;
     mutable QWaitCondition m_commitDone; // with m_mutex: a batch was committed
     std::vector<MessageRecord> m_queue;
-    bool m_writeScheduled = false;
+    bool m_writerIdle = true;                  // the writer's timer is stopped: append() wakes it
     mutable QSet<QString> m_readerConnections; // reader connection names, closed by close()
 };
 
 // The record as GET /api/log and the admin stream show it (data as the raw JSON it was).
 QByteArray recordJson(const MessageRecord &record);
+void appendRecordJson(QByteArray &out, const MessageRecord &record);
 
 } // namespace sb
