@@ -59,6 +59,7 @@ bool Server::openLog(const ServerConfig &config, QString *error)
                                << m_log->lastIdAtOpen();
     m_context.log = m_log.get();
     m_hub->setLastId(m_log->lastIdAtOpen());
+    m_hub->setLogBacked(true);
     MessageLog *log = m_log.get();
     m_hub->setRecordGate([log] { return log->queueDepth() < MessageLog::kMaxQueued; });
     m_hub->setRecordObserver([log](const MessageRecord &record) { log->append(record); });

@@ -14,6 +14,14 @@ namespace {
 QByteArray eventFrame(quint64 id, const QString &event, const QString *room, const QByteArray &data,
                       qint64 ts)
 {
+    return Hub::eventWire(id, event, room, data, ts);
+}
+
+} // namespace
+
+QByteArray Hub::eventWire(quint64 id, const QString &event, const QString *room,
+                          const QByteArray &data, qint64 ts)
+{
     QByteArray json;
     json.reserve(data.size() + event.size() + (room ? room->size() : 0) + 80);
     json.append(R"({"type":"event","id":)").append(QByteArray::number(id));
@@ -24,8 +32,6 @@ QByteArray eventFrame(quint64 id, const QString &event, const QString *room, con
     json.append(R"(,"ts":)").append(QByteArray::number(ts)).append('}');
     return wsframe::text(json);
 }
-
-} // namespace
 
 Hub::Hub(qint64 historyPerRoom, const RevocationList *revocations)
     : m_historyPerRoom(historyPerRoom), m_revocations(revocations)
@@ -147,10 +153,16 @@ void Hub::removeMembershipLocked(ConnId id, Conn &conn, const QString &room)
         m_rooms.erase(r);
 }
 
-JoinResult Hub::join(ConnId id, const TokenClaims &claims, std::optional<quint64> since)
+JoinResult Hub::join(ConnId id, const TokenClaims &claims, std::optional<quint64> since,
+                     quint64 logCoveredUpTo)
 {
     JoinResult result;
     QMutexLocker lock(&m_mutex);
+    if (logCoveredUpTo > 0) { // the pin of the NeedLog answer before this call
+        auto pinned = m_history.find(claims.room);
+        if (pinned != m_history.end())
+            pinned->pins.removeOne(logCoveredUpTo);
+    }
     auto it = m_conns.find(id);
     if (it == m_conns.end())
         return result;
@@ -167,6 +179,26 @@ JoinResult Hub::join(ConnId id, const TokenClaims &claims, std::optional<quint64
             result.status = JoinResult::Status::Revoked;
             return result;
         }
+    }
+    // Memory holds every event of the room above `held`. What lies below comes from the log:
+    // the events since `since`, and for a room memory has no record of, its latest id.
+    const auto h = m_history.find(claims.room);
+    const quint64 held = h != m_history.end() ? h->droppedUpTo : m_forgottenUpTo;
+    const auto existing = m_rooms.constFind(claims.room);
+    const bool wasMember = existing != m_rooms.constEnd() && existing->members.contains(id);
+    if (m_logBacked && !wasMember && logCoveredUpTo < held
+        && ((since && *since < held) || h == m_history.end())) {
+        // Up to the room's newest event: memory then only has to supply what comes after the
+        // log query, which it still holds unless history_per_room events arrive meanwhile.
+        // The room's events after that id stay in memory until the caller joins again, so
+        // that the log and memory meet however fast the room's events come.
+        result.status = JoinResult::Status::NeedLog;
+        result.needLogUpTo = held;
+        if (h != m_history.end()) {
+            result.needLogUpTo = h->lastId;
+            h->pins.append(h->lastId);
+        }
+        return result;
     }
     if (c.user.isNull()) {
         c.user = claims.user;
@@ -193,23 +225,51 @@ JoinResult Hub::join(ConnId id, const TokenClaims &claims, std::optional<quint64
     }
 
     result.status = JoinResult::Status::Joined;
-    const auto h = m_history.constFind(claims.room);
-    if (h != m_history.constEnd()) {
+    if (h != m_history.end()) {
         result.lastId = h->lastId;
         // A member already receives every event live: replaying would duplicate those still
         // on their way.
         if (since && *since < h->lastId && !alreadyMember) {
-            result.recovered = *since >= h->droppedUpTo;
+            result.recovered = *since >= h->droppedUpTo || logCoveredUpTo >= h->droppedUpTo;
+            const quint64 after = qMax(*since, logCoveredUpTo);
             for (const auto &[eventId, wire] : h->events) {
-                if (eventId > *since)
+                if (eventId > after)
                     result.replay.append(wire);
             }
         }
-    } else if (since && *since < m_forgottenUpTo) {
+    } else if (since && *since < m_forgottenUpTo && logCoveredUpTo < m_forgottenUpTo) {
         // The room's history record itself was dropped: events may have been missed.
         result.recovered = false;
     }
+    // Ids this server never gave: the client saw another log (or one since wiped).
+    if (since && *since > m_lastId)
+        result.recovered = false;
     return result;
+}
+
+bool Hub::pinnedLocked(const History &h, quint64 eventId)
+{
+    for (quint64 pin : h.pins) {
+        if (eventId > pin)
+            return true;
+    }
+    return false;
+}
+
+void Hub::seedRoom(const QString &room, quint64 lastIdInLog)
+{
+    QMutexLocker lock(&m_mutex);
+    if (m_history.contains(room))
+        return;
+    History &h = m_history[room];
+    h.lastId = lastIdInLog;
+    h.droppedUpTo = m_forgottenUpTo;
+}
+
+void Hub::setLogBacked(bool backed)
+{
+    QMutexLocker lock(&m_mutex);
+    m_logBacked = backed;
 }
 
 bool Hub::leave(ConnId id, const QString &room)
@@ -261,12 +321,18 @@ bool Hub::sinksHaveRoomLocked(const std::vector<qint64> &writesPerShard) const
 
 void Hub::recordHistoryLocked(const QString &room, quint64 id, const QByteArray &wire)
 {
-    History &h = m_history[room];
+    auto record = m_history.find(room);
+    if (record == m_history.end()) {
+        // Events of this room up to m_forgottenUpTo, if any, are not in memory.
+        record = m_history.insert(room, History{});
+        record->droppedUpTo = m_forgottenUpTo;
+    }
+    History &h = *record;
     h.lastId = id;
     h.events.emplace_back(id, wire);
     m_historyBytes += wire.size();
     m_historyOrder.emplace_back(room, id);
-    while (qint64(h.events.size()) > m_historyPerRoom) {
+    while (qint64(h.events.size()) > m_historyPerRoom && !pinnedLocked(h, h.events.front().first)) {
         h.droppedUpTo = h.events.front().first;
         m_historyBytes -= h.events.front().second.size();
         h.events.pop_front();
@@ -278,8 +344,12 @@ void Hub::recordHistoryLocked(const QString &room, quint64 id, const QByteArray 
            && (m_historyBytes > kHistoryMaxBytes
                || m_historyOrder.size() > 4 * size_t(kHistoryMaxRooms))) {
         const auto [oldRoom, oldId] = m_historyOrder.front();
-        m_historyOrder.pop_front();
         auto old = m_history.find(oldRoom);
+        // A join is reading the log up to just before this event: the budget waits for it
+        // (milliseconds) rather than lose track of the event.
+        if (old != m_history.end() && pinnedLocked(*old, oldId))
+            break;
+        m_historyOrder.pop_front();
         if (old != m_history.end() && !old->events.empty() && old->events.front().first == oldId) {
             old->droppedUpTo = oldId;
             m_historyBytes -= old->events.front().second.size();
@@ -289,7 +359,7 @@ void Hub::recordHistoryLocked(const QString &room, quint64 id, const QByteArray 
     // Bound the number of rooms with a record: forget empty rooms without members.
     if (m_history.size() > kHistoryMaxRooms) {
         for (auto it = m_history.begin(); it != m_history.end();) {
-            if (it->events.empty() && !m_rooms.contains(it.key())) {
+            if (it->events.empty() && it->pins.isEmpty() && !m_rooms.contains(it.key())) {
                 m_forgottenUpTo = qMax(m_forgottenUpTo, it->lastId);
                 it = m_history.erase(it);
             } else {
@@ -550,6 +620,7 @@ void Hub::setLastId(quint64 id)
 {
     QMutexLocker lock(&m_mutex);
     m_lastId = qMax(m_lastId, id);
+    m_forgottenUpTo = qMax(m_forgottenUpTo, id);
 }
 
 void Hub::setRecordObserver(std::function<void(const MessageRecord &)> observer)

@@ -72,7 +72,11 @@ struct HubStats
 
 struct JoinResult
 {
-    enum class Status { Joined, Forbidden, Revoked, Gone } status = Status::Gone;
+    // NeedLog: memory does not hold every event the join must replay (or the room's latest
+    // id); nothing changed. Fetch the room's events up to needLogUpTo from the message log,
+    // seedRoom() with the latest id found, and join again with logCoveredUpTo = needLogUpTo.
+    enum class Status { Joined, Forbidden, Revoked, Gone, NeedLog } status = Status::Gone;
+    quint64 needLogUpTo = 0;
     quint64 lastId = 0;
     bool recovered = true;
     QList<QByteArray> replay; // wire frames of missed events, oldest first
@@ -101,7 +105,17 @@ public:
     // Returns the rooms the connection was in (for logging and observers).
     QStringList closeConnection(ConnId id);
 
-    JoinResult join(ConnId id, const TokenClaims &claims, std::optional<quint64> since);
+    // `logCoveredUpTo`: the caller replays the room's events with ids in (since,
+    // logCoveredUpTo] itself, from the message log; memory supplies those above.
+    JoinResult join(ConnId id, const TokenClaims &claims, std::optional<quint64> since,
+                    quint64 logCoveredUpTo = 0);
+    // A room memory knows nothing of: its latest id as the message log has it.
+    void seedRoom(const QString &room, quint64 lastIdInLog);
+    // With a message log, joins ask for it (NeedLog) where memory falls short.
+    void setLogBacked(bool backed);
+    // The wire frame of an event, as live emits and replays send it.
+    static QByteArray eventWire(quint64 id, const QString &event, const QString *room,
+                                const QByteArray &data, qint64 ts);
     bool leave(ConnId id, const QString &room);
     // (user, session) pairs of the room, one each; nullopt when `id` is not a member.
     std::optional<QList<QPair<QString, QString>>> presence(ConnId id, const QString &room) const;
@@ -120,7 +134,8 @@ public:
     HubStats stats() const;
     qint64 openCount() const { return m_openCount.load(std::memory_order_relaxed); }
 
-    // Ids continue from the message log after a restart.
+    // Ids continue from the message log after a restart; events up to `id` are then only in
+    // the log, not in memory.
     void setLastId(quint64 id);
     // Called (under the hub lock, in id order) for every accepted emit.
     void setRecordObserver(std::function<void(const MessageRecord &)> observer);
@@ -147,7 +162,9 @@ private:
         std::deque<std::pair<quint64, QByteArray>> events; // id, wire frame
         quint64 lastId = 0;
         quint64 droppedUpTo = 0; // highest id no longer held
+        QList<quint64> pins;     // joins reading the log up to these ids: keep what follows
     };
+    static bool pinnedLocked(const History &h, quint64 eventId);
     struct Conn
     {
         int shard = 0;
@@ -188,7 +205,8 @@ private:
     QHash<QString, History> m_history;
     std::deque<std::pair<QString, quint64>> m_historyOrder; // (room, id), oldest first
     qint64 m_historyBytes = 0;
-    quint64 m_forgottenUpTo = 0;                // highest id of a room whose record was dropped
+    quint64 m_forgottenUpTo = 0; // a room with no record may have had events up to this id
+    bool m_logBacked = false;
     QHash<QString, QList<ConnId>> m_users;      // user -> its connections in at least one room
     std::vector<QList<ConnId>> m_joinedByShard; // connections in at least one room, per shard
     std::vector<QList<ConnId>> m_legacyByShard; // legacy connections, per shard

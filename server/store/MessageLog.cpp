@@ -258,6 +258,14 @@ public:
             if (!q.exec())
                 qCWarning(lcLog).noquote() << "retention by rows failed:" << q.lastError().text();
         }
+        // What is gone now: everything below the oldest row, or all that was committed.
+        if (q.exec(QStringLiteral("SELECT MIN(id) FROM messages")) && q.next()) {
+            const quint64 pruned = q.value(0).isNull()
+                    ? m_log->m_committed.load(std::memory_order_acquire)
+                    : q.value(0).toULongLong() - 1;
+            if (pruned > m_log->m_prunedUpTo.load())
+                m_log->m_prunedUpTo.store(pruned, std::memory_order_release);
+        }
     }
 
 private:
@@ -371,11 +379,16 @@ QString MessageLog::open()
                     break;
                 }
             }
-            if (error.isEmpty() && q.exec(QStringLiteral("SELECT MAX(id) FROM messages"))
-                && q.next())
+            if (error.isEmpty() && q.exec(QStringLiteral("SELECT MAX(id), MIN(id) FROM messages"))
+                && q.next()) {
                 m_lastIdAtOpen = q.value(0).toULongLong();
-            else if (error.isEmpty())
+                // Ids below the oldest row were deleted by retention (ids start at 1); an
+                // empty table says nothing, and the journal replay only adds newer ones.
+                if (!q.value(1).isNull())
+                    m_prunedUpTo.store(q.value(1).toULongLong() - 1);
+            } else if (error.isEmpty()) {
                 error = q.lastError().text();
+            }
         }
         QSqlDatabase::removeDatabase(name);
         if (!error.isEmpty())
@@ -549,11 +562,16 @@ std::optional<QList<MessageRecord>> MessageLog::query(const LogQuery &query, QSt
         QMutexLocker lock(&m_mutex);
         m_readerConnections.insert(name);
         // Read your writes: records already answered (journaled) but not yet in the database
-        // are waited for, briefly.
-        const quint64 wanted = m_lastAppended;
-        QDeadlineTimer deadline(2000);
-        while (m_committed.load(std::memory_order_acquire) < wanted && m_writer
-               && m_commitDone.wait(&m_mutex, deadline)) { }
+        // are waited for, briefly; the writer is asked to commit now rather than at its tick.
+        const quint64 wanted = query.upToId ? qMin(*query.upToId, m_lastAppended) : m_lastAppended;
+        if (m_committed.load(std::memory_order_acquire) < wanted && m_writer) {
+            LogWriter *writer = m_writer;
+            QMetaObject::invokeMethod(
+                    writer, [writer] { writer->writeQueued(); }, Qt::QueuedConnection);
+            QDeadlineTimer deadline(2000);
+            while (m_committed.load(std::memory_order_acquire) < wanted && m_writer
+                   && m_commitDone.wait(&m_mutex, deadline)) { }
+        }
     }
     QSqlDatabase c = openConnection(m_database, name, error);
     if (!c.isValid())
@@ -580,6 +598,10 @@ std::optional<QList<MessageRecord>> MessageLog::query(const LogQuery &query, QSt
         where << QStringLiteral("id < ?");
         values << qint64(*query.beforeId);
     }
+    if (query.upToId) {
+        where << QStringLiteral("id <= ?");
+        values << qint64(*query.upToId);
+    }
     // Oldest first after since_id; otherwise the newest `limit`, turned around below.
     const bool ascending = query.sinceId.has_value();
     QString sql = QStringLiteral("SELECT id, ts, source, target, to_name, event, data, "
@@ -587,7 +609,7 @@ std::optional<QList<MessageRecord>> MessageLog::query(const LogQuery &query, QSt
     if (!where.isEmpty())
         sql += QStringLiteral(" WHERE ") + where.join(QStringLiteral(" AND "));
     sql += ascending ? QStringLiteral(" ORDER BY id ASC") : QStringLiteral(" ORDER BY id DESC");
-    sql += QStringLiteral(" LIMIT %1").arg(std::clamp(query.limit, 1, 1000));
+    sql += QStringLiteral(" LIMIT %1").arg(std::clamp(query.limit, 1, kMaxQueryLimit));
     QSqlQuery q(c);
     q.setForwardOnly(true);
     if (!q.prepare(sql)) {
@@ -606,6 +628,42 @@ std::optional<QList<MessageRecord>> MessageLog::query(const LogQuery &query, QSt
     if (!ascending)
         std::reverse(records.begin(), records.end());
     return records;
+}
+
+MessageLog::RoomHistory MessageLog::roomHistory(const QString &room, std::optional<quint64> since,
+                                                quint64 upTo) const
+{
+    RoomHistory history;
+    QString error;
+    LogQuery newest;
+    newest.room = room;
+    newest.upToId = upTo;
+    newest.limit = 1;
+    const auto latest = query(newest, &error);
+    if (!latest) {
+        qCWarning(lcLog).noquote() << "cannot read the history of room" << room << ":" << error;
+        history.complete = false;
+        return history;
+    }
+    history.lastId = latest->isEmpty() ? 0 : latest->constFirst().id;
+    if (!since || *since >= history.lastId)
+        return history;
+    LogQuery missed;
+    missed.room = room;
+    missed.sinceId = since;
+    missed.upToId = upTo;
+    missed.limit = kMaxLogReplay + 1;
+    auto records = query(missed, &error);
+    if (!records) {
+        qCWarning(lcLog).noquote() << "cannot read the history of room" << room << ":" << error;
+        history.complete = false;
+        return history;
+    }
+    // Retention may have deleted some of them; a gap this long is not replayed at all.
+    history.complete = prunedUpTo() <= *since && records->size() <= kMaxLogReplay;
+    if (records->size() <= kMaxLogReplay)
+        history.records = std::move(*records);
+    return history;
 }
 
 void appendRecordJson(QByteArray &out, const MessageRecord &r)

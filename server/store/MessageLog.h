@@ -28,7 +28,8 @@ struct LogQuery
     QString event;                   // records of this event
     std::optional<quint64> sinceId;  // ids above, oldest first
     std::optional<quint64> beforeId; // ids below (paging backwards)
-    int limit = 100;
+    std::optional<quint64> upToId;   // ids at or below
+    int limit = 100;                 // 1..kMaxQueryLimit
 };
 
 // Where the log lives: an SQLite file (WAL) or a PostgreSQL database, same schema and code.
@@ -85,10 +86,24 @@ public:
     qint64 queueDepth() const;
     // Any thread: records matching the query, oldest first; nullopt with *error on failure.
     std::optional<QList<MessageRecord>> query(const LogQuery &query, QString *error) const;
+    // Any thread: what `since` recovery needs of a room that memory no longer holds: its
+    // events with ids in (since, upTo], oldest first, and its latest id up to upTo.
+    struct RoomHistory
+    {
+        QList<MessageRecord> records;
+        quint64 lastId = 0;
+        bool complete = true; // false: some are gone (retention), too many, or a query failed
+    };
+    RoomHistory roomHistory(const QString &room, std::optional<quint64> since, quint64 upTo) const;
+    // Highest id retention has deleted (every id above it that was logged is still there).
+    quint64 prunedUpTo() const { return m_prunedUpTo.load(std::memory_order_acquire); }
     // Any thread: runs the retention now (tests; the writer runs it every 10 s).
     void applyRetentionNow();
 
     static constexpr qint64 kMaxQueued = 200'000;
+    static constexpr int kMaxQueryLimit = 10'000;
+    // Most events one join replays from the log; a longer gap answers recovered: false.
+    static constexpr int kMaxLogReplay = 10'000;
     static constexpr int kRetentionIntervalMs = 10'000;
     static constexpr int kWriteIntervalMs = 5; // group commit: at most this long between batches
 
@@ -110,6 +125,7 @@ private:
     quint64 m_lastIdAtOpen = 0;
     std::atomic<quint64> m_committed{0};
     std::atomic<quint64> m_durable{0};
+    std::atomic<quint64> m_prunedUpTo{0};
     Journal m_journal;
     quint64 m_journalHole = 0; // highest id that could not be journaled
     quint64 m_lastAppended = 0;

@@ -5,6 +5,7 @@
 #include "core/ServerContext.h"
 #include "hub/Hub.h"
 #include "hub/Names.h"
+#include "store/MessageLog.h"
 #include "ws/IoShard.h"
 #include "ws/WsFrame.h"
 #include "json/RawJson.h"
@@ -402,6 +403,10 @@ void ClientConnection::handleText(const QString &message)
     }
 }
 
+namespace {
+constexpr int kMaxLogAttempts = 8;
+} // namespace
+
 void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &,
                                   const QByteArray &sinceText, const QByteArray &ref)
 {
@@ -420,7 +425,35 @@ void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &,
         sendError(check.code().toLatin1().constData(), check.message, ref);
         return;
     }
-    const JoinResult joined = ctx->hub->join(m_id, check.claims, since);
+    // Memory first; where it falls short (an old `since`, a room not seen since a restart),
+    // the missed events come from the message log, then memory supplies the rest under the
+    // hub lock, so no event is missed or sent twice while emits race the join.
+    JoinResult joined;
+    QList<QByteArray> fromLog;
+    bool logComplete = true;
+    quint64 covered = 0;
+    for (int attempt = 0;; ++attempt) {
+        joined = ctx->hub->join(m_id, check.claims, since, covered);
+        if (joined.status != JoinResult::Status::NeedLog)
+            break;
+        const quint64 upTo = joined.needLogUpTo;
+        if (!ctx->log || attempt == kMaxLogAttempts) {
+            // No log, or memory keeps dropping events faster than the log is read.
+            logComplete = false;
+            covered = upTo;
+            continue;
+        }
+        // The first query reads from since, the next ones only what memory dropped meanwhile.
+        const std::optional<quint64> from = attempt == 0 ? since : std::optional<quint64>(covered);
+        const MessageLog::RoomHistory history =
+                ctx->log->roomHistory(check.claims.room, from, upTo);
+        if (attempt == 0)
+            ctx->hub->seedRoom(check.claims.room, history.lastId);
+        logComplete = logComplete && history.complete;
+        for (const MessageRecord &r : history.records)
+            fromLog.append(Hub::eventWire(r.id, r.event, &check.claims.room, r.data, r.ts));
+        covered = upTo;
+    }
     if (joined.status == JoinResult::Status::Forbidden) {
         sendError("forbidden",
                   QStringLiteral("this connection belongs to another user; open a new connection "
@@ -435,19 +468,26 @@ void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &,
     }
     if (joined.status != JoinResult::Status::Joined)
         return;
+    const bool recovered = joined.recovered && logComplete;
+    for (const QByteArray &wire : std::as_const(fromLog))
+        send(wire, true);
     for (const QByteArray &wire : joined.replay)
         send(wire, true);
     sendJson(QByteArrayLiteral(R"({"type":"joined","room":)") + rawjson::quote(check.claims.room)
                      + QByteArrayLiteral(R"(,"recovered":)")
-                     + (joined.recovered ? QByteArrayLiteral("true") : QByteArrayLiteral("false"))
+                     + (recovered ? QByteArrayLiteral("true") : QByteArrayLiteral("false"))
                      + QByteArrayLiteral(R"(,"last_id":)") + QByteArray::number(joined.lastId)
                      + '}',
              ref);
-    qCInfo(lcWs).noquote()
-            << "join" << connectionIdText(m_id) << "room" << check.claims.room << "user"
-            << check.claims.user
-            << (since ? QStringLiteral("since %1 replayed %2").arg(*since).arg(joined.replay.size())
-                      : QString());
+    qCInfo(lcWs).noquote() << "join" << connectionIdText(m_id) << "room" << check.claims.room
+                           << "user" << check.claims.user
+                           << (since ? QStringLiteral("since %1 replayed %2 (%3 from the log)%4")
+                                               .arg(*since)
+                                               .arg(joined.replay.size() + fromLog.size())
+                                               .arg(fromLog.size())
+                                               .arg(recovered ? QString()
+                                                              : QStringLiteral(", not recovered"))
+                                     : QString());
     // Most connections say nothing more after their join: give back the read buffer that
     // frame left behind once QWebSocket is done with this read (the sweep does it later for
     // everything read afterwards). The socket is the context: gone with it, the call is too.
