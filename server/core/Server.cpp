@@ -1,5 +1,6 @@
 #include "core/Server.h"
 
+#include "admin/AdminStream.h"
 #include "auth/RevocationList.h"
 #include "auth/TokenService.h"
 #include "core/Logging.h"
@@ -62,7 +63,6 @@ bool Server::openLog(const ServerConfig &config, QString *error)
     m_hub->setLogBacked(true);
     MessageLog *log = m_log.get();
     m_hub->setRecordGate([log] { return log->queueDepth() < MessageLog::kMaxQueued; });
-    m_hub->setRecordObserver([log](const MessageRecord &record) { log->append(record); });
     return true;
 }
 
@@ -135,6 +135,16 @@ bool Server::start(QString *error)
     anchor->deleteLater();
     m_http = http;
     connect(m_httpThread, &QThread::finished, m_http, &QObject::deleteLater);
+    // Every accepted emit goes to the log and the admin stream; every connection and
+    // membership change to the admin stream. Both are cheap appends under the hub lock.
+    AdminStream *admin = http->admin();
+    MessageLog *log = m_log.get();
+    m_hub->setRecordObserver([log, admin](const MessageRecord &record) {
+        if (log)
+            log->append(record);
+        admin->recordEmitted(record);
+    });
+    m_hub->setEventObserver([admin](const HubEvent &event) { admin->hubEvent(event); });
     if (m_log) {
         connect(m_log.get(), &MessageLog::committed, m_http, &HttpServer::logCommitted);
         connect(m_log.get(), &MessageLog::writeFailed, m_http,
@@ -186,6 +196,10 @@ void Server::stop(int graceMs)
     while (live() > 0 && waited.elapsed() < graceMs)
         QThread::msleep(10);
 
+    // The admin stream goes with the HTTP thread: nothing may reach it afterwards (the
+    // shards' last closes included).
+    m_hub->setEventObserver({});
+    m_hub->setRecordObserver({});
     m_httpThread->quit();
     m_httpThread->wait();
     for (QThread *thread : std::as_const(m_shardThreads)) {

@@ -1,5 +1,6 @@
 #include "http/HttpServer.h"
 
+#include "admin/AdminStream.h"
 #include "admin/StatsSampler.h"
 #include "core/Logging.h"
 #include "core/ServerContext.h"
@@ -61,6 +62,7 @@ HttpServer::HttpServer(const ServerContext *context, QList<IoShard *> shards, QO
       m_context(context),
       m_shards(std::move(shards)),
       m_stats(new StatsSampler(context->hub, context->startedMs, this)),
+      m_admin(new AdminStream(context, m_stats, this)),
       m_rest(context, m_stats),
       m_compat(context, &m_rest)
 {
@@ -374,8 +376,11 @@ bool HttpServer::handleUpgrade(const QHttpServerRequest &request, QTcpSocket *so
         return refuse(400, u"bad_request", QStringLiteral("Sec-WebSocket-Version must be 13"));
     if (http10)
         return refuse(400, u"bad_request", QStringLiteral("a WebSocket upgrade needs HTTP/1.1"));
-    if (path == u"/admin")
-        return refuse(404, u"not_found", QStringLiteral("the admin stream is not available"));
+    const bool admin = path == u"/admin";
+    if (admin && m_context->apiKey.isConfigured() && !m_context->apiKey.check(request, true))
+        return refuse(401, u"unauthorized",
+                      QStringLiteral("the admin stream needs the API key (api_key=, X-API-Key, "
+                                     "Bearer or Basic)"));
     if (path.startsWith(u"/websockets/") || path == u"/websockets")
         return refuse(404, u"not_found", QStringLiteral("paths under /websockets/ are reserved"));
     const QString origin = QString::fromUtf8(request.value(QByteArrayLiteral("origin")));
@@ -394,7 +399,7 @@ bool HttpServer::handleUpgrade(const QHttpServerRequest &request, QTcpSocket *so
                               .arg(m_context->config.maxConnections));
     const ConnectionKind kind = path == u"/ws" ? ConnectionKind::Native : ConnectionKind::Legacy;
     m_pendingUpgrades.insert(peerKey(socket->peerAddress(), socket->peerPort()),
-                             PendingUpgrade{socket, kind});
+                             PendingUpgrade{socket, kind, admin});
     return true;
 }
 
@@ -421,6 +426,13 @@ void HttpServer::takeWebSockets()
         if (!tcp) {
             socket->abort();
             socket->deleteLater();
+            continue;
+        }
+        if (pending.admin) {
+            // Observers stay on this thread with the admin stream; they only listen.
+            socket->setMaxAllowedIncomingFrameSize(4096);
+            socket->setMaxAllowedIncomingMessageSize(4096);
+            m_admin->addObserver(socket);
             continue;
         }
         const int shardIndex = int(m_nextShard++ % quint64(m_shards.size()));

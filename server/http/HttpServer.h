@@ -20,6 +20,7 @@ namespace sb {
 
 struct ServerContext;
 class IoShard;
+class AdminStream;
 class StatsSampler;
 
 // The one listener: REST, compatibility routes and WebSocket upgrades (/ws native, /admin
@@ -41,6 +42,8 @@ public:
     // the ids from..to. Answers waiting for them leave (in order per connection).
     void logCommitted(quint64 upTo);
     void logFailed(quint64 from, quint64 to);
+    // The admin stream (/admin); its intake may be called from any thread.
+    AdminStream *admin() const { return m_admin; }
 
 protected:
     bool handleRequest(const QHttpServerRequest &request, QTcpSocket *socket) override;
@@ -83,6 +86,7 @@ private:
     const ServerContext *m_context;
     QList<IoShard *> m_shards;
     StatsSampler *m_stats;
+    AdminStream *m_admin;
     RestApi m_rest;
     CompatApi m_compat;
     QList<Route> m_routes;
@@ -92,6 +96,7 @@ private:
     {
         QPointer<QTcpSocket> socket;
         ConnectionKind kind;
+        bool admin = false; // /admin: an observer of the admin stream
     };
     QHash<QString, PendingUpgrade> m_pendingUpgrades; // by peer address:port
     bool m_answered = false;

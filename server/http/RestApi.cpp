@@ -1,5 +1,6 @@
 #include "http/RestApi.h"
 
+#include "admin/AdminJson.h"
 #include "admin/StatsSampler.h"
 #include "auth/RevocationList.h"
 #include "auth/TokenService.h"
@@ -22,37 +23,6 @@
 namespace sb {
 
 namespace {
-
-QByteArray compactJson(const QJsonObject &object)
-{
-    return QJsonDocument(object).toJson(QJsonDocument::Compact);
-}
-
-QByteArray compactJson(const QJsonArray &array)
-{
-    return QJsonDocument(array).toJson(QJsonDocument::Compact);
-}
-
-QJsonValue nullable(const QString &s)
-{
-    return s.isNull() ? QJsonValue(QJsonValue::Null) : QJsonValue(s);
-}
-
-QJsonObject connectionJson(const ConnectionSnapshot &c)
-{
-    QJsonArray rooms;
-    for (const QString &r : c.rooms)
-        rooms.append(r);
-    return QJsonObject{{QStringLiteral("connection"), connectionIdText(c.id)},
-                       {QStringLiteral("user"), nullable(c.user)},
-                       {QStringLiteral("session"), nullable(c.session)},
-                       {QStringLiteral("rooms"), rooms},
-                       {QStringLiteral("remote"), c.remote},
-                       {QStringLiteral("origin"), nullable(c.origin)},
-                       {QStringLiteral("since"), double(c.sinceMs)},
-                       {QStringLiteral("sent"), double(c.sent)},
-                       {QStringLiteral("received"), double(c.received)}};
-}
 
 HttpReply notFoundConnection(const QString &id)
 {
@@ -235,13 +205,7 @@ HttpReply RestApi::sendToConnection(const HttpCall &call, const QString &id) con
 
 HttpReply RestApi::listRooms(const HttpCall &) const
 {
-    QJsonArray out;
-    for (const RoomSummary &r : m_context->hub->rooms()) {
-        out.append(QJsonObject{{QStringLiteral("room"), r.room},
-                               {QStringLiteral("connections"), double(r.connections)},
-                               {QStringLiteral("users"), double(r.users)}});
-    }
-    return HttpReply::json(compactJson(out));
+    return HttpReply::json(compactJson(roomsJson(m_context->hub->rooms())));
 }
 
 HttpReply RestApi::getRoom(const HttpCall &, const QString &room) const

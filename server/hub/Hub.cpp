@@ -79,12 +79,19 @@ ConnId Hub::openConnection(int shard, ConnectionKind kind, const QString &remote
         ++m_legacyCount;
     } else {
         ++m_nativeCount;
+        if (m_eventObserver) {
+            HubEvent e;
+            e.kind = HubEvent::Kind::Opened;
+            e.connection = id;
+            e.snapshot = snapshotLocked(id, c);
+            m_eventObserver(e);
+        }
     }
     m_openCount.fetch_add(1, std::memory_order_relaxed);
     return id;
 }
 
-QStringList Hub::closeConnection(ConnId id)
+QStringList Hub::closeConnection(ConnId id, int code)
 {
     QMutexLocker lock(&m_mutex);
     auto it = m_conns.find(id);
@@ -94,6 +101,13 @@ QStringList Hub::closeConnection(ConnId id)
     const QStringList rooms = c.rooms;
     for (const QString &room : rooms)
         removeMembershipLocked(id, c, room);
+    if (m_eventObserver && c.kind == ConnectionKind::Native) {
+        HubEvent e;
+        e.kind = HubEvent::Kind::Closed;
+        e.connection = id;
+        e.code = code;
+        m_eventObserver(e);
+    }
     const size_t shard = size_t(c.shard);
     if (c.kind == ConnectionKind::Legacy) {
         swapRemove(m_legacyByShard[shard], c.legacyPos,
@@ -151,6 +165,13 @@ void Hub::removeMembershipLocked(ConnId id, Conn &conn, const QString &room)
     }
     if (r->members.isEmpty())
         m_rooms.erase(r);
+    if (m_eventObserver) {
+        HubEvent e;
+        e.kind = HubEvent::Kind::Left;
+        e.connection = id;
+        e.room = room;
+        m_eventObserver(e);
+    }
 }
 
 JoinResult Hub::join(ConnId id, const TokenClaims &claims, std::optional<quint64> since,
@@ -219,6 +240,15 @@ JoinResult Hub::join(ConnId id, const TokenClaims &claims, std::optional<quint64
         if (c.rooms.isEmpty())
             setJoinedLocked(id, c, true);
         c.rooms.append(claims.room);
+        if (m_eventObserver) {
+            HubEvent e;
+            e.kind = HubEvent::Kind::Joined;
+            e.connection = id;
+            e.room = claims.room;
+            e.user = claims.user;
+            e.session = claims.session;
+            m_eventObserver(e);
+        }
     } else {
         member->publish = claims.publish;
         member->session = claims.session;
@@ -621,6 +651,12 @@ void Hub::setLastId(quint64 id)
     QMutexLocker lock(&m_mutex);
     m_lastId = qMax(m_lastId, id);
     m_forgottenUpTo = qMax(m_forgottenUpTo, id);
+}
+
+void Hub::setEventObserver(std::function<void(const HubEvent &)> observer)
+{
+    QMutexLocker lock(&m_mutex);
+    m_eventObserver = std::move(observer);
 }
 
 void Hub::setRecordObserver(std::function<void(const MessageRecord &)> observer)

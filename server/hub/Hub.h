@@ -70,6 +70,18 @@ struct HubStats
     quint64 lastId = 0;
 };
 
+// What the admin stream shows of the hub's life (PROTOCOL.md, "Admin stream").
+struct HubEvent
+{
+    enum class Kind { Opened, Closed, Joined, Left } kind = Kind::Opened;
+    ConnId connection = 0;
+    QString room;
+    QString user;
+    QString session;
+    int code = 0;                // Closed: the close code
+    ConnectionSnapshot snapshot; // Opened: the connection as /api/connections lists it
+};
+
 struct JoinResult
 {
     // NeedLog: memory does not hold every event the join must replay (or the room's latest
@@ -103,7 +115,7 @@ public:
     ConnId openConnection(int shard, ConnectionKind kind, const QString &remote,
                           const QString &origin, std::shared_ptr<ConnectionCounters> counters);
     // Returns the rooms the connection was in (for logging and observers).
-    QStringList closeConnection(ConnId id);
+    QStringList closeConnection(ConnId id, int code = 1006);
 
     // `logCoveredUpTo`: the caller replays the room's events with ids in (since,
     // logCoveredUpTo] itself, from the message log; memory supplies those above.
@@ -137,6 +149,9 @@ public:
     // Ids continue from the message log after a restart; events up to `id` are then only in
     // the log, not in memory.
     void setLastId(quint64 id);
+    // Called (under the hub lock, in order) for every /ws connection opened or closed and
+    // every membership that begins or ends. Must be cheap: it runs on the hot paths.
+    void setEventObserver(std::function<void(const HubEvent &)> observer);
     // Called (under the hub lock, in id order) for every accepted emit.
     void setRecordObserver(std::function<void(const MessageRecord &)> observer);
     // Asked (under the hub lock) before an emit is accepted: false refuses it like full
@@ -213,6 +228,7 @@ private:
     qint64 m_nativeCount = 0;
     qint64 m_legacyCount = 0;
     std::function<void(const MessageRecord &)> m_observer;
+    std::function<void(const HubEvent &)> m_eventObserver;
     std::function<bool()> m_gate;
 
     std::atomic<qint64> m_openCount{0};

@@ -212,7 +212,7 @@ void ClientConnection::closeWith(quint16 code, QByteArrayView reason)
     flush(); // what was queued before the close goes before it
     m_closing = true;
     // Out of the hub at once: no more deliveries, counts or listings while the close flushes.
-    m_shard->context()->hub->closeConnection(m_id);
+    m_shard->context()->hub->closeConnection(m_id, code);
     // Our own close frame: QWebSocketProtocol::CloseCode has no 1013 or 4000.
     m_tcp->write(wsframe::close(code, reason));
     m_tcp->disconnectFromHost();

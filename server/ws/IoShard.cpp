@@ -138,7 +138,10 @@ void IoShard::removeConnection(ConnId id)
         return;
     m_live.store(m_connections.size(), std::memory_order_release);
     ++m_removedSinceTrim;
-    const QStringList rooms = m_context->hub->closeConnection(id);
+    // The code of the peer's close frame (QWebSocket reports 1000 when there was none).
+    const QWebSocket *socket = c->socket();
+    const int code = socket ? int(socket->closeCode()) : 1006;
+    const QStringList rooms = m_context->hub->closeConnection(id, code);
     qCInfo(lcWs).noquote() << "disconnect" << connectionIdText(id)
                            << (rooms.isEmpty() ? QString()
                                                : QStringLiteral("left ") + rooms.join(u','));

@@ -1,0 +1,230 @@
+#include "admin/AdminStream.h"
+
+#include "admin/AdminJson.h"
+#include "admin/StatsSampler.h"
+#include "core/Logging.h"
+#include "core/ServerContext.h"
+#include "store/MessageLog.h"
+#include "json/RawJson.h"
+
+#include <QTimer>
+#include <QWebSocket>
+
+namespace sb {
+
+namespace {
+
+// How long a slow observer's close may take before its socket is cut.
+constexpr int kCloseGraceMs = 2000;
+
+QByteArray eventFrame(const HubEvent &e)
+{
+    const QByteArray id = rawjson::quote(connectionIdText(e.connection));
+    switch (e.kind) {
+    case HubEvent::Kind::Opened:
+        return R"({"type":"connection.opened","connection":)"
+                + compactJson(connectionJson(e.snapshot)) + '}';
+    case HubEvent::Kind::Closed:
+        return R"({"type":"connection.closed","connection":)" + id + R"(,"code":)"
+                + QByteArray::number(e.code) + '}';
+    case HubEvent::Kind::Joined:
+        return R"({"type":"room.joined","room":)" + rawjson::quote(e.room) + R"(,"connection":)"
+                + id + R"(,"user":)" + rawjson::quote(e.user) + R"(,"session":)"
+                + rawjson::quote(e.session) + '}';
+    case HubEvent::Kind::Left:
+        return R"({"type":"room.left","room":)" + rawjson::quote(e.room) + R"(,"connection":)" + id
+                + '}';
+    }
+    return {};
+}
+
+} // namespace
+
+AdminStream::AdminStream(const ServerContext *context, const StatsSampler *stats, QObject *parent)
+    : QObject(parent),
+      m_context(context),
+      m_stats(stats),
+      m_flushTimer(new QTimer(this)),
+      m_statsTimer(new QTimer(this))
+{
+    m_flushTimer->setInterval(kFlushMs);
+    connect(m_flushTimer, &QTimer::timeout, this, &AdminStream::flush);
+    m_statsTimer->setInterval(1000);
+    connect(m_statsTimer, &QTimer::timeout, this, &AdminStream::sendStats);
+}
+
+AdminStream::~AdminStream()
+{
+    for (const Observer &o : m_observers) {
+        o.socket->disconnect(this);
+        o.socket->abort();
+        delete o.socket;
+    }
+}
+
+void AdminStream::hubEvent(const HubEvent &event)
+{
+    if (m_watching.load(std::memory_order_relaxed) == 0)
+        return;
+    QMutexLocker lock(&m_mutex);
+    m_events.push_back(event);
+}
+
+void AdminStream::recordEmitted(const MessageRecord &record)
+{
+    if (m_watching.load(std::memory_order_relaxed) == 0)
+        return;
+    QMutexLocker lock(&m_mutex);
+    if (qsizetype(m_records.size()) >= kMaxPendingRecords) {
+        ++m_dropped;
+        return;
+    }
+    m_records.push_back(record);
+}
+
+QByteArray AdminStream::snapshotFrame(quint64 *newestLogId) const
+{
+    QJsonArray connections;
+    for (const ConnectionSnapshot &c : m_context->hub->connections())
+        connections.append(connectionJson(c));
+    QByteArray log = "[";
+    *newestLogId = 0;
+    if (m_context->log) {
+        LogQuery newest;
+        newest.limit = kSnapshotLogRecords;
+        QString error;
+        const auto records = m_context->log->query(newest, &error);
+        if (!records)
+            qCWarning(lcHttp).noquote() << "admin snapshot without log records:" << error;
+        for (const MessageRecord &r : records.value_or(QList<MessageRecord>())) {
+            if (log.size() > 1)
+                log += ',';
+            appendRecordJson(log, r);
+            *newestLogId = r.id;
+        }
+    }
+    log += ']';
+    return R"({"type":"snapshot","connections":)" + compactJson(connections) + R"(,"rooms":)"
+            + compactJson(roomsJson(m_context->hub->rooms())) + R"(,"log":)" + log + R"(,"stats":)"
+            + compactJson(m_stats->json()) + '}';
+}
+
+void AdminStream::addObserver(QWebSocket *socket)
+{
+    // Watching first, then the snapshot: what happens in between arrives twice at worst
+    // (records already in the snapshot are skipped by id), never not at all.
+    m_watching.fetch_add(1, std::memory_order_relaxed);
+    socket->setParent(this);
+    Observer observer{socket, 0};
+    const QByteArray snapshot = snapshotFrame(&observer.snapshotLogId);
+    connect(socket, &QWebSocket::disconnected, this,
+            [this, socket] { removeObserver(socket, false); });
+    // Observers only listen; a ping frame is answered by QWebSocket itself.
+    m_observers.push_back(observer);
+    qCInfo(lcHttp).noquote() << "admin observer" << socket->peerAddress().toString() << "watching ("
+                             << m_observers.size() << "in all)";
+    if (!sendTo(m_observers.back(), snapshot))
+        return;
+    if (!m_flushTimer->isActive()) {
+        m_flushTimer->start();
+        m_statsTimer->start();
+    }
+}
+
+void AdminStream::removeObserver(QWebSocket *socket, bool tooSlow)
+{
+    const auto it = std::find_if(m_observers.begin(), m_observers.end(),
+                                 [socket](const Observer &o) { return o.socket == socket; });
+    if (it == m_observers.end())
+        return;
+    m_observers.erase(it);
+    m_watching.fetch_sub(1, std::memory_order_relaxed);
+    socket->disconnect(this);
+    if (tooSlow) {
+        qCWarning(lcHttp).noquote() << "admin observer" << socket->peerAddress().toString()
+                                    << "closed (1013): it does not keep up";
+        socket->close(QWebSocketProtocol::CloseCode(1013), QStringLiteral("too slow"));
+        QTimer::singleShot(kCloseGraceMs, socket, [socket] {
+            socket->abort();
+            socket->deleteLater();
+        });
+    } else {
+        socket->deleteLater();
+    }
+    if (m_observers.empty()) {
+        m_flushTimer->stop();
+        m_statsTimer->stop();
+        QMutexLocker lock(&m_mutex);
+        m_events.clear();
+        m_records.clear();
+        m_dropped = 0;
+    }
+}
+
+bool AdminStream::sendTo(Observer &observer, const QByteArray &frame)
+{
+    QWebSocket *socket = observer.socket;
+    socket->sendTextMessage(QString::fromUtf8(frame));
+    if (socket->bytesToWrite() > m_context->config.maxQueueBytes) {
+        removeObserver(socket, true);
+        return false;
+    }
+    return true;
+}
+
+void AdminStream::flush()
+{
+    std::vector<HubEvent> events;
+    std::vector<MessageRecord> records;
+    quint64 dropped = 0;
+    {
+        QMutexLocker lock(&m_mutex);
+        events.swap(m_events);
+        records.swap(m_records);
+        dropped = std::exchange(m_dropped, 0);
+    }
+    if (events.empty() && records.empty() && dropped == 0)
+        return;
+    QList<QByteArray> frames;
+    frames.reserve(qsizetype(events.size()) + 1);
+    for (const HubEvent &e : events)
+        frames.append(eventFrame(e));
+    // One messages frame for the batch; per observer only the records after its snapshot.
+    const auto observers = m_observers; // sendTo() may remove
+    for (Observer o : observers) {
+        for (const QByteArray &frame : std::as_const(frames)) {
+            if (!sendTo(o, frame))
+                break;
+        }
+        if (std::find_if(m_observers.begin(), m_observers.end(),
+                         [&o](const Observer &x) { return x.socket == o.socket; })
+            == m_observers.end())
+            continue;
+        QByteArray messages = R"({"type":"messages","records":[)";
+        bool any = false;
+        for (const MessageRecord &r : records) {
+            if (r.id <= o.snapshotLogId)
+                continue;
+            if (any)
+                messages += ',';
+            appendRecordJson(messages, r);
+            any = true;
+        }
+        messages += ']';
+        if (dropped > 0)
+            messages += R"(,"dropped":)" + QByteArray::number(dropped);
+        messages += '}';
+        if (any || dropped > 0)
+            sendTo(o, messages);
+    }
+}
+
+void AdminStream::sendStats()
+{
+    const QByteArray frame = R"({"type":"stats","stats":)" + compactJson(m_stats->json()) + '}';
+    const auto observers = m_observers;
+    for (Observer o : observers)
+        sendTo(o, frame);
+}
+
+} // namespace sb

@@ -1,0 +1,75 @@
+#pragma once
+
+#include "hub/Hub.h"
+
+#include <QMutex>
+#include <QObject>
+
+#include <atomic>
+#include <vector>
+
+class QTimer;
+class QWebSocket;
+
+namespace sb {
+
+struct ServerContext;
+class StatsSampler;
+
+// The admin stream at /admin (PROTOCOL.md, "Admin stream"). Each observer gets a snapshot
+// (connections, rooms, the newest 100 log records, stats), then the hub's events and the new
+// log records, batched every kFlushMs, and the stats once a second.
+//
+// Lives on the HTTP thread with its observers' sockets. hubEvent() and recordEmitted() are
+// called on any thread under the hub lock: they only append to a pending list, and return at
+// once when nobody watches. An observer whose unsent bytes pass max_queue_bytes is closed
+// with 1013; nothing ever waits for an observer.
+class AdminStream final : public QObject
+{
+    Q_OBJECT
+
+public:
+    AdminStream(const ServerContext *context, const StatsSampler *stats, QObject *parent = nullptr);
+    ~AdminStream() override;
+
+    // Takes an upgraded /admin socket (already authenticated) and sends it the snapshot.
+    void addObserver(QWebSocket *socket);
+    int observerCount() const { return m_watching.load(std::memory_order_relaxed); }
+
+    // Any thread.
+    void hubEvent(const HubEvent &event);
+    void recordEmitted(const MessageRecord &record);
+
+    static constexpr int kFlushMs = 100;
+    static constexpr int kSnapshotLogRecords = 100;
+    // Records kept for one batch; beyond it a flood is counted ("dropped"), not buffered.
+    static constexpr qsizetype kMaxPendingRecords = 20000;
+
+private:
+    struct Observer
+    {
+        QWebSocket *socket = nullptr;
+        quint64 snapshotLogId = 0; // records up to this id were in its snapshot
+    };
+
+    void flush();
+    void sendStats();
+    QByteArray snapshotFrame(quint64 *newestLogId) const;
+    // Sends to one observer; false when it was closed as too slow.
+    bool sendTo(Observer &observer, const QByteArray &frame);
+    void removeObserver(QWebSocket *socket, bool tooSlow);
+
+    const ServerContext *m_context;
+    const StatsSampler *m_stats;
+    QTimer *m_flushTimer;
+    QTimer *m_statsTimer;
+    std::vector<Observer> m_observers;
+    std::atomic<int> m_watching{0};
+
+    QMutex m_mutex; // guards what follows
+    std::vector<HubEvent> m_events;
+    std::vector<MessageRecord> m_records;
+    quint64 m_dropped = 0;
+};
+
+} // namespace sb
