@@ -1,6 +1,7 @@
 #include "admin/AdminStream.h"
 
 #include "admin/AdminJson.h"
+#include "admin/Metrics.h"
 #include "admin/StatsSampler.h"
 #include "core/Logging.h"
 #include "core/ServerContext.h"
@@ -114,6 +115,8 @@ void AdminStream::addObserver(QWebSocket *socket)
     // Watching first, then the snapshot: what happens in between arrives twice at worst
     // (records already in the snapshot are skipped by id), never not at all.
     m_watching.fetch_add(1, std::memory_order_relaxed);
+    if (m_context->metrics)
+        m_context->metrics->addAdminObservers(1);
     socket->setParent(this);
     Observer observer{socket, 0};
     const QByteArray snapshot = snapshotFrame(&observer.snapshotLogId);
@@ -139,6 +142,8 @@ void AdminStream::removeObserver(QWebSocket *socket, bool tooSlow)
         return;
     m_observers.erase(it);
     m_watching.fetch_sub(1, std::memory_order_relaxed);
+    if (m_context->metrics)
+        m_context->metrics->addAdminObservers(-1);
     socket->disconnect(this);
     if (tooSlow) {
         qCWarning(lcHttp).noquote() << "admin observer" << socket->peerAddress().toString()

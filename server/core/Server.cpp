@@ -1,6 +1,7 @@
 #include "core/Server.h"
 
 #include "admin/AdminStream.h"
+#include "admin/Metrics.h"
 #include "auth/RevocationList.h"
 #include "auth/TokenService.h"
 #include "core/Logging.h"
@@ -50,6 +51,7 @@ bool Server::openLog(const ServerConfig &config, QString *error)
         return false;
     }
     m_log = std::make_unique<MessageLog>(*database, config.logRetentionDays, config.logMaxRows);
+    m_log->setWriteHistogram(m_metrics->logWriteSeconds());
     why = m_log->open();
     if (!why.isEmpty()) {
         *error = why;
@@ -73,6 +75,8 @@ bool Server::start(QString *error)
     const ServerConfig &config = m_context.config;
     m_context.startedMs = QDateTime::currentMSecsSinceEpoch();
     m_context.apiKey = ApiKeyAuth(config.apiKey.toUtf8());
+    m_metrics = std::make_unique<Metrics>();
+    m_context.metrics = m_metrics.get();
 
     m_revocations = std::make_unique<RevocationList>(
             QDir(config.dataDir).filePath(QStringLiteral("revocations.jsonl")), config.tokenMaxTtl);

@@ -17,6 +17,7 @@ class HttpServer;
 class Hub;
 class IoShard;
 class MessageLog;
+class Metrics;
 class RevocationList;
 class TokenService;
 
@@ -46,6 +47,7 @@ public:
 private:
     bool openLog(const ServerConfig &config, QString *error);
     ServerContext m_context;
+    std::unique_ptr<Metrics> m_metrics; // first: outlives the log writer and the threads
     std::unique_ptr<RevocationList> m_revocations;
     std::unique_ptr<TokenService> m_tokens;
     std::unique_ptr<Hub> m_hub;

@@ -7,6 +7,7 @@ namespace sb {
 
 class Hub;
 class MessageLog;
+class Metrics;
 class RevocationList;
 class TokenService;
 
@@ -17,6 +18,7 @@ struct ServerContext
     ApiKeyAuth apiKey;
     Hub *hub = nullptr;
     MessageLog *log = nullptr;
+    Metrics *metrics = nullptr; // never null once the server has started
     TokenService *tokens = nullptr;
     RevocationList *revocations = nullptr;
     qint64 startedMs = 0;

@@ -1,6 +1,7 @@
 #include "http/HttpServer.h"
 
 #include "admin/AdminStream.h"
+#include "admin/Metrics.h"
 #include "admin/StatsSampler.h"
 #include "core/Logging.h"
 #include "core/ServerContext.h"
@@ -100,11 +101,11 @@ QString HttpServer::listen()
         ssl.setLocalCertificateChain(chain);
         ssl.setPrivateKey(key);
         ssl.setPeerVerifyMode(QSslSocket::VerifyNone);
-        auto *sslServer = new GuardedSslServer(&config, this);
+        auto *sslServer = new GuardedSslServer(&config, this, m_context->metrics);
         sslServer->setSslConfiguration(ssl);
         server = sslServer;
     } else {
-        server = new GuardedTcpServer(&config, this);
+        server = new GuardedTcpServer(&config, this, m_context->metrics);
     }
     if (!server->listen(config.listenAddress, config.listenPort)) {
         const QString why =
@@ -131,7 +132,8 @@ void HttpServer::closeListeners()
 void HttpServer::addRoute(const QString &path, QHttpServerRequest::Methods methods, Auth auth,
                           Handler handler)
 {
-    m_routes.append(Route{path.split(u'/', Qt::SkipEmptyParts), methods, auth, std::move(handler)});
+    m_routes.append(Route{path.split(u'/', Qt::SkipEmptyParts), methods, auth, std::move(handler),
+                          m_context->metrics->addRoute(path)});
 }
 
 void HttpServer::addRoutes()
@@ -176,6 +178,8 @@ void HttpServer::addRoutes()
              [rest](const HttpCall &c, const QStringList &) { return rest->listRooms(c); });
     addRoute(QStringLiteral("/api/rooms/*"), Get, Auth::ApiKey,
              [rest](const HttpCall &c, const QStringList &a) { return rest->getRoom(c, a[0]); });
+    addRoute(QStringLiteral("/metrics"), Get, Auth::ApiKey,
+             [rest](const HttpCall &c, const QStringList &) { return rest->metrics(c); });
 
     // Drop-in routes of the seed bridges.
     addRoute(QStringLiteral("/api/broadcast"), Post, Auth::Compat,
@@ -219,6 +223,8 @@ HttpReply HttpServer::dispatch(const HttpCall &call)
         }
         if (!same)
             continue;
+        if (!allowed)
+            m_metricsRoute = route.metricsRoute; // the first route of this path
         allowed |= route.methods;
         if (route.methods.testFlag(method)) {
             match = &route;
@@ -265,10 +271,15 @@ bool HttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *so
     m_answered = false;
     RequestGuard *guard = RequestGuard::of(socket);
     const RequestGuard::RequestMeta meta = guard ? guard->takeMeta() : RequestGuard::RequestMeta{};
+    m_requestStartNs = meta.headNs ? meta.headNs : Metrics::nowNs();
+    m_metricsRoute = Metrics::kRouteOther;
 
     if (request.value(QByteArrayLiteral("upgrade")).toLower() == "websocket"
         && request.value(QByteArrayLiteral("connection")).toLower().contains("upgrade")) {
+        m_metricsRoute = Metrics::upgradeRoute(request.url().path(QUrl::FullyEncoded));
         const bool accepted = handleUpgrade(request, socket, meta.http10);
+        if (accepted)
+            m_context->metrics->countHttp(m_metricsRoute, 101, m_requestStartNs);
         if (accepted && guard)
             guard->release();
         return accepted;
@@ -293,6 +304,7 @@ void HttpServer::write(QTcpSocket *socket, const HttpReply &reply, bool close, b
     auto held = m_held.find(socket);
     if (!mustWait && held == m_held.end()) {
         writeBytes(socket, bytes, close);
+        m_context->metrics->countHttp(m_metricsRoute, reply.status, m_requestStartNs);
         return;
     }
     // Behind an answer that waits for the log, or waiting itself: keep the request order.
@@ -310,7 +322,8 @@ void HttpServer::write(QTcpSocket *socket, const HttpReply &reply, bool close, b
             });
         }
     }
-    held->queue.push_back({std::move(bytes), mustWait ? reply.waitForLogId : 0, close});
+    held->queue.push_back({std::move(bytes), mustWait ? reply.waitForLogId : 0, close,
+                           m_metricsRoute, reply.status, m_requestStartNs});
 }
 
 void HttpServer::writeBytes(QTcpSocket *socket, const QByteArray &bytes, bool close)
@@ -329,6 +342,8 @@ void HttpServer::logCommitted(quint64 upTo)
             const HeldAnswer answer = std::move(held.queue.front());
             held.queue.pop_front();
             writeBytes(it.key(), answer.bytes, answer.close);
+            if (answer.metricsRoute >= 0)
+                m_context->metrics->countHttp(answer.metricsRoute, answer.status, answer.startNs);
         }
         if (held.queue.empty()) {
             disconnect(held.onDestroyed);
@@ -349,6 +364,7 @@ void HttpServer::logFailed(quint64 from, quint64 to)
                                                 QStringLiteral("the event was delivered but the "
                                                                "message log could not record it"))
                                        .serialize(answer.close);
+                answer.status = 500;
                 answer.waitForLogId = 0;
             }
         }

@@ -58,6 +58,7 @@ private:
         QHttpServerRequest::Methods methods;
         Auth auth;
         Handler handler;
+        int metricsRoute = 0; // its id in Metrics (route label of the request counters)
     };
 
     void addRoutes();
@@ -74,6 +75,9 @@ private:
         QByteArray bytes;
         quint64 waitForLogId = 0;
         bool close = false;
+        int metricsRoute = -1; // counted when written (-1: a guard refusal, counted already)
+        int status = 0;
+        qint64 startNs = 0;
     };
     struct HeldAnswers
     {
@@ -100,6 +104,8 @@ private:
     };
     QHash<QString, PendingUpgrade> m_pendingUpgrades; // by peer address:port
     bool m_answered = false;
+    int m_metricsRoute = 0;      // the request being handled: its route in Metrics
+    qint64 m_requestStartNs = 0; // and when its head was complete
     quint64 m_nextShard = 0;
 };
 

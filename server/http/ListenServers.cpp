@@ -8,8 +8,9 @@ namespace {
 constexpr int kBacklog = 4096;
 }
 
-GuardedTcpServer::GuardedTcpServer(const ServerConfig *config, QObject *httpServer)
-    : m_config(config), m_httpServer(httpServer)
+GuardedTcpServer::GuardedTcpServer(const ServerConfig *config, QObject *httpServer,
+                                   Metrics *metrics)
+    : m_config(config), m_httpServer(httpServer), m_metrics(metrics)
 {
     setListenBacklogSize(kBacklog);
     setMaxPendingConnections(kBacklog);
@@ -19,12 +20,13 @@ QTcpSocket *GuardedTcpServer::nextPendingConnection()
 {
     QTcpSocket *socket = QTcpServer::nextPendingConnection();
     if (socket)
-        new RequestGuard(socket, m_config, m_httpServer);
+        new RequestGuard(socket, m_config, m_httpServer, m_metrics);
     return socket;
 }
 
-GuardedSslServer::GuardedSslServer(const ServerConfig *config, QObject *httpServer)
-    : m_config(config), m_httpServer(httpServer)
+GuardedSslServer::GuardedSslServer(const ServerConfig *config, QObject *httpServer,
+                                   Metrics *metrics)
+    : m_config(config), m_httpServer(httpServer), m_metrics(metrics)
 {
     setListenBacklogSize(kBacklog);
     setMaxPendingConnections(kBacklog);
@@ -34,7 +36,7 @@ QTcpSocket *GuardedSslServer::nextPendingConnection()
 {
     QTcpSocket *socket = QSslServer::nextPendingConnection();
     if (socket)
-        new RequestGuard(socket, m_config, m_httpServer);
+        new RequestGuard(socket, m_config, m_httpServer, m_metrics);
     return socket;
 }
 

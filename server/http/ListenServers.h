@@ -5,6 +5,7 @@
 
 namespace sb {
 
+class Metrics;
 struct ServerConfig;
 
 // QTcpServer and QSslServer that put a RequestGuard on every socket before the HTTP server
@@ -14,12 +15,13 @@ class GuardedTcpServer final : public QTcpServer
     Q_OBJECT
 
 public:
-    GuardedTcpServer(const ServerConfig *config, QObject *httpServer);
+    GuardedTcpServer(const ServerConfig *config, QObject *httpServer, Metrics *metrics);
     QTcpSocket *nextPendingConnection() override;
 
 private:
     const ServerConfig *m_config;
     QObject *m_httpServer;
+    Metrics *m_metrics;
 };
 
 class GuardedSslServer final : public QSslServer
@@ -27,12 +29,13 @@ class GuardedSslServer final : public QSslServer
     Q_OBJECT
 
 public:
-    GuardedSslServer(const ServerConfig *config, QObject *httpServer);
+    GuardedSslServer(const ServerConfig *config, QObject *httpServer, Metrics *metrics);
     QTcpSocket *nextPendingConnection() override;
 
 private:
     const ServerConfig *m_config;
     QObject *m_httpServer;
+    Metrics *m_metrics;
 };
 
 } // namespace sb

@@ -1,5 +1,6 @@
 #include "http/RequestGuard.h"
 
+#include "admin/Metrics.h"
 #include "config/ServerConfig.h"
 #include "core/Logging.h"
 #include "http/HttpResponse.h"
@@ -29,11 +30,13 @@ bool isBlank(char c)
 
 } // namespace
 
-RequestGuard::RequestGuard(QTcpSocket *socket, const ServerConfig *config, QObject *httpServer)
+RequestGuard::RequestGuard(QTcpSocket *socket, const ServerConfig *config, QObject *httpServer,
+                           Metrics *metrics)
     : QObject(socket),
       m_socket(socket),
       m_config(config),
       m_httpServer(httpServer),
+      m_metrics(metrics),
       m_timer(new QTimer(this))
 {
     setObjectName(QStringLiteral("switchboard-request-guard"));
@@ -248,6 +251,7 @@ void RequestGuard::analyze(const QByteArray &bytes, qsizetype i)
 
 bool RequestGuard::finishHead()
 {
+    m_current.headNs = Metrics::nowNs();
     const QList<QByteArray> lines = m_head.split('\n');
     const QByteArray requestLine = lines.value(0).trimmed();
     const QList<QByteArray> parts = requestLine.split(' ');
@@ -336,6 +340,7 @@ void RequestGuard::reject(int status, const char *code, const QString &message)
     }
     qCInfo(lcHttp).noquote() << status << QString::fromLatin1(code) << "from"
                              << m_socket->peerAddress().toString() << message;
+    countRefusal(status);
     // Take the socket away from the HTTP server: it must not buffer what follows.
     if (m_httpServer)
         QObject::disconnect(m_socket, &QIODevice::readyRead, m_httpServer, nullptr);
@@ -362,6 +367,27 @@ void RequestGuard::reject(int status, const char *code, const QString &message)
     // Linger: keep reading (and discarding) the rest of the body, so that no TCP reset
     // destroys the answer before the client reads it; close once the client goes quiet.
     armTimer(kDrainLingerMs);
+}
+
+// A refusal counts like any answer, under the route of the request line's path (the head
+// may be incomplete: then the time runs from the request's first byte).
+void RequestGuard::countRefusal(int status)
+{
+    if (!m_metrics)
+        return;
+    const qint64 now = Metrics::nowNs();
+    qint64 start = m_current.headNs;
+    if (!start)
+        start = m_requestClock.isValid() ? now - m_requestClock.nsecsElapsed() : now;
+    const qsizetype lineEnd = m_head.indexOf('\n');
+    const QList<QByteArray> parts = m_head.left(lineEnd < 0 ? m_head.size() : lineEnd).split(' ');
+    int route = Metrics::kRouteOther;
+    if (lineEnd >= 0 && parts.size() == 3) {
+        const qsizetype query = parts[1].indexOf('?');
+        route = m_metrics->routeForPath(
+                QString::fromLatin1(query < 0 ? parts[1] : parts[1].left(query)));
+    }
+    m_metrics->countHttp(route, status, start);
 }
 
 void RequestGuard::onTimeout()

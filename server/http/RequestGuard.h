@@ -14,6 +14,7 @@ class QTimer;
 
 namespace sb {
 
+class Metrics;
 struct ServerConfig;
 
 // The request-head guard of DESIGN.md, one per HTTP socket, in front of Qt 6.4's request
@@ -36,9 +37,12 @@ public:
     {
         bool http10 = false;
         bool closeAfter = false;
+        qint64 headNs = 0; // Metrics::nowNs() when the request head was complete
     };
 
-    RequestGuard(QTcpSocket *socket, const ServerConfig *config, QObject *httpServer);
+    // metrics (may be null) counts the refusals the guard answers itself.
+    RequestGuard(QTcpSocket *socket, const ServerConfig *config, QObject *httpServer,
+                 Metrics *metrics = nullptr);
 
     static RequestGuard *of(QTcpSocket *socket);
     // What the guard saw of the request the HTTP server is handling now.
@@ -76,10 +80,12 @@ private:
     void requestComplete(qsizetype endOffset);
     void reject(int status, const char *code, const QString &message);
     void armTimer(int ms);
+    void countRefusal(int status);
 
     QTcpSocket *m_socket;
     const ServerConfig *m_config;
     QPointer<QObject> m_httpServer;
+    Metrics *m_metrics;
     AnswerQueue m_answerQueue;
     QTimer *m_timer;
     QElapsedTimer m_requestClock;

@@ -1,6 +1,7 @@
 #include "http/RestApi.h"
 
 #include "admin/AdminJson.h"
+#include "admin/Metrics.h"
 #include "admin/StatsSampler.h"
 #include "auth/RevocationList.h"
 #include "auth/TokenService.h"
@@ -276,6 +277,14 @@ HttpReply RestApi::log(const HttpCall &call) const
     }
     body += "]}";
     return HttpReply::json(body);
+}
+
+HttpReply RestApi::metrics(const HttpCall &) const
+{
+    HttpReply reply;
+    reply.contentType = QByteArrayLiteral("text/plain; version=0.0.4; charset=utf-8");
+    reply.body = m_context->metrics->render(*m_context);
+    return reply;
 }
 
 } // namespace sb

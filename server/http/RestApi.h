@@ -27,6 +27,8 @@ public:
     HttpReply listRooms(const HttpCall &call) const;
     HttpReply getRoom(const HttpCall &call, const QString &room) const;
     HttpReply log(const HttpCall &call) const; // GET /api/log
+    // GET /metrics: the Prometheus text exposition of Metrics.
+    HttpReply metrics(const HttpCall &call) const;
 
     // Shared with the compatibility routes.
     struct Registration

@@ -476,7 +476,7 @@ EmitResult Hub::publish(const EmitRequest &request)
                 m_sinks[qsizetype(s)]->enqueue(Delivery{wire, std::move(legacyTargets[s])});
         }
     }
-    m_messagesIn.fetch_add(1, std::memory_order_relaxed);
+    m_messagesIn[size_t(request.source)].fetch_add(1, std::memory_order_relaxed);
     m_messagesOut.fetch_add(quint64(result.delivered), std::memory_order_relaxed);
     if (m_observer) {
         MessageRecord record;
@@ -641,7 +641,10 @@ HubStats Hub::stats() const
     s.users = m_users.size();
     s.lastId = m_lastId;
     lock.unlock();
-    s.messagesIn = m_messagesIn.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < s.messagesBySource.size(); ++i) {
+        s.messagesBySource[i] = m_messagesIn[i].load(std::memory_order_relaxed);
+        s.messagesIn += s.messagesBySource[i];
+    }
     s.messagesOut = m_messagesOut.load(std::memory_order_relaxed);
     return s;
 }

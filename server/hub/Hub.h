@@ -9,6 +9,7 @@
 #include <QSet>
 #include <QString>
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <functional>
@@ -68,6 +69,7 @@ struct HubStats
     quint64 messagesIn = 0;
     quint64 messagesOut = 0;
     quint64 lastId = 0;
+    std::array<quint64, kEmitSourceCount> messagesBySource{}; // messagesIn by EmitSource
 };
 
 // What the admin stream shows of the hub's life (PROTOCOL.md, "Admin stream").
@@ -232,7 +234,7 @@ private:
     std::function<bool()> m_gate;
 
     std::atomic<qint64> m_openCount{0};
-    std::atomic<quint64> m_messagesIn{0};
+    std::array<std::atomic<quint64>, kEmitSourceCount> m_messagesIn{}; // by EmitSource
     std::atomic<quint64> m_messagesOut{0};
 };
 

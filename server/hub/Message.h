@@ -19,6 +19,7 @@ ConnId parseConnectionId(QStringView text); // 0 when not an id
 enum class ConnectionKind : quint8 { Native, Legacy };
 enum class EmitTarget : quint8 { Room, User, All, Connection, Legacy };
 enum class EmitSource : quint8 { Rest, Ws, Console, Compat, Notify };
+constexpr int kEmitSourceCount = 5; // the values of EmitSource are 0..4
 
 QLatin1String targetName(EmitTarget target);
 QLatin1String sourceName(EmitSource source);

@@ -1,5 +1,6 @@
 #include "store/MessageLog.h"
 
+#include "admin/Metrics.h"
 #include "core/Logging.h"
 #include "json/RawJson.h"
 
@@ -271,6 +272,7 @@ public:
 private:
     bool writeBatch(const std::vector<MessageRecord> &batch)
     {
+        const Histogram::Timer timer(m_log->m_writeSeconds); // switchboard_log_write_seconds
         if (!m_db.transaction()) {
             m_lastError = m_db.lastError().text();
             return false;

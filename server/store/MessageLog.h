@@ -18,6 +18,7 @@ class QThread;
 
 namespace sb {
 
+class Histogram;
 class LogWriter;
 
 // What GET /api/log asks for (PROTOCOL.md, "Message log records").
@@ -99,6 +100,8 @@ public:
     quint64 prunedUpTo() const { return m_prunedUpTo.load(std::memory_order_acquire); }
     // Any thread: runs the retention now (tests; the writer runs it every 10 s).
     void applyRetentionNow();
+    // Before open(): every batch commit of the writer is observed in this histogram.
+    void setWriteHistogram(Histogram *histogram) { m_writeSeconds = histogram; }
 
     static constexpr qint64 kMaxQueued = 200'000;
     static constexpr int kMaxQueryLimit = 10'000;
@@ -122,6 +125,7 @@ private:
     const qint64 m_maxRows;
     QThread *m_thread = nullptr;
     LogWriter *m_writer = nullptr;
+    Histogram *m_writeSeconds = nullptr;
     quint64 m_lastIdAtOpen = 0;
     std::atomic<quint64> m_committed{0};
     std::atomic<quint64> m_durable{0};

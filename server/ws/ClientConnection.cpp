@@ -1,5 +1,6 @@
 #include "ws/ClientConnection.h"
 
+#include "admin/Metrics.h"
 #include "auth/TokenService.h"
 #include "core/Logging.h"
 #include "core/ServerContext.h"
@@ -95,6 +96,8 @@ bool ClientConnection::send(const QByteArray &wire, bool countsAsSent)
     if (unsent + wire.size() > limit) {
         qCWarning(lcWs).noquote() << "closing slow client" << connectionIdText(m_id) << "with"
                                   << unsent << "bytes unsent";
+        if (Metrics *metrics = m_shard->context()->metrics)
+            metrics->countSlowClientDisconnect();
         closeWith(1013, "too slow: unsent queue over the limit");
         return false;
     }
