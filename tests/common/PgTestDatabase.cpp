@@ -20,28 +20,30 @@ namespace {
 bool withConnection(const QString &url, QString *error,
                     const std::function<bool(QSqlDatabase &)> &work)
 {
+    const QUrl u(url, QUrl::StrictMode);
+    if (!u.isValid() || u.host().isEmpty() || u.path().size() < 2) {
+        *error = QStringLiteral("not a postgresql://user:password@host:port/db URL: %1")
+                         .arg(u.toDisplayString(QUrl::RemovePassword));
+        return false;
+    }
     static std::atomic<int> counter{0};
     const QString connection = QStringLiteral("sbtest-pg-%1").arg(++counter);
     bool ok = false;
     {
-        const QUrl u(url, QUrl::StrictMode);
         QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), connection);
         db.setHostName(u.host());
         db.setPort(u.port(5432));
         db.setUserName(u.userName(QUrl::FullyDecoded));
         db.setPassword(u.password(QUrl::FullyDecoded));
         db.setDatabaseName(u.path().mid(1));
-        if (!u.isValid() || u.host().isEmpty()) {
-            *error = QStringLiteral("not a postgresql://user:password@host:port/db URL: %1")
-                             .arg(u.toDisplayString(QUrl::RemovePassword));
-        } else if (!db.open()) {
+        if (!db.open()) {
             *error = QStringLiteral("cannot connect to %1: %2")
                              .arg(u.toDisplayString(QUrl::RemovePassword), db.lastError().text());
         } else {
             ok = work(db);
             db.close();
         }
-    }
+    } // the connection's last handle is gone before it is removed
     QSqlDatabase::removeDatabase(connection);
     return ok;
 }
