@@ -3,7 +3,9 @@
 #
 #   bash scripts/test.sh [--no-asan]
 #
-# 1. installs the dependencies (scripts/install-deps.sh; fast when nothing is missing),
+# 1. installs the dependencies (scripts/install-deps.sh; fast when nothing is missing), and
+#    postgresql for the _pg tests (CTest starts a throw-away PostgreSQL 15 server for them:
+#    scripts/pg-test-cluster.sh),
 # 2. builds build/release (Release, -Werror) and runs CTest there,
 # 3. builds build/asan (RelWithDebInfo, AddressSanitizer + UndefinedBehaviorSanitizer,
 #    -Werror) and runs CTest again with leak detection on and UBSan fatal. The ASan quarantine
@@ -11,6 +13,7 @@
 #    tests/lsan.supp silences leaks inside OpenSSL only.
 #
 # --no-asan skips step 3 (quick local runs). SWITCHBOARD_SKIP_DEPS=1 skips step 1.
+# SB_TEST_NO_PG=1 skips the PostgreSQL tests (local runs only; CI always runs them).
 # Exits non-zero when a build or any test fails; the last line is the summary.
 set -euo pipefail
 
@@ -22,7 +25,7 @@ for arg in "$@"; do
     case "$arg" in
         --no-asan) run_asan=0 ;;
         -h | --help)
-            sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+            sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
             exit 0
             ;;
         *)
@@ -92,7 +95,8 @@ run_pass() {
 
 if [[ "${SWITCHBOARD_SKIP_DEPS:-0}" != 1 ]]; then
     echo "==== test.sh: dependencies ===="
-    bash scripts/install-deps.sh
+    SWITCHBOARD_EXTRA_PACKAGES="postgresql ${SWITCHBOARD_EXTRA_PACKAGES:-}" \
+        bash scripts/install-deps.sh
 fi
 
 release_rc=0

@@ -94,6 +94,10 @@ QSqlDatabase openConnection(const LogDatabase &db, const QString &name, QString 
         // Checkpoints (copying the WAL back into the database, with an fsync) every 16 MiB of
         // WAL rather than every 4 MiB: a quarter of the fsyncs on the commit path.
         q.exec(QStringLiteral("PRAGMA wal_autocheckpoint=4000"));
+    } else {
+        // Warnings and errors only: libpq prints notices on stderr, and the schema's CREATE ...
+        // IF NOT EXISTS answers each start on an existing log with three of them.
+        QSqlQuery(c).exec(QStringLiteral("SET client_min_messages TO warning"));
     }
     return c;
 }
@@ -244,19 +248,23 @@ public:
     {
         QSqlQuery q(m_db);
         if (m_log->m_retentionDays > 0) {
-            q.prepare(QStringLiteral("DELETE FROM messages WHERE id < (SELECT COALESCE(MIN(id), "
-                                     "(SELECT MAX(id) + 1 FROM messages)) FROM (SELECT id FROM "
-                                     "messages WHERE ts >= ? ORDER BY id LIMIT 1))"));
+            // The derived table needs its alias: PostgreSQL before 16 refuses one without.
+            const bool prepared = q.prepare(QStringLiteral(
+                    "DELETE FROM messages WHERE id < (SELECT COALESCE(MIN(id), (SELECT MAX(id) + 1 "
+                    "FROM messages)) FROM (SELECT id FROM messages WHERE ts >= ? ORDER BY id "
+                    "LIMIT 1) AS oldest_kept)"));
             q.addBindValue(QDateTime::currentMSecsSinceEpoch()
                            - m_log->m_retentionDays * 86'400'000LL);
-            if (!q.exec())
+            // A failed prepare() is the error to report (exec() would only add a confusing one).
+            if (!prepared || !q.exec())
                 qCWarning(lcLog).noquote() << "retention by age failed:" << q.lastError().text();
         }
         if (m_log->m_maxRows > 0) {
-            q.prepare(QStringLiteral("DELETE FROM messages WHERE id <= (SELECT id FROM messages "
-                                     "ORDER BY id DESC LIMIT 1 OFFSET ?)"));
+            const bool prepared =
+                    q.prepare(QStringLiteral("DELETE FROM messages WHERE id <= (SELECT id FROM "
+                                             "messages ORDER BY id DESC LIMIT 1 OFFSET ?)"));
             q.addBindValue(m_log->m_maxRows);
-            if (!q.exec())
+            if (!prepared || !q.exec())
                 qCWarning(lcLog).noquote() << "retention by rows failed:" << q.lastError().text();
         }
         // What is gone now: everything below the oldest row, or all that was committed.
