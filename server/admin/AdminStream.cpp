@@ -195,6 +195,7 @@ void AdminStream::flush()
     for (const HubEvent &e : events)
         frames.append(eventFrame(e));
     // One messages frame for the batch; per observer only the records after its snapshot.
+    QByteArray common; // the messages frame for observers that saw none of these records
     const auto observers = m_observers; // sendTo() may remove
     for (Observer o : observers) {
         for (const QByteArray &frame : std::as_const(frames)) {
@@ -205,23 +206,40 @@ void AdminStream::flush()
                          [&o](const Observer &x) { return x.socket == o.socket; })
             == m_observers.end())
             continue;
-        QByteArray messages = R"({"type":"messages","records":[)";
-        bool any = false;
-        for (const MessageRecord &r : records) {
-            if (r.id <= o.snapshotLogId)
-                continue;
-            if (any)
-                messages += ',';
-            appendRecordJson(messages, r);
-            any = true;
+        // Built once per batch; again only for an observer whose snapshot overlaps it.
+        QByteArray frame;
+        if (!records.empty() && records.front().id <= o.snapshotLogId) {
+            frame = messagesFrame(records, o.snapshotLogId, dropped);
+        } else {
+            if (common.isNull())
+                common = messagesFrame(records, 0, dropped);
+            frame = common;
         }
-        messages += ']';
-        if (dropped > 0)
-            messages += R"(,"dropped":)" + QByteArray::number(dropped);
-        messages += '}';
-        if (any || dropped > 0)
-            sendTo(o, messages);
+        if (!frame.isEmpty())
+            sendTo(o, frame);
     }
+}
+
+QByteArray AdminStream::messagesFrame(const std::vector<MessageRecord> &records, quint64 after,
+                                      quint64 dropped)
+{
+    QByteArray frame = R"({"type":"messages","records":[)";
+    bool any = false;
+    for (const MessageRecord &r : records) {
+        if (r.id <= after)
+            continue;
+        if (any)
+            frame += ',';
+        appendRecordJson(frame, r);
+        any = true;
+    }
+    if (!any && dropped == 0)
+        return QByteArray(""); // empty, not null: nothing to send
+    frame += ']';
+    if (dropped > 0)
+        frame += R"(,"dropped":)" + QByteArray::number(dropped);
+    frame += '}';
+    return frame;
 }
 
 void AdminStream::sendStats()

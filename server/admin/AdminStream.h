@@ -54,6 +54,9 @@ private:
 
     void flush();
     void sendStats();
+    // The records with ids above `after`; empty when there is nothing to send.
+    static QByteArray messagesFrame(const std::vector<MessageRecord> &records, quint64 after,
+                                    quint64 dropped);
     QByteArray snapshotFrame(quint64 *newestLogId) const;
     // Sends to one observer; false when it was closed as too slow.
     bool sendTo(Observer &observer, const QByteArray &frame);

@@ -9,16 +9,6 @@
 
 namespace sb {
 
-namespace {
-
-QByteArray eventFrame(quint64 id, const QString &event, const QString *room, const QByteArray &data,
-                      qint64 ts)
-{
-    return Hub::eventWire(id, event, room, data, ts);
-}
-
-} // namespace
-
 QByteArray Hub::eventWire(quint64 id, const QString &event, const QString *room,
                           const QByteArray &data, qint64 ts)
 {
@@ -458,7 +448,7 @@ EmitResult Hub::publish(const EmitRequest &request)
     result.id = ++m_lastId;
     const qint64 ts = QDateTime::currentMSecsSinceEpoch();
     if (request.eventFrame) {
-        const QByteArray wire = eventFrame(
+        const QByteArray wire = eventWire(
                 result.id, request.event,
                 request.target == EmitTarget::Room ? &request.to : nullptr, request.data, ts);
         if (request.target == EmitTarget::Room)
