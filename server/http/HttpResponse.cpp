@@ -13,6 +13,8 @@ QByteArray reasonPhrase(int status)
         return QByteArrayLiteral("OK");
     case 204:
         return QByteArrayLiteral("No Content");
+    case 304:
+        return QByteArrayLiteral("Not Modified");
     case 400:
         return QByteArrayLiteral("Bad Request");
     case 401:
@@ -66,17 +68,20 @@ QByteArray HttpReply::serialize(bool closeConnection, bool headOnly) const
             .append(QByteArray::number(status))
             .append(' ')
             .append(reasonPhrase(status));
-    out.append("\r\nContent-Type: ").append(contentType);
-    if (contentType.startsWith("application/json") && !contentType.contains("charset"))
-        out.append("; charset=utf-8");
-    out.append("\r\nContent-Length: ").append(QByteArray::number(body.size()));
+    const bool notModified = status == 304;
+    if (!notModified) {
+        out.append("\r\nContent-Type: ").append(contentType);
+        if (contentType.startsWith("application/json") && !contentType.contains("charset"))
+            out.append("; charset=utf-8");
+        out.append("\r\nContent-Length: ").append(QByteArray::number(body.size()));
+    }
     for (const auto &[name, value] : headers)
         out.append("\r\n").append(name).append(": ").append(value);
-    out.append("\r\nCache-Control: no-store");
+    out.append("\r\nCache-Control: ").append(cacheControl);
     if (closeConnection)
         out.append("\r\nConnection: close");
     out.append("\r\n\r\n");
-    if (!headOnly)
+    if (!headOnly && !notModified)
         out.append(body);
     return out;
 }

@@ -15,6 +15,8 @@ struct HttpReply
     QByteArray body;
     QByteArray contentType = QByteArrayLiteral("application/json");
     QList<QPair<QByteArray, QByteArray>> headers;
+    // API answers are never cached; static files set no-cache with an ETag.
+    QByteArray cacheControl = QByteArrayLiteral("no-store");
     // Non-zero: the answer leaves only once the message log has committed this id (an emit
     // answered 2xx is in the log). Answers on one connection still leave in request order.
     quint64 waitForLogId = 0;
@@ -23,6 +25,7 @@ struct HttpReply
     // {"error": {"code": ..., "message": ...}}
     static HttpReply error(int status, QStringView code, QStringView message);
 
+    // A 304 has neither Content-Length nor body (RFC 9110 15.4.5).
     QByteArray serialize(bool closeConnection, bool headOnly = false) const;
     // This reply, sent once the log has committed the emit with this id.
     HttpReply afterLogged(quint64 id) &&

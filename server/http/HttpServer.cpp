@@ -186,13 +186,25 @@ void HttpServer::addRoutes()
              [compat](const HttpCall &c, const QStringList &) { return compat->broadcast(c); });
     addRoute(QStringLiteral("/"), Post, Auth::Compat,
              [compat](const HttpCall &c, const QStringList &) { return compat->pushLegacy(c); });
-    addRoute(QStringLiteral("/"), Get, Auth::None, [](const HttpCall &, const QStringList &) {
-        HttpReply reply;
-        reply.contentType = QByteArrayLiteral("text/plain; charset=utf-8");
-        reply.body = QByteArrayLiteral("Switchboard " SWITCHBOARD_VERSION
-                                       " is running. REST under /api, WebSocket at /ws.\n");
-        return reply;
-    });
+    // Pages and scripts (PROTOCOL.md): no key needed.
+    const StaticFiles *files = &m_static;
+    for (const char *path : {"/", "/switchboard.js", "/switchboard.mjs", "/switchboard.d.ts"}) {
+        const QString p = QString::fromLatin1(path);
+        addRoute(p, Get, Auth::None, [files, p](const HttpCall &c, const QStringList &) {
+            return files->get(c.request, p);
+        });
+    }
+    addRoute(QStringLiteral("/examples"), Get, Auth::None,
+             [files](const HttpCall &c, const QStringList &) {
+                 return files->get(c.request, QStringLiteral("/examples/"));
+             });
+    for (const char *folder : {"examples", "assets"}) {
+        const QString prefix = u'/' + QString::fromLatin1(folder) + u'/';
+        addRoute(prefix + u'*', Get, Auth::None,
+                 [files, prefix](const HttpCall &c, const QStringList &a) {
+                     return files->get(c.request, prefix + a[0]);
+                 });
+    }
     addRoute(
             QStringLiteral("/socket"), Post, Auth::Compat,
             [compat](const HttpCall &c, const QStringList &) { return compat->socketRegister(c); });

@@ -3,6 +3,7 @@
 #include "http/HttpCall.h"
 #include "http/HttpResponse.h"
 #include "http/RestApi.h"
+#include "http/StaticFiles.h"
 #include "hub/Message.h"
 
 #include <QHttpServerRequest>
@@ -93,6 +94,7 @@ private:
     AdminStream *m_admin;
     RestApi m_rest;
     CompatApi m_compat;
+    StaticFiles m_static;
     QList<Route> m_routes;
     QPointer<QTcpServer> m_listener;
 
