@@ -338,8 +338,11 @@ export async function openClientPage(browser, base, { kind = 'script' } = {}) {
   // A recorder for the tests: window.rec(client) keeps states, events, resyncs and errors.
   await page.evaluate(() => {
     window.rec = (client) => {
-      const r = { states: [], events: [], resyncs: [], errors: [], byName: {} };
-      client.onState((s) => r.states.push(s));
+      const r = { states: [], codes: [], events: [], resyncs: [], errors: [] };
+      client.onState((s, detail) => {
+        r.states.push(s);
+        if (detail && detail.code) r.codes.push(detail.code);
+      });
       client.onAny((event, data, frame) => r.events.push({ event, data, id: frame.id, room: frame.room }));
       client.onResync((room) => r.resyncs.push(room));
       if (client.onError) client.onError((e) => r.errors.push(e.code));
