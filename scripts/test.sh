@@ -3,9 +3,10 @@
 #
 #   bash scripts/test.sh [--no-asan]
 #
-# 1. installs the dependencies (scripts/install-deps.sh; fast when nothing is missing), and
+# 1. installs the dependencies (scripts/install-deps.sh; fast when nothing is missing),
 #    postgresql for the _pg tests (CTest starts a throw-away PostgreSQL 15 server for them:
-#    scripts/pg-test-cluster.sh),
+#    scripts/pg-test-cluster.sh), and chromium and Node.js for the browser tests (tests/e2e;
+#    CTest's e2e_setup installs playwright-core there with npm ci),
 # 2. builds build/release (Release, -Werror) and runs CTest there,
 # 3. builds build/asan (RelWithDebInfo, AddressSanitizer + UndefinedBehaviorSanitizer,
 #    -Werror) and runs CTest again with leak detection on and UBSan fatal. The ASan quarantine
@@ -13,7 +14,8 @@
 #    tests/lsan.supp silences leaks inside OpenSSL only.
 #
 # --no-asan skips step 3 (quick local runs). SWITCHBOARD_SKIP_DEPS=1 skips step 1.
-# SB_TEST_NO_PG=1 skips the PostgreSQL tests (local runs only; CI always runs them).
+# SB_TEST_NO_PG=1 skips the PostgreSQL tests, SB_TEST_NO_BROWSER=1 the browser tests (local
+# runs only; CI always runs them).
 # Exits non-zero when a build or any test fails; the last line is the summary.
 set -euo pipefail
 
@@ -25,7 +27,7 @@ for arg in "$@"; do
     case "$arg" in
         --no-asan) run_asan=0 ;;
         -h | --help)
-            sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+            sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
             exit 0
             ;;
         *)
@@ -95,7 +97,13 @@ run_pass() {
 
 if [[ "${SWITCHBOARD_SKIP_DEPS:-0}" != 1 ]]; then
     echo "==== test.sh: dependencies ===="
-    SWITCHBOARD_EXTRA_PACKAGES="postgresql ${SWITCHBOARD_EXTRA_PACKAGES:-}" \
+    # postgresql for the _pg tests; chromium and Node.js for the browser tests (label e2e;
+    # their CTest fixture e2e_setup runs `npm ci` in tests/e2e). A Node.js that is already
+    # there (with its npm) is kept: Debian's npm would conflict with NodeSource's nodejs.
+    test_packages="postgresql chromium"
+    command -v node >/dev/null 2>&1 || test_packages+=" nodejs"
+    command -v npm >/dev/null 2>&1 || test_packages+=" npm"
+    SWITCHBOARD_EXTRA_PACKAGES="$test_packages ${SWITCHBOARD_EXTRA_PACKAGES:-}" \
         bash scripts/install-deps.sh
 fi
 

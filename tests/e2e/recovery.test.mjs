@@ -200,7 +200,9 @@ describe('cut connections', () => {
     const ranges = [[200, 300], [400, 600], [800, 1200], [1200, 1600], [1200, 1600], [1200, 1600]];
     gaps.slice(0, ranges.length).forEach((gap, i) => {
       const [lo, hi] = ranges[i];
-      assert.ok(gap >= lo - 30 && gap <= hi + 250, `delay ${i + 1}: ${gap} ms not in ${lo}..${hi} (gaps ${gaps})`);
+      // Timers never fire early; a busy machine may run them (and see the attempt) late.
+      assert.ok(gap >= lo - 40 * SLOW && gap <= hi + 300 * SLOW,
+        `delay ${i + 1}: ${gap} ms not in ${lo}..${hi} (gaps ${gaps})`);
     });
     assert.ok(new Set(gaps.slice(3, 6)).size > 1, `jitter: the capped delays differ (${gaps})`);
     assert.equal(await state(page), 'reconnecting');
@@ -213,7 +215,7 @@ describe('cut connections', () => {
     proxy.cut();
     await waitFor(() => proxy.accepts.length >= again + 1, 'an attempt');
     const gap = proxy.accepts[again] - cutAgainAt;
-    assert.ok(gap >= 170 && gap <= 550, `the first delay after an open is minDelay again (${gap} ms)`);
+    assert.ok(gap >= 160 && gap <= 300 + 300 * SLOW, `the first delay after an open is minDelay again (${gap} ms)`);
     proxy.unblock();
     await waitState(page, 'open');
   });

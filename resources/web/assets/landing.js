@@ -17,6 +17,9 @@
   Array.prototype.forEach.call(document.querySelectorAll('.origin'), function (el) {
     el.textContent = location.origin;
   });
+  Array.prototype.forEach.call(document.querySelectorAll('.ws-origin'), function (el) {
+    el.textContent = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host;
+  });
 
   function formatUptime(seconds) {
     var s = Math.max(0, Math.floor(seconds));

@@ -1,0 +1,46 @@
+// Prepares the browser tests (the CTest fixture e2e_setup): checks the browser, and installs
+// playwright-core from package-lock.json with `npm ci` (from npm's cache when it has it)
+// unless node_modules already holds exactly the locked version.
+//
+// Exit 77 (skipped) with SB_TEST_NO_BROWSER=1; non-zero when something is missing.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+if (process.env.SB_TEST_NO_BROWSER === '1') {
+  console.log('SB_TEST_NO_BROWSER=1: browser tests skipped');
+  process.exit(77);
+}
+
+const chromium = process.env.SB_CHROMIUM || '/usr/bin/chromium';
+if (!existsSync(chromium)) {
+  console.error(`e2e setup: no browser at ${chromium}. Install Debian's chromium ` +
+    '(bash scripts/install-deps.sh with SWITCHBOARD_EXTRA_PACKAGES=chromium; scripts/test.sh ' +
+    'does it), or set SB_TEST_NO_BROWSER=1 to skip the browser tests.');
+  process.exit(1);
+}
+const [major] = process.versions.node.split('.').map(Number);
+if (major < 20) {
+  console.error(`e2e setup: playwright-core needs Node.js 20 or later; this is ${process.version}`);
+  process.exit(1);
+}
+
+const lock = JSON.parse(readFileSync(path.join(here, 'package-lock.json'), 'utf8'));
+const wanted = lock.packages['node_modules/playwright-core'].version;
+const installed = path.join(here, 'node_modules', 'playwright-core', 'package.json');
+const have = existsSync(installed) ? JSON.parse(readFileSync(installed, 'utf8')).version : null;
+if (have === wanted) {
+  console.log(`e2e setup: playwright-core ${have} already installed`);
+} else {
+  console.log(`e2e setup: npm ci (playwright-core ${wanted}${have ? `, replacing ${have}` : ''})`);
+  execFileSync('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd: here,
+    stdio: 'inherit',
+    // playwright-core downloads no browser; the tests drive Debian's chromium.
+    env: { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' },
+  });
+}
+console.log(`e2e setup: ready (${chromium}, Node.js ${process.version})`);
