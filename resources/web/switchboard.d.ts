@@ -24,8 +24,8 @@ export interface ConnectOptions {
   /** Longest reconnect delay in ms (default 30000). */
   maxDelay?: number;
   /** Addition: an application ping after this many ms without a frame from the server
-   * (default 25000; 0 turns it off); twice as long without one and the connection counts as
-   * lost. */
+   * (default 25000; 0 turns it off); no answer within as long again and the connection
+   * counts as lost (a cut that no close frame reports), and the client reconnects. */
   pingInterval?: number;
 }
 

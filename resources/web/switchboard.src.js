@@ -14,8 +14,8 @@ var DEFAULTS = {
   reconnect: true,
   minDelay: 500,
   maxDelay: 30000,
-  // An application ping after this long without any frame from the server; no frame for
-  // twice as long and the connection counts as lost (a cut that no close frame reports).
+  // An application ping after this long without any frame from the server; no answer to it
+  // within as long again and the connection counts as lost (a cut no close frame reports).
   pingInterval: 25000,
 };
 
@@ -91,6 +91,7 @@ function Client(options) {
   this._attempt = 0;
   this._retryTimer = null;
   this._pingTimer = null;
+  this._pingSentAt = 0;
   this._lastReceived = 0;
 
   this._rooms = new Map(); // room -> the token it was joined with (rejoined after a reconnect)
@@ -496,11 +497,14 @@ Client.prototype._startPing = function () {
   if (!this._pingInterval) return;
   var self = this;
   var step = Math.max(1000, Math.floor(this._pingInterval / 2));
+  this._pingSentAt = 0;
   this._pingTimer = setInterval(function () {
     if (!self._socketOpen()) return;
-    var silent = Date.now() - self._lastReceived;
-    if (silent >= 2 * self._pingInterval) {
-      // No pong: the connection is cut without a close frame. Drop it and reconnect.
+    var now = Date.now();
+    if (self._pingSentAt > self._lastReceived && now - self._pingSentAt >= self._pingInterval) {
+      // No answer to the ping: the connection is cut without a close frame. Drop it and
+      // reconnect. (Checked against the ping itself, so timers that a background tab
+      // slows down cannot make a quiet connection look dead.)
       var ws = self._ws;
       self._lost(1006, 'no answer to ping');
       try {
@@ -508,7 +512,8 @@ Client.prototype._startPing = function () {
       } catch (e) {
         // already closing
       }
-    } else if (silent >= self._pingInterval) {
+    } else if (now - self._lastReceived >= self._pingInterval && self._pingSentAt <= self._lastReceived) {
+      self._pingSentAt = now;
       self._send({ type: 'ping' });
     }
   }, step);

@@ -220,6 +220,28 @@ describe('cut connections', () => {
     await waitState(page, 'open');
   });
 
+  it('notices a connection that went silent (no close) by its ping, and recovers', T, async () => {
+    const { server, proxy, page } = await setup({ proxy: true });
+    const room = 'e2e:stall';
+    const token = await server.register(room, 'STALL', 's1');
+    await connectAndJoin(page, token, { url: `ws://127.0.0.1:${proxy.port}/ws`, minDelay: 200, maxDelay: 800, pingInterval: 1000 });
+    await waitState(page, 'open');
+    const before = await server.emitRoom(room, 'e', 0);
+    await waitFor(async () => (await eventIds(page)).length === 1, 'the first event');
+    // Quiet but healthy: pings are answered, the connection stays.
+    await sleep(3500);
+    assert.deepEqual((await rec(page)).states, ['open']);
+    proxy.stall();
+    // The server still sees the old connection and hands it this event; it never arrives.
+    const lost = await server.emitRoom(room, 'e', 1);
+    assert.equal(lost.delivered, 1);
+    await waitState(page, 'reconnecting', 10_000 * SLOW);
+    await waitState(page, 'open');
+    // The rejoin's since replays it.
+    assert.deepEqual(await eventIds(page), [before.id, lost.id]);
+    assert.deepEqual((await rec(page)).states, ['open', 'reconnecting', 'open']);
+  });
+
   it('does not rejoin a room it was taken out of by unregister', T, async () => {
     const { server, proxy, page } = await setup({ proxy: true });
     const keep = await server.register('e2e:keep', 'REVOKED', 's1');

@@ -221,7 +221,8 @@ export class Server {
 }
 
 // A TCP proxy in front of the server: cut() drops every connection at once (the browser
-// sees the connection fail, no close frame, like a network cut); block() refuses new ones
+// sees the connection fail, no close frame, like a network cut); stall() keeps them open but
+// forwards nothing more (a dead route the browser cannot see); block() refuses new ones
 // (accepted and dropped at once) until unblock(). inject(bytes) writes raw bytes to the
 // browser side of every connection (a forged server frame).
 export class Proxy {
@@ -272,6 +273,17 @@ export class Proxy {
       upstream.destroy();
     }
     this.pairs.clear();
+  }
+
+  // Stops forwarding on every connection without closing it: both sides keep an open
+  // socket whose data goes nowhere (a dead route, no FIN, no RST).
+  stall() {
+    for (const { client, upstream } of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.on('data', () => {});
+      upstream.on('data', () => {});
+    }
   }
 
   block() {
