@@ -160,13 +160,18 @@ Client.prototype.join = function (token, options) {
   if (since !== undefined) frame.since = since;
   var room = roomOfToken(token);
   var self = this;
+  var resent = false;
   return this._request(frame, {
     kind: 'join',
     room: room,
-    beforeSend: function () {
+    beforeSend: function (request) {
+      resent = request.sends > 0;
       if (room === null) return;
       self._leaving.delete(room);
-      if (since !== undefined) {
+      if (resent) {
+        // Asked again on a new connection: like a rejoin, from what this one already saw.
+        if (self._lastIds.has(room)) frame.since = self._lastIds.get(room);
+      } else if (since !== undefined) {
         var n = Number(since);
         if (isFinite(n)) self._lastIds.set(room, n);
       } else if (!self._rooms.has(room)) {
@@ -174,7 +179,7 @@ Client.prototype.join = function (token, options) {
       }
     },
     onAnswer: function (answer) {
-      self._joined(answer, token, false);
+      self._joined(answer, token, resent);
     },
   });
 };
@@ -300,6 +305,7 @@ Client.prototype._request = function (frame, spec) {
       beforeSend: spec.beforeSend || null,
       onAnswer: spec.onAnswer || null,
       sent: false,
+      sends: 0,
       resolve: resolve,
       reject: reject,
     };
@@ -310,8 +316,9 @@ Client.prototype._request = function (frame, spec) {
 };
 
 Client.prototype._sendRequest = function (request) {
-  if (request.beforeSend) request.beforeSend();
+  if (request.beforeSend) request.beforeSend(request);
   request.sent = true;
+  request.sends++;
   this._send(request.frame);
 };
 
@@ -373,6 +380,7 @@ Client.prototype._opened = function () {
         self._joined(answer, token, true);
       },
       sent: false,
+      sends: 0,
       resolve: function () {},
       reject: function (error) {
         // The room cannot be rejoined (an expired or revoked token): it is gone.

@@ -242,6 +242,31 @@ describe('cut connections', () => {
     assert.deepEqual((await rec(page)).states, ['open', 'reconnecting', 'open']);
   });
 
+  it('asks a join again whose connection dropped before the answer; an emit fails instead', T, async () => {
+    const { server, proxy, page } = await setup({ proxy: true });
+    const first = await server.register('e2e:resend:a', 'RESEND', 's1', { publish: true });
+    const second = await server.register('e2e:resend:b', 'RESEND', 's1');
+    await connectAndJoin(page, first, { url: `ws://127.0.0.1:${proxy.port}/ws`, minDelay: 200, maxDelay: 800 });
+    await waitState(page, 'open');
+    proxy.stall(); // what the page sends now goes nowhere
+    await page.evaluate((t) => {
+      window.pending = { join: null, emit: null };
+      window.c.join(t).then((f) => { window.pending.join = f.room; }, (e) => { window.pending.join = 'error ' + e.code; });
+      window.c.emit('e2e:resend:a', 'x', 1).then(() => { window.pending.emit = 'sent'; }, (e) => { window.pending.emit = e.code; });
+    }, second);
+    await sleep(300);
+    assert.deepEqual(await page.evaluate(() => window.pending), { join: null, emit: null });
+    proxy.cut();
+    await waitFor(() => page.evaluate(() => window.pending.join !== null), 'the join to be answered');
+    assert.deepEqual(await page.evaluate(() => window.pending), { join: 'e2e:resend:b', emit: 'disconnected' });
+    await waitState(page, 'open');
+    const [connection] = await waitFor(async () => {
+      const list = await server.connections('?user=RESEND');
+      return list.length === 1 && list[0].rooms.length === 2 && list;
+    }, 'one connection in both rooms');
+    assert.deepEqual([...connection.rooms].sort(), ['e2e:resend:a', 'e2e:resend:b']);
+  });
+
   it('does not rejoin a room it was taken out of by unregister', T, async () => {
     const { server, proxy, page } = await setup({ proxy: true });
     const keep = await server.register('e2e:keep', 'REVOKED', 's1');
