@@ -165,6 +165,15 @@ bool Server::start(QString *error)
     return true;
 }
 
+bool Server::addAdminFeed(const std::shared_ptr<AdminFeed> &feed)
+{
+    if (!m_running || !m_http)
+        return false;
+    HttpServer *http = m_http;
+    QMetaObject::invokeMethod(http, [http, feed] { http->admin()->addFeed(feed); });
+    return true;
+}
+
 void Server::stop(int graceMs)
 {
     if (!m_running)

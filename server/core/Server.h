@@ -13,6 +13,7 @@ class QThread;
 
 namespace sb {
 
+class AdminFeed;
 class HttpServer;
 class Hub;
 class IoShard;
@@ -43,6 +44,9 @@ public:
     QUrl baseUrl() const;
     const ServerContext &context() const { return m_context; }
     Hub *hub() const { return m_hub.get(); }
+    // Watches the admin stream in-process (the console hosting this server). Any thread;
+    // false when the server is not running.
+    bool addAdminFeed(const std::shared_ptr<AdminFeed> &feed);
 
 private:
     bool openLog(const ServerConfig &config, QString *error);
