@@ -53,6 +53,12 @@ Check check(const QString &text)
         result.ok = true;
         return result;
     }
+    // Qt reports where it stopped reading, which can be past the line break that follows the
+    // faulty token: point at the last character before that whitespace.
+    while (offset > 0 && offset <= utf8.size() && QByteArrayView(" \t\r\n").contains(utf8[offset - 1])
+           && (offset == utf8.size() || QByteArrayView(" \t\r\n").contains(utf8[offset])
+               || utf8[offset] == '}' || utf8[offset] == ']'))
+        --offset;
     // Line and column (in characters) of the byte offset.
     const QString before = QString::fromUtf8(utf8.left(offset));
     result.line = int(before.count(u'\n')) + 1;
