@@ -70,8 +70,8 @@ QVariant LogModel::data(const QModelIndex &index, int role) const
         switch (index.column()) {
         case Id:
             return r.id;
-        case Time:
-            return timeText(r.ts);
+        case Time: // the date is in the tooltip and the detail pane
+            return QDateTime::fromMSecsSinceEpoch(r.ts).toString(QStringLiteral("HH:mm:ss.zzz"));
         case Source:
             return r.source;
         case Target:
@@ -93,6 +93,8 @@ QVariant LogModel::data(const QModelIndex &index, int role) const
             return {};
         }
     }
+    if (role == Qt::ToolTipRole && index.column() == Time)
+        return timeText(r.ts);
     if (role == Qt::TextAlignmentRole && (index.column() == Id || index.column() == Delivered))
         return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
     return {};

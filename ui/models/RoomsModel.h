@@ -13,7 +13,7 @@ class RoomsModel final : public QAbstractItemModel
     Q_OBJECT
 
 public:
-    enum Column { Name, User, Session, Connections, Users, ColumnCount };
+    enum Column { Name, Connections, Users, User, Session, ColumnCount };
     enum Role { RoomRole = Qt::UserRole + 1, ConnectionRole, SortRole };
     static constexpr int kResetThreshold = 64;
 

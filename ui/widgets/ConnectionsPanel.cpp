@@ -50,6 +50,11 @@ ConnectionsPanel::ConnectionsPanel(ConsoleBackend *backend, ConnectionsModel *mo
     m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 6);
     m_view->horizontalHeader()->setStretchLastSection(true);
     m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
+    m_view->setColumnWidth(ConnectionsModel::Id, 80);
+    m_view->setColumnWidth(ConnectionsModel::Rooms, 160);
+    m_view->setColumnWidth(ConnectionsModel::Remote, 130);
+    m_view->setColumnWidth(ConnectionsModel::Origin, 190);
+    m_view->setColumnWidth(ConnectionsModel::Since, 150);
     m_view->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(m_view, &QTableView::customContextMenuRequested, this, &ConnectionsPanel::showMenu);
     connect(m_view, &QTableView::doubleClicked, this, [this](const QModelIndex &index) {

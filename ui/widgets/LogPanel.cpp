@@ -108,14 +108,14 @@ LogPanel::LogPanel(ConsoleBackend *backend, LogModel *model, QWidget *parent)
     m_view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
     m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 6);
     m_view->horizontalHeader()->setStretchLastSection(true);
-    m_view->setColumnWidth(LogModel::Id, 70);
-    m_view->setColumnWidth(LogModel::Time, 175);
-    m_view->setColumnWidth(LogModel::Source, 70);
-    m_view->setColumnWidth(LogModel::Target, 80);
-    m_view->setColumnWidth(LogModel::To, 140);
-    m_view->setColumnWidth(LogModel::Event, 160);
-    m_view->setColumnWidth(LogModel::Delivered, 75);
-    m_view->setColumnWidth(LogModel::Data, 320);
+    m_view->setColumnWidth(LogModel::Id, 56);
+    m_view->setColumnWidth(LogModel::Time, 96);
+    m_view->setColumnWidth(LogModel::Source, 62);
+    m_view->setColumnWidth(LogModel::Target, 62);
+    m_view->setColumnWidth(LogModel::To, 120);
+    m_view->setColumnWidth(LogModel::Event, 150);
+    m_view->setColumnWidth(LogModel::Delivered, 70);
+    m_view->setColumnWidth(LogModel::Data, 300);
     connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &LogPanel::showDetail);
     // Scrolling to the top loads older history; scrolling away from the bottom stops following.

@@ -57,7 +57,10 @@ RoomsPanel::RoomsPanel(RoomsModel *model, QWidget *parent)
     m_view->setUniformRowHeights(true);
     m_view->setAlternatingRowColors(true);
     m_view->header()->setStretchLastSection(false);
-    m_view->header()->setSectionResizeMode(RoomsModel::Name, QHeaderView::Stretch);
+    m_view->header()->setMinimumSectionSize(36);
+    m_view->setColumnWidth(RoomsModel::Name, 150);
+    for (int column : {RoomsModel::Connections, RoomsModel::Users})
+        m_view->header()->setSectionResizeMode(column, QHeaderView::ResizeToContents);
     m_view->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(m_view, &QTreeView::customContextMenuRequested, this, &RoomsPanel::showMenu);
     connect(m_view, &QTreeView::doubleClicked, this, [this](const QModelIndex &index) {
