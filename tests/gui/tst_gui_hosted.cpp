@@ -10,7 +10,11 @@
 #include "models/RoomsModel.h"
 #include "widgets/ConnectionsPanel.h"
 #include "widgets/LogPanel.h"
+#include "widgets/SettingsDialog.h"
 #include "widgets/StatusPanel.h"
+
+#include <QFile>
+#include <QSettings>
 
 #include <QPlainTextEdit>
 #include <QSignalSpy>
@@ -33,6 +37,7 @@ private Q_SLOTS:
     void logArrivesInBatches();
     void disconnectFromTheConsole();
     void stopAndStartAgain();
+    void settingsAreSavedAndApplied();
 };
 
 namespace {
@@ -242,6 +247,46 @@ void TstGuiHosted::stopAndStartAgain()
     QCOMPARE(r.status, 200);
     QCOMPARE(r.object().value(u"id").toInt(), 2);
     QTRY_COMPARE(window.logModel()->rowCount(), 2);
+}
+
+void TstGuiHosted::settingsAreSavedAndApplied()
+{
+    HostedServer server;
+    QVERIFY(server.start());
+    const QString path = server.backend()->config().configPath;
+    QVERIFY(!path.isEmpty());
+    sb::ui::SettingsDialog dialog(path, {QStringLiteral("api_key"), QStringLiteral("listen")});
+    // Bad values are refused with the field's name, and nothing is written.
+    dialog.setValue(QStringLiteral("listen"), QStringLiteral("127.0.0.1:99999"));
+    dialog.setValue(QStringLiteral("tls_cert"), QStringLiteral("/nonexistent/cert.pem"));
+    dialog.setValue(QStringLiteral("pg_listen"), QStringLiteral("mysql://x"));
+    const QStringList problems = dialog.problems();
+    QVERIFY2(problems.join(u'\n').contains(u"Listen address"), qPrintable(problems.join(u'\n')));
+    QVERIFY(problems.join(u'\n').contains(u"TLS"));
+    QVERIFY(problems.join(u'\n').contains(u"PostgreSQL LISTEN"));
+    QString error;
+    QVERIFY(!dialog.save(&error));
+    QVERIFY(!QSettings(path, QSettings::IniFormat).contains(QStringLiteral("max_message_bytes")));
+
+    dialog.setValue(QStringLiteral("listen"), QStringLiteral("127.0.0.1:0"));
+    dialog.setValue(QStringLiteral("tls_cert"), QString());
+    dialog.setValue(QStringLiteral("pg_listen"), QString());
+    dialog.setValue(QStringLiteral("max_message_bytes"), QStringLiteral("4096"));
+    dialog.setValue(QStringLiteral("history_per_room"), QStringLiteral("77"));
+    QVERIFY2(dialog.save(&error), qPrintable(error));
+    QSettings ini(path, QSettings::IniFormat);
+    QCOMPARE(ini.value(QStringLiteral("max_message_bytes")).toInt(), 4096);
+    QCOMPARE(ini.value(QStringLiteral("history_per_room")).toInt(), 77);
+    QCOMPARE(QFile::permissions(path) & (QFileDevice::ReadGroup | QFileDevice::ReadOther),
+             QFileDevice::Permissions());
+
+    // A restart applies them (no flag sets these keys in this test).
+    QSignalSpy snapshots(server.backend(), &sb::ui::ConsoleBackend::snapshotReceived);
+    server.backend()->restart();
+    QVERIFY(snapshots.wait(15000));
+    QCOMPARE(server.backend()->state(), sb::ui::ConsoleBackend::State::Live);
+    QCOMPARE(server.backend()->config().maxMessageBytes, 4096);
+    QCOMPARE(server.backend()->config().historyPerRoom, 77);
 }
 
 QTEST_MAIN(TstGuiHosted)
