@@ -88,19 +88,17 @@ as
         'websocket_pkg: p_data is not valid JSON, nothing was sent: ' || sqlerrm);
   end check_json;
 
-  -- {<p_fields>,"data":<p_data>} with p_data as given (numbers keep their digits).
+  -- {<p_fields>,"data":<p_data>} with p_data as given (numbers keep their digits). Built by
+  -- concatenation: DBMS_LOB amounts count UTF-16 code units, LENGTH does not.
   function json_body (p_fields in varchar2, p_data in clob) return clob
   is
     l_body clob;
   begin
-    dbms_lob.createtemporary(l_body, true, dbms_lob.call);
-    dbms_lob.writeappend(l_body, length(p_fields) + 1, '{' || p_fields);
+    l_body := to_clob('{' || p_fields);
     if p_data is not null and dbms_lob.getlength(p_data) > 0 then
-      dbms_lob.writeappend(l_body, 8, ',"data":');
-      dbms_lob.append(l_body, p_data);
+      l_body := l_body || ',"data":' || p_data;
     end if;
-    dbms_lob.writeappend(l_body, 1, '}');
-    return l_body;
+    return l_body || '}';
   end json_body;
 
   function settings return t_settings
@@ -270,13 +268,11 @@ as
     p_status := l_response.status_code;
     -- Switchboard answers UTF-8 JSON; without this, a charset-less type reads as ISO-8859-1.
     utl_http.set_body_charset(l_response, 'UTF-8');
-    dbms_lob.createtemporary(p_answer, true, dbms_lob.call);
+    p_answer := null; -- the concatenation below makes it a temporary CLOB
     begin
       loop
         utl_http.read_text(l_response, l_text, 8000);
-        if l_text is not null then
-          dbms_lob.writeappend(p_answer, length(l_text), l_text);
-        end if;
+        p_answer := p_answer || l_text;
       end loop;
     exception
       when utl_http.end_of_body then
@@ -385,7 +381,7 @@ as
     -- whatever text came.
     if l_json is not null then
       begin
-        if l_json.has('error') and l_json.get('error').is_object then
+        if l_json.has('error') and l_json.get('error').is_object() then
           l_error := treat(l_json.get('error') as json_object_t);
           l_code := substr(l_error.get_string('code'), 1, 200);
           l_message := substr(l_error.get_string('message'), 1, 4000);
