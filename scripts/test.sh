@@ -3,9 +3,10 @@
 #
 #   bash scripts/test.sh [--no-asan]
 #
-# 1. installs the dependencies (scripts/install-deps.sh; fast when nothing is missing), and
-#    postgresql for the _pg tests (CTest starts a throw-away PostgreSQL 15 server for them:
-#    scripts/pg-test-cluster.sh),
+# 1. installs the dependencies (scripts/install-deps.sh; fast when nothing is missing),
+#    postgresql and postgresql-plpython3-15 for the PostgreSQL tests (CTest starts a throw-away
+#    PostgreSQL 15 server for them: scripts/pg-test-cluster.sh), and Node.js/npm when missing
+#    for the PL/SQL syntax check (tests/sql),
 # 2. builds build/release (Release, -Werror) and runs CTest there,
 # 3. builds build/asan (RelWithDebInfo, AddressSanitizer + UndefinedBehaviorSanitizer,
 #    -Werror) and runs CTest again with leak detection on and UBSan fatal. The ASan quarantine
@@ -25,7 +26,7 @@ for arg in "$@"; do
     case "$arg" in
         --no-asan) run_asan=0 ;;
         -h | --help)
-            sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+            sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
             exit 0
             ;;
         *)
@@ -95,7 +96,12 @@ run_pass() {
 
 if [[ "${SWITCHBOARD_SKIP_DEPS:-0}" != 1 ]]; then
     echo "==== test.sh: dependencies ===="
-    SWITCHBOARD_EXTRA_PACKAGES="postgresql ${SWITCHBOARD_EXTRA_PACKAGES:-}" \
+    # PostgreSQL 15 with PL/Python for the _pg tests and sql/postgresql; Node.js and npm for the
+    # PL/SQL syntax check of sql/oracle (tests/sql), unless some Node.js is already there.
+    extra="postgresql postgresql-plpython3-15"
+    command -v node >/dev/null 2>&1 || extra+=" nodejs"
+    command -v npm >/dev/null 2>&1 || extra+=" npm"
+    SWITCHBOARD_EXTRA_PACKAGES="$extra ${SWITCHBOARD_EXTRA_PACKAGES:-}" \
         bash scripts/install-deps.sh
 fi
 

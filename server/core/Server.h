@@ -19,6 +19,7 @@ class Hub;
 class IoShard;
 class MessageLog;
 class Metrics;
+class PgNotifyListener;
 class RevocationList;
 class TokenService;
 
@@ -47,9 +48,14 @@ public:
     // Watches the admin stream in-process (the console hosting this server). Any thread;
     // false when the server is not running.
     bool addAdminFeed(const std::shared_ptr<AdminFeed> &feed);
+    // The LISTEN/NOTIFY listener (pg_listen), null when none is configured. Its counters and
+    // isListening() may be read from any thread.
+    const PgNotifyListener *pgListener() const { return m_pgListener; }
 
 private:
     bool openLog(const ServerConfig &config, QString *error);
+    bool startPgListener(const ServerConfig &config, QString *error);
+    void stopPgListener();
     ServerContext m_context;
     std::unique_ptr<Metrics> m_metrics; // first: outlives the log writer and the threads
     std::unique_ptr<RevocationList> m_revocations;
@@ -60,6 +66,8 @@ private:
     QList<IoShard *> m_shards;
     QThread *m_httpThread = nullptr;
     HttpServer *m_http = nullptr;
+    QThread *m_pgThread = nullptr;
+    PgNotifyListener *m_pgListener = nullptr;
     quint16 m_port = 0;
     bool m_running = false;
 };
