@@ -935,12 +935,16 @@
         <translation>Protokolldatenbank: &apos;%1&apos; ist keine gültige URL.</translation>
     </message>
     <message>
-        <source>PostgreSQL LISTEN: &apos;%1&apos; is not a postgresql:// URL.</source>
-        <translation>PostgreSQL LISTEN: &apos;%1&apos; ist keine postgresql://-URL.</translation>
-    </message>
-    <message>
         <source>%1 could not be written.</source>
         <translation>%1 konnte nicht geschrieben werden.</translation>
+    </message>
+    <message>
+        <source>PostgreSQL LISTEN: %1</source>
+        <translation>PostgreSQL LISTEN: %1</translation>
+    </message>
+    <message>
+        <source>LISTEN channel: %1</source>
+        <translation>LISTEN-Kanal: %1</translation>
     </message>
 </context>
 <context>

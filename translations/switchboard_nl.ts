@@ -935,12 +935,16 @@
         <translation>Logdatabase: &apos;%1&apos; is geen geldige URL.</translation>
     </message>
     <message>
-        <source>PostgreSQL LISTEN: &apos;%1&apos; is not a postgresql:// URL.</source>
-        <translation>PostgreSQL LISTEN: &apos;%1&apos; is geen postgresql://-URL.</translation>
-    </message>
-    <message>
         <source>%1 could not be written.</source>
         <translation>%1 kon niet worden geschreven.</translation>
+    </message>
+    <message>
+        <source>PostgreSQL LISTEN: %1</source>
+        <translation>PostgreSQL LISTEN: %1</translation>
+    </message>
+    <message>
+        <source>LISTEN channel: %1</source>
+        <translation>LISTEN-kanaal: %1</translation>
     </message>
 </context>
 <context>

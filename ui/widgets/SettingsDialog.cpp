@@ -256,8 +256,17 @@ QStringList SettingsDialog::problems() const
     if (logDb.startsWith(u"postgres") && !QUrl(logDb).isValid())
         out << tr("Log database: '%1' is not a valid URL.").arg(logDb);
     const QString pg = value(QStringLiteral("pg_listen")).trimmed();
-    if (!pg.isEmpty() && !pg.startsWith(u"postgresql://") && !pg.startsWith(u"postgres://"))
-        out << tr("PostgreSQL LISTEN: '%1' is not a postgresql:// URL.").arg(pg);
+    if (!pg.isEmpty()) {
+        const QString pgError = ConfigLoader::parsePgListen(pg);
+        if (!pgError.isEmpty())
+            out << tr("PostgreSQL LISTEN: %1").arg(pgError);
+    }
+    const QString channel = value(QStringLiteral("pg_channel")).trimmed();
+    if (!channel.isEmpty()) {
+        const QString channelError = ConfigLoader::parsePgChannel(channel);
+        if (!channelError.isEmpty())
+            out << tr("LISTEN channel: %1").arg(channelError);
+    }
     return out;
 }
 
