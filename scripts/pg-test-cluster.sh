@@ -5,14 +5,16 @@
 #   bash scripts/pg-test-cluster.sh restart DIR   restarts it (same port, same data)
 #   bash scripts/pg-test-cluster.sh stop DIR      stops it and removes DIR
 #
-# start installs Debian's postgresql (15) when it is missing (scripts/install-deps.sh: apt-get
-# as root, sudo otherwise), runs initdb in DIR (as the postgres OS user when run as root, since
-# initdb and postgres refuse root; DIR then belongs to postgres), starts the server with pg_ctl
-# on 127.0.0.1 on a free port, its Unix socket in DIR and fsync off (test data only), creates a
-# role with a random password that may create databases (tests make a fresh one per case) and a
-# database it owns, and prints postgresql://USER:PASSWORD@127.0.0.1:PORT/DB on stdout (also
-# written to DIR/url). Over TCP the password is checked (scram-sha-256); over the socket the
-# superuser `postgres` needs none. A cluster left in DIR by an earlier run is stopped and
+# start installs Debian's postgresql (15) and postgresql-plpython3-15 when they are missing
+# (scripts/install-deps.sh: apt-get as root, sudo otherwise), runs initdb in DIR (as the postgres
+# OS user when run as root, since initdb and postgres refuse root; DIR then belongs to postgres),
+# starts the server with pg_ctl on 127.0.0.1 on a free port, its Unix socket in DIR and fsync off
+# (test data only), creates a role with a random password that may create databases (tests make
+# a fresh one per case) and a database it owns, and prints
+# postgresql://USER:PASSWORD@127.0.0.1:PORT/DB on stdout (also written to DIR/url). A superuser
+# role for what only a superuser may do (plpython3u: sql/postgresql/install.sql) is written to
+# DIR/admin_url the same way. Over TCP the password is checked (scram-sha-256); over the socket
+# the superuser `postgres` needs none. A cluster left in DIR by an earlier run is stopped and
 # replaced; on failure nothing is left behind and the server's log goes to stderr.
 #
 # When the postgres user cannot reach DIR (a clone under /root) or DIR is too long for a socket
@@ -21,11 +23,13 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_BIN=/usr/lib/postgresql/15/bin
-PG_USER=switchboard_test # role and database the URL names
+PG_LIB=/usr/lib/postgresql/15/lib
+PG_USER=switchboard_test   # role and database the URL names
+PG_ADMIN=switchboard_admin # superuser role of DIR/admin_url
 export LC_ALL=C.UTF-8    # built into Debian 12's glibc: no locale package needed
 
 usage() {
-    sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '2,21s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
 }
 
@@ -52,11 +56,12 @@ cluster_home() {
 }
 
 ensure_postgresql() {
-    if [[ -x "$PG_BIN/initdb" && -x "$PG_BIN/pg_ctl" && -x "$PG_BIN/psql" ]]; then
+    if [[ -x "$PG_BIN/initdb" && -x "$PG_BIN/pg_ctl" && -x "$PG_BIN/psql" \
+        && -f "$PG_LIB/plpython3.so" ]]; then
         return
     fi
-    say "PostgreSQL 15 is not installed; installing it"
-    SWITCHBOARD_EXTRA_PACKAGES="postgresql ${SWITCHBOARD_EXTRA_PACKAGES:-}" \
+    say "PostgreSQL 15 or its PL/Python is not installed; installing them"
+    SWITCHBOARD_EXTRA_PACKAGES="postgresql postgresql-plpython3-15 ${SWITCHBOARD_EXTRA_PACKAGES:-}" \
         bash "$root/scripts/install-deps.sh" >&2
     if [[ ! -x "$PG_BIN/initdb" ]]; then
         say "$PG_BIN/initdb is still missing after installing postgresql"
@@ -140,8 +145,9 @@ start_cluster() {
     fi
     echo "$home" >"$dir/home"
 
-    local password
+    local password admin_password
     password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+    admin_password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 
     if ! as_owner "$PG_BIN/initdb" -D "$home/data" -U postgres --auth-local=trust \
         --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 --no-instructions \
@@ -183,10 +189,19 @@ EOF
     as_owner "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$home" -p "$port" -U postgres \
         -d postgres \
         -c "CREATE ROLE $PG_USER LOGIN CREATEDB PASSWORD '$password'" \
+        -c "CREATE ROLE $PG_ADMIN LOGIN SUPERUSER PASSWORD '$admin_password'" \
         -c "CREATE DATABASE $PG_USER OWNER $PG_USER" >&2
+    # PL/Python must be there for sql/postgresql/install.sql (a superuser creates it per
+    # database): say so now rather than in the middle of a test.
+    if ! as_owner "$PG_BIN/psql" -X -q -t -A -h "$home" -p "$port" -U postgres -d postgres \
+        -c "SELECT name FROM pg_available_extensions WHERE name = 'plpython3u'" \
+        | grep -q plpython3u; then
+        say "warning: the plpython3u extension is not available (postgresql-plpython3-15)"
+    fi
 
     local url="postgresql://$PG_USER:$password@127.0.0.1:$port/$PG_USER"
     echo "$url" >"$dir/url"
+    echo "postgresql://$PG_ADMIN:$admin_password@127.0.0.1:$port/$PG_USER" >"$dir/admin_url"
     trap - EXIT
     say "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') in $home/data on" \
         "127.0.0.1:$port"

@@ -4,9 +4,10 @@
 #   bash scripts/test.sh [--no-asan]
 #
 # 1. installs the dependencies (scripts/install-deps.sh; fast when nothing is missing),
-#    postgresql for the _pg tests (CTest starts a throw-away PostgreSQL 15 server for them:
-#    scripts/pg-test-cluster.sh), and chromium and Node.js for the browser tests (tests/e2e;
-#    CTest's e2e_setup installs playwright-core there with npm ci),
+#    postgresql and postgresql-plpython3-15 for the PostgreSQL tests (CTest starts a throw-away
+#    PostgreSQL 15 server for them: scripts/pg-test-cluster.sh), chromium for the browser
+#    tests (tests/e2e; CTest's e2e_setup npm-installs playwright-core into the build), and
+#    Node.js/npm when missing for those and the PL/SQL syntax check (tests/sql),
 # 2. builds build/release (Release, -Werror) and runs CTest there,
 # 3. builds build/asan (RelWithDebInfo, AddressSanitizer + UndefinedBehaviorSanitizer,
 #    -Werror) and runs CTest again with leak detection on and UBSan fatal. The ASan quarantine
@@ -27,7 +28,7 @@ for arg in "$@"; do
     case "$arg" in
         --no-asan) run_asan=0 ;;
         -h | --help)
-            sed -n '2,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+            sed -n '2,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
             exit 0
             ;;
         *)
@@ -97,13 +98,14 @@ run_pass() {
 
 if [[ "${SWITCHBOARD_SKIP_DEPS:-0}" != 1 ]]; then
     echo "==== test.sh: dependencies ===="
-    # postgresql for the _pg tests; chromium and Node.js for the browser tests (label e2e;
-    # their CTest fixture e2e_setup runs `npm ci` in tests/e2e). A Node.js that is already
-    # there (with its npm) is kept: Debian's npm would conflict with NodeSource's nodejs.
-    test_packages="postgresql chromium"
-    command -v node >/dev/null 2>&1 || test_packages+=" nodejs"
-    command -v npm >/dev/null 2>&1 || test_packages+=" npm"
-    SWITCHBOARD_EXTRA_PACKAGES="$test_packages ${SWITCHBOARD_EXTRA_PACKAGES:-}" \
+    # PostgreSQL 15 with PL/Python for the _pg tests and sql/postgresql; chromium for the
+    # browser tests (label e2e; their CTest fixture e2e_setup runs `npm ci` in tests/e2e);
+    # Node.js and npm for those and the PL/SQL syntax check of sql/oracle (tests/sql), unless
+    # some Node.js is already there (Debian's npm would conflict with NodeSource's nodejs).
+    extra="postgresql postgresql-plpython3-15 chromium"
+    command -v node >/dev/null 2>&1 || extra+=" nodejs"
+    command -v npm >/dev/null 2>&1 || extra+=" npm"
+    SWITCHBOARD_EXTRA_PACKAGES="$extra ${SWITCHBOARD_EXTRA_PACKAGES:-}" \
         bash scripts/install-deps.sh
 fi
 

@@ -1,5 +1,6 @@
 #include "admin/AdminStream.h"
 
+#include "admin/AdminFeed.h"
 #include "admin/AdminJson.h"
 #include "admin/Metrics.h"
 #include "admin/StatsSampler.h"
@@ -57,10 +58,17 @@ AdminStream::AdminStream(const ServerContext *context, const StatsSampler *stats
 AdminStream::~AdminStream()
 {
     for (const Observer &o : m_observers) {
+        if (!o.socket)
+            continue;
         o.socket->disconnect(this);
         o.socket->abort();
         delete o.socket;
     }
+}
+
+const void *AdminStream::Observer::key() const
+{
+    return socket ? static_cast<const void *>(socket) : static_cast<const void *>(feed.get());
 }
 
 void AdminStream::hubEvent(const HubEvent &event)
@@ -112,20 +120,31 @@ QByteArray AdminStream::snapshotFrame(quint64 *newestLogId) const
 
 void AdminStream::addObserver(QWebSocket *socket)
 {
+    socket->setParent(this);
+    connect(socket, &QWebSocket::disconnected, this,
+            [this, socket] { removeObserver(socket, false); });
+    // Observers only listen; a ping frame is answered by QWebSocket itself.
+    qCInfo(lcHttp).noquote() << "admin observer" << socket->peerAddress().toString()
+                             << "watching (" << m_observers.size() + 1 << "in all)";
+    startWatching(Observer{socket, nullptr, 0});
+}
+
+void AdminStream::addFeed(const std::shared_ptr<AdminFeed> &feed)
+{
+    qCInfo(lcHttp).noquote() << "in-process admin observer watching (" << m_observers.size() + 1
+                             << "in all)";
+    startWatching(Observer{nullptr, feed, 0});
+}
+
+void AdminStream::startWatching(Observer observer)
+{
     // Watching first, then the snapshot: what happens in between arrives twice at worst
     // (records already in the snapshot are skipped by id), never not at all.
     m_watching.fetch_add(1, std::memory_order_relaxed);
     if (m_context->metrics)
         m_context->metrics->addAdminObservers(1);
-    socket->setParent(this);
-    Observer observer{socket, 0};
     const QByteArray snapshot = snapshotFrame(&observer.snapshotLogId);
-    connect(socket, &QWebSocket::disconnected, this,
-            [this, socket] { removeObserver(socket, false); });
-    // Observers only listen; a ping frame is answered by QWebSocket itself.
-    m_observers.push_back(observer);
-    qCInfo(lcHttp).noquote() << "admin observer" << socket->peerAddress().toString() << "watching ("
-                             << m_observers.size() << "in all)";
+    m_observers.push_back(std::move(observer));
     if (!sendTo(m_observers.back(), snapshot))
         return;
     if (!m_flushTimer->isActive()) {
@@ -134,18 +153,23 @@ void AdminStream::addObserver(QWebSocket *socket)
     }
 }
 
-void AdminStream::removeObserver(QWebSocket *socket, bool tooSlow)
+void AdminStream::removeObserver(const void *key, bool tooSlow)
 {
     const auto it = std::find_if(m_observers.begin(), m_observers.end(),
-                                 [socket](const Observer &o) { return o.socket == socket; });
+                                 [key](const Observer &o) { return o.key() == key; });
     if (it == m_observers.end())
         return;
+    QWebSocket *socket = it->socket;
     m_observers.erase(it);
     m_watching.fetch_sub(1, std::memory_order_relaxed);
     if (m_context->metrics)
         m_context->metrics->addAdminObservers(-1);
-    socket->disconnect(this);
-    if (tooSlow) {
+    if (!socket) {
+        if (tooSlow)
+            qCWarning(lcHttp).noquote()
+                    << "in-process admin observer closed (1013): it does not keep up";
+    } else if (tooSlow) {
+        socket->disconnect(this);
         qCWarning(lcHttp).noquote() << "admin observer" << socket->peerAddress().toString()
                                     << "closed (1013): it does not keep up";
         socket->close(QWebSocketProtocol::CloseCode(1013), QStringLiteral("too slow"));
@@ -154,6 +178,7 @@ void AdminStream::removeObserver(QWebSocket *socket, bool tooSlow)
             socket->deleteLater();
         });
     } else {
+        socket->disconnect(this);
         socket->deleteLater();
     }
     if (m_observers.empty()) {
@@ -168,6 +193,12 @@ void AdminStream::removeObserver(QWebSocket *socket, bool tooSlow)
 
 bool AdminStream::sendTo(Observer &observer, const QByteArray &frame)
 {
+    if (observer.feed) {
+        if (observer.feed->push(frame))
+            return true;
+        removeObserver(observer.key(), !observer.feed->isDetached());
+        return false;
+    }
     QWebSocket *socket = observer.socket;
     socket->sendTextMessage(QString::fromUtf8(frame));
     if (socket->bytesToWrite() > m_context->config.maxQueueBytes) {
@@ -203,7 +234,7 @@ void AdminStream::flush()
                 break;
         }
         if (std::find_if(m_observers.begin(), m_observers.end(),
-                         [&o](const Observer &x) { return x.socket == o.socket; })
+                         [&o](const Observer &x) { return x.key() == o.key(); })
             == m_observers.end())
             continue;
         // Built once per batch; again only for an observer whose snapshot overlaps it.

@@ -6,6 +6,7 @@
 #include <QObject>
 
 #include <atomic>
+#include <memory>
 #include <vector>
 
 class QTimer;
@@ -13,6 +14,7 @@ class QWebSocket;
 
 namespace sb {
 
+class AdminFeed;
 struct ServerContext;
 class StatsSampler;
 
@@ -34,6 +36,8 @@ public:
 
     // Takes an upgraded /admin socket (already authenticated) and sends it the snapshot.
     void addObserver(QWebSocket *socket);
+    // An in-process observer (the console hosting this server): same frames, no socket.
+    void addFeed(const std::shared_ptr<AdminFeed> &feed);
     int observerCount() const { return m_watching.load(std::memory_order_relaxed); }
 
     // Any thread.
@@ -46,10 +50,13 @@ public:
     static constexpr qsizetype kMaxPendingRecords = 20000;
 
 private:
+    // A socket or an in-process feed.
     struct Observer
     {
         QWebSocket *socket = nullptr;
+        std::shared_ptr<AdminFeed> feed;
         quint64 snapshotLogId = 0; // records up to this id were in its snapshot
+        const void *key() const;
     };
 
     void flush();
@@ -60,7 +67,8 @@ private:
     QByteArray snapshotFrame(quint64 *newestLogId) const;
     // Sends to one observer; false when it was closed as too slow.
     bool sendTo(Observer &observer, const QByteArray &frame);
-    void removeObserver(QWebSocket *socket, bool tooSlow);
+    void startWatching(Observer observer);
+    void removeObserver(const void *key, bool tooSlow);
 
     const ServerContext *m_context;
     const StatsSampler *m_stats;

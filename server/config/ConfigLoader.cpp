@@ -1,6 +1,7 @@
 #include "config/ConfigLoader.h"
 
 #include "core/Logging.h"
+#include "store/PgUrl.h"
 
 #include <QCommandLineParser>
 #include <QDir>
@@ -8,6 +9,7 @@
 #include <QFileInfo>
 #include <QRandomGenerator>
 #include <QSettings>
+#include <QSqlDatabase>
 #include <QStandardPaths>
 #include <QUrl>
 
@@ -352,11 +354,13 @@ ConfigLoader::Result ConfigLoader::load(const QCommandLineParser &parser,
     positive("log_max_rows", &c.logMaxRows);
     positive("history_per_room", &c.historyPerRoom);
     c.pgListen = sources.raw("pg_listen").value_or(QString()).trimmed();
-    if (!c.pgListen.isEmpty() && !c.pgListen.startsWith(u"postgresql://")
-        && !c.pgListen.startsWith(u"postgres://"))
-        error("pg_listen", QStringLiteral("'%1' is not a postgresql:// URL").arg(c.pgListen));
-    if (auto v = sources.raw("pg_channel"); v && !v->trimmed().isEmpty())
+    if (const QString why = parsePgListen(c.pgListen); !why.isEmpty())
+        error("pg_listen", why);
+    if (auto v = sources.raw("pg_channel"); v && !v->trimmed().isEmpty()) {
         c.pgChannel = v->trimmed();
+        if (const QString why = parsePgChannel(c.pgChannel); !why.isEmpty())
+            error("pg_channel", why);
+    }
 
     if (!result.errors.isEmpty())
         return result;
@@ -398,6 +402,34 @@ ConfigLoader::Result ConfigLoader::load(const QCommandLineParser &parser,
     if (!QDir().mkpath(c.dataDir))
         result.errors << QStringLiteral("data_dir: cannot create %1").arg(c.dataDir);
     return result;
+}
+
+QString ConfigLoader::parsePgListen(const QString &value)
+{
+    if (value.isEmpty())
+        return {};
+    QString why;
+    if (!PgUrl::parse(value, &why))
+        return why; // never repeats the URL: it may hold a password
+    if (!QSqlDatabase::isDriverAvailable(QStringLiteral("QPSQL")))
+        return QStringLiteral("the Qt SQL driver QPSQL is not installed (Debian: libqt6sql6-psql)");
+    return {};
+}
+
+QString ConfigLoader::parsePgChannel(const QString &value)
+{
+    // LISTEN takes an identifier (at most 63 bytes); Qt's QPSQL driver quotes it, splits it at
+    // dots and matches notifications by their Latin-1 name: plain ASCII names only.
+    bool ok = !value.isEmpty() && value.size() <= 63;
+    for (const QChar c : value) {
+        ok = ok
+                && ((c >= u'a' && c <= u'z') || (c >= u'A' && c <= u'Z') || (c >= u'0' && c <= u'9')
+                    || c == u'_');
+    }
+    if (!ok)
+        return QStringLiteral("'%1' is not a channel name: 1 to 63 letters, digits or underscores")
+                .arg(value.left(80));
+    return {};
 }
 
 bool ServerConfig::isTrusted(const QHostAddress &address) const

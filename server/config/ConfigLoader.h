@@ -35,6 +35,10 @@ public:
     // Parsers shared with the console's settings dialog. Each returns an error text or empty.
     static QString parseListen(const QString &value, QHostAddress *address, quint16 *port);
     static QString parseNetworks(const QString &value, QList<QPair<QHostAddress, int>> *out);
+    // pg_listen: empty, or a postgresql:// URL (the error never repeats the URL's password).
+    static QString parsePgListen(const QString &value);
+    // pg_channel: 1..63 ASCII letters, digits or underscores.
+    static QString parsePgChannel(const QString &value);
     static QString defaultDataDir();
     static QByteArray generateSecret();
 };

@@ -7,6 +7,7 @@
 #include "core/Logging.h"
 #include "http/HttpServer.h"
 #include "hub/Hub.h"
+#include "notify/PgNotifyListener.h"
 #include "store/MessageLog.h"
 #include "ws/IoShard.h"
 
@@ -66,6 +67,48 @@ bool Server::openLog(const ServerConfig &config, QString *error)
     MessageLog *log = m_log.get();
     m_hub->setRecordGate([log] { return log->queueDepth() < MessageLog::kMaxQueued; });
     return true;
+}
+
+// LISTEN/NOTIFY ingest (pg_listen): a listener on a thread of its own with its own database
+// connection. It keeps trying in the background when the database cannot be reached, so only
+// a malformed URL stops the start.
+bool Server::startPgListener(const ServerConfig &config, QString *error)
+{
+    if (config.pgListen.isEmpty())
+        return true;
+    QString why;
+    const std::optional<PgUrl> url = PgUrl::parse(config.pgListen, &why);
+    if (!url) {
+        *error = QStringLiteral("pg_listen: %1").arg(why);
+        return false;
+    }
+    PgNotifyListener::Options options;
+    options.url = *url;
+    options.channel = config.pgChannel;
+    m_pgThread = new QThread(this);
+    m_pgThread->setObjectName(QStringLiteral("switchboard-pg-listen"));
+    m_pgListener = new PgNotifyListener(options, m_hub.get());
+    m_pgListener->moveToThread(m_pgThread);
+    connect(m_pgThread, &QThread::finished, m_pgListener, &QObject::deleteLater);
+    m_pgThread->start();
+    PgNotifyListener *listener = m_pgListener;
+    QMetaObject::invokeMethod(
+            listener, [listener] { listener->start(); }, Qt::QueuedConnection);
+    return true;
+}
+
+void Server::stopPgListener()
+{
+    if (!m_pgThread)
+        return;
+    PgNotifyListener *listener = m_pgListener;
+    QMetaObject::invokeMethod(
+            listener, [listener] { listener->stop(); }, Qt::BlockingQueuedConnection);
+    m_pgThread->quit();
+    m_pgThread->wait();
+    delete m_pgThread; // the listener went with the thread's finished() (deleteLater)
+    m_pgThread = nullptr;
+    m_pgListener = nullptr;
 }
 
 bool Server::start(QString *error)
@@ -161,7 +204,20 @@ bool Server::start(QString *error)
         return false;
     }
     m_port = port;
+    if (!startPgListener(config, error)) {
+        stop(0);
+        return false;
+    }
     qCInfo(lcServer).noquote() << "started with" << shardCount << "I/O threads";
+    return true;
+}
+
+bool Server::addAdminFeed(const std::shared_ptr<AdminFeed> &feed)
+{
+    if (!m_running || !m_http)
+        return false;
+    HttpServer *http = m_http;
+    QMetaObject::invokeMethod(http, [http, feed] { http->admin()->addFeed(feed); });
     return true;
 }
 
@@ -170,6 +226,8 @@ void Server::stop(int graceMs)
     if (!m_running)
         return;
     m_running = false;
+    // No notification may arrive once the hub stops taking emits.
+    stopPgListener();
     HttpServer *http = m_http;
     QMetaObject::invokeMethod(
             m_http, [http] { http->closeListeners(); }, Qt::BlockingQueuedConnection);

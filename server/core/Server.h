@@ -13,11 +13,13 @@ class QThread;
 
 namespace sb {
 
+class AdminFeed;
 class HttpServer;
 class Hub;
 class IoShard;
 class MessageLog;
 class Metrics;
+class PgNotifyListener;
 class RevocationList;
 class TokenService;
 
@@ -43,9 +45,17 @@ public:
     QUrl baseUrl() const;
     const ServerContext &context() const { return m_context; }
     Hub *hub() const { return m_hub.get(); }
+    // Watches the admin stream in-process (the console hosting this server). Any thread;
+    // false when the server is not running.
+    bool addAdminFeed(const std::shared_ptr<AdminFeed> &feed);
+    // The LISTEN/NOTIFY listener (pg_listen), null when none is configured. Its counters and
+    // isListening() may be read from any thread.
+    const PgNotifyListener *pgListener() const { return m_pgListener; }
 
 private:
     bool openLog(const ServerConfig &config, QString *error);
+    bool startPgListener(const ServerConfig &config, QString *error);
+    void stopPgListener();
     ServerContext m_context;
     std::unique_ptr<Metrics> m_metrics; // first: outlives the log writer and the threads
     std::unique_ptr<RevocationList> m_revocations;
@@ -56,6 +66,8 @@ private:
     QList<IoShard *> m_shards;
     QThread *m_httpThread = nullptr;
     HttpServer *m_http = nullptr;
+    QThread *m_pgThread = nullptr;
+    PgNotifyListener *m_pgListener = nullptr;
     quint16 m_port = 0;
     bool m_running = false;
 };

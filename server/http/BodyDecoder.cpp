@@ -87,6 +87,29 @@ std::optional<QString> BodyDecoder::decodeText(const QHttpServerRequest &request
     return decodeBytes(request.body(), charset, QStringLiteral("the body"), error);
 }
 
+std::optional<DecodedBody> BodyDecoder::decodeJsonText(const QByteArray &utf8, const QString &what,
+                                                       QString *error)
+{
+    DecodedBody decoded;
+    decoded.m_jsonText = utf8;
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(decoded.m_jsonText, &parseError);
+    if (parseError.error != QJsonParseError::NoError) {
+        *error = utf8.trimmed().isEmpty()
+                ? QStringLiteral("%1 is empty; send a JSON object").arg(what)
+                : QStringLiteral("%1 is not valid JSON: %2 at offset %3")
+                          .arg(what, parseError.errorString())
+                          .arg(parseError.offset);
+        return std::nullopt;
+    }
+    if (!doc.isObject()) {
+        *error = QStringLiteral("%1 must be a JSON object").arg(what);
+        return std::nullopt;
+    }
+    decoded.m_fields = doc.object();
+    return decoded;
+}
+
 std::optional<DecodedBody> BodyDecoder::decode(const QHttpServerRequest &request, HttpReply *error)
 {
     const QByteArray contentType =
@@ -123,27 +146,12 @@ std::optional<DecodedBody> BodyDecoder::decode(const QHttpServerRequest &request
         const auto text = decodeBytes(body, charset, QStringLiteral("the body"), error);
         if (!text)
             return std::nullopt;
-        decoded.m_jsonText = charset.isEmpty() ? body : text->toUtf8();
-        QJsonParseError parseError;
-        const QJsonDocument doc = QJsonDocument::fromJson(decoded.m_jsonText, &parseError);
-        if (parseError.error != QJsonParseError::NoError) {
-            *error = HttpReply::error(
-                    400, u"invalid_json",
-                    body.trimmed().isEmpty()
-                            ? QStringLiteral("the body is empty; send a JSON object")
-                            : QStringLiteral("the body is not valid JSON: %1 at "
-                                             "offset %2")
-                                      .arg(parseError.errorString())
-                                      .arg(parseError.offset));
-            return std::nullopt;
-        }
-        if (!doc.isObject()) {
-            *error = HttpReply::error(400, u"invalid_json",
-                                      QStringLiteral("the body must be a JSON object"));
-            return std::nullopt;
-        }
-        decoded.m_fields = doc.object();
-        return decoded;
+        QString why;
+        auto json = decodeJsonText(charset.isEmpty() ? body : text->toUtf8(),
+                                   QStringLiteral("the body"), &why);
+        if (!json)
+            *error = HttpReply::error(400, u"invalid_json", why);
+        return json;
     }
 
     // application/x-www-form-urlencoded

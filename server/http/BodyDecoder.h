@@ -41,6 +41,11 @@ public:
     // On failure `error` holds the 400/415 answer and the result is nullopt.
     static std::optional<DecodedBody> decode(const QHttpServerRequest &request, HttpReply *error);
 
+    // A JSON object text (UTF-8) read like a JSON body, for JSON that arrives by other ways
+    // than HTTP (database notifications). nullopt with *error ("<what> is not valid JSON: ...").
+    static std::optional<DecodedBody> decodeJsonText(const QByteArray &utf8, const QString &what,
+                                                     QString *error);
+
     // The body as text in its declared charset (UTF-8 when none). nullopt: `error` is set.
     static std::optional<QString> decodeText(const QHttpServerRequest &request, HttpReply *error);
 

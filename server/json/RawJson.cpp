@@ -113,6 +113,29 @@ QByteArray member(QByteArrayView text, QStringView key)
     return found;
 }
 
+QList<QByteArrayView> elements(QByteArrayView text)
+{
+    QList<QByteArrayView> out;
+    qsizetype i = 0;
+    while (i < text.size() && isSpace(text[i]))
+        ++i;
+    if (i >= text.size() || text[i] != '[')
+        return out;
+    ++i;
+    while (i < text.size()) {
+        while (i < text.size() && (isSpace(text[i]) || text[i] == ','))
+            ++i;
+        if (i >= text.size() || text[i] == ']')
+            break;
+        const qsizetype end = skipValue(text, i);
+        if (end == i)
+            break; // malformed: never loop forever
+        out.append(text.sliced(i, end - i));
+        i = end;
+    }
+    return out;
+}
+
 bool isValidValue(QByteArrayView text, QString *error)
 {
     QJsonParseError parseError;

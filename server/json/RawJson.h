@@ -2,6 +2,7 @@
 
 #include <QByteArray>
 #include <QByteArrayView>
+#include <QList>
 #include <QStringView>
 
 // The `data` scanner of DESIGN.md: QJsonDocument validates a body, then these helpers take
@@ -14,6 +15,10 @@ namespace sb::rawjson {
 // outside strings removed; a null QByteArray when the member is absent. With duplicate
 // keys the last one wins, as in QJsonObject.
 QByteArray member(QByteArrayView objectText, QStringView key);
+
+// The element texts of a valid JSON array text (each as written, not compacted); empty for
+// an empty array or text that is not an array.
+QList<QByteArrayView> elements(QByteArrayView arrayText);
 
 // `text` with whitespace outside strings removed (text must be valid JSON).
 QByteArray compact(QByteArrayView text);

@@ -17,7 +17,6 @@
 #include <QSqlQuery>
 #include <QThread>
 #include <QTimer>
-#include <QUrl>
 #include <QVariant>
 
 #include <algorithm>
@@ -74,11 +73,7 @@ QSqlDatabase openConnection(const LogDatabase &db, const QString &name, QString 
         // Writers and readers on other connections wait instead of failing at once.
         c.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
     } else {
-        c.setHostName(db.host);
-        c.setPort(db.port);
-        c.setUserName(db.user);
-        c.setPassword(db.password);
-        c.setDatabaseName(db.database);
+        db.applyTo(c);
     }
     if (!c.open()) {
         *error = c.lastError().text();
@@ -123,21 +118,16 @@ std::optional<LogDatabase> LogDatabase::parse(const QString &setting, const QStr
                                               QString *error)
 {
     LogDatabase db;
-    if (setting.startsWith(u"postgresql://") || setting.startsWith(u"postgres://")) {
-        const QUrl url(setting, QUrl::StrictMode);
-        const QString name = url.path().mid(1);
-        if (!url.isValid() || url.host().isEmpty() || name.isEmpty() || name.contains(u'/')) {
-            *error = QStringLiteral("log_database: expected "
-                                    "postgresql://user:password@host:port/database");
+    if (PgUrl::looksLike(setting)) {
+        QString why;
+        const std::optional<PgUrl> url = PgUrl::parse(setting, &why);
+        if (!url) {
+            *error = QStringLiteral("log_database: %1").arg(why);
             return std::nullopt;
         }
+        static_cast<PgUrl &>(db) = *url;
         db.driver = QStringLiteral("QPSQL");
         db.journal = QDir(dataDir).filePath(QStringLiteral("messages-postgresql.journal"));
-        db.host = url.host();
-        db.port = url.port(5432);
-        db.user = url.userName(QUrl::FullyDecoded);
-        db.password = url.password(QUrl::FullyDecoded);
-        db.database = name;
     } else {
         db.driver = QStringLiteral("QSQLITE");
         db.path =
@@ -157,7 +147,7 @@ std::optional<LogDatabase> LogDatabase::parse(const QString &setting, const QStr
 QString LogDatabase::describe() const
 {
     if (driver == u"QPSQL")
-        return QStringLiteral("postgresql://%1@%2:%3/%4").arg(user, host).arg(port).arg(database);
+        return PgUrl::describe();
     return QStringLiteral("sqlite:%1").arg(path);
 }
 

@@ -2,6 +2,7 @@
 
 #include "hub/Message.h"
 #include "store/Journal.h"
+#include "store/PgUrl.h"
 
 #include <QMutex>
 #include <QObject>
@@ -33,13 +34,12 @@ struct LogQuery
     int limit = 100;                 // 1..kMaxQueryLimit
 };
 
-// Where the log lives: an SQLite file (WAL) or a PostgreSQL database, same schema and code.
-struct LogDatabase
+// Where the log lives: an SQLite file (WAL) or a PostgreSQL database (the PgUrl part), same
+// schema and code.
+struct LogDatabase : PgUrl
 {
-    QString driver; // "QSQLITE" or "QPSQL"
-    QString path;   // SQLite file
-    QString host, user, password, database;
-    int port = 5432;
+    QString driver;  // "QSQLITE" or "QPSQL"
+    QString path;    // SQLite file
     QString journal; // the append-only journal file beside it (in the data dir for PostgreSQL)
 
     // log_database as configured: empty = <dataDir>/messages.db, a postgresql:// URL, or a

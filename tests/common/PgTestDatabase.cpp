@@ -1,7 +1,9 @@
 #include "PgTestDatabase.h"
 
 #include <QCoreApplication>
+#include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QRandomGenerator>
 #include <QSqlDatabase>
 #include <QSqlError>
@@ -82,6 +84,39 @@ QString postgresqlServerUrl(QString *error)
     if (url.isEmpty())
         *error = QStringLiteral("no PostgreSQL server: %1 is empty").arg(path);
     return url;
+}
+
+QString postgresqlAdminUrl(QString *error)
+{
+    if (const QString url = qEnvironmentVariable("SB_TEST_PG_ADMIN_URL").trimmed(); !url.isEmpty())
+        return url;
+    if (const QString url = qEnvironmentVariable("SB_TEST_PG_URL").trimmed(); !url.isEmpty())
+        return url;
+    const QString path = qEnvironmentVariable("SB_TEST_PG_URL_FILE");
+    if (path.isEmpty()) {
+        *error = QStringLiteral("no PostgreSQL superuser: set SB_TEST_PG_ADMIN_URL, or run this "
+                                "test through ctest (fixture pg_cluster_start)");
+        return {};
+    }
+    const QString adminPath = QFileInfo(path).dir().filePath(QStringLiteral("admin_url"));
+    QFile file(adminPath);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("no PostgreSQL superuser: cannot read %1 (%2); did the CTest "
+                                "fixture pg_cluster_start fail?")
+                         .arg(adminPath, file.errorString());
+        return {};
+    }
+    const QString url = QString::fromUtf8(file.readAll()).trimmed();
+    if (url.isEmpty())
+        *error = QStringLiteral("no PostgreSQL superuser: %1 is empty").arg(adminPath);
+    return url;
+}
+
+QString withDatabase(const QString &url, const QString &database)
+{
+    QUrl u(url, QUrl::StrictMode);
+    u.setPath(u'/' + database);
+    return u.toString(QUrl::FullyEncoded);
 }
 
 PgTestDatabase::~PgTestDatabase()

@@ -30,6 +30,15 @@ inline constexpr char kPostgresqlSkipped[] =
 // string with *error saying why there is none.
 QString postgresqlServerUrl(QString *error);
 
+// A superuser's postgresql:// URL on the same server, for what only a superuser may do (the
+// plpython3u functions of sql/postgresql/install.sql): SB_TEST_PG_ADMIN_URL, else admin_url
+// beside the fixture's url file (scripts/pg-test-cluster.sh writes it), else SB_TEST_PG_URL
+// itself (whose role must then be a superuser). Empty with *error when there is none.
+QString postgresqlAdminUrl(QString *error);
+
+// url (a postgresql:// URL) with the database name replaced.
+QString withDatabase(const QString &url, const QString &database);
+
 // A fresh, empty database on the test server, dropped again by drop() or the destructor
 // (with FORCE: connections a killed program left behind do not keep it alive).
 class PgTestDatabase

@@ -1,14 +1,18 @@
 // Prepares the browser tests (the CTest fixture e2e_setup): checks the browser, and installs
-// playwright-core from package-lock.json with `npm ci` (from npm's cache when it has it)
-// unless node_modules already holds exactly the locked version.
+// playwright-core from package-lock.json with `npm ci` (from npm's cache when it has it) into
+// the folder given as the first argument (CTest: the build tree; default: this folder),
+// unless its node_modules already holds exactly the locked version.
+//
+//   node tests/e2e/setup.mjs [DIR]
 //
 // Exit 77 (skipped) with SB_TEST_NO_BROWSER=1; non-zero when something is missing.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const target = path.resolve(process.argv[2] || here);
 
 if (process.env.SB_TEST_NO_BROWSER === '1') {
   console.log('SB_TEST_NO_BROWSER=1: browser tests skipped');
@@ -28,16 +32,22 @@ if (major < 20) {
   process.exit(1);
 }
 
-const lock = JSON.parse(readFileSync(path.join(here, 'package-lock.json'), 'utf8'));
+if (target !== here) {
+  mkdirSync(target, { recursive: true });
+  for (const name of ['package.json', 'package-lock.json']) {
+    copyFileSync(path.join(here, name), path.join(target, name));
+  }
+}
+const lock = JSON.parse(readFileSync(path.join(target, 'package-lock.json'), 'utf8'));
 const wanted = lock.packages['node_modules/playwright-core'].version;
-const installed = path.join(here, 'node_modules', 'playwright-core', 'package.json');
+const installed = path.join(target, 'node_modules', 'playwright-core', 'package.json');
 const have = existsSync(installed) ? JSON.parse(readFileSync(installed, 'utf8')).version : null;
 if (have === wanted) {
   console.log(`e2e setup: playwright-core ${have} already installed`);
 } else {
-  console.log(`e2e setup: npm ci (playwright-core ${wanted}${have ? `, replacing ${have}` : ''})`);
+  console.log(`e2e setup: npm ci in ${target} (playwright-core ${wanted}${have ? `, replacing ${have}` : ''})`);
   execFileSync('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
-    cwd: here,
+    cwd: target,
     stdio: 'inherit',
     // playwright-core downloads no browser; the tests drive Debian's chromium.
     env: { ...process.env, PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: '1' },

@@ -30,6 +30,8 @@ private Q_SLOTS:
     void isValidValue();
     void quote_data();
     void quote();
+    void elements_data();
+    void elements();
 };
 
 void TestRawJson::memberExact_data()
@@ -310,6 +312,34 @@ void TestRawJson::quote()
     const QJsonArray parsed = QJsonDocument::fromJson("[" + quoted + "]").array();
     QCOMPARE(parsed.size(), 1);
     QCOMPARE(parsed.at(0).toString(), input);
+}
+
+void TestRawJson::elements_data()
+{
+    QTest::addColumn<QByteArray>("array");
+    QTest::addColumn<QList<QByteArray>>("expected");
+    QTest::newRow("empty") << "[]"_ba << QList<QByteArray>{};
+    QTest::newRow("spaces") << " [ ] "_ba << QList<QByteArray>{};
+    QTest::newRow("scalars") << "[1,2.50,-3e9,true,null]"_ba
+                             << QList<QByteArray>{"1", "2.50", "-3e9", "true", "null"};
+    QTest::newRow("big number") << "[123456789012345678901234567890]"_ba
+                                << QList<QByteArray>{"123456789012345678901234567890"};
+    QTest::newRow("strings with brackets")
+            << R"(["a,]", "b\"]", "{"])"_ba << QList<QByteArray>{R"("a,]")", R"("b\"]")", R"("{")"};
+    QTest::newRow("objects and arrays")
+            << R"([{"a":[1,{"b":"]"}]}, [[]], {} ])"_ba
+            << QList<QByteArray>{R"({"a":[1,{"b":"]"}]})", "[[]]", "{}"};
+    QTest::newRow("not an array") << R"({"a":1})"_ba << QList<QByteArray>{};
+}
+
+void TestRawJson::elements()
+{
+    QFETCH(QByteArray, array);
+    QFETCH(QList<QByteArray>, expected);
+    QList<QByteArray> got;
+    for (QByteArrayView e : rawjson::elements(array))
+        got.append(e.toByteArray());
+    QCOMPARE(got, expected);
 }
 
 QTEST_GUILESS_MAIN(TestRawJson)

@@ -4,11 +4,14 @@
 //
 // Environment:
 //   SWITCHBOARDD        path of the daemon (CTest passes the built one)
+//   SB_E2E_NPM_DIR      where setup.mjs installed playwright-core (CTest: the build tree;
+//                       default: node_modules beside the tests)
 //   SB_CHROMIUM         the browser (default /usr/bin/chromium)
 //   SB_TEST_NO_BROWSER  1: every browser test is skipped (exit 77, CTest's SKIP_RETURN_CODE)
 //   SB_E2E_SLOW         a factor for the time limits (the ASan build sets 3)
 //   SB_E2E_ARTIFACTS    a folder for screenshots (optional)
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
@@ -319,7 +322,12 @@ export async function launchBrowser() {
         'or set SB_TEST_NO_BROWSER=1 to skip the browser tests'
     );
   }
-  playwright ??= await import('playwright-core');
+  if (!playwright) {
+    const dir = process.env.SB_E2E_NPM_DIR;
+    playwright = dir
+      ? createRequire(path.join(path.resolve(dir), 'package.json'))('playwright-core')
+      : await import('playwright-core');
+  }
   return playwright.chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],

@@ -1,0 +1,311 @@
+-- Switchboard for PostgreSQL: push events from SQL (PROTOCOL.md, "Database side").
+--
+--   psql -v ON_ERROR_STOP=1 -d "postgresql://admin@dbhost/appdb" -f sql/postgresql/install.sql
+--
+-- Run it as a superuser (plpython3u is an untrusted language: only a superuser may create the
+-- extension and functions in it), once per database; running it again upgrades the functions
+-- and keeps the settings. Needs Debian's postgresql-plpython3-15 (or your platform's
+-- PL/Python 3 package) on the database server. Plain SQL, no psql meta-commands: any client
+-- can run it. Everything happens in one transaction: a failure leaves nothing behind.
+--
+-- What it creates, all in schema switchboard:
+--   configure(p_base_url text, p_api_key text, p_channel text default 'switchboard',
+--             p_timeout_s double precision default 10)                      -> void
+--   register(p_room text, p_user text, p_session text, p_ttl integer default null,
+--            p_publish boolean default false)                              -> text (the token)
+--   unregister(p_room text, p_user text, p_session text)                   -> integer (removed)
+--   emit_to_room(p_room text, p_event text, p_data jsonb default null)     -> bigint (the id)
+--   emit_to_user(p_user text, p_event text, p_data jsonb default null)     -> bigint
+--   emit_to_all(p_event text, p_data jsonb default null)                   -> bigint
+--   emit_to_connection(p_connection text, p_event text, p_data jsonb default null) -> bigint
+--   notify(p_payload jsonb)                                                -> void
+--   settings (table; one row), api_call(p_path text, p_body text) and http_post(...): the
+--   REST client underneath
+--
+-- register, unregister and emit_* call the REST API of switchboardd over HTTP(S) at once,
+-- whatever becomes of the calling transaction. A non-2xx answer raises an exception whose
+-- message carries the server's (SQLSTATE SB + the HTTP status, e.g. SB401; SB000 when the
+-- server cannot be reached). notify() is the transactional way: it sends a NOTIFY on the
+-- configured channel, which PostgreSQL delivers only when the transaction commits, to a
+-- switchboardd started with --pg-listen (docs/postgresql.md).
+--
+-- The functions run with the installer's rights (SECURITY DEFINER, fixed search_path) so that
+-- the API key in switchboard.settings stays readable by no one else. Nothing is granted to
+-- PUBLIC: grant what an application role may call, for example
+--   GRANT USAGE ON SCHEMA switchboard TO app;
+--   GRANT EXECUTE ON FUNCTION switchboard.emit_to_room(text, text, jsonb),
+--                             switchboard.notify(jsonb) TO app;
+
+BEGIN;
+-- Quiet re-runs: no "already exists, skipping" notices.
+SET LOCAL client_min_messages = warning;
+
+CREATE EXTENSION IF NOT EXISTS plpython3u;
+
+CREATE SCHEMA IF NOT EXISTS switchboard;
+REVOKE ALL ON SCHEMA switchboard FROM PUBLIC;
+
+-- One row: where the server is, its API key, the NOTIFY channel. Valid for every session.
+CREATE TABLE IF NOT EXISTS switchboard.settings (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    base_url text NOT NULL CHECK (base_url ~ '^https?://[^/]+'),
+    api_key text NOT NULL,
+    channel text NOT NULL DEFAULT 'switchboard'
+        CHECK (channel ~ '^[A-Za-z0-9_]{1,63}$'),
+    timeout_s double precision NOT NULL DEFAULT 10 CHECK (timeout_s > 0),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+REVOKE ALL ON TABLE switchboard.settings FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION switchboard.configure(
+    p_base_url text,
+    p_api_key text,
+    p_channel text DEFAULT 'switchboard',
+    p_timeout_s double precision DEFAULT 10)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    l_url text := rtrim(btrim(p_base_url), '/');
+BEGIN
+    IF l_url IS NULL OR l_url !~ '^https?://[^/]+' THEN
+        RAISE EXCEPTION 'switchboard.configure: p_base_url must be the server''s http(s)://host:port, not %',
+            coalesce(quote_literal(p_base_url), 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    IF p_api_key IS NULL OR p_api_key = '' THEN
+        RAISE EXCEPTION 'switchboard.configure: p_api_key is required (the server''s api_key)'
+            USING ERRCODE = '22023';
+    END IF;
+    IF p_channel IS NULL OR p_channel !~ '^[A-Za-z0-9_]{1,63}$' THEN
+        RAISE EXCEPTION 'switchboard.configure: p_channel must be 1 to 63 letters, digits or underscores, not %',
+            coalesce(quote_literal(p_channel), 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    IF p_timeout_s IS NULL OR p_timeout_s <= 0 THEN
+        RAISE EXCEPTION 'switchboard.configure: p_timeout_s must be a positive number of seconds'
+            USING ERRCODE = '22023';
+    END IF;
+    INSERT INTO switchboard.settings (id, base_url, api_key, channel, timeout_s, updated_at)
+    VALUES (true, l_url, p_api_key, p_channel, p_timeout_s, now())
+    ON CONFLICT (id) DO UPDATE
+        SET base_url = EXCLUDED.base_url,
+            api_key = EXCLUDED.api_key,
+            channel = EXCLUDED.channel,
+            timeout_s = EXCLUDED.timeout_s,
+            updated_at = EXCLUDED.updated_at;
+END;
+$$;
+
+-- The HTTP client: POSTs p_body (JSON text, sent as UTF-8) to p_url with the API key and
+-- returns {"status": <HTTP status>, "body": <answer text>}, or {"status": 0, "error": <why>}
+-- when no answer came (refused, timed out, TLS failure). Python's urllib only: nothing to
+-- install but PL/Python. https:// URLs are checked against the system's CA certificates.
+CREATE OR REPLACE FUNCTION switchboard.http_post(p_url text, p_api_key text, p_body text,
+                                                 p_timeout_s double precision)
+RETURNS jsonb
+LANGUAGE plpython3u
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+import json
+import urllib.error
+import urllib.request
+
+request = urllib.request.Request(
+    p_url,
+    data=p_body.encode("utf-8"),
+    method="POST",
+    headers={
+        "Content-Type": "application/json; charset=utf-8",
+        "Accept": "application/json",
+        "X-API-Key": p_api_key,
+        "User-Agent": "switchboard-postgresql/1",
+    })
+try:
+    with urllib.request.urlopen(request, timeout=p_timeout_s) as response:
+        return json.dumps({"status": response.status,
+                           "body": response.read().decode("utf-8", "replace")})
+except urllib.error.HTTPError as e:
+    return json.dumps({"status": e.code, "body": e.read().decode("utf-8", "replace")})
+except Exception as e:  # URLError, timeouts, refused connections, TLS failures
+    return json.dumps({"status": 0, "error": str(getattr(e, "reason", e))})
+$$;
+
+-- POSTs p_body to base_url || p_path (switchboard.settings) and returns the answer's JSON
+-- object. Any answer but 2xx raises "switchboard: HTTP <status> <code>: <the server's
+-- message>" with SQLSTATE SB<status> (SB401, SB400, ...); no answer at all raises SQLSTATE
+-- SB000.
+CREATE OR REPLACE FUNCTION switchboard.api_call(p_path text, p_body text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    l_settings switchboard.settings%ROWTYPE;
+    l_url text;
+    l_result jsonb;
+    l_status integer;
+    l_body text;
+    l_answer jsonb;
+    l_code text;
+    l_message text;
+BEGIN
+    SELECT * INTO l_settings FROM switchboard.settings WHERE id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'switchboard is not configured'
+            USING ERRCODE = 'SB000',
+                  HINT = 'call switchboard.configure(base_url, api_key) first';
+    END IF;
+    l_url := l_settings.base_url || p_path;
+    l_result := switchboard.http_post(l_url, l_settings.api_key, p_body, l_settings.timeout_s);
+    l_status := (l_result ->> 'status')::integer;
+    IF l_status = 0 THEN
+        RAISE EXCEPTION 'switchboard: cannot reach %: %', l_url, l_result ->> 'error'
+            USING ERRCODE = 'SB000',
+                  HINT = 'is switchboardd running there, and is the base_url given to switchboard.configure right?';
+    END IF;
+    l_body := l_result ->> 'body';
+    BEGIN
+        l_answer := l_body::jsonb;
+    EXCEPTION WHEN invalid_text_representation THEN
+        l_answer := NULL;
+    END;
+    IF l_status BETWEEN 200 AND 299 THEN
+        IF l_answer IS NULL OR jsonb_typeof(l_answer) <> 'object' THEN
+            RAISE EXCEPTION 'switchboard: POST % answered % with no JSON object: %',
+                l_url, l_status, left(l_body, 200)
+                USING ERRCODE = 'SB000';
+        END IF;
+        RETURN l_answer;
+    END IF;
+    -- The REST error shape {"error": {"code", "message"}}, or {"message"} of the
+    -- compatibility routes, or whatever text came.
+    IF jsonb_typeof(l_answer -> 'error') = 'object' THEN
+        l_code := l_answer -> 'error' ->> 'code';
+        l_message := l_answer -> 'error' ->> 'message';
+    ELSIF jsonb_typeof(l_answer) = 'object' THEN
+        l_message := l_answer ->> 'message';
+    END IF;
+    l_message := coalesce(l_message, nullif(btrim(left(l_body, 1000)), ''), 'no message');
+    RAISE EXCEPTION USING
+        MESSAGE = format('switchboard: HTTP %s%s: %s', l_status,
+                         CASE WHEN l_code IS NULL THEN '' ELSE ' ' || l_code END, l_message),
+        ERRCODE = 'SB' || lpad(least(l_status, 999)::text, 3, '0'),
+              DETAIL = format('POST %s answered %s: %s', l_url, l_status, left(l_body, 1000)),
+              HINT = CASE l_status
+                         WHEN 401 THEN 'check the API key given to switchboard.configure'
+                         WHEN 429 THEN 'the server is rate limiting: retry later'
+                         WHEN 503 THEN 'the server is busy: retry later'
+                         ELSE 'see the server''s message'
+                     END;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION switchboard.register(
+    p_room text,
+    p_user text,
+    p_session text,
+    p_ttl integer DEFAULT NULL,
+    p_publish boolean DEFAULT false)
+RETURNS text
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT switchboard.api_call('/api/register',
+        (jsonb_build_object('room', p_room, 'user', p_user, 'session', p_session,
+                            'publish', coalesce(p_publish, false))
+         || CASE WHEN p_ttl IS NULL THEN '{}'::jsonb
+                 ELSE jsonb_build_object('ttl', p_ttl) END)::text) ->> 'token';
+$$;
+
+CREATE OR REPLACE FUNCTION switchboard.unregister(p_room text, p_user text, p_session text)
+RETURNS integer
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT (switchboard.api_call('/api/unregister',
+        jsonb_build_object('room', p_room, 'user', p_user, 'session', p_session)::text)
+        ->> 'removed')::integer;
+$$;
+
+CREATE OR REPLACE FUNCTION switchboard.emit_to_room(p_room text, p_event text, p_data jsonb DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT (switchboard.api_call('/api/emit/room',
+        jsonb_build_object('room', p_room, 'event', p_event, 'data', p_data)::text)
+        ->> 'id')::bigint;
+$$;
+
+CREATE OR REPLACE FUNCTION switchboard.emit_to_user(p_user text, p_event text, p_data jsonb DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT (switchboard.api_call('/api/emit/user',
+        jsonb_build_object('user', p_user, 'event', p_event, 'data', p_data)::text)
+        ->> 'id')::bigint;
+$$;
+
+CREATE OR REPLACE FUNCTION switchboard.emit_to_all(p_event text, p_data jsonb DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT (switchboard.api_call('/api/emit/all',
+        jsonb_build_object('event', p_event, 'data', p_data)::text)
+        ->> 'id')::bigint;
+$$;
+
+CREATE OR REPLACE FUNCTION switchboard.emit_to_connection(p_connection text, p_event text, p_data jsonb DEFAULT NULL)
+RETURNS bigint
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT (switchboard.api_call('/api/emit/connection',
+        jsonb_build_object('connection', p_connection, 'event', p_event, 'data', p_data)::text)
+        ->> 'id')::bigint;
+$$;
+
+-- Transactional publishing: NOTIFY on the configured channel (default switchboard). The
+-- payload is {"room":R | "user":U | "connection":C | "all":true, "event":E, "data":D}; it is
+-- delivered when the transaction commits, and never when it rolls back. NOTIFY carries at most
+-- 7999 bytes: larger data goes through emit_to_*.
+CREATE OR REPLACE FUNCTION switchboard.notify(p_payload jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    l_channel text;
+    l_text text := p_payload::text;
+BEGIN
+    IF p_payload IS NULL OR jsonb_typeof(p_payload) <> 'object' THEN
+        RAISE EXCEPTION 'switchboard.notify: p_payload must be a JSON object such as {"room": "r", "event": "e", "data": {}}'
+            USING ERRCODE = '22023';
+    END IF;
+    IF octet_length(l_text) > 7999 THEN
+        RAISE EXCEPTION 'switchboard.notify: the payload is % bytes; NOTIFY carries at most 7999', octet_length(l_text)
+            USING ERRCODE = '22023',
+                  HINT = 'send large data with switchboard.emit_to_room/emit_to_user/emit_to_all';
+    END IF;
+    SELECT channel INTO l_channel FROM switchboard.settings WHERE id;
+    PERFORM pg_notify(coalesce(l_channel, 'switchboard'), l_text);
+END;
+$$;
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA switchboard FROM PUBLIC;
+
+COMMIT;

@@ -1,0 +1,4 @@
+-- expect error at line 2
+begin
+  null;
+end;

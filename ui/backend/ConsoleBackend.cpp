@@ -1,0 +1,187 @@
+#include "backend/ConsoleBackend.h"
+
+#include "json/RawJson.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QLoggingCategory>
+#include <QUrl>
+
+namespace sb::ui {
+
+Q_LOGGING_CATEGORY(lcConsole, "switchboard.console")
+
+ConsoleBackend::ConsoleBackend(QObject *parent) : QObject(parent), m_rest(new RestClient(this))
+{
+    qRegisterMetaType<sb::ui::AdminFrameReader::Snapshot>();
+    qRegisterMetaType<QList<sb::ui::LiveChange>>();
+    qRegisterMetaType<QList<sb::ui::LogRecord>>();
+    qRegisterMetaType<sb::ui::ServerStats>();
+}
+
+ConsoleBackend::~ConsoleBackend() = default;
+
+QString ConsoleBackend::stateName(State state)
+{
+    switch (state) {
+    case State::Stopped:
+        return tr("stopped");
+    case State::Starting:
+        return tr("starting");
+    case State::Live:
+        return tr("live");
+    case State::Reconnecting:
+        return tr("reconnecting");
+    case State::Failed:
+        return tr("failed");
+    }
+    return {};
+}
+
+void ConsoleBackend::setState(State state, const QString &detail)
+{
+    if (state == m_state && detail == m_stateDetail)
+        return;
+    m_state = state;
+    m_stateDetail = detail;
+    Q_EMIT stateChanged(state, detail);
+}
+
+void ConsoleBackend::handleFrames(const QList<QByteArray> &frames)
+{
+    QList<LiveChange> changes;
+    QList<LogRecord> records;
+    quint64 dropped = 0;
+    std::optional<ServerStats> stats;
+    const auto flush = [&] {
+        if (!changes.isEmpty())
+            Q_EMIT liveChanges(std::exchange(changes, {}));
+        if (!records.isEmpty() || dropped > 0)
+            Q_EMIT recordsReceived(std::exchange(records, {}), std::exchange(dropped, 0));
+    };
+    for (const QByteArray &text : frames) {
+        AdminFrameReader::Frame frame = AdminFrameReader::read(text);
+        if (frame.type.isEmpty()) {
+            qCWarning(lcConsole).noquote() << "admin stream frame ignored:" << frame.error;
+        } else if (frame.type == u"snapshot") {
+            flush(); // what came before the snapshot is part of it
+            changes.clear();
+            records.clear();
+            Q_EMIT snapshotReceived(frame.snapshot);
+        } else if (frame.live) {
+            // Keep the order between changes and records: a change after records of this
+            // batch is fine to apply after them (they refer to different views).
+            changes.append(*frame.live);
+        } else if (frame.type == u"messages") {
+            records.append(frame.records);
+            dropped += frame.dropped;
+        } else if (frame.type == u"stats") {
+            stats = frame.stats;
+        }
+    }
+    flush();
+    if (stats)
+        Q_EMIT statsReceived(*stats);
+}
+
+QString ConsoleBackend::targetPath(Target target)
+{
+    switch (target) {
+    case Target::All:
+        return QStringLiteral("/api/emit/all");
+    case Target::Room:
+        return QStringLiteral("/api/emit/room");
+    case Target::User:
+        return QStringLiteral("/api/emit/user");
+    case Target::Connection:
+        return QStringLiteral("/api/emit/connection");
+    }
+    return {};
+}
+
+void ConsoleBackend::emitEvent(Target target, const QString &to, const QString &event,
+                               const QByteArray &dataText, Done done)
+{
+    // The data goes out as the text the administrator typed (digits and key order intact).
+    QByteArray body = "{";
+    switch (target) {
+    case Target::All:
+        break;
+    case Target::Room:
+        body += "\"room\":" + rawjson::quote(to) + ',';
+        break;
+    case Target::User:
+        body += "\"user\":" + rawjson::quote(to) + ',';
+        break;
+    case Target::Connection:
+        body += "\"connection\":" + rawjson::quote(to) + ',';
+        break;
+    }
+    body += "\"event\":" + rawjson::quote(event);
+    if (!dataText.trimmed().isEmpty())
+        body += ",\"data\":" + dataText;
+    body += '}';
+    m_rest->post(targetPath(target), body, std::move(done));
+}
+
+void ConsoleBackend::disconnectConnection(const QString &id, Done done)
+{
+    m_rest->del(QStringLiteral("/api/connections/")
+                        + QString::fromLatin1(QUrl::toPercentEncoding(id)),
+                std::move(done));
+}
+
+void ConsoleBackend::sendRawText(const QString &id, const QString &text, Done done)
+{
+    m_rest->post(QStringLiteral("/api/connections/")
+                         + QString::fromLatin1(QUrl::toPercentEncoding(id))
+                         + QStringLiteral("/send"),
+                 "{\"text\":" + rawjson::quote(text) + '}', std::move(done));
+}
+
+void ConsoleBackend::fetchLog(const LogFilter &filter,
+                              std::function<void(const QList<LogRecord> &, const QString &)> done)
+{
+    QString query;
+    const auto add = [&query](const QString &key, const QString &value) {
+        if (value.isEmpty())
+            return;
+        if (!query.isEmpty())
+            query += u'&';
+        query += key + u'=' + QString::fromLatin1(QUrl::toPercentEncoding(value));
+    };
+    add(QStringLiteral("room"), filter.room);
+    add(QStringLiteral("user"), filter.user);
+    add(QStringLiteral("event"), filter.event);
+    if (filter.beforeId > 0)
+        add(QStringLiteral("before_id"), QString::number(filter.beforeId));
+    add(QStringLiteral("limit"), QString::number(qBound(1, filter.limit, 1000)));
+    m_rest->get(QStringLiteral("/api/log?") + query,
+                [done = std::move(done)](const RestClient::Reply &reply) {
+                    if (!reply.ok()) {
+                        done({}, reply.error);
+                        return;
+                    }
+                    QString error;
+                    const QList<LogRecord> records = AdminFrameReader::records(reply.body, &error);
+                    done(records, error);
+                });
+}
+
+void ConsoleBackend::fetchConnections(
+        std::function<void(const QList<ConnectionInfo> &, const QString &)> done)
+{
+    m_rest->get(QStringLiteral("/api/connections"), [done = std::move(done)](const RestClient::Reply &reply) {
+        if (!reply.ok()) {
+            done({}, reply.error);
+            return;
+        }
+        QList<ConnectionInfo> out;
+        const QJsonArray array = QJsonDocument::fromJson(reply.body).array();
+        for (const QJsonValue &v : array)
+            out.append(AdminFrameReader::connection(v.toObject()));
+        done(out, QString());
+    });
+}
+
+} // namespace sb::ui

@@ -1,0 +1,94 @@
+#pragma once
+
+#include "backend/AdminFrameReader.h"
+#include "backend/ConsoleTypes.h"
+#include "backend/RestClient.h"
+
+#include <QObject>
+#include <QUrl>
+
+#include <functional>
+
+namespace sb::ui {
+
+// What the console shows and does, whatever the server: hosted in this process
+// (LocalBackend) or a remote switchboardd (RemoteBackend). Both deliver the frames of the
+// admin stream (PROTOCOL.md, "Admin stream"): a snapshot, then batches of changes, records
+// and stats; both act through the REST API. The widgets and models know only this class.
+//
+// Signals come in batches: everything that arrived together is one signal, never one per
+// message, so a flood of emits cannot flood the GUI thread.
+class ConsoleBackend : public QObject
+{
+    Q_OBJECT
+
+public:
+    enum class State { Stopped, Starting, Live, Reconnecting, Failed };
+    Q_ENUM(State)
+
+    enum class Target { All, Room, User, Connection };
+    Q_ENUM(Target)
+
+    struct LogFilter
+    {
+        QString room;
+        QString user;
+        QString event;
+        quint64 beforeId = 0; // 0: the newest
+        int limit = 200;
+    };
+
+    using Done = std::function<void(const RestClient::Reply &)>;
+
+    explicit ConsoleBackend(QObject *parent = nullptr);
+    ~ConsoleBackend() override;
+
+    virtual void start() = 0;
+    virtual void stop() = 0;
+    // True when this process runs the server (it can be started, stopped and configured).
+    virtual bool isHosted() const = 0;
+    virtual bool tlsEnabled() const = 0;
+    // Where clients connect, e.g. "http://127.0.0.1:8080".
+    virtual QString address() const = 0;
+
+    State state() const { return m_state; }
+    QString stateDetail() const { return m_stateDetail; }
+    static QString stateName(State state);
+    RestClient *rest() const { return m_rest; }
+
+    // POST /api/emit/<target>; `dataText` is JSON text (empty: no data). Logged as "console".
+    void emitEvent(Target target, const QString &to, const QString &event,
+                   const QByteArray &dataText, Done done);
+    void disconnectConnection(const QString &id, Done done);
+    void sendRawText(const QString &id, const QString &text, Done done);
+    // GET /api/log with the filter: older records, oldest first.
+    void fetchLog(const LogFilter &filter,
+                  std::function<void(const QList<LogRecord> &, const QString &error)> done);
+    // GET /api/connections: the counters (sent, received) that the stream does not carry.
+    void fetchConnections(
+            std::function<void(const QList<ConnectionInfo> &, const QString &error)> done);
+
+    static QString targetPath(Target target);
+
+Q_SIGNALS:
+    void stateChanged(sb::ui::ConsoleBackend::State state, const QString &detail);
+    // A complete picture: models start over from it.
+    void snapshotReceived(const sb::ui::AdminFrameReader::Snapshot &snapshot);
+    void liveChanges(const QList<sb::ui::LiveChange> &changes);
+    void recordsReceived(const QList<sb::ui::LogRecord> &records, quint64 dropped);
+    void statsReceived(const sb::ui::ServerStats &stats);
+
+protected:
+    void setState(State state, const QString &detail = {});
+    // Handles frames that arrived together, in order, and emits one signal per kind.
+    void handleFrames(const QList<QByteArray> &frames);
+
+private:
+    RestClient *m_rest;
+    State m_state = State::Stopped;
+    QString m_stateDetail;
+};
+
+} // namespace sb::ui
+
+Q_DECLARE_METATYPE(sb::ui::AdminFrameReader::Snapshot)

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <QByteArray>
+#include <QList>
+#include <QMetaType>
+#include <QString>
+#include <QStringList>
+
+// Value types the console shows, read from admin-stream frames (PROTOCOL.md, "Admin stream").
+namespace sb::ui {
+
+struct ConnectionInfo
+{
+    QString id;
+    QString user;    // empty until known
+    QString session; // empty until known
+    QStringList rooms;
+    QString remote;
+    QString origin;
+    qint64 since = 0; // unix ms
+    quint64 sent = 0;
+    quint64 received = 0;
+};
+
+struct RoomMemberInfo
+{
+    QString connection;
+    QString user;
+    QString session;
+};
+
+// One message log record; `data` is the JSON text exactly as the server logged it.
+struct LogRecord
+{
+    quint64 id = 0;
+    qint64 ts = 0;
+    QString source;
+    QString target;
+    QString to; // empty for all and legacy
+    QString event;
+    QByteArray data;
+    qint64 delivered = 0;
+    QString remote;
+};
+
+struct ServerStats
+{
+    qint64 connections = 0;
+    qint64 rooms = 0;
+    qint64 users = 0;
+    quint64 messagesInTotal = 0;
+    quint64 messagesOutTotal = 0;
+    double messagesInPerS = 0;
+    double messagesOutPerS = 0;
+    qint64 uptimeS = 0;
+};
+
+// One change of the live picture, in stream order.
+struct LiveChange
+{
+    enum class Kind { Opened, Closed, Joined, Left } kind = Kind::Opened;
+    ConnectionInfo connection; // Opened: all of it; otherwise only `id` is set
+    QString room;              // Joined, Left
+    QString user;              // Joined
+    QString session;           // Joined
+    int code = 0;              // Closed
+};
+
+} // namespace sb::ui
+
+Q_DECLARE_METATYPE(sb::ui::ConnectionInfo)
+Q_DECLARE_METATYPE(sb::ui::LogRecord)
+Q_DECLARE_METATYPE(sb::ui::ServerStats)
+Q_DECLARE_METATYPE(sb::ui::LiveChange)

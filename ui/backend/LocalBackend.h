@@ -1,0 +1,61 @@
+#pragma once
+
+#include "backend/ConsoleBackend.h"
+#include "config/ConfigLoader.h"
+
+#include <functional>
+#include <memory>
+
+class QThread;
+
+namespace sb {
+class AdminFeed;
+class Server;
+} // namespace sb
+
+namespace sb::ui {
+
+// The console hosting the server in this process. The server runs on its own threads (a
+// host thread that starts and stops it, plus the server's HTTP and I/O threads), never on
+// the GUI thread; the console watches it through an in-process admin feed (the same frames
+// as /admin, no socket) and acts on it through its REST API on loopback.
+class LocalBackend final : public ConsoleBackend
+{
+    Q_OBJECT
+
+public:
+    // `loadConfig` resolves the configuration at each start (flags, environment, file), so
+    // that settings saved to the file apply at the next start.
+    explicit LocalBackend(std::function<ConfigLoader::Result()> loadConfig,
+                          QObject *parent = nullptr);
+    ~LocalBackend() override;
+
+    void start() override;
+    void stop() override;
+    bool isHosted() const override { return true; }
+    bool tlsEnabled() const override { return m_config.tlsEnabled(); }
+    QString address() const override { return m_address; }
+
+    // The configuration of the running (or last started) server.
+    const ServerConfig &config() const { return m_config; }
+    // Stops, then starts with the configuration resolved again.
+    void restart();
+
+private:
+    void started(sb::Server *server, const QString &error);
+    void attachFeed();
+    void drainFeed();
+    void stopServer(bool wait);
+
+    std::function<ConfigLoader::Result()> m_loadConfig;
+    ServerConfig m_config;
+    QString m_address;
+    QThread *m_hostThread;
+    QObject *m_hostAnchor; // lives on the host thread; the server's work runs through it
+    sb::Server *m_server = nullptr;
+    std::shared_ptr<AdminFeed> m_feed;
+    bool m_restartPending = false;
+    quint64 m_generation = 0; // ignores the outcome of a start that was superseded
+};
+
+} // namespace sb::ui

@@ -1,0 +1,48 @@
+#pragma once
+
+#include "backend/ConsoleBackend.h"
+
+#include <QUrl>
+
+class QTimer;
+class QWebSocket;
+
+namespace sb::ui {
+
+// The console attached to a remote server: its admin stream at ws[s]://host:port/admin for
+// the live picture, its REST API for actions. Reconnects by itself (1 s doubling to 15 s)
+// until stopped; a refused key (401) is a failure, not a retry loop.
+class RemoteBackend final : public ConsoleBackend
+{
+    Q_OBJECT
+
+public:
+    // `baseUrl` is http[s]://host:port.
+    RemoteBackend(const QUrl &baseUrl, const QString &apiKey, QObject *parent = nullptr);
+    ~RemoteBackend() override;
+
+    void start() override;
+    void stop() override;
+    bool isHosted() const override { return false; }
+    bool tlsEnabled() const override { return m_base.scheme() == u"https"; }
+    QString address() const override { return m_base.toString(); }
+
+    // ws[s]://host:port/admin for http[s]://host:port; an empty URL when `base` is not one.
+    static QUrl adminUrl(const QUrl &base);
+    // Checks what --attach was given; empty when fine, else what is wrong.
+    static QString checkBaseUrl(const QUrl &base);
+
+private:
+    void open();
+    void scheduleReconnect(const QString &why);
+
+    QUrl m_base;
+    QString m_apiKey;
+    QWebSocket *m_socket = nullptr;
+    QTimer *m_retry;
+    QList<QByteArray> m_pending; // frames of one event-loop pass, handled together
+    int m_delayMs = 1000;
+    bool m_wanted = false;
+};
+
+} // namespace sb::ui

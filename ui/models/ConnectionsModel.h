@@ -1,0 +1,46 @@
+#pragma once
+
+#include "backend/ConsoleTypes.h"
+
+#include <QAbstractTableModel>
+#include <QHash>
+
+namespace sb::ui {
+
+// The live connections table: one row per /ws connection of the server shown.
+class ConnectionsModel final : public QAbstractTableModel
+{
+    Q_OBJECT
+
+public:
+    enum Column { Id, User, Session, Rooms, Remote, Origin, Since, Sent, Received, ColumnCount };
+    // A batch larger than this resets the model instead of row-by-row signals.
+    static constexpr int kResetThreshold = 64;
+
+    explicit ConnectionsModel(QObject *parent = nullptr);
+
+    int rowCount(const QModelIndex &parent = {}) const override;
+    int columnCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation,
+                        int role = Qt::DisplayRole) const override;
+
+    void reset(const QList<ConnectionInfo> &connections);
+    void apply(const QList<LiveChange> &changes);
+    // Takes the counters (sent, received) and anything else newer from a fresh list.
+    void updateCounters(const QList<ConnectionInfo> &fresh);
+
+    const ConnectionInfo *find(const QString &id) const;
+    const ConnectionInfo &at(int row) const { return m_rows.at(row); }
+    QStringList ids() const;
+    QStringList users() const;
+
+private:
+    void applyOne(const LiveChange &change, bool signal);
+    void reindexFrom(int row);
+
+    QList<ConnectionInfo> m_rows;
+    QHash<QString, int> m_index; // connection id -> row
+};
+
+} // namespace sb::ui
