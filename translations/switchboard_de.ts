@@ -1016,9 +1016,5 @@
         <source>%1 in, %2 out</source>
         <translation>%1 ein, %2 aus</translation>
     </message>
-    <message>
-        <source>%1 connections, %2 rooms, %3 users</source>
-        <translation>%1 Verbindungen, %2 Räume, %3 Benutzer</translation>
-    </message>
 </context>
 </TS>

@@ -1016,9 +1016,5 @@
         <source>%1 in, %2 out</source>
         <translation>%1 in, %2 uit</translation>
     </message>
-    <message>
-        <source>%1 connections, %2 rooms, %3 users</source>
-        <translation>%1 verbindingen, %2 kamers, %3 gebruikers</translation>
-    </message>
 </context>
 </TS>

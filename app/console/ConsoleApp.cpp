@@ -104,8 +104,8 @@ int runConsole(QApplication &app, const QCommandLineParser &parser)
     QString settingsPath;
     LocalBackend *local = nullptr;
     if (parser.isSet(QStringLiteral("attach"))) {
-        const QUrl base = QUrl::fromUserInput(parser.value(QStringLiteral("attach")));
-        const QString problem = RemoteBackend::checkBaseUrl(QUrl(parser.value(QStringLiteral("attach"))));
+        const QUrl base(parser.value(QStringLiteral("attach")));
+        const QString problem = RemoteBackend::checkBaseUrl(base);
         if (!problem.isEmpty()) {
             std::fprintf(stderr, "switchboard: error: --attach: %s\n", qPrintable(problem));
             return 2;

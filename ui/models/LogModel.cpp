@@ -54,11 +54,6 @@ QString LogModel::timeText(qint64 ts)
     return QDateTime::fromMSecsSinceEpoch(ts).toString(QStringLiteral("yyyy-MM-dd HH:mm:ss.zzz"));
 }
 
-QString LogModel::toText(const LogRecord &r)
-{
-    return r.to;
-}
-
 QVariant LogModel::data(const QModelIndex &index, int role) const
 {
     if (!index.isValid() || std::size_t(index.row()) >= m_rows.size())

@@ -51,9 +51,8 @@ public:
     quint64 droppedCount() const { return m_dropped; }
     void addDropped(quint64 n);
 
-    // Texts for the table and for export.
+    // The full date and time of a record, as the tooltip and the detail pane show it.
     static QString timeText(qint64 ts);
-    static QString toText(const LogRecord &r);
 
 Q_SIGNALS:
     void countsChanged();

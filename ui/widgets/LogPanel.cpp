@@ -162,11 +162,6 @@ void LogPanel::setFollow(bool follow)
     m_follow->setChecked(follow);
 }
 
-bool LogPanel::isFollowing() const
-{
-    return m_follow->isChecked();
-}
-
 void LogPanel::setPaused(bool paused)
 {
     if (m_pause->isChecked() != paused)

@@ -34,7 +34,6 @@ public:
 
     void setRoomFilter(const QString &room);
     void setFollow(bool follow);
-    bool isFollowing() const;
     void setPaused(bool paused);
     // The records the filters show, oldest first.
     QList<LogRecord> filteredRecords() const;

@@ -182,10 +182,4 @@ QString StatusPanel::stateText() const
     return m_state->text();
 }
 
-QString StatusPanel::countsText() const
-{
-    return tr("%1 connections, %2 rooms, %3 users")
-            .arg(m_connections->text(), m_rooms->text(), m_users->text());
-}
-
 } // namespace sb::ui

@@ -21,9 +21,8 @@ class StatusPanel final : public QFrame
 public:
     explicit StatusPanel(ConsoleBackend *backend, QWidget *parent = nullptr);
 
-    // For tests and screenshots: the text of each field.
+    // The state badge's text, e.g. "LIVE".
     QString stateText() const;
-    QString countsText() const;
 
 Q_SIGNALS:
     void startRequested();
