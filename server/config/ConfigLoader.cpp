@@ -50,6 +50,12 @@ const KeyDef kKeys[] = {
         {"max_queue_bytes", Kind::PositiveInt, "bytes",
          "Unsent bytes per connection before it is closed with 1013 (default 8388608)."},
         {"max_connections", Kind::PositiveInt, "n", "Most open connections (default 100000)."},
+        {"max_request_buffer_bytes", Kind::PositiveInt, "bytes",
+         "Request bytes buffered for all HTTP clients together (default 67108864)."},
+        {"max_http_connections_per_address", Kind::PositiveInt, "n",
+         "HTTP connections (not upgraded) per client address (default 512)."},
+        {"allowed_hosts", Kind::Text, "list",
+         "Comma-separated host names keyless requests may name in Host (default: none)."},
         {"allowed_origins", Kind::Text, "list",
          "Comma-separated browser origins allowed to connect (default: any)."},
         {"token_max_ttl", Kind::PositiveInt, "seconds", "Longest token lifetime (default 604800)."},
@@ -312,6 +318,8 @@ ConfigLoader::Result ConfigLoader::load(const QCommandLineParser &parser,
     positive("max_message_bytes", &c.maxMessageBytes, qint64(1) << 30);
     positive("max_queue_bytes", &c.maxQueueBytes, qint64(1) << 40);
     positive("max_connections", &c.maxConnections, 10000000);
+    positive("max_request_buffer_bytes", &c.maxRequestBufferBytes, qint64(1) << 40);
+    positive("max_http_connections_per_address", &c.maxHttpConnectionsPerAddress, 1000000);
     positive("token_max_ttl", &c.tokenMaxTtl, qint64(10) * 365 * 86400);
     qint64 readTimeout = c.readTimeoutS, pingInterval = c.pingIntervalS, ioThreads = 1;
     positive("read_timeout_s", &readTimeout, 86400);
@@ -342,6 +350,25 @@ ConfigLoader::Result ConfigLoader::load(const QCommandLineParser &parser,
                               .arg(o));
             if (o != u"*")
                 c.allowedOrigins << o.toLower();
+        }
+    }
+    // The budget must hold the largest request a single client may send.
+    if (c.maxRequestBufferBytes < c.maxBodyBytes + 128 * 1024) {
+        result.warnings << QStringLiteral("max_request_buffer_bytes raised to %1 so that one "
+                                          "request of max_body_bytes fits")
+                                   .arg(c.maxBodyBytes + 128 * 1024);
+        c.maxRequestBufferBytes = c.maxBodyBytes + 128 * 1024;
+    }
+    if (auto v = sources.raw("allowed_hosts")) {
+        for (const QString &host : v->split(u',', Qt::SkipEmptyParts)) {
+            const QString h = host.trimmed().toLower();
+            if (h.isEmpty())
+                continue;
+            if (h.contains(u'/') || h.contains(u' ') || h.contains(u'@'))
+                error("allowed_hosts",
+                      QStringLiteral("'%1' is not a host name such as app.example.com").arg(h));
+            else
+                c.allowedHosts << h;
         }
     }
     if (auto v = sources.raw("trusted_networks")) {

@@ -30,7 +30,14 @@ struct ServerConfig
     qint64 maxMessageBytes = 65536;
     qint64 maxQueueBytes = 8388608;
     qint64 maxConnections = 100000;
+    // Request bytes buffered by all HTTP connections together, and HTTP connections (not yet
+    // upgraded) per client address (docs/SECURITY.md, "Limits").
+    qint64 maxRequestBufferBytes = 64 * 1024 * 1024;
+    qint64 maxHttpConnectionsPerAddress = 512;
     QStringList allowedOrigins; // empty: any origin
+    // Host names a keyless request may name besides the listen address, localhost and the
+    // machine's own names (lower case, no port).
+    QStringList allowedHosts;
     qint64 tokenMaxTtl = 604800;
     qint64 tokenDefaultTtl = 86400;
     int readTimeoutS = 30;

@@ -11,8 +11,10 @@
 #include "store/MessageLog.h"
 #include "ws/ClientConnection.h"
 #include "ws/IoShard.h"
+#include "net/LingeringClose.h"
 
 #include <QFile>
+#include <QHostInfo>
 #include <QSslKey>
 #include <QTcpSocket>
 #include <QWebSocket>
@@ -261,10 +263,20 @@ HttpReply HttpServer::dispatch(const HttpCall &call)
         reply.headers.append({QByteArrayLiteral("Allow"), allowHeader(allowed)});
         return reply;
     }
-    if (match->auth != Auth::None && !m_context->config.insecure) {
-        const bool keyOk = m_context->apiKey.check(call.request);
-        const bool trusted = match->auth == Auth::Compat && m_context->config.isTrusted(call.peer);
-        if (!keyOk && !trusted) {
+    if (match->auth != Auth::None) {
+        const bool keyOk =
+                m_context->apiKey.isConfigured() && m_context->apiKey.check(call.request);
+        const bool keyless = !keyOk
+                && (m_context->config.insecure
+                    || (match->auth == Auth::Compat && m_context->config.isTrusted(call.peer)));
+        if (keyless) {
+            // Let in without a key: only when no browser page can have sent it.
+            if (const QString why = keylessRefusal(call); !why.isEmpty()) {
+                qCInfo(lcHttp).noquote() << "keyless call refused from" << call.remote << why;
+                return broadcast ? CompatApi::okFalse(403, why)
+                                 : HttpReply::error(403, u"forbidden", why);
+            }
+        } else if (!keyOk) {
             const QString message = QStringLiteral("missing or wrong API key: send X-API-Key, "
                                                    "Authorization: Bearer, or Basic with "
                                                    "the key as password");
@@ -276,6 +288,71 @@ HttpReply HttpServer::dispatch(const HttpCall &call)
         }
     }
     return match->handler(call, args);
+}
+
+// A call without the API key is let in from trusted_networks (or with --insecure) because a
+// database on that network cannot send one. A web page that the browser of someone on that
+// network opens could send the same call (a form post needs no CORS preflight), or reach the
+// server through a name it controls (DNS rebinding). Browsers tell: they send Origin with
+// every cross-site POST and PUT, Sec-Fetch-Site on every request, and the Host the page
+// asked for. Database callers (UTL_HTTP, APEX_WEB_SERVICE, curl, libpq-side code) send no
+// Origin and no Sec-Fetch-Site, and a Host naming this server.
+QString HttpServer::keylessRefusal(const HttpCall &call) const
+{
+    const ServerConfig &config = m_context->config;
+    const QString origin = QString::fromUtf8(call.request.value(QByteArrayLiteral("origin")));
+    // A page this server served itself (the landing page's demo) is same-origin: its Origin
+    // names the Host it was loaded from, which the Host check below then vouches for.
+    const QUrl originUrl(origin);
+    const QString hostHeader =
+            QString::fromLatin1(call.request.value(QByteArrayLiteral("host")).trimmed().toLower());
+    const bool sameOrigin = originUrl.isValid() && !originUrl.host().isEmpty()
+            && originUrl.authority().toLower() == hostHeader;
+    if (!origin.isEmpty() && !sameOrigin
+        && (config.allowedOrigins.isEmpty() || !config.isOriginAllowed(origin)))
+        return QStringLiteral("a request without the API key may not come from a web page: "
+                              "Origin %1 is not in allowed_origins")
+                .arg(origin.left(200));
+    const QByteArray site = call.request.value(QByteArrayLiteral("sec-fetch-site")).toLower();
+    if (site == "cross-site")
+        return QStringLiteral("a request without the API key may not come from a web page of "
+                              "another site (Sec-Fetch-Site: cross-site)");
+    QByteArray host = call.request.value(QByteArrayLiteral("host")).trimmed().toLower();
+    if (host.isEmpty())
+        return {}; // HTTP/1.0 callers may send none; a browser always does
+    // Drop the port: "[::1]:8080" -> "::1", "name:8080" -> "name".
+    if (host.startsWith('[')) {
+        const qsizetype close = host.indexOf(']');
+        host = close > 0 ? host.mid(1, close - 1) : host;
+    } else if (host.count(':') == 1) {
+        host = host.left(host.indexOf(':'));
+    }
+    if (host.endsWith('.'))
+        host.chop(1);
+    const QString name = QString::fromLatin1(host);
+    if (config.allowedHosts.contains(name) || name == u"localhost"
+        || name.endsWith(u".localhost"))
+        return {};
+    const QHostAddress address(name);
+    if (!address.isNull()) {
+        // An address: this server's own (loopback, the listen address, any local one).
+        if (address.isLoopback() || address == config.listenAddress
+            || config.listenAddress == QHostAddress::Any
+            || config.listenAddress == QHostAddress::AnyIPv4
+            || config.listenAddress == QHostAddress::AnyIPv6)
+            return {};
+        if (call.socket && address == call.socket->localAddress())
+            return {};
+    } else {
+        static const QString machine = QHostInfo::localHostName().toLower();
+        static const QString domain = QHostInfo::localDomainName().toLower();
+        if (name == machine || (!domain.isEmpty() && name == machine + u'.' + domain))
+            return {};
+    }
+    return QStringLiteral("a request without the API key must name this server in Host (the "
+                          "listen address, localhost, the machine's name or allowed_hosts), "
+                          "not %1")
+            .arg(name.left(200));
 }
 
 bool HttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
@@ -317,6 +394,7 @@ void HttpServer::write(QTcpSocket *socket, const HttpReply &reply, bool close, b
     if (!mustWait && held == m_held.end()) {
         writeBytes(socket, bytes, close);
         m_context->metrics->countHttp(m_metricsRoute, reply.status, m_requestStartNs);
+        outputChanged(socket, 0);
         return;
     }
     // Behind an answer that waits for the log, or waiting itself: keep the request order.
@@ -329,20 +407,33 @@ void HttpServer::write(QTcpSocket *socket, const HttpReply &reply, bool close, b
                 const auto it = m_held.find(socket);
                 if (it == m_held.end() || it->queue.empty())
                     return false;
+                it->bytes += answer.size();
                 it->queue.push_back({answer, 0, closeAfter});
                 return true;
             });
         }
     }
+    held->bytes += bytes.size();
     held->queue.push_back({std::move(bytes), mustWait ? reply.waitForLogId : 0, close,
                            m_metricsRoute, reply.status, m_requestStartNs});
+    outputChanged(socket, held->bytes);
+}
+
+void HttpServer::outputChanged(QTcpSocket *socket, qint64 heldBytes)
+{
+    if (RequestGuard *guard = RequestGuard::of(socket))
+        guard->outputChanged(heldBytes);
 }
 
 void HttpServer::writeBytes(QTcpSocket *socket, const QByteArray &bytes, bool close)
 {
     socket->write(bytes);
-    if (close)
+    if (close) {
+        // A client that pipelined more after its Connection: close request must still read
+        // this answer: no reset (see net/LingeringClose.h).
+        net::lingerAfterClose(socket);
         socket->disconnectFromHost();
+    }
 }
 
 void HttpServer::logCommitted(quint64 upTo)
@@ -350,19 +441,26 @@ void HttpServer::logCommitted(quint64 upTo)
     m_logCommitted = qMax(m_logCommitted, upTo);
     for (auto it = m_held.begin(); it != m_held.end();) {
         HeldAnswers &held = *it;
+        bool wrote = false;
         while (!held.queue.empty() && held.queue.front().waitForLogId <= m_logCommitted) {
             const HeldAnswer answer = std::move(held.queue.front());
             held.queue.pop_front();
+            held.bytes -= answer.bytes.size();
             writeBytes(it.key(), answer.bytes, answer.close);
+            wrote = true;
             if (answer.metricsRoute >= 0)
                 m_context->metrics->countHttp(answer.metricsRoute, answer.status, answer.startNs);
         }
+        QTcpSocket *socket = it.key();
+        const qint64 stillHeld = held.bytes;
         if (held.queue.empty()) {
             disconnect(held.onDestroyed);
             it = m_held.erase(it);
         } else {
             ++it;
         }
+        if (wrote)
+            outputChanged(socket, stillHeld);
     }
 }
 
@@ -404,6 +502,12 @@ bool HttpServer::handleUpgrade(const QHttpServerRequest &request, QTcpSocket *so
         return refuse(400, u"bad_request", QStringLiteral("Sec-WebSocket-Version must be 13"));
     if (http10)
         return refuse(400, u"bad_request", QStringLiteral("a WebSocket upgrade needs HTTP/1.1"));
+    // Qt's WebSocket would read frames sent with the handshake before anything can receive
+    // them (they would be lost); RFC 6455 4.1 has the client wait for the 101 first.
+    if (socket->bytesAvailable() > 0)
+        return refuse(400, u"bad_request",
+                      QStringLiteral("data was sent after the upgrade request before the "
+                                     "handshake answer; wait for 101 Switching Protocols"));
     const bool admin = path == u"/admin";
     if (admin && m_context->apiKey.isConfigured() && !m_context->apiKey.check(request, true))
         return refuse(401, u"unauthorized",
@@ -476,6 +580,12 @@ void HttpServer::takeWebSockets()
                 socket->origin().isEmpty() ? QString() : socket->origin(), counters);
         auto *connection = new ClientConnection(shard, id, pending.kind, socket, tcp, remote,
                                                 std::move(counters));
+        // Until the shard adopts the connection nothing may read it: frames answered before
+        // then would race the shard's own (and a bad frame's close would overtake the answer
+        // to a good one). Its signals stay blocked until ClientConnection::start(); what
+        // arrives meanwhile waits in the socket's read buffer (bounded, so the kernel holds
+        // the rest).
+        tcp->blockSignals(true);
         // The QTcpSocket is still a child of the listener and watched by Qt's internal
         // WebSocket server: free it from both, then move both objects to the shard's thread.
         QObject::disconnect(tcp, &QAbstractSocket::disconnected, nullptr, nullptr);

@@ -83,8 +83,15 @@ private:
     struct HeldAnswers
     {
         std::deque<HeldAnswer> queue;
+        qint64 bytes = 0; // of the answers in queue
         QMetaObject::Connection onDestroyed;
     };
+    // After an answer was written or held: the guard stops reading from a client that does
+    // not read its answers.
+    void outputChanged(QTcpSocket *socket, qint64 heldBytes);
+    // Keyless compatibility calls: the browser checks of docs/SECURITY.md (Origin,
+    // Sec-Fetch-Site, Host). Returns the refusal, or empty when the call may go on.
+    QString keylessRefusal(const HttpCall &call) const;
     QHash<QTcpSocket *, HeldAnswers> m_held;
     quint64 m_logCommitted = 0;
 

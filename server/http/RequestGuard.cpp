@@ -3,9 +3,13 @@
 #include "admin/Metrics.h"
 #include "config/ServerConfig.h"
 #include "core/Logging.h"
+#include "http/HttpLimits.h"
 #include "http/HttpResponse.h"
+#include "net/LingeringClose.h"
+#include "net/MemoryTrim.h"
 
 #include <QElapsedTimer>
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QTimer>
 
@@ -31,20 +35,35 @@ bool isBlank(char c)
 } // namespace
 
 RequestGuard::RequestGuard(QTcpSocket *socket, const ServerConfig *config, QObject *httpServer,
-                           Metrics *metrics)
+                           Metrics *metrics, std::shared_ptr<HttpLimits> limits)
     : QObject(socket),
       m_socket(socket),
       m_config(config),
       m_httpServer(httpServer),
       m_metrics(metrics),
-      m_timer(new QTimer(this))
+      m_limits(std::move(limits)),
+      m_peer(socket->peerAddress()),
+      m_timer(new QTimer(this)),
+      m_stallTimer(new QTimer(this))
 {
     setObjectName(QStringLiteral("switchboard-request-guard"));
     m_timer->setSingleShot(true);
     connect(m_timer, &QTimer::timeout, this, &RequestGuard::onTimeout);
+    m_stallTimer->setSingleShot(true);
+    connect(m_stallTimer, &QTimer::timeout, this, &RequestGuard::onStalled);
     // Connected before the HTTP server's own slot, so it sees every byte first.
     connect(socket, &QIODevice::readyRead, this, &RequestGuard::onReadyRead);
+    connect(socket, &QIODevice::bytesWritten, this, &RequestGuard::onBytesWritten);
     armTimer(kIdleTimeoutMs);
+}
+
+// The socket is gone or upgraded: its request bytes and its place in the per-address count
+// go back to the listener (the listener admitted it before making this guard).
+RequestGuard::~RequestGuard()
+{
+    uncharge();
+    if (m_limits)
+        m_limits->release(m_peer);
 }
 
 RequestGuard *RequestGuard::of(QTcpSocket *socket)
@@ -65,8 +84,122 @@ RequestGuard::RequestMeta RequestGuard::takeMeta()
 void RequestGuard::release()
 {
     m_timer->stop();
+    m_stallTimer->stop();
     disconnect(m_socket, nullptr, this, nullptr);
     deleteLater();
+}
+
+qint64 RequestGuard::unsentBytes() const
+{
+    qint64 unsent = m_socket->bytesToWrite() + m_heldBytes;
+    if (const auto *ssl = qobject_cast<const QSslSocket *>(m_socket))
+        unsent += ssl->encryptedBytesToWrite();
+    return unsent;
+}
+
+void RequestGuard::outputChanged(qint64 heldBytes)
+{
+    m_heldBytes = heldBytes;
+    const qint64 unsent = unsentBytes();
+    if (!m_paused && unsent > kMaxUnsentBytes) {
+        // Called between requests (Qt commits its transaction before handing one over), so
+        // there is no transaction of Qt's to disturb; anywhere else, wait for the next answer.
+        if (!m_socket->isTransactionStarted())
+            pause();
+    } else if (m_paused && unsent <= kMaxUnsentBytes / 2) {
+        resume();
+    }
+}
+
+void RequestGuard::pause()
+{
+    m_paused = true;
+    m_socket->startTransaction();
+    hideBuffered();
+    m_socket->setReadBufferSize(kPausedReadBuffer);
+    // The request clock waits with the client: it cannot send while the server does not read.
+    m_timer->stop();
+    m_stallTimer->start(m_config->readTimeoutS * 1000);
+    qCDebug(lcHttp).noquote() << "reading paused for" << m_socket->peerAddress().toString()
+                              << ":" << unsentBytes() << "bytes of answers unread";
+}
+
+// Inside the guard's transaction: reads what is buffered, so that Qt's parser finds nothing;
+// the transaction keeps the bytes for resume().
+void RequestGuard::hideBuffered()
+{
+    char scratch[4096];
+    while (m_socket->bytesAvailable() > 0) {
+        if (m_socket->read(scratch, sizeof scratch) <= 0)
+            break;
+    }
+}
+
+void RequestGuard::resume()
+{
+    m_paused = false;
+    m_stallTimer->stop();
+    m_socket->setReadBufferSize(0);
+    if (m_socket->isTransactionStarted())
+        m_socket->rollbackTransaction();
+    armTimer(m_state == State::Idle ? kIdleTimeoutMs : m_config->readTimeoutS * 1000);
+    if (m_socket->bytesAvailable() > 0) {
+        QTcpSocket *socket = m_socket;
+        QMetaObject::invokeMethod(
+                socket, [socket] { Q_EMIT socket->readyRead(); }, Qt::QueuedConnection);
+    }
+}
+
+void RequestGuard::onBytesWritten()
+{
+    if (m_paused) {
+        m_stallTimer->start(m_config->readTimeoutS * 1000); // progress
+        outputChanged(m_heldBytes);
+    }
+}
+
+// The client has not read a byte of its answers for read_timeout_s: it never will.
+void RequestGuard::onStalled()
+{
+    const qint64 unsent = unsentBytes();
+    qCInfo(lcHttp).noquote() << "closing" << m_socket->peerAddress().toString() << "after"
+                             << m_config->readTimeoutS << "s without reading;" << unsent
+                             << "bytes of answers unread";
+    net::cancelLinger(m_socket);
+    m_socket->abort();
+    net::noteFreed(unsent);
+}
+
+// Ends the connection after what was written; a client that does not read it is cut off
+// after read_timeout_s instead of holding the answers forever.
+void RequestGuard::closeSocket()
+{
+    m_socket->disconnectFromHost();
+    if (m_socket->state() != QAbstractSocket::UnconnectedState)
+        m_stallTimer->start(m_config->readTimeoutS * 1000);
+}
+
+bool RequestGuard::charge(qint64 bytes)
+{
+    if (!m_limits || bytes <= 0)
+        return true;
+    if (!m_limits->charge(bytes)) {
+        m_drainRemaining = -1; // unknown: linger until the client goes quiet
+        reject(503, "unavailable",
+               QStringLiteral("server busy: the request bytes buffered for all clients are over "
+                              "max_request_buffer_bytes (%1); retry")
+                       .arg(m_limits->maxBuffered()));
+        return false;
+    }
+    m_charged += bytes;
+    return true;
+}
+
+void RequestGuard::uncharge()
+{
+    if (m_limits && m_charged > 0)
+        m_limits->uncharge(m_charged);
+    m_charged = 0;
 }
 
 void RequestGuard::armTimer(int ms)
@@ -76,6 +209,12 @@ void RequestGuard::armTimer(int ms)
 
 void RequestGuard::onReadyRead()
 {
+    if (m_paused) {
+        // Keep hiding from Qt's parser what arrives (up to the small read buffer); the
+        // guard's bookkeeping waits for resume().
+        hideBuffered();
+        return;
+    }
     if (m_state == State::Rejected) {
         // skip(), not readAll(): discarding allocates nothing.
         const qint64 discarded = m_socket->skip(m_socket->bytesAvailable());
@@ -86,7 +225,7 @@ void RequestGuard::onReadyRead()
         if (m_drainRemaining > 0) {
             m_drainRemaining = qMax<qint64>(0, m_drainRemaining - qMax<qint64>(0, discarded));
             if (m_drainRemaining == 0)
-                m_socket->disconnectFromHost();
+                closeSocket();
         }
         armTimer(kDrainLingerMs);
         return;
@@ -157,6 +296,8 @@ void RequestGuard::analyze(const QByteArray &bytes, qsizetype i)
             const qsizetype nl = bytes.indexOf('\n', i);
             const qsizetype end = nl < 0 ? n : nl + 1;
             const bool firstLine = !m_head.contains('\n');
+            if (!charge(end - i))
+                return;
             m_head.append(bytes.constData() + i, end - i);
             i = end;
             if (m_head.size() > kMaxHead) {
@@ -178,6 +319,8 @@ void RequestGuard::analyze(const QByteArray &bytes, qsizetype i)
         }
         case State::Body: {
             const qint64 take = qMin<qint64>(m_bodyRemaining, n - i);
+            if (!charge(take))
+                return;
             m_bodyRemaining -= take;
             i += take;
             if (m_bodyRemaining == 0)
@@ -189,6 +332,8 @@ void RequestGuard::analyze(const QByteArray &bytes, qsizetype i)
         case State::ChunkDataEnd: {
             const qsizetype nl = bytes.indexOf('\n', i);
             const qsizetype end = nl < 0 ? n : nl + 1;
+            if (!charge(end - i))
+                return;
             m_chunkLine.append(bytes.constData() + i, end - i);
             i = end;
             if (m_chunkLine.size() > kMaxChunkLine) {
@@ -236,6 +381,8 @@ void RequestGuard::analyze(const QByteArray &bytes, qsizetype i)
         }
         case State::ChunkData: {
             const qint64 take = qMin<qint64>(m_chunkRemaining, n - i);
+            if (!charge(take))
+                return;
             m_chunkRemaining -= take;
             i += take;
             if (m_chunkRemaining == 0)
@@ -323,6 +470,8 @@ bool RequestGuard::finishHead()
 
 void RequestGuard::requestComplete(qsizetype endOffset)
 {
+    // Qt's parser takes the request from here (at once, or after the answers ahead of it).
+    uncharge();
     m_boundaries.push_back(endOffset);
     m_meta.push_back(m_current);
     m_state = State::Idle;
@@ -341,6 +490,11 @@ void RequestGuard::reject(int status, const char *code, const QString &message)
     qCInfo(lcHttp).noquote() << status << QString::fromLatin1(code) << "from"
                              << m_socket->peerAddress().toString() << message;
     countRefusal(status);
+    uncharge();
+    if (m_paused) {
+        m_paused = false;
+        m_socket->setReadBufferSize(0);
+    }
     // Take the socket away from the HTTP server: it must not buffer what follows.
     if (m_httpServer)
         QObject::disconnect(m_socket, &QIODevice::readyRead, m_httpServer, nullptr);
@@ -360,7 +514,7 @@ void RequestGuard::reject(int status, const char *code, const QString &message)
     } else {
         m_socket->write(answer);
         if (closeNow) {
-            m_socket->disconnectFromHost();
+            closeSocket();
             return;
         }
     }
@@ -394,10 +548,8 @@ void RequestGuard::onTimeout()
 {
     switch (m_state) {
     case State::Idle:
-        m_socket->disconnectFromHost();
-        break;
     case State::Rejected:
-        m_socket->disconnectFromHost();
+        closeSocket();
         break;
     default:
         reject(408, "timeout",

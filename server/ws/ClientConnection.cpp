@@ -10,6 +10,8 @@
 #include "ws/IoShard.h"
 #include "ws/WsFrame.h"
 #include "json/RawJson.h"
+#include "net/LingeringClose.h"
+#include "net/MemoryTrim.h"
 
 #include <QDateTime>
 #include <QJsonArray>
@@ -34,6 +36,10 @@ namespace sb {
 namespace {
 
 constexpr int kCloseFlushMs = 5000;
+// QWebSocket needs a whole frame in the read buffer; beyond that the kernel holds the bytes.
+constexpr qint64 kReadSlack = 64 * 1024;
+// What a closing connection may still read before the kernel holds the rest.
+constexpr qint64 kClosingReadBuffer = 4096;
 
 // since: a non-negative integer id, as JSON number or decimal text.
 std::optional<quint64> parseSince(const QByteArray &text, bool *ok)
@@ -73,6 +79,16 @@ ClientConnection::ClientConnection(IoShard *shard, ConnId id, ConnectionKind kin
         m_lastSeenMs = QDateTime::currentMSecsSinceEpoch();
         m_readSinceRelease = true;
     });
+    // Connected after QWebSocket's own reader, so it runs once the read was processed (and
+    // any pongs written).
+    QObject::connect(tcp, &QIODevice::readyRead, socket, [this] { checkUnsent(); });
+    // QWebSocket closes by itself on a protocol error (a frame over max_message_bytes: 1009,
+    // invalid UTF-8: 1007): its close frame must reach the client, not a reset.
+    QObject::connect(socket, &QWebSocket::aboutToClose, socket, [this] {
+        stopReading();
+        net::lingerAfterClose(m_tcp);
+    });
+    tcp->setReadBufferSize(shard->context()->config.maxMessageBytes + kReadSlack);
     // Queued: removal must never run inside one of this object's own calls.
     QObject::connect(
             socket, &QWebSocket::disconnected, shard, [shard, id] { shard->removeConnection(id); },
@@ -85,6 +101,39 @@ ClientConnection::~ClientConnection()
     // signals), so the socket can go at once; the TCP socket is its child.
     QObject::disconnect(m_socket, nullptr, nullptr, nullptr);
     delete m_socket;
+    if (m_peakUnsent > 256 * 1024)
+        net::noteFreed(m_peakUnsent);
+}
+
+qint64 ClientConnection::unsentBytes() const
+{
+    qint64 unsent = m_tcp->bytesToWrite() + m_outBytes;
+    if (!m_directWrites) {
+        if (const auto *ssl = qobject_cast<const QSslSocket *>(m_tcp))
+            unsent += ssl->encryptedBytesToWrite();
+    }
+    return unsent;
+}
+
+void ClientConnection::checkUnsent()
+{
+    if (m_closing)
+        return;
+    const qint64 unsent = unsentBytes();
+    m_peakUnsent = qMax(m_peakUnsent, unsent);
+    if (unsent <= m_shard->context()->config.maxQueueBytes)
+        return;
+    qCWarning(lcWs).noquote() << "closing slow client" << connectionIdText(m_id) << "with"
+                              << unsent << "bytes unsent (it does not read its pongs)";
+    if (Metrics *metrics = m_shard->context()->metrics)
+        metrics->countSlowClientDisconnect();
+    closeWith(1013, "too slow: unsent queue over the limit");
+}
+
+void ClientConnection::stopReading()
+{
+    QObject::disconnect(m_tcp, &QIODevice::readyRead, m_socket, nullptr);
+    m_tcp->setReadBufferSize(kClosingReadBuffer);
 }
 
 bool ClientConnection::send(const QByteArray &wire, bool countsAsSent)
@@ -92,7 +141,8 @@ bool ClientConnection::send(const QByteArray &wire, bool countsAsSent)
     if (m_closing || m_tcp->state() != QAbstractSocket::ConnectedState)
         return false;
     const qint64 limit = m_shard->context()->config.maxQueueBytes;
-    const qint64 unsent = m_tcp->bytesToWrite() + m_outBytes;
+    const qint64 unsent = unsentBytes();
+    m_peakUnsent = qMax(m_peakUnsent, unsent);
     if (unsent + wire.size() > limit) {
         qCWarning(lcWs).noquote() << "closing slow client" << connectionIdText(m_id) << "with"
                                   << unsent << "bytes unsent";
@@ -105,7 +155,7 @@ bool ClientConnection::send(const QByteArray &wire, bool countsAsSent)
     m_outBytes += wire.size();
     if (countsAsSent)
         m_counters->sent.fetch_add(1, std::memory_order_relaxed);
-    if (!m_shard->inBatch())
+    if (!m_shard->inBatch() || m_flushAtOnce)
         flush();
     else if (!m_dirty) {
         m_dirty = true;
@@ -216,11 +266,17 @@ void ClientConnection::closeWith(quint16 code, QByteArrayView reason)
     m_closing = true;
     // Out of the hub at once: no more deliveries, counts or listings while the close flushes.
     m_shard->context()->hub->closeConnection(m_id, code);
+    stopReading();
     // Our own close frame: QWebSocketProtocol::CloseCode has no 1013 or 4000.
     m_tcp->write(wsframe::close(code, reason));
+    m_peakUnsent = qMax(m_peakUnsent, unsentBytes());
+    net::lingerAfterClose(m_tcp);
     m_tcp->disconnectFromHost();
     QTcpSocket *tcp = m_tcp;
-    QTimer::singleShot(kCloseFlushMs, m_socket, [tcp] { tcp->abort(); });
+    QTimer::singleShot(kCloseFlushMs, m_socket, [tcp] {
+        net::cancelLinger(tcp); // it did not read its close frame in 5 s: a reset
+        tcp->abort();
+    });
 }
 
 void ClientConnection::ping()
@@ -233,10 +289,12 @@ void ClientConnection::ping()
 
 void ClientConnection::abort()
 {
+    m_peakUnsent = qMax(m_peakUnsent, unsentBytes());
     m_out.clear();
     m_outBytes = 0;
     m_closing = true;
     m_shard->context()->hub->closeConnection(m_id);
+    net::cancelLinger(m_tcp);
     m_tcp->abort();
 }
 
@@ -282,8 +340,8 @@ void ClientConnection::releaseSocketBuffers()
 
 void ClientConnection::start()
 {
-    m_started = true;
     m_tcp->setParent(m_socket);
+    m_tcp->blockSignals(false);
     releaseSocketBuffers();
     // Frames are coalesced per batch by flush(): Nagle's algorithm would only hold the last
     // small frame back until the client's delayed ACK (40 ms on Linux).
@@ -296,16 +354,21 @@ void ClientConnection::start()
                                        : QStringLiteral("origin ") + m_socket->origin());
     if (m_kind == ConnectionKind::Native)
         joinFromQuery();
-    const QStringList early = std::exchange(m_early, {});
-    for (const QString &message : early) {
-        if (message.isNull())
-            handleBinary();
-        else
-            handleText(message);
-    }
-    // Bytes that arrived with the handshake are read now that everything is in place.
+    // What the client sent since the upgrade is read now that everything is in place. The
+    // shard is in a batch here; the answers leave at once all the same, so that a close
+    // QWebSocket writes for a bad frame further on comes after them, as on the wire.
+    m_flushAtOnce = true;
+    flush();
     if (m_tcp->bytesAvailable() > 0)
         Q_EMIT m_tcp->readyRead();
+    m_flushAtOnce = false;
+    // The client left while the signals were blocked: nobody else will notice.
+    if (m_tcp->state() == QAbstractSocket::UnconnectedState) {
+        IoShard *shard = m_shard;
+        const ConnId id = m_id;
+        QMetaObject::invokeMethod(
+                shard, [shard, id] { shard->removeConnection(id); }, Qt::QueuedConnection);
+    }
 }
 
 void ClientConnection::joinFromQuery()
@@ -326,10 +389,6 @@ void ClientConnection::onBinary()
     m_lastSeenMs = QDateTime::currentMSecsSinceEpoch();
     m_readSinceRelease = true;
     m_counters->received.fetch_add(1, std::memory_order_relaxed);
-    if (!m_started) {
-        m_early.append(QString()); // a null entry stands for a binary frame
-        return;
-    }
     handleBinary();
 }
 
@@ -345,10 +404,6 @@ void ClientConnection::onText(const QString &message)
     m_lastSeenMs = QDateTime::currentMSecsSinceEpoch();
     m_readSinceRelease = true;
     m_counters->received.fetch_add(1, std::memory_order_relaxed);
-    if (!m_started) {
-        m_early.append(message);
-        return;
-    }
     handleText(message);
 }
 

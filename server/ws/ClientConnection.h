@@ -61,7 +61,9 @@ public:
     void abort();
 
     // On the shard's thread, once the sockets live there: joins with ?token=&since= of the
-    // upgrade request, then answers the frames that arrived before.
+    // upgrade request, then reads what the client sent meanwhile (the socket's signals are
+    // blocked from the upgrade until here, so no frame is read before the connection is
+    // ready to answer it).
     void start();
 
 private:
@@ -70,6 +72,12 @@ private:
     void handleText(const QString &message);
     void onBinary();
     void handleBinary();
+    // After each read: every byte the server owes the client counts against max_queue_bytes,
+    // also the pongs QWebSocket writes by itself for the client's pings.
+    void checkUnsent();
+    qint64 unsentBytes() const;
+    // No more reading: a closing connection must not make QWebSocket answer more pings.
+    void stopReading();
     void handleJoin(const QByteArray &token, const QJsonObject &frame, const QByteArray &since,
                     const QByteArray &ref);
     void handleLeave(const QJsonObject &frame, const QByteArray &ref);
@@ -87,8 +95,8 @@ private:
     std::shared_ptr<ConnectionCounters> m_counters;
     qint64 m_lastSeenMs = 0;
     bool m_closing = false;
-    bool m_started = false;
-    QStringList m_early; // frames that arrived before start()
+    bool m_flushAtOnce = false; // in start(): answers leave before QWebSocket's own frames
+    qint64 m_peakUnsent = 0;    // reported to the heap trim when the connection goes
     // Frames queued during the current shard batch, written together by flush().
     QVarLengthArray<QByteArray, 2> m_out;
     qint64 m_outBytes = 0;
