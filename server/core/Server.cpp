@@ -158,6 +158,7 @@ bool Server::start(QString *error)
         sinks << shard;
     }
     m_hub->setSinks(sinks);
+    m_hub->setReplayBudget(m_context.config.maxQueueBytes);
 
     m_httpThread = new QThread(this);
     m_httpThread->setObjectName(QStringLiteral("switchboard-http"));

@@ -93,7 +93,8 @@ struct JoinResult
     quint64 needLogUpTo = 0;
     quint64 lastId = 0;
     bool recovered = true;
-    QList<QByteArray> replay; // wire frames of missed events, oldest first
+    bool replayTooLarge = false; // the missed events passed the replay budget: none replayed
+    QList<QByteArray> replay;    // wire frames of missed events, oldest first
 };
 
 // Connections, users, rooms and the recent history of each room; gives every emit its id,
@@ -127,6 +128,12 @@ public:
     void seedRoom(const QString &room, quint64 lastIdInLog);
     // With a message log, joins ask for it (NeedLog) where memory falls short.
     void setLogBacked(bool backed);
+    // Most bytes one join replays from memory (the connection's max_queue_bytes: a longer
+    // replay would only get it closed as a slow client). Past it the join replays nothing and
+    // answers recovered: false, so the page reloads its data instead.
+    void setReplayBudget(qint64 bytes);
+    // Rooms with a history record now (tests and metrics).
+    qsizetype historyRooms() const;
     // The wire frame of an event, as live emits and replays send it.
     static QByteArray eventWire(quint64 id, const QString &event, const QString *room,
                                 const QByteArray &data, qint64 ts);
@@ -203,6 +210,7 @@ private:
     void removeMembershipLocked(ConnId id, Conn &conn, const QString &room);
     void setJoinedLocked(ConnId id, Conn &conn, bool joined);
     void recordHistoryLocked(const QString &room, quint64 id, const QByteArray &wire);
+    void evictHistoryLocked();
     bool sinksHaveRoomLocked(const std::vector<qint64> &writesPerShard) const;
     // Removes list[pos] by moving the last element into its place (order does not matter);
     // tells the caller which id moved where so it can update that id's stored index. O(1),
@@ -224,6 +232,7 @@ private:
     qint64 m_historyBytes = 0;
     quint64 m_forgottenUpTo = 0; // a room with no record may have had events up to this id
     bool m_logBacked = false;
+    qint64 m_replayBudget = 8 * 1024 * 1024;
     QHash<QString, QList<ConnId>> m_users;      // user -> its connections in at least one room
     std::vector<QList<ConnId>> m_joinedByShard; // connections in at least one room, per shard
     std::vector<QList<ConnId>> m_legacyByShard; // legacy connections, per shard

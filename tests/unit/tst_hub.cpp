@@ -166,6 +166,8 @@ private Q_SLOTS:
     void joinSinceReplaysMissedRoomEvents();
     void recoveredIsFalseOnceEventsWereEvicted();
     void historyMemoryIsBoundedOverAllRooms();
+    void manyRoomsEvictOldestRecordsInOrder();
+    void replayOverBudgetReplaysNothing();
     void revocationIsCheckedAgainUnderTheHubLock();
     void leavingTheLastRoomEndsUserAndAllEmits();
     void rejoinOfAJoinedRoomReplaysNothing();
@@ -752,6 +754,72 @@ void TestHub::historyMemoryIsBoundedOverAllRooms()
     }
     QVERIFY2(held <= Hub::kHistoryMaxBytes / (1024 * 1024), qPrintable(QString::number(held)));
     QVERIFY(held >= 60);
+}
+
+// Past kHistoryMaxRooms rooms with history, each emit evicts the oldest entry of the order
+// (O(1)) instead of scanning every room under the lock: the rooms with a record stay bounded,
+// the newest rooms keep their events and the oldest are forgotten (recovered: false).
+void TestHub::manyRoomsEvictOldestRecordsInOrder()
+{
+    Fixture f(1000);
+    const int rooms = int(Hub::kHistoryMaxRooms) + 20000;
+    QList<quint64> ids;
+    ids.reserve(rooms);
+    for (int i = 0; i < rooms; ++i) {
+        const EmitResult r = f.hub.publish(emitTo(EmitTarget::Room, u"r%1"_s.arg(i)));
+        QVERIFY(r.accepted);
+        ids.append(r.id);
+        if ((i & 0x3fff) == 0)
+            f.clear();
+    }
+    f.clear();
+    QVERIFY2(f.hub.historyRooms() <= Hub::kHistoryMaxRooms,
+             qPrintable(QString::number(f.hub.historyRooms())));
+    // The first rooms are forgotten: a join with since cannot be recovered from memory...
+    JoinResult oldest = f.hub.join(f.open(0), claims(u"a"_s, u"r0"_s, u"s"_s), 0);
+    QVERIFY(!oldest.recovered);
+    QVERIFY(oldest.replay.isEmpty());
+    // ...and the newest keep their event.
+    JoinResult newest =
+            f.hub.join(f.open(1), claims(u"b"_s, u"r%1"_s.arg(rooms - 1), u"s"_s), ids[rooms - 2]);
+    QVERIFY(newest.recovered);
+    QCOMPARE(newest.replay.size(), 1);
+    QCOMPARE(frameJson(newest.replay.first()).value(u"id").toInteger(), qint64(ids.last()));
+    // A room with a member keeps its record whatever the pressure.
+    const ConnId member = f.joined(0, u"m"_s, u"kept"_s, u"s"_s);
+    Q_UNUSED(member);
+    const quint64 keptId = f.hub.publish(emitTo(EmitTarget::Room, u"kept"_s)).id;
+    for (int i = 0; i < 2 * int(Hub::kHistoryMaxRooms); ++i) {
+        f.hub.publish(emitTo(EmitTarget::Room, u"x%1"_s.arg(i)));
+        if ((i & 0x3fff) == 0)
+            f.clear();
+    }
+    f.clear();
+    const JoinResult kept = f.hub.join(f.open(1), claims(u"k"_s, u"kept"_s, u"s2"_s), 0);
+    QCOMPARE(kept.lastId, keptId);
+    QVERIFY(f.hub.historyRooms() <= Hub::kHistoryMaxRooms + 1);
+}
+
+// A join whose missed events pass the replay budget (max_queue_bytes) would only be closed as
+// a slow client halfway: it replays nothing and answers recovered: false.
+void TestHub::replayOverBudgetReplaysNothing()
+{
+    Fixture f(1000);
+    f.hub.setReplayBudget(1024 * 1024);
+    const QByteArray big = '"' + QByteArray(300 * 1024, 'x') + '"';
+    const quint64 first = f.hub.publish(emitTo(EmitTarget::Room, u"R"_s, u"e"_s, big)).id;
+    for (int i = 0; i < 5; ++i)
+        f.hub.publish(emitTo(EmitTarget::Room, u"R"_s, u"e"_s, big));
+    // Three events (900 KiB) fit, six do not.
+    JoinResult r = f.hub.join(f.open(0), claims(u"a"_s, u"R"_s, u"s"_s), first + 2);
+    QVERIFY(r.recovered);
+    QCOMPARE(r.replay.size(), 3);
+    r = f.hub.join(f.open(0), claims(u"b"_s, u"R"_s, u"s"_s), 0);
+    QCOMPARE(r.status, JoinResult::Status::Joined);
+    QVERIFY(!r.recovered);
+    QVERIFY(r.replayTooLarge);
+    QVERIFY(r.replay.isEmpty());
+    QCOMPARE(r.lastId, first + 5);
 }
 
 void TestHub::revocationIsCheckedAgainUnderTheHubLock()
