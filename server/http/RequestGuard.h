@@ -39,7 +39,7 @@ struct ServerConfig;
 //     read_timeout_s is closed.
 // It frames requests only; parsing them stays Qt's job.
 //
-// How it stops Qt's parser (docs/ARCHITECTURE.md, "HTTP connections"): Qt reads a socket in a
+// How it stops Qt's parser (docs/SECURITY.md, "Bounded memory"): Qt reads a socket in a
 // transaction of its own per request and commits it when the request is complete. Between two
 // requests there is none; the guard then opens one, reads (and so hides) everything buffered,
 // and limits the socket's read buffer so that the kernel holds the rest. Qt finds nothing to

@@ -4,7 +4,7 @@ class QAbstractSocket;
 
 namespace sb::net {
 
-// A lingering close (docs/ARCHITECTURE.md, "Closing connections"): the last answer a client
+// A lingering close (docs/SECURITY.md, "Closing connections"): the last answer a client
 // is owed (a 413, a WebSocket close 1009 or 1013) must not be destroyed by a TCP reset. Linux
 // answers the close() of a socket whose receive queue still holds unread bytes (the rest of a
 // refused body, of a frame over the limit) with a reset, and the client may lose what was
