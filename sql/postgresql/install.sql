@@ -25,9 +25,11 @@
 -- register, unregister and emit_* call the REST API of switchboardd over HTTP(S) at once,
 -- whatever becomes of the calling transaction. A non-2xx answer raises an exception whose
 -- message carries the server's (SQLSTATE SB + the HTTP status, e.g. SB401; SB000 when the
--- server cannot be reached). notify() is the transactional way: it sends a NOTIFY on the
--- configured channel, which PostgreSQL delivers only when the transaction commits, to a
--- switchboardd started with --pg-listen (docs/postgresql.md).
+-- server cannot be reached). Redirects are never followed, so the API key goes only to the
+-- configured base_url: a 3xx raises SB301, SB302, ... naming the Location. notify() is the
+-- transactional way: it sends a NOTIFY on the configured channel, which PostgreSQL delivers
+-- only when the transaction commits, to a switchboardd started with --pg-listen
+-- (docs/postgresql.md).
 --
 -- The functions run with the installer's rights (SECURITY DEFINER, fixed search_path) so that
 -- the API key in switchboard.settings stays readable by no one else. Nothing is granted to
@@ -103,6 +105,9 @@ $$;
 -- returns {"status": <HTTP status>, "body": <answer text>}, or {"status": 0, "error": <why>}
 -- when no answer came (refused, timed out, TLS failure). Python's urllib only: nothing to
 -- install but PL/Python. https:// URLs are checked against the system's CA certificates.
+-- Redirects are never followed (urllib would follow 301, 302 and 303 to any host, the API key
+-- with them): a 3xx is returned as it came, with its Location ({"status": 302, "location":
+-- "..."}), so the key goes only to the base_url given to configure (docs/postgresql.md).
 CREATE OR REPLACE FUNCTION switchboard.http_post(p_url text, p_api_key text, p_body text,
                                                  p_timeout_s double precision)
 RETURNS jsonb
@@ -114,6 +119,12 @@ import json
 import urllib.error
 import urllib.request
 
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # not followed: urlopen raises HTTPError with the 3xx
+
+
 request = urllib.request.Request(
     p_url,
     data=p_body.encode("utf-8"),
@@ -124,12 +135,16 @@ request = urllib.request.Request(
         "X-API-Key": p_api_key,
         "User-Agent": "switchboard-postgresql/1",
     })
+opener = urllib.request.build_opener(NoRedirect)
 try:
-    with urllib.request.urlopen(request, timeout=p_timeout_s) as response:
+    with opener.open(request, timeout=p_timeout_s) as response:
         return json.dumps({"status": response.status,
                            "body": response.read().decode("utf-8", "replace")})
 except urllib.error.HTTPError as e:
-    return json.dumps({"status": e.code, "body": e.read().decode("utf-8", "replace")})
+    answer = {"status": e.code, "body": e.read().decode("utf-8", "replace")}
+    if e.headers is not None and e.headers.get("Location") is not None:
+        answer["location"] = e.headers.get("Location")
+    return json.dumps(answer)
 except Exception as e:  # URLError, timeouts, refused connections, TLS failures
     return json.dumps({"status": 0, "error": str(getattr(e, "reason", e))})
 $$;
@@ -167,6 +182,14 @@ BEGIN
         RAISE EXCEPTION 'switchboard: cannot reach %: %', l_url, l_result ->> 'error'
             USING ERRCODE = 'SB000',
                   HINT = 'is switchboardd running there, and is the base_url given to switchboard.configure right?';
+    END IF;
+    IF l_status BETWEEN 300 AND 399 THEN
+        -- Never followed (http_post): the API key goes to the configured base_url only.
+        RAISE EXCEPTION 'switchboard: HTTP % redirect to % not followed: the API key is sent only to the base_url given to switchboard.configure',
+            l_status, coalesce(l_result ->> 'location', '(no Location)')
+            USING ERRCODE = 'SB' || l_status::text,
+                  DETAIL = format('POST %s answered %s', l_url, l_status),
+                  HINT = 'configure the server''s own URL (https:// when it redirects http to https)';
     END IF;
     l_body := l_result ->> 'body';
     BEGIN

@@ -21,14 +21,18 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QMutex>
 #include <QProcess>
 #include <QSqlDatabase>
 #include <QSqlDriver>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QStandardPaths>
+#include <QTcpServer>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThread>
 #include <QUrl>
 
 #include <functional>
@@ -66,6 +70,80 @@ QString sourcePath(const QString &relative)
     return QDir(QStringLiteral(SB_SOURCE_DIR)).filePath(relative);
 }
 
+// A tiny HTTP/1.1 server on a thread of its own (the test's thread is blocked in the SQL call
+// that makes PostgreSQL connect to it): each request is read in full (head and Content-Length
+// body), its head recorded, and answered with `answer`, then the connection is closed.
+class TinyHttpServer
+{
+public:
+    explicit TinyHttpServer(QByteArray answer) : m_answer(std::move(answer))
+    {
+        m_thread.start();
+        m_context.moveToThread(&m_thread);
+        QMetaObject::invokeMethod(
+                &m_context, [this] { listen(); }, Qt::BlockingQueuedConnection);
+    }
+    ~TinyHttpServer()
+    {
+        QMetaObject::invokeMethod(
+                &m_context, [this] { delete m_server; }, Qt::BlockingQueuedConnection);
+        m_thread.quit();
+        m_thread.wait();
+    }
+    quint16 port() const { return m_port; }
+    QList<QByteArray> requests() const
+    {
+        QMutexLocker lock(&m_mutex);
+        return m_requests;
+    }
+
+private:
+    void listen()
+    {
+        m_server = new QTcpServer;
+        if (m_server->listen(QHostAddress::LocalHost, 0))
+            m_port = m_server->serverPort();
+        QObject::connect(m_server, &QTcpServer::newConnection, m_server, [this] {
+            while (QTcpSocket *socket = m_server->nextPendingConnection()) {
+                QObject::connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+                QObject::connect(socket, &QTcpSocket::readyRead, socket,
+                                 [this, socket] { read(socket); });
+            }
+        });
+    }
+    void read(QTcpSocket *socket)
+    {
+        QByteArray buffer = socket->property("buffer").toByteArray() + socket->readAll();
+        socket->setProperty("buffer", buffer);
+        const qsizetype end = buffer.indexOf("\r\n\r\n");
+        if (end < 0 || socket->property("answered").toBool())
+            return;
+        const QByteArray head = buffer.left(end);
+        qsizetype length = 0;
+        for (const QByteArray &line : head.split('\n')) {
+            if (line.toLower().startsWith("content-length:"))
+                length = line.mid(15).trimmed().toLongLong();
+        }
+        if (buffer.size() < end + 4 + length)
+            return;
+        {
+            QMutexLocker lock(&m_mutex);
+            m_requests << head;
+        }
+        socket->setProperty("answered", true);
+        socket->write(m_answer);
+        socket->disconnectFromHost();
+    }
+
+    const QByteArray m_answer;
+    QThread m_thread;
+    QObject m_context;
+    QTcpServer *m_server = nullptr; // on m_thread
+    quint16 m_port = 0;
+    mutable QMutex m_mutex;
+    QList<QByteArray> m_requests;
+};
+
 } // namespace
 
 class TestPostgresql : public QObject
@@ -81,6 +159,8 @@ private Q_SLOTS:
     void emitToUserAndAll();
     void unregisterReturnsTheCount();
     void nonSuccessRaisesWithTheServersMessage();
+    void redirectsAreNotFollowed_data();
+    void redirectsAreNotFollowed();
     void triggerEmitsOnCommitNotOnRollback();
     void notifyRefusesWhatNotifyCannotCarry();
     void badPayloadsAreSkippedAndTheNextArrives();
@@ -420,6 +500,65 @@ void TestPostgresql::nonSuccessRaisesWithTheServersMessage()
     QVERIFY2(admin(configureSql(), {}, &error).isValid(), qPrintable(error));
     QVERIFY2(admin(u"SELECT switchboard.emit_to_all('works again')"_s, {}, &error).isValid(),
              qPrintable(error));
+}
+
+void TestPostgresql::redirectsAreNotFollowed_data()
+{
+    QTest::addColumn<int>("status");
+    // Python's urllib follows 301, 302 and 303 after a POST (as a GET, X-API-Key kept) and
+    // refuses 307 and 308: none may be followed.
+    for (const int status : {301, 302, 303, 307, 308})
+        QTest::addRow("%d", status) << status;
+}
+
+void TestPostgresql::redirectsAreNotFollowed()
+{
+    QFETCH(int, status);
+    // The key must go only to the configured base URL: a server there that redirects to
+    // another (here: another port, which would answer any request it got) gets nothing
+    // followed, and the call fails naming the Location.
+    const QByteArray ok = R"({"id":1,"delivered":0})"_ba;
+    TinyHttpServer elsewhere("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                             + QByteArray::number(ok.size()) + "\r\nConnection: close\r\n\r\n"
+                             + ok);
+    QVERIFY(elsewhere.port());
+    const QByteArray location =
+            "http://127.0.0.1:" + QByteArray::number(elsewhere.port()) + "/api/emit/all";
+    TinyHttpServer redirector("HTTP/1.1 " + QByteArray::number(status) + " Moved\r\nLocation: "
+                              + location + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    QVERIFY(redirector.port());
+
+    QString error, state;
+    struct Restore
+    {
+        TestPostgresql *test;
+        ~Restore() { test->admin(test->configureSql()); }
+    } restore{this};
+    QVERIFY2(admin(u"SELECT switchboard.configure('http://127.0.0.1:%1', '%2', 'switchboard', 5)"_s
+                           .arg(redirector.port())
+                           .arg(QString::fromLatin1(m_server->apiKey())),
+                   {}, &error)
+                     .isValid(),
+             qPrintable(error));
+    const QVariant id =
+            admin(u"SELECT switchboard.emit_to_all('redirected')"_s, {}, &error, &state);
+
+    // The configured server got the key (it is the one to have it) ...
+    const QList<QByteArray> asked = redirector.requests();
+    QCOMPARE(asked.size(), 1);
+    // (urllib sends the header as "X-api-key")
+    QVERIFY2(asked.first().toLower().contains(
+                     QByteArray("x-api-key: " + m_server->apiKey().toLower())),
+             asked.first());
+    // ... the other one got no request at all, with or without the key.
+    const QList<QByteArray> leaked = elsewhere.requests();
+    QVERIFY2(leaked.isEmpty(), leaked.join("\n----\n"));
+    // An error that names where the server pointed.
+    QVERIFY2(!id.isValid(), "a redirected call succeeded");
+    QCOMPARE(state, u"SB%1"_s.arg(status));
+    QVERIFY2(error.contains(u"HTTP %1"_s.arg(status)), qPrintable(error));
+    QVERIFY2(error.contains(QString::fromLatin1(location)), qPrintable(error));
+    QVERIFY2(error.contains(u"not followed"_s), qPrintable(error));
 }
 
 void TestPostgresql::triggerEmitsOnCommitNotOnRollback()
