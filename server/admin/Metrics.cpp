@@ -334,7 +334,7 @@ QByteArray Metrics::render(const ServerContext &context) const
     sample(out, "switchboard_slow_client_disconnects_total", {},
            QByteArray::number(slowClientDisconnects()));
 
-    // Every reason from the start (docs/API.md, "Database notifications").
+    // Every reason from the start (docs/API.md, "Notifications are signed").
     family(out, "switchboard_notify_rejected_total", "counter",
            "LISTEN/NOTIFY notifications dropped, by reason (signature, stale, replay, invalid).");
     for (int r = 0; r < kNotifyRejectReasonCount; ++r) {

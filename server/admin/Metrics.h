@@ -60,7 +60,7 @@ private:
     std::atomic<quint64> m_sumNs{0};
 };
 
-// Why a LISTEN/NOTIFY notification was dropped (docs/API.md, "Database notifications"): the
+// Why a LISTEN/NOTIFY notification was dropped (docs/API.md, "Notifications are signed"): the
 // reason label of switchboard_notify_rejected_total.
 enum class NotifyRejectReason {
     Signature, // not signed, or the signature does not verify with the API key

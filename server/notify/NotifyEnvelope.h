@@ -15,7 +15,7 @@
 namespace sb {
 
 // Authenticated LISTEN/NOTIFY (PROTOCOL.md, "Database side"; the format is in docs/API.md,
-// "Database notifications"). switchboard.notify() of sql/postgresql/install.sql sends
+// "Notifications are signed"). switchboard.notify() of sql/postgresql/install.sql sends
 //
 //   sb1.<ts>.<nonce>.<sig>.<payload>
 //

@@ -84,7 +84,7 @@ void PgNotifyListener::start()
     connect(m_busyTimer, &QTimer::timeout, this, &PgNotifyListener::publishPending);
     m_retryDelayMs = m_options.minRetryMs;
     if (!m_verifier.authenticates()) {
-        // docs/API.md, "Database notifications": only with --insecure and no api_key.
+        // docs/API.md, "Notifications are signed": only with --insecure and no api_key.
         qCWarning(lcNotify).noquote()
                 << QStringLiteral("NOT AUTHENTICATED: no api_key, so notifications on channel %1 "
                                   "are taken unsigned - any role that can connect to the "
