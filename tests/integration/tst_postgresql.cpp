@@ -981,6 +981,15 @@ void TestPostgresql::notifyIsSignedAndDelivered()
     QCOMPARE(seen[1].section(u'.', 1, 1), parts[1]);
     QVERIFY(seen[1].section(u'.', 2, 2) != parts[2]);
 
+    // Non-ASCII text is signed and checked as the same UTF-8 bytes on both sides.
+    QVERIFY2(
+            sql(u"app"_s, {},
+                u"SELECT switchboard.notify(jsonb_build_object('room', ?::text, 'event', ?::text))"_s,
+                {room, u"Ereignis-äß€😀"_s}, &error)
+                    .isValid(),
+            qPrintable(error));
+    QCOMPARE(member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"Ereignis-äß€😀"_s);
+
     QCOMPARE(rejected(u"signature"_s) + rejected(u"stale"_s) + rejected(u"replay"_s)
                      + rejected(u"invalid"_s),
              rejectedBefore);
