@@ -91,6 +91,21 @@ qint64 residentBytes()
 
 } // namespace
 
+QLatin1String notifyRejectReasonName(NotifyRejectReason reason)
+{
+    switch (reason) {
+    case NotifyRejectReason::Signature:
+        return QLatin1String("signature");
+    case NotifyRejectReason::Stale:
+        return QLatin1String("stale");
+    case NotifyRejectReason::Replay:
+        return QLatin1String("replay");
+    case NotifyRejectReason::Invalid:
+        break;
+    }
+    return QLatin1String("invalid");
+}
+
 // HTTP answers: from well under a millisecond (most REST calls) to seconds (a log commit
 // stalled, a slow reader of /api/log).
 const std::array<qint64, 14> Metrics::kHttpBoundsNs = {
@@ -318,6 +333,16 @@ QByteArray Metrics::render(const ServerContext &context) const
            "Connections closed with 1013 because their unsent queue passed max_queue_bytes.");
     sample(out, "switchboard_slow_client_disconnects_total", {},
            QByteArray::number(slowClientDisconnects()));
+
+    // Every reason from the start (docs/API.md, "Notifications are signed").
+    family(out, "switchboard_notify_rejected_total", "counter",
+           "LISTEN/NOTIFY notifications dropped, by reason (signature, stale, replay, invalid).");
+    for (int r = 0; r < kNotifyRejectReasonCount; ++r) {
+        const QLatin1String name = notifyRejectReasonName(NotifyRejectReason(r));
+        sample(out, "switchboard_notify_rejected_total",
+               QByteArray("reason=\"" + QByteArray(name.data(), name.size()) + '"'),
+               QByteArray::number(m_notifyRejected[size_t(r)].load(std::memory_order_relaxed)));
+    }
 
     // Statuses in numeric order, routes in registration order; only pairs that occurred.
     const int routes = m_routeCount.load(std::memory_order_acquire);

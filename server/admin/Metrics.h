@@ -60,6 +60,17 @@ private:
     std::atomic<quint64> m_sumNs{0};
 };
 
+// Why a LISTEN/NOTIFY notification was dropped (docs/API.md, "Notifications are signed"): the
+// reason label of switchboard_notify_rejected_total.
+enum class NotifyRejectReason {
+    Signature, // not signed, or the signature does not verify with the API key
+    Stale,     // signed, but its timestamp is outside the accepted window
+    Replay,    // signed and fresh, but its nonce was seen already
+    Invalid,   // a malformed envelope, or a signed payload that is no valid emit
+};
+inline constexpr int kNotifyRejectReasonCount = 4;
+QLatin1String notifyRejectReasonName(NotifyRejectReason reason);
+
 // The counters behind GET /metrics (PROTOCOL.md, "Metrics"), owned by Server and reachable
 // from every thread through ServerContext. Counting is lock-free and allocation-free: relaxed
 // atomic increments into fixed arrays. Label sets are bounded: routes are the patterns of the
@@ -108,6 +119,15 @@ public:
     {
         m_adminObservers.fetch_add(delta, std::memory_order_relaxed);
     }
+    // A LISTEN/NOTIFY notification was dropped (PgNotifyListener). Any thread.
+    void countNotifyRejected(NotifyRejectReason reason)
+    {
+        m_notifyRejected[size_t(reason)].fetch_add(1, std::memory_order_relaxed);
+    }
+    quint64 notifyRejected(NotifyRejectReason reason) const
+    {
+        return m_notifyRejected[size_t(reason)].load(std::memory_order_relaxed);
+    }
     // Batch commits of the message log's writer (LogWriter::writeBatch).
     Histogram *logWriteSeconds() { return &m_logWrite; }
 
@@ -140,6 +160,7 @@ private:
     Histogram m_logWrite;
     std::atomic<quint64> m_slowClientDisconnects{0};
     std::atomic<qint64> m_adminObservers{0};
+    std::array<std::atomic<quint64>, kNotifyRejectReasonCount> m_notifyRejected{};
 };
 
 } // namespace sb

@@ -85,6 +85,8 @@ bool Server::startPgListener(const ServerConfig &config, QString *error)
     PgNotifyListener::Options options;
     options.url = *url;
     options.channel = config.pgChannel;
+    options.apiKey = config.apiKey.toUtf8(); // signs the notifications (docs/postgresql.md)
+    options.metrics = m_metrics.get();
     m_pgThread = new QThread(this);
     m_pgThread->setObjectName(QStringLiteral("switchboard-pg-listen"));
     m_pgListener = new PgNotifyListener(options, m_hub.get());

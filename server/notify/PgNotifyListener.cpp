@@ -47,7 +47,9 @@ PgNotifyListener::PgNotifyListener(Options options, Hub *hub, QObject *parent)
       m_options(std::move(options)),
       m_hub(hub),
       m_connectionName(uniqueConnectionName()),
-      m_remote(QStringLiteral("%1:%2").arg(m_options.url.host).arg(m_options.url.port))
+      m_remote(QStringLiteral("%1:%2").arg(m_options.url.host).arg(m_options.url.port)),
+      m_verifier(NotifyVerifier::Options{m_options.apiKey, m_options.channel, m_options.maxAgeMs,
+                                         m_options.maxAheadMs})
 { }
 
 PgNotifyListener::~PgNotifyListener()
@@ -81,6 +83,15 @@ void PgNotifyListener::start()
     m_busyTimer->setInterval(m_options.busyRetryMs);
     connect(m_busyTimer, &QTimer::timeout, this, &PgNotifyListener::publishPending);
     m_retryDelayMs = m_options.minRetryMs;
+    if (!m_verifier.authenticates()) {
+        // docs/API.md, "Notifications are signed": only with --insecure and no api_key.
+        qCWarning(lcNotify).noquote()
+                << QStringLiteral("NOT AUTHENTICATED: no api_key, so notifications on channel %1 "
+                                  "are taken unsigned - any role that can connect to the "
+                                  "database can NOTIFY %1 and emit to every page; configure an "
+                                  "api_key outside development")
+                           .arg(m_options.channel);
+    }
     tryConnect();
 }
 
@@ -233,13 +244,22 @@ void PgNotifyListener::onNotification(const QString &name, QSqlDriver::Notificat
     if (name != m_options.channel)
         return;
     m_received.fetch_add(1, std::memory_order_relaxed);
-    const QString text = payload.toString();
+    const NotifyVerifier::Result checked =
+            m_verifier.verify(payload.toString().toUtf8(), QDateTime::currentMSecsSinceEpoch());
+    if (checked.rejected) {
+        rejected(*checked.rejected, checked.why);
+        return;
+    }
+    // Authenticated (or no api_key to check with): the payload may be shown.
     QString error;
-    std::optional<EmitRequest> request = parseNotifyPayload(text.toUtf8(), &error);
+    std::optional<EmitRequest> request = parseNotifyPayload(checked.payload, &error);
     if (!request) {
         m_skipped.fetch_add(1, std::memory_order_relaxed);
-        qCWarning(lcNotify).noquote() << "skipped a notification on channel" << name << "-" << error
-                                      << "- payload:" << excerpt(text);
+        if (m_options.metrics)
+            m_options.metrics->countNotifyRejected(NotifyRejectReason::Invalid);
+        qCWarning(lcNotify).noquote()
+                << "skipped a notification on channel" << name << "-" << error
+                << "- payload:" << excerpt(QString::fromUtf8(checked.payload));
         return;
     }
     request->remote = m_remote;
@@ -251,6 +271,30 @@ void PgNotifyListener::onNotification(const QString &name, QSqlDriver::Notificat
                             << "notifications wait: dropped the oldest";
     }
     publishPending();
+}
+
+// A notification that did not verify: counted, and a warning at most every rejectLogMs
+// naming the reason (never the payload: anybody may send them, and as many as they like).
+void PgNotifyListener::rejected(NotifyRejectReason reason, const QString &why)
+{
+    m_skipped.fetch_add(1, std::memory_order_relaxed);
+    if (m_options.metrics)
+        m_options.metrics->countNotifyRejected(reason);
+    if (m_rejectLog.isValid() && m_rejectLog.elapsed() < m_options.rejectLogMs) {
+        ++m_rejectsUnlogged;
+        return;
+    }
+    const QString more = m_rejectsUnlogged
+            ? QStringLiteral(" (and %1 more since the last warning; "
+                             "switchboard_notify_rejected_total counts them by reason)")
+                      .arg(m_rejectsUnlogged)
+            : QString();
+    qCWarning(lcNotify).noquote() << QStringLiteral(
+                                             "rejected a notification on channel %1 (%2): %3%4")
+                                             .arg(m_options.channel, notifyRejectReasonName(reason),
+                                                  why, more);
+    m_rejectsUnlogged = 0;
+    m_rejectLog.start();
 }
 
 // Publishes waiting emits in order; when the hub refuses one (its queues are full, as a REST

@@ -1,8 +1,10 @@
 #pragma once
 
 #include "hub/Message.h"
+#include "notify/NotifyEnvelope.h"
 #include "store/PgUrl.h"
 
+#include <QElapsedTimer>
 #include <QObject>
 #include <QSqlDatabase>
 #include <QSqlDriver>
@@ -18,11 +20,15 @@ namespace sb {
 class Hub;
 
 // LISTEN/NOTIFY ingest (PROTOCOL.md, "Database side"): a connection of its own to PostgreSQL
-// through Qt's QPSQL driver LISTENs on one channel; each notification payload is read like a
-// REST emit body (NotifyPayload) and published to the hub with source notify, so it gets an id,
-// a log record, deliveries and metrics exactly as a REST call would. PostgreSQL delivers a
-// notification only once its transaction has committed, so a trigger that notifies publishes
-// nothing when its transaction rolls back. Bad payloads are logged with a warning and skipped.
+// through Qt's QPSQL driver LISTENs on one channel; each notification is authenticated
+// (NotifyVerifier: signed by switchboard.notify() with the API key, fresh, not replayed), its
+// payload read like a REST emit body (NotifyPayload) and published to the hub with source
+// notify, so it gets an id, a log record, deliveries and metrics exactly as a REST call would.
+// PostgreSQL delivers a notification only once its transaction has committed, so a trigger
+// that notifies publishes nothing when its transaction rolls back. Any role that may connect
+// can NOTIFY (PostgreSQL checks no privilege for it): what does not verify is dropped, counted
+// in switchboard_notify_rejected_total and logged with a warning at most every 10 s, without
+// the payload. A signed payload that is no valid emit is logged with the reason and skipped.
 //
 // The object lives on a thread of its own (the Server's "switchboard-pg-listen") and is driven
 // by start() and stop() there; everything else happens on that thread's event loop.
@@ -45,6 +51,11 @@ public:
     {
         PgUrl url;
         QString channel = QStringLiteral("switchboard");
+        QByteArray apiKey;          // signs notifications; empty: they are not authenticated
+        Metrics *metrics = nullptr; // counts rejected notifications (may be null)
+        qint64 maxAgeMs = 60000;    // NotifyVerifier::Options
+        qint64 maxAheadMs = 60000;
+        int rejectLogMs = 10000;  // a warning about rejected notifications at most this often
         int stateCheckMs = 100;   // look at the connection's state (no I/O) this often
         int healthCheckMs = 5000; // SELECT 1 on the listening connection this often
         int minRetryMs = 250;     // first reconnect delay; doubles up to maxRetryMs
@@ -86,6 +97,7 @@ private:
     void onNotification(const QString &name, QSqlDriver::NotificationSource source,
                         const QVariant &payload);
     void publishPending();
+    void rejected(NotifyRejectReason reason, const QString &why);
 
     const Options m_options;
     Hub *const m_hub;
@@ -107,6 +119,9 @@ private:
         qint64 sinceMs = 0;
     };
     std::deque<Pending> m_pending; // refused by the hub (queues full), oldest first
+    NotifyVerifier m_verifier;
+    QElapsedTimer m_rejectLog;     // since the last warning about a rejected notification
+    quint64 m_rejectsUnlogged = 0; // rejected since then without a warning
 
     std::atomic<bool> m_listening{false};
     std::atomic<quint64> m_received{0};

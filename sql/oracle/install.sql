@@ -10,10 +10,12 @@
 --     grant execute on sys.utl_http to app_owner;
 --     grant execute on sys.dbms_crypto to app_owner;
 --   network access to the server: a DBA runs acl.sql (ORA-24247 otherwise).
--- Then, once:
+-- Then, once, still as the owner (configure refuses every other caller with ORA-20006, so
+-- that a grantee can neither redirect the API key to a host of its own nor replace it):
 --   exec websocket_pkg.configure(p_base_url => 'http://switchboard.example.com:8080', p_api_key => '...')
 -- and grant the package to the application schemas that call it:
 --   grant execute on websocket_pkg to app_user;
+-- Grant nothing on table websocket_config: it holds the API key.
 --
 -- Running it again replaces the package and keeps the settings. Oracle Database 12.2 or later
 -- (JSON_ELEMENT_T, DBMS_CRYPTO.HMAC_SH256). The how-to: docs/oracle.md.
@@ -76,4 +78,4 @@ begin
 end;
 /
 
-prompt websocket_pkg: installed; next: exec websocket_pkg.configure(p_base_url => ..., p_api_key => ...)
+prompt websocket_pkg: installed; next, as this schema: exec websocket_pkg.configure(p_base_url => ..., p_api_key => ...)

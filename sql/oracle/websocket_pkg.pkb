@@ -219,6 +219,7 @@ as
     l_warning integer;
     l_error varchar2(4000);
     l_detail varchar2(4000);
+    l_location varchar2(4000);
   begin
     -- The body as UTF-8 bytes, converted once.
     dbms_lob.createtemporary(l_bytes, true, dbms_lob.call);
@@ -244,6 +245,9 @@ as
       method       => 'POST',
       http_version => utl_http.http_version_1_1);
     l_state := 'request';
+    -- Never follow a redirect (UTL_HTTP follows 3 by default, a 303 even after a POST, and
+    -- would send X-API-Key to the new host): a 3xx is an error naming the Location.
+    utl_http.set_follow_redirect(l_request, 0);
     utl_http.set_header(l_request, 'Content-Type', 'application/json; charset=utf-8');
     utl_http.set_header(l_request, 'Accept', 'application/json');
     utl_http.set_header(l_request, 'X-API-Key', p_settings.api_key);
@@ -266,6 +270,14 @@ as
     l_response := utl_http.get_response(l_request);
     l_state := 'response';
     p_status := l_response.status_code;
+    if p_status between 300 and 399 then
+      begin
+        utl_http.get_header_by_name(l_response, 'Location', l_location);
+      exception
+        when others then
+          l_location := '(no Location)';
+      end;
+    end if;
     -- Switchboard answers UTF-8 JSON; without this, a charset-less type reads as ISO-8859-1.
     utl_http.set_body_charset(l_response, 'UTF-8');
     p_answer := null; -- the concatenation below makes it a temporary CLOB
@@ -278,6 +290,10 @@ as
       when utl_http.end_of_body then
         null;
     end;
+    if l_location is not null then -- the message of ORA-20001 (api_call)
+      p_answer := to_clob('redirect to ' || substr(l_location, 1, 2000) || ' not followed: the '
+                          || 'API key is sent only to the p_base_url of configure');
+    end if;
     utl_http.end_response(l_response);
     l_state := 'none';
     utl_http.set_transfer_timeout(l_old_timeout);
@@ -423,6 +439,28 @@ as
     return rtrim(l_text, '=');
   end base64url;
 
+  -- Raises e_not_owner (ORA-20006) unless the package's owner itself is calling: logged in
+  -- as the owner (SESSION_USER; a proxy connection to the owner counts), and the caller of
+  -- p_what an anonymous block or a unit of the owner (so that code of a grantee that the
+  -- owner happens to run cannot configure either). In this definer's rights package
+  -- CURRENT_USER is the owner. The dynamic depth: 1 is this procedure, 2 p_what, 3 its caller.
+  procedure require_owner (p_what in varchar2)
+  is
+    l_owner varchar2(128) := sys_context('USERENV', 'CURRENT_USER');
+    l_session varchar2(128) := sys_context('USERENV', 'SESSION_USER');
+    l_caller varchar2(128);
+  begin
+    if utl_call_stack.dynamic_depth >= 3 then
+      l_caller := utl_call_stack.owner(3);
+    end if;
+    if l_session is null or l_session <> l_owner
+       or (l_caller is not null and l_caller <> l_owner) then
+      raise_application_error(-20006,
+        'websocket_pkg.' || p_what || ': only ' || l_owner || ', the owner of websocket_pkg, '
+        || 'may call it, not ' || nvl(l_caller, l_session) || '; nothing was changed');
+    end if;
+  end require_owner;
+
   ------------------------------------------------------------------------------------------
   -- Public
   ------------------------------------------------------------------------------------------
@@ -441,6 +479,7 @@ as
     l_url varchar2(4000) := rtrim(trim(p_base_url), '/');
     l_use_apex varchar2(4) := upper(nvl(p_use_apex, 'AUTO'));
   begin
+    require_owner('configure'); -- before anything is looked at or stored
     if l_url is null or not regexp_like(l_url, '^https?://[^/]+$', 'i') then
       raise_application_error(-20005,
         'websocket_pkg.configure: p_base_url must be the server''s http(s)://host:port, not "'

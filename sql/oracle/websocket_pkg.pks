@@ -42,10 +42,16 @@ as
   pragma exception_init(e_unreachable, -20004);
   e_invalid_argument exception; -- a parameter of configure or mint_token is out of range
   pragma exception_init(e_invalid_argument, -20005);
+  e_not_owner exception;        -- configure was called by someone but the package's owner
+  pragma exception_init(e_not_owner, -20006);
 
   /*
    * Stores the settings for every session (table websocket_config; committed at once in an
-   * autonomous transaction).
+   * autonomous transaction). Only the package's owner may call it, logged in as itself (or
+   * through a proxy connection to it), from an anonymous block or its own code: anyone else
+   * gets e_not_owner (ORA-20006) and nothing changes. A grantee of EXECUTE could otherwise
+   * point p_base_url at a host of its own and receive the API key with the next call, or
+   * replace the key (docs/oracle.md, "3. Configure").
    *   p_base_url         the server, e.g. 'https://switchboard.example.com' or
    *                      'http://10.0.0.5:8080' (no path; a trailing / is dropped)
    *   p_api_key          the server's api_key (sent as X-API-Key, or as the Basic password

@@ -20,14 +20,18 @@
 --   emit_to_connection(p_connection text, p_event text, p_data jsonb default null) -> bigint
 --   notify(p_payload jsonb)                                                -> void
 --   settings (table; one row), api_call(p_path text, p_body text) and http_post(...): the
---   REST client underneath
+--   REST client underneath; notify_envelope(...): the signature of notify()
 --
 -- register, unregister and emit_* call the REST API of switchboardd over HTTP(S) at once,
 -- whatever becomes of the calling transaction. A non-2xx answer raises an exception whose
 -- message carries the server's (SQLSTATE SB + the HTTP status, e.g. SB401; SB000 when the
--- server cannot be reached). notify() is the transactional way: it sends a NOTIFY on the
--- configured channel, which PostgreSQL delivers only when the transaction commits, to a
--- switchboardd started with --pg-listen (docs/postgresql.md).
+-- server cannot be reached). Redirects are never followed, so the API key goes only to the
+-- configured base_url: a 3xx raises SB301, SB302, ... naming the Location. notify() is the
+-- transactional way: it sends a NOTIFY on the configured channel, which PostgreSQL delivers
+-- only when the transaction commits, to a switchboardd started with --pg-listen
+-- (docs/postgresql.md). It signs each notification with the API key (HMAC-SHA256, with a
+-- timestamp and a nonce): the server drops every notification that does not verify, so a
+-- role that may NOTIFY (any role that may connect) but not call notify() cannot emit.
 --
 -- The functions run with the installer's rights (SECURITY DEFINER, fixed search_path) so that
 -- the API key in switchboard.settings stays readable by no one else. Nothing is granted to
@@ -103,6 +107,9 @@ $$;
 -- returns {"status": <HTTP status>, "body": <answer text>}, or {"status": 0, "error": <why>}
 -- when no answer came (refused, timed out, TLS failure). Python's urllib only: nothing to
 -- install but PL/Python. https:// URLs are checked against the system's CA certificates.
+-- Redirects are never followed (urllib would follow 301, 302 and 303 to any host, the API key
+-- with them): a 3xx is returned as it came, with its Location ({"status": 302, "location":
+-- "..."}), so the key goes only to the base_url given to configure (docs/postgresql.md).
 CREATE OR REPLACE FUNCTION switchboard.http_post(p_url text, p_api_key text, p_body text,
                                                  p_timeout_s double precision)
 RETURNS jsonb
@@ -114,6 +121,12 @@ import json
 import urllib.error
 import urllib.request
 
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # not followed: urlopen raises HTTPError with the 3xx
+
+
 request = urllib.request.Request(
     p_url,
     data=p_body.encode("utf-8"),
@@ -124,12 +137,16 @@ request = urllib.request.Request(
         "X-API-Key": p_api_key,
         "User-Agent": "switchboard-postgresql/1",
     })
+opener = urllib.request.build_opener(NoRedirect)
 try:
-    with urllib.request.urlopen(request, timeout=p_timeout_s) as response:
+    with opener.open(request, timeout=p_timeout_s) as response:
         return json.dumps({"status": response.status,
                            "body": response.read().decode("utf-8", "replace")})
 except urllib.error.HTTPError as e:
-    return json.dumps({"status": e.code, "body": e.read().decode("utf-8", "replace")})
+    answer = {"status": e.code, "body": e.read().decode("utf-8", "replace")}
+    if e.headers is not None and e.headers.get("Location") is not None:
+        answer["location"] = e.headers.get("Location")
+    return json.dumps(answer)
 except Exception as e:  # URLError, timeouts, refused connections, TLS failures
     return json.dumps({"status": 0, "error": str(getattr(e, "reason", e))})
 $$;
@@ -167,6 +184,14 @@ BEGIN
         RAISE EXCEPTION 'switchboard: cannot reach %: %', l_url, l_result ->> 'error'
             USING ERRCODE = 'SB000',
                   HINT = 'is switchboardd running there, and is the base_url given to switchboard.configure right?';
+    END IF;
+    IF l_status BETWEEN 300 AND 399 THEN
+        -- Never followed (http_post): the API key goes to the configured base_url only.
+        RAISE EXCEPTION 'switchboard: HTTP % redirect to % not followed: the API key is sent only to the base_url given to switchboard.configure',
+            l_status, coalesce(l_result ->> 'location', '(no Location)')
+            USING ERRCODE = 'SB' || l_status::text,
+                  DETAIL = format('POST %s answered %s', l_url, l_status),
+                  HINT = 'configure the server''s own URL (https:// when it redirects http to https)';
     END IF;
     l_body := l_result ->> 'body';
     BEGIN
@@ -278,10 +303,34 @@ AS $$
         ->> 'id')::bigint;
 $$;
 
+-- The signed text of one notification (docs/postgresql.md, "How notifications are signed"):
+--   sb1.<ts>.<nonce>.<sig>.<payload>
+-- sig is HMAC-SHA256 keyed with the API key over sb1|<channel>|<ts>|<nonce>|<payload> (UTF-8),
+-- in lowercase hex; the server checks it with its api_key and refuses what is older than 60 s
+-- or seen before. Called by notify() only (never granted): the key is passed in, not read.
+CREATE OR REPLACE FUNCTION switchboard.notify_envelope(p_api_key text, p_channel text,
+                                                       p_ts bigint, p_nonce text, p_payload text)
+RETURNS text
+LANGUAGE plpython3u
+SET search_path = pg_catalog, pg_temp
+AS $$
+import hashlib
+import hmac
+
+message = "|".join(("sb1", p_channel, str(p_ts), p_nonce, p_payload)).encode("utf-8")
+sig = hmac.new(p_api_key.encode("utf-8"), message, hashlib.sha256).hexdigest()
+return ".".join(("sb1", str(p_ts), p_nonce, sig, p_payload))
+$$;
+
 -- Transactional publishing: NOTIFY on the configured channel (default switchboard). The
 -- payload is {"room":R | "user":U | "connection":C | "all":true, "event":E, "data":D}; it is
--- delivered when the transaction commits, and never when it rolls back. NOTIFY carries at most
--- 7999 bytes: larger data goes through emit_to_*.
+-- delivered when the transaction commits, and never when it rolls back. It is signed with the
+-- API key that configure stored (notify_envelope), so the server can tell it from a NOTIFY that
+-- any role able to connect may send. The timestamp is the transaction's first call of notify
+-- and the nonce is derived from a random value of the transaction and the payload, so the
+-- same payload twice in one transaction is the same text, which PostgreSQL folds into one
+-- notification as it did before the signature. NOTIFY carries at most 7999 bytes, of which
+-- the signature takes 116: larger data goes through emit_to_*.
 CREATE OR REPLACE FUNCTION switchboard.notify(p_payload jsonb)
 RETURNS void
 LANGUAGE plpgsql
@@ -290,19 +339,40 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     l_channel text;
+    l_api_key text;
     l_text text := p_payload::text;
+    l_tx text;
+    l_envelope text;
 BEGIN
     IF p_payload IS NULL OR jsonb_typeof(p_payload) <> 'object' THEN
         RAISE EXCEPTION 'switchboard.notify: p_payload must be a JSON object such as {"room": "r", "event": "e", "data": {}}'
             USING ERRCODE = '22023';
     END IF;
-    IF octet_length(l_text) > 7999 THEN
-        RAISE EXCEPTION 'switchboard.notify: the payload is % bytes; NOTIFY carries at most 7999', octet_length(l_text)
+    SELECT channel, api_key INTO l_channel, l_api_key FROM switchboard.settings WHERE id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'switchboard is not configured: notify signs with the API key'
+            USING ERRCODE = 'SB000',
+                  HINT = 'call switchboard.configure(base_url, api_key) first';
+    END IF;
+    -- "<ts>.<random>" of this transaction, set by its first notify (transaction-local).
+    l_tx := current_setting('switchboard.notify_tx', true);
+    IF l_tx IS NULL OR l_tx !~ '^[0-9]{1,15}\.[0-9a-f]{32}$' THEN
+        l_tx := floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint::text || '.'
+                || replace(gen_random_uuid()::text, '-', '');
+        PERFORM set_config('switchboard.notify_tx', l_tx, true);
+    END IF;
+    l_envelope := switchboard.notify_envelope(
+        l_api_key, l_channel, split_part(l_tx, '.', 1)::bigint,
+        left(encode(sha256(convert_to(split_part(l_tx, '.', 2) || '|' || l_text, 'UTF8')), 'hex'), 32),
+        l_text);
+    IF octet_length(l_envelope) > 7999 THEN
+        RAISE EXCEPTION 'switchboard.notify: the payload is % bytes; NOTIFY carries at most %, with the % bytes of the signature',
+            octet_length(l_text), 7999 - (octet_length(l_envelope) - octet_length(l_text)),
+            octet_length(l_envelope) - octet_length(l_text)
             USING ERRCODE = '22023',
                   HINT = 'send large data with switchboard.emit_to_room/emit_to_user/emit_to_all';
     END IF;
-    SELECT channel INTO l_channel FROM switchboard.settings WHERE id;
-    PERFORM pg_notify(coalesce(l_channel, 'switchboard'), l_text);
+    PERFORM pg_notify(l_channel, l_envelope);
 END;
 $$;
 

@@ -320,6 +320,7 @@ void TestMetrics::format_familiesTypesAndContentType()
             {u"switchboard_messages_total"_s, u"counter"_s},
             {u"switchboard_deliveries_total"_s, u"counter"_s},
             {u"switchboard_slow_client_disconnects_total"_s, u"counter"_s},
+            {u"switchboard_notify_rejected_total"_s, u"counter"_s},
             {u"switchboard_http_requests_total"_s, u"counter"_s},
             {u"switchboard_http_request_duration_seconds"_s, u"histogram"_s},
             {u"switchboard_log_write_seconds"_s, u"histogram"_s},
@@ -354,6 +355,9 @@ void TestMetrics::format_familiesTypesAndContentType()
         QCOMPARE(e.value(u"switchboard_messages_total"_s, {{u"source"_s, source}}), 0.0);
     QCOMPARE(e.value(u"switchboard_deliveries_total"_s), 0.0);
     QCOMPARE(e.value(u"switchboard_slow_client_disconnects_total"_s), 0.0);
+    for (const QString &reason : {u"signature"_s, u"stale"_s, u"replay"_s, u"invalid"_s})
+        QCOMPARE(e.value(u"switchboard_notify_rejected_total"_s, {{u"reason"_s, reason}}), 0.0);
+    QCOMPARE(e.family(u"switchboard_notify_rejected_total"_s).size(), qsizetype(4));
     // The register call and the WebSocket upgrade of openJoined are counted.
     QCOMPARE(
             e.counter(u"switchboard_http_requests_total"_s, requestLabels(u"/api/register"_s, 200)),

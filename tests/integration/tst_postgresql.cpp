@@ -5,10 +5,16 @@
 //    return the message id; register() returns a token that joins; unregister() returns the
 //    number of connections removed; a non-2xx answer raises an exception carrying the server's
 //    message (SQLSTATE SB<status>); uninstall.sql removes the schema.
+//  - the package never follows a redirect (the API key would go along to the new host).
 //  - switchboardd --pg-listen: a trigger that calls switchboard.notify() emits when its
 //    transaction commits and never when it rolls back (log records with source notify); bad
 //    payloads are skipped with a warning and the next good one still arrives; the listener
 //    survives `scripts/pg-test-cluster.sh restart` of a private cluster (--pg-channel too).
+//  - notifications are authenticated (docs/postgresql.md, "How notifications are signed"): a
+//    role with nothing but CONNECT can NOTIFY and LISTEN, but what it sends (plain, forged,
+//    or a signed notification it captured) is dropped and counted in
+//    switchboard_notify_rejected_total; switchboard.notify() after configure is delivered;
+//    with --insecure and no api_key unsigned notifications are taken, with a warning.
 
 #include "ApiHelpers.h"
 #include "HttpClient.h"
@@ -21,14 +27,20 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QMessageAuthenticationCode>
+#include <QMutex>
 #include <QProcess>
+#include <QRandomGenerator>
 #include <QSqlDatabase>
 #include <QSqlDriver>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QStandardPaths>
+#include <QTcpServer>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThread>
 #include <QUrl>
 
 #include <functional>
@@ -55,6 +67,25 @@ CREATE TRIGGER employees_notify AFTER INSERT OR UPDATE ON employees
     FOR EACH ROW EXECUTE FUNCTION employees_changed();
 )SQL";
 
+// The envelope of switchboard.notify() (docs/postgresql.md, "How notifications are signed"),
+// made here for what the package never sends (payloads that are no emit, old timestamps) and
+// for a private cluster without the package: sb1.<ts>.<nonce>.<sig>.<payload>, sig the hex
+// HMAC-SHA256 with the API key over sb1|<channel>|<ts>|<nonce>|<payload>.
+QByteArray signNotification(const QByteArray &key, const QString &channel,
+                            const QByteArray &payload, qint64 tsMs = nowMs())
+{
+    quint32 random[4];
+    QRandomGenerator::global()->fillRange(random);
+    const QByteArray nonce =
+            QByteArray(reinterpret_cast<const char *>(random), sizeof random).toHex();
+    const QByteArray ts = QByteArray::number(tsMs);
+    const QByteArray sig = QMessageAuthenticationCode::hash("sb1|" + channel.toUtf8() + '|' + ts
+                                                                    + '|' + nonce + '|' + payload,
+                                                            key, QCryptographicHash::Sha256)
+                                   .toHex();
+    return "sb1." + ts + '.' + nonce + '.' + sig + '.' + payload;
+}
+
 QString psqlPath()
 {
     const QString found = QStandardPaths::findExecutable(u"psql"_s);
@@ -65,6 +96,80 @@ QString sourcePath(const QString &relative)
 {
     return QDir(QStringLiteral(SB_SOURCE_DIR)).filePath(relative);
 }
+
+// A tiny HTTP/1.1 server on a thread of its own (the test's thread is blocked in the SQL call
+// that makes PostgreSQL connect to it): each request is read in full (head and Content-Length
+// body), its head recorded, and answered with `answer`, then the connection is closed.
+class TinyHttpServer
+{
+public:
+    explicit TinyHttpServer(QByteArray answer) : m_answer(std::move(answer))
+    {
+        m_thread.start();
+        m_context.moveToThread(&m_thread);
+        QMetaObject::invokeMethod(
+                &m_context, [this] { listen(); }, Qt::BlockingQueuedConnection);
+    }
+    ~TinyHttpServer()
+    {
+        QMetaObject::invokeMethod(
+                &m_context, [this] { delete m_server; }, Qt::BlockingQueuedConnection);
+        m_thread.quit();
+        m_thread.wait();
+    }
+    quint16 port() const { return m_port; }
+    QList<QByteArray> requests() const
+    {
+        QMutexLocker lock(&m_mutex);
+        return m_requests;
+    }
+
+private:
+    void listen()
+    {
+        m_server = new QTcpServer;
+        if (m_server->listen(QHostAddress::LocalHost, 0))
+            m_port = m_server->serverPort();
+        QObject::connect(m_server, &QTcpServer::newConnection, m_server, [this] {
+            while (QTcpSocket *socket = m_server->nextPendingConnection()) {
+                QObject::connect(socket, &QTcpSocket::disconnected, socket, &QObject::deleteLater);
+                QObject::connect(socket, &QTcpSocket::readyRead, socket,
+                                 [this, socket] { read(socket); });
+            }
+        });
+    }
+    void read(QTcpSocket *socket)
+    {
+        QByteArray buffer = socket->property("buffer").toByteArray() + socket->readAll();
+        socket->setProperty("buffer", buffer);
+        const qsizetype end = buffer.indexOf("\r\n\r\n");
+        if (end < 0 || socket->property("answered").toBool())
+            return;
+        const QByteArray head = buffer.left(end);
+        qsizetype length = 0;
+        for (const QByteArray &line : head.split('\n')) {
+            if (line.toLower().startsWith("content-length:"))
+                length = line.mid(15).trimmed().toLongLong();
+        }
+        if (buffer.size() < end + 4 + length)
+            return;
+        {
+            QMutexLocker lock(&m_mutex);
+            m_requests << head;
+        }
+        socket->setProperty("answered", true);
+        socket->write(m_answer);
+        socket->disconnectFromHost();
+    }
+
+    const QByteArray m_answer;
+    QThread m_thread;
+    QObject m_context;
+    QTcpServer *m_server = nullptr; // on m_thread
+    quint16 m_port = 0;
+    mutable QMutex m_mutex;
+    QList<QByteArray> m_requests;
+};
 
 } // namespace
 
@@ -81,9 +186,15 @@ private Q_SLOTS:
     void emitToUserAndAll();
     void unregisterReturnsTheCount();
     void nonSuccessRaisesWithTheServersMessage();
+    void redirectsAreNotFollowed_data();
+    void redirectsAreNotFollowed();
     void triggerEmitsOnCommitNotOnRollback();
     void notifyRefusesWhatNotifyCannotCarry();
     void badPayloadsAreSkippedAndTheNextArrives();
+    void forgedNotificationsAreDroppedAndCounted();
+    void notifyIsSignedAndDelivered();
+    void capturedNotificationReplayedIsRefused();
+    void insecureWithoutKeyTakesUnsignedNotifications();
     void listenerSurvivesPostgresRestart();
     void uninstallRemovesTheSchema();
 
@@ -103,6 +214,15 @@ private:
     bool runScript(const QString &path, QString *output);
     QString configureSql() const;
     static QJsonObject logRecord(HttpClient &api, qint64 id);
+    // switchboard_notify_rejected_total{reason=...} of the daemon (-1 when absent).
+    double rejected(const QString &reason) const;
+    // A role with nothing but CONNECT on the test database (created on first use), as a URL.
+    QString nobodyUrl();
+    // A connection of `url` that LISTENs on channel: what arrives is in m_heard[connection]
+    // until unlisten(connection) closes it.
+    bool listen(const QString &connection, const QString &url, const QString &channel,
+                QString *error);
+    void unlisten(const QString &connection);
 
     QString m_pgServer;
     QString m_pgAdmin;
@@ -111,6 +231,9 @@ private:
     std::unique_ptr<ServerProcess> m_server;
     std::unique_ptr<HttpClient> m_api;
     QStringList m_connections;
+    QString m_nobody; // the role of nobodyUrl()
+    QString m_nobodyUrl;
+    QHash<QString, QStringList> m_heard; // by listen()
 };
 
 QVariant TestPostgresql::sql(const QString &connection, const QString &url, const QString &query,
@@ -181,6 +304,68 @@ QJsonObject TestPostgresql::logRecord(HttpClient &api, qint64 id)
     return records.isEmpty() ? QJsonObject() : records.first().toObject();
 }
 
+double TestPostgresql::rejected(const QString &reason) const
+{
+    const QByteArray prefix =
+            "switchboard_notify_rejected_total{reason=\"" + reason.toLatin1() + "\"} ";
+    for (const QByteArray &line : m_api->get("/metrics").body.split('\n')) {
+        if (line.startsWith(prefix))
+            return line.mid(prefix.size()).toDouble();
+    }
+    return -1;
+}
+
+QString TestPostgresql::nobodyUrl()
+{
+    if (!m_nobodyUrl.isEmpty())
+        return m_nobodyUrl;
+    const QString role = u"sb_nobody_%1"_s.arg(QCoreApplication::applicationPid());
+    const QString password = QString::number(QRandomGenerator::global()->generate64(), 16);
+    QString error;
+    // Nothing for PUBLIC on this database, CONNECT for the role: nothing more.
+    if (!admin(u"CREATE ROLE %1 LOGIN PASSWORD '%2'; REVOKE ALL ON DATABASE \"%3\" FROM PUBLIC; "
+               "GRANT CONNECT ON DATABASE \"%3\" TO %1"_s.arg(role, password, m_pg.name()),
+               {}, &error)
+                 .isValid()) {
+        qWarning("cannot create role %s: %s", qPrintable(role), qPrintable(error));
+        return {};
+    }
+    m_nobody = role;
+    QUrl url(m_pg.url());
+    url.setUserName(role);
+    url.setPassword(password);
+    m_nobodyUrl = url.toString();
+    return m_nobodyUrl;
+}
+
+bool TestPostgresql::listen(const QString &connection, const QString &url, const QString &channel,
+                            QString *error)
+{
+    if (!sql(connection, url, u"SELECT 1"_s, {}, error).isValid())
+        return false;
+    QSqlDatabase db = QSqlDatabase::database(u"tst-pg-"_s + connection);
+    if (!db.driver()->subscribeToNotification(channel)) {
+        *error = db.driver()->lastError().text();
+        return false;
+    }
+    m_heard[connection].clear();
+    connect(db.driver(), &QSqlDriver::notification, this,
+            [this, connection](const QString &, QSqlDriver::NotificationSource,
+                               const QVariant &payload) {
+                m_heard[connection] << payload.toString();
+            });
+    return true;
+}
+
+void TestPostgresql::unlisten(const QString &connection)
+{
+    QSqlDatabase db = QSqlDatabase::database(u"tst-pg-"_s + connection, false);
+    if (db.isValid()) {
+        disconnect(db.driver(), &QSqlDriver::notification, this, nullptr);
+        db.close();
+    }
+}
+
 void TestPostgresql::initTestCase()
 {
     if (sbtest::postgresqlDisabled())
@@ -218,6 +403,18 @@ void TestPostgresql::initTestCase()
 
 void TestPostgresql::cleanupTestCase()
 {
+    if (!m_nobody.isEmpty()) {
+        for (const QString &name : std::as_const(m_connections)) {
+            if (name.contains(u"nobody"_s))
+                QSqlDatabase::database(name, false).close();
+        }
+        QString error;
+        if (!admin(u"REVOKE ALL ON DATABASE \"%1\" FROM %2; DROP ROLE %2"_s.arg(m_pg.name(),
+                                                                                m_nobody),
+                   {}, &error)
+                     .isValid())
+            qWarning("cannot drop role %s: %s", qPrintable(m_nobody), qPrintable(error));
+    }
     for (const QString &name : std::as_const(m_connections)) {
         {
             QSqlDatabase db = QSqlDatabase::database(name, false);
@@ -248,6 +445,16 @@ void TestPostgresql::installIsRepeatable()
                    "'SELECT')"_s)
                      .toBool(),
              false);
+    // The role that may call notify() cannot sign by itself: the key stays out of its reach.
+    QCOMPARE(admin(u"SELECT has_function_privilege('switchboard_test', "
+                   "'switchboard.notify_envelope(text, text, bigint, text, text)', 'EXECUTE')"_s)
+                     .toBool(),
+             false);
+    QString state;
+    QVERIFY(!sql(u"app"_s, m_pg.url(), u"SELECT api_key FROM switchboard.settings"_s, {}, &error,
+                 &state)
+                     .isValid());
+    QCOMPARE(state, u"42501"_s); // insufficient_privilege
 }
 
 void TestPostgresql::emitToRoomReachesWebSocketAndReturnsTheId()
@@ -422,6 +629,65 @@ void TestPostgresql::nonSuccessRaisesWithTheServersMessage()
              qPrintable(error));
 }
 
+void TestPostgresql::redirectsAreNotFollowed_data()
+{
+    QTest::addColumn<int>("status");
+    // Python's urllib follows 301, 302 and 303 after a POST (as a GET, X-API-Key kept) and
+    // refuses 307 and 308: none may be followed.
+    for (const int status : {301, 302, 303, 307, 308})
+        QTest::addRow("%d", status) << status;
+}
+
+void TestPostgresql::redirectsAreNotFollowed()
+{
+    QFETCH(int, status);
+    // The key must go only to the configured base URL: a server there that redirects to
+    // another (here: another port, which would answer any request it got) gets nothing
+    // followed, and the call fails naming the Location.
+    const QByteArray ok = R"({"id":1,"delivered":0})"_ba;
+    TinyHttpServer elsewhere("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                             + QByteArray::number(ok.size()) + "\r\nConnection: close\r\n\r\n"
+                             + ok);
+    QVERIFY(elsewhere.port());
+    const QByteArray location =
+            "http://127.0.0.1:" + QByteArray::number(elsewhere.port()) + "/api/emit/all";
+    TinyHttpServer redirector("HTTP/1.1 " + QByteArray::number(status) + " Moved\r\nLocation: "
+                              + location + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    QVERIFY(redirector.port());
+
+    QString error, state;
+    struct Restore
+    {
+        TestPostgresql *test;
+        ~Restore() { test->admin(test->configureSql()); }
+    } restore{this};
+    QVERIFY2(admin(u"SELECT switchboard.configure('http://127.0.0.1:%1', '%2', 'switchboard', 5)"_s
+                           .arg(redirector.port())
+                           .arg(QString::fromLatin1(m_server->apiKey())),
+                   {}, &error)
+                     .isValid(),
+             qPrintable(error));
+    const QVariant id =
+            admin(u"SELECT switchboard.emit_to_all('redirected')"_s, {}, &error, &state);
+
+    // The configured server got the key (it is the one to have it) ...
+    const QList<QByteArray> asked = redirector.requests();
+    QCOMPARE(asked.size(), 1);
+    // (urllib sends the header as "X-api-key")
+    QVERIFY2(asked.first().toLower().contains(
+                     QByteArray("x-api-key: " + m_server->apiKey().toLower())),
+             asked.first());
+    // ... the other one got no request at all, with or without the key.
+    const QList<QByteArray> leaked = elsewhere.requests();
+    QVERIFY2(leaked.isEmpty(), leaked.join("\n----\n"));
+    // An error that names where the server pointed.
+    QVERIFY2(!id.isValid(), "a redirected call succeeded");
+    QCOMPARE(state, u"SB%1"_s.arg(status));
+    QVERIFY2(error.contains(u"HTTP %1"_s.arg(status)), qPrintable(error));
+    QVERIFY2(error.contains(QString::fromLatin1(location)), qPrintable(error));
+    QVERIFY2(error.contains(u"not followed"_s), qPrintable(error));
+}
+
 void TestPostgresql::triggerEmitsOnCommitNotOnRollback()
 {
     const QString dept = uniqueName(u"d"_s).remove(u'-');
@@ -485,7 +751,32 @@ void TestPostgresql::notifyRefusesWhatNotifyCannotCarry()
                    "'data', repeat('x', 8000)))"_s,
                    {}, &error)
                      .isValid());
-    QVERIFY2(error.contains(u"at most 7999"_s), qPrintable(error));
+    QVERIFY2(error.contains(u"at most 7883, with the 116 bytes of the signature"_s),
+             qPrintable(error));
+    // What fits a NOTIFY unsigned but not with the signature.
+    QVERIFY(!admin(u"SELECT switchboard.notify(jsonb_build_object('all', true, 'event', 'big', "
+                   "'data', repeat('x', 7900)))"_s,
+                   {}, &error)
+                     .isValid());
+    QVERIFY2(error.contains(u"the payload is 7941 bytes"_s), qPrintable(error));
+    // 7883 bytes fit: 7883 - 41 of {"all": true, "data": "...", "event": "big"}.
+    QVERIFY2(admin(u"SELECT switchboard.notify(jsonb_build_object('all', true, 'event', 'big', "
+                   "'data', repeat('x', 7842)))"_s,
+                   {}, &error)
+                     .isValid(),
+             qPrintable(error));
+    // Not configured: nothing to sign with.
+    QSqlDatabase db = QSqlDatabase::database(u"tst-pg-admin"_s);
+    QVERIFY(db.transaction());
+    QVERIFY(admin(u"DELETE FROM switchboard.settings"_s).isValid());
+    QString state;
+    QVERIFY(!admin(u"SELECT switchboard.notify('{\"all\": true, \"event\": \"e\"}')"_s, {}, &error,
+                   &state)
+                     .isValid());
+    QVERIFY(db.rollback());
+    QVERIFY2(error.contains(u"not configured"_s), qPrintable(error));
+    QCOMPARE(state, u"SB000"_s);
+    QCOMPARE(admin(u"SELECT count(*) FROM switchboard.settings"_s).toInt(), 1);
 }
 
 void TestPostgresql::badPayloadsAreSkippedAndTheNextArrives()
@@ -502,16 +793,21 @@ void TestPostgresql::badPayloadsAreSkippedAndTheNextArrives()
             u"{\"room\":\"%1\"}"_s.arg(room),
             u"[\"%1\"]"_s.arg(room),
     };
-    for (const QString &payload : bad) {
-        QVERIFY2(admin(u"SELECT pg_notify('switchboard', ?)"_s, {payload}, &error).isValid(),
-                 qPrintable(error));
-    }
+    // Signed with the key (switchboard.notify() takes only JSON objects, so they are signed
+    // here): they verify, and are then refused for what they say.
+    const double invalidBefore = rejected(u"invalid"_s);
+    auto send = [&](const QString &payload) {
+        return admin(u"SELECT pg_notify('switchboard', ?)"_s,
+                     {QString::fromUtf8(signNotification(m_server->apiKey(), u"switchboard"_s,
+                                                         payload.toUtf8()))},
+                     &error)
+                .isValid();
+    };
+    for (const QString &payload : bad)
+        QVERIFY2(send(payload), qPrintable(error));
     QVERIFY2(
-            admin(u"SELECT pg_notify('switchboard', ?)"_s,
-                  {u"{\"room\":\"%1\",\"event\":\"good\",\"data\":{\"big\":123456789012345678901234567890}}"_s
-                           .arg(room)},
-                  &error)
-                    .isValid(),
+            send(u"{\"room\":\"%1\",\"event\":\"good\",\"data\":{\"big\":123456789012345678901234567890}}"_s
+                         .arg(room)),
             qPrintable(error));
     WsFrame frame;
     QVERIFY(member->waitForFrame(u"event"_s, &frame));
@@ -532,6 +828,270 @@ void TestPostgresql::badPayloadsAreSkippedAndTheNextArrives()
     QVERIFY2(out.contains(u"event is 131 characters long"_s), qPrintable(out));
     QVERIFY2(out.contains(u"event is required"_s), qPrintable(out));
     QVERIFY2(out.contains(u"must be a JSON object"_s), qPrintable(out));
+    QCOMPARE(rejected(u"invalid"_s), invalidBefore + double(bad.size()));
+}
+
+void TestPostgresql::forgedNotificationsAreDroppedAndCounted()
+{
+    // PostgreSQL checks no privilege for NOTIFY: a role with only CONNECT can send on the
+    // channel. It cannot call switchboard.notify() nor read the key, so all it can send is
+    // refused.
+    const QString nobody = nobodyUrl();
+    QVERIFY(!nobody.isEmpty());
+    QString why, error, state;
+    const QString room = uniqueName(u"sql:forged:"_s);
+    auto member = openJoined(*m_server, *m_api, room, u"U"_s, u"S"_s, false, &why);
+    QVERIFY2(member, qPrintable(why));
+    QVERIFY(!sql(u"nobody"_s, nobody,
+                 u"SELECT switchboard.notify('{\"all\": true, \"event\": \"e\"}')"_s, {}, &error,
+                 &state)
+                     .isValid());
+    QCOMPARE(state, u"42501"_s); // permission denied for schema switchboard
+    QVERIFY(!sql(u"nobody"_s, nobody, u"SELECT api_key FROM switchboard.settings"_s, {}, &error,
+                 &state)
+                     .isValid());
+    QCOMPARE(state, u"42501"_s);
+
+    const double signatureBefore = rejected(u"signature"_s);
+    const double invalidBefore = rejected(u"invalid"_s);
+    const QByteArray forged = R"({"all": true, "event": "forgedByNobody", "data": "pwned"})";
+    const QByteArray forgedRoom =
+            u"{\"room\": \"%1\", \"event\": \"forgedByNobody\"}"_s.arg(room).toUtf8();
+    const QList<QByteArray> sent = {
+            forged,     // plain, as the contract stood before
+            forgedRoom, // plain, to the room
+            // signed with guesses at the key
+            signNotification("", u"switchboard"_s, forged),
+            signNotification("switchboard", u"switchboard"_s, forged),
+            signNotification(m_server->apiKey().left(m_server->apiKey().size() - 1),
+                             u"switchboard"_s, forged),
+    };
+    for (const QByteArray &payload : sent) {
+        QVERIFY2(sql(u"nobody"_s, nobody,
+                     u"NOTIFY switchboard, '%1'"_s.arg(QString::fromUtf8(payload)), {}, &error)
+                         .isValid(),
+                 qPrintable(error));
+    }
+    // Malformed: refused as invalid.
+    QVERIFY2(sql(u"nobody"_s, nobody, u"SELECT pg_notify('switchboard', 'sb1.1.2.3.{}')"_s, {},
+                 &error)
+                     .isValid(),
+             qPrintable(error));
+    QVERIFY2(waitUntil([&] { return rejected(u"signature"_s) >= signatureBefore + 5; }, 5000),
+             qPrintable(u"signature: %1, before %2"_s.arg(rejected(u"signature"_s))
+                                .arg(signatureBefore)));
+    QVERIFY(waitUntil([&] { return rejected(u"invalid"_s) >= invalidBefore + 1; }, 5000));
+    QVERIFY2(member->noFrameWithin(500, u"event"_s), "a forged notification was emitted");
+    QCOMPARE(rejected(u"signature"_s), signatureBefore + 5);
+
+    // Logged as rejected (at most every 10 s), never with the payload.
+    const QString out = m_server->output();
+    QVERIFY2(out.contains(u"rejected a notification on channel switchboard ("_s), qPrintable(out));
+    QVERIFY2(!out.contains(u"forgedByNobody"_s), qPrintable(out));
+    QVERIFY2(!out.contains(u"pwned"_s), qPrintable(out));
+    // Nothing was emitted with source notify for them.
+    const HttpResponse log = m_api->get("/api/log?limit=1000");
+    QVERIFY2(!log.body.contains("forgedByNobody"), log.body.left(2000));
+
+    // The genuine way still works.
+    QVERIFY2(sql(u"app"_s, m_pg.url(),
+                 u"SELECT switchboard.notify(jsonb_build_object('room', ?::text, "
+                 "'event', 'genuine'))"_s,
+                 {room}, &error)
+                     .isValid(),
+             qPrintable(error));
+    QCOMPARE(member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"genuine"_s);
+}
+
+void TestPostgresql::notifyIsSignedAndDelivered()
+{
+    // switchboard.notify() by the application role after configure (initTestCase): delivered,
+    // and what goes over the channel is the signed envelope (any role may LISTEN and see it).
+    const QString nobody = nobodyUrl();
+    QVERIFY(!nobody.isEmpty());
+    QString why, error;
+    QVERIFY2(listen(u"nobody-listen"_s, nobody, u"switchboard"_s, &error), qPrintable(error));
+    struct Unlisten
+    {
+        TestPostgresql *test;
+        ~Unlisten() { test->unlisten(u"nobody-listen"_s); }
+    } unlisten{this};
+    const QStringList &seen = m_heard[u"nobody-listen"_s];
+    const QString room = uniqueName(u"sql:signed:"_s);
+    auto member = openJoined(*m_server, *m_api, room, u"U"_s, u"S"_s, false, &why);
+    QVERIFY2(member, qPrintable(why));
+    const double rejectedBefore = rejected(u"signature"_s) + rejected(u"stale"_s)
+            + rejected(u"replay"_s) + rejected(u"invalid"_s);
+
+    // One transaction: the same payload twice is one notification (PostgreSQL folds identical
+    // ones, and the signature keeps them identical), another payload is another.
+    QSqlDatabase app = QSqlDatabase::database(u"tst-pg-app"_s);
+    QVERIFY(app.isOpen());
+    QVERIFY(app.transaction());
+    struct Rollback
+    {
+        QSqlDatabase db;
+        bool done = false;
+        ~Rollback()
+        {
+            if (!done)
+                db.rollback();
+        }
+    } rollback{app};
+    const QString notify =
+            u"SELECT switchboard.notify(jsonb_build_object('room', ?::text, 'event', ?::text, "
+            "'data', jsonb_build_object('n', 1.50)))"_s;
+    QVERIFY2(sql(u"app"_s, {}, notify, {room, u"same"_s}, &error).isValid(), qPrintable(error));
+    QVERIFY2(sql(u"app"_s, {}, notify, {room, u"same"_s}, &error).isValid(), qPrintable(error));
+    QVERIFY2(sql(u"app"_s, {}, notify, {room, u"other"_s}, &error).isValid(), qPrintable(error));
+    QVERIFY(app.commit());
+    rollback.done = true;
+
+    WsFrame frame;
+    QVERIFY(member->waitForFrame(u"event"_s, &frame));
+    QCOMPARE(frame.object.value(u"event"_s).toString(), u"same"_s);
+    QCOMPARE(rawJsonValue(frame.text.toUtf8(), "data"), R"({"n":1.50})"_ba);
+    const QJsonObject record = logRecord(*m_api, frame.object.value(u"id"_s).toInteger());
+    QCOMPARE(record.value(u"source"_s).toString(), u"notify"_s);
+    QCOMPARE(member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"other"_s);
+    QVERIFY(member->noFrameWithin(500, u"event"_s));
+
+    // The envelope: sb1.<ts>.<nonce>.<sig>.<the jsonb text>, signed with the server's key.
+    QVERIFY(waitUntil([&] { return seen.size() >= 2; }, 5000));
+    QCOMPARE(seen.size(), qsizetype(2));
+    const QString envelope = seen.first();
+    const QStringList parts = envelope.split(u'.');
+    QVERIFY2(parts.size() >= 6 && parts[0] == u"sb1"_s, qPrintable(envelope));
+    const qint64 ts = parts[1].toLongLong();
+    QVERIFY2(qAbs(ts - nowMs()) < 10000, qPrintable(envelope));
+    QCOMPARE(parts[2].size(), qsizetype(32));
+    QCOMPARE(parts[3].size(), qsizetype(64));
+    const QByteArray payload = envelope.section(u'.', 4).toUtf8();
+    QCOMPARE(payload,
+             u"{\"data\": {\"n\": 1.50}, \"room\": \"%1\", \"event\": \"same\"}"_s.arg(room)
+                     .toUtf8());
+    const QByteArray expected =
+            QMessageAuthenticationCode::hash("sb1|switchboard|" + parts[1].toLatin1() + '|'
+                                                     + parts[2].toLatin1() + '|' + payload,
+                                             m_server->apiKey(), QCryptographicHash::Sha256)
+                    .toHex();
+    QCOMPARE(parts[3].toLatin1(), expected);
+    QVERIFY(!envelope.contains(QString::fromLatin1(m_server->apiKey())));
+    // Both in one transaction: one timestamp.
+    QCOMPARE(seen[1].section(u'.', 1, 1), parts[1]);
+    QVERIFY(seen[1].section(u'.', 2, 2) != parts[2]);
+
+    // Non-ASCII text is signed and checked as the same UTF-8 bytes on both sides.
+    QVERIFY2(
+            sql(u"app"_s, {},
+                u"SELECT switchboard.notify(jsonb_build_object('room', ?::text, 'event', ?::text))"_s,
+                {room, u"Ereignis-äß€😀"_s}, &error)
+                    .isValid(),
+            qPrintable(error));
+    QCOMPARE(member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"Ereignis-äß€😀"_s);
+
+    QCOMPARE(rejected(u"signature"_s) + rejected(u"stale"_s) + rejected(u"replay"_s)
+                     + rejected(u"invalid"_s),
+             rejectedBefore);
+}
+
+void TestPostgresql::capturedNotificationReplayedIsRefused()
+{
+    // NOTIFY payloads are visible to every listener: a role with only CONNECT captures a
+    // signed notification and sends it again, as it is or changed.
+    const QString nobody = nobodyUrl();
+    QVERIFY(!nobody.isEmpty());
+    QString why, error;
+    QVERIFY2(listen(u"nobody-listen"_s, nobody, u"switchboard"_s, &error), qPrintable(error));
+    struct Unlisten
+    {
+        TestPostgresql *test;
+        ~Unlisten() { test->unlisten(u"nobody-listen"_s); }
+    } unlisten{this};
+    const QStringList &seen = m_heard[u"nobody-listen"_s];
+    const QString room = uniqueName(u"sql:replay:"_s);
+    auto member = openJoined(*m_server, *m_api, room, u"U"_s, u"S"_s, false, &why);
+    QVERIFY2(member, qPrintable(why));
+
+    QVERIFY2(
+            sql(u"app"_s, m_pg.url(),
+                u"SELECT switchboard.notify(jsonb_build_object('room', ?::text, 'event', 'once'))"_s,
+                {room}, &error)
+                    .isValid(),
+            qPrintable(error));
+    QCOMPARE(member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"once"_s);
+    QVERIFY(waitUntil([&] { return !seen.isEmpty(); }, 5000));
+    const QString captured = seen.first();
+    QVERIFY2(captured.startsWith(u"sb1."_s), qPrintable(captured));
+
+    const double replayBefore = rejected(u"replay"_s);
+    const double signatureBefore = rejected(u"signature"_s);
+    const double staleBefore = rejected(u"stale"_s);
+    auto resend = [&](const QString &text) {
+        return sql(u"nobody"_s, nobody, u"SELECT pg_notify('switchboard', ?)"_s, {text}, &error)
+                .isValid();
+    };
+    // As it was, twice (each in a transaction of its own).
+    QVERIFY2(resend(captured), qPrintable(error));
+    QVERIFY2(resend(captured), qPrintable(error));
+    // Changed: another event, another room, a later timestamp.
+    QString otherEvent = captured;
+    otherEvent.replace(u"\"once\""_s, u"\"twice\""_s);
+    QVERIFY(otherEvent != captured);
+    QVERIFY2(resend(otherEvent), qPrintable(error));
+    const QString ts = captured.section(u'.', 1, 1);
+    QString later = captured;
+    later.replace(4, ts.size(), QString::number(ts.toLongLong() + 1));
+    QVERIFY2(resend(later), qPrintable(error));
+    // Signed properly (the test knows the key) but two minutes old: stale.
+    QVERIFY2(resend(QString::fromUtf8(signNotification(
+                     m_server->apiKey(), u"switchboard"_s,
+                     u"{\"room\": \"%1\", \"event\": \"old\"}"_s.arg(room).toUtf8(),
+                     nowMs() - 120000))),
+             qPrintable(error));
+
+    QVERIFY(waitUntil([&] { return rejected(u"replay"_s) >= replayBefore + 2; }, 5000));
+    QVERIFY(waitUntil([&] { return rejected(u"signature"_s) >= signatureBefore + 2; }, 5000));
+    QVERIFY(waitUntil([&] { return rejected(u"stale"_s) >= staleBefore + 1; }, 5000));
+    QVERIFY2(member->noFrameWithin(500, u"event"_s), "a replayed notification was emitted");
+    QCOMPARE(rejected(u"replay"_s), replayBefore + 2);
+    QCOMPARE(rejected(u"signature"_s), signatureBefore + 2);
+    QCOMPARE(rejected(u"stale"_s), staleBefore + 1);
+}
+
+void TestPostgresql::insecureWithoutKeyTakesUnsignedNotifications()
+{
+    // --insecure with no api_key: nothing to check signatures with. Plain notifications are
+    // taken (as REST calls without a key are), with a loud warning at start.
+    ServerProcess open;
+    ServerProcess::Options o;
+    o.defaultSecrets = false;
+    open.setOptions(o);
+    QVERIFY2(open.start({u"--insecure"_s, u"--jwt-secret"_s, QString::fromLatin1(open.jwtSecret()),
+                         u"--pg-listen"_s, m_pg.url(), u"--pg-channel"_s, u"sb_insecure"_s}),
+             qPrintable(open.lastError()));
+    QVERIFY(waitUntil([&] { return open.output().contains(u"[notify] listening on"_s); }, 10000));
+    QVERIFY2(open.output().contains(u"NOT AUTHENTICATED: no api_key"_s), qPrintable(open.output()));
+    auto api = open.client(false);
+    const QString room = uniqueName(u"sql:insecure:"_s);
+    QString why, error;
+    auto member = openJoined(open, *api, room, u"U"_s, u"S"_s, false, &why);
+    QVERIFY2(member, qPrintable(why));
+    QVERIFY2(admin(u"SELECT pg_notify('sb_insecure', ?)"_s,
+                   {u"{\"room\":\"%1\",\"event\":\"plain\"}"_s.arg(room)}, &error)
+                     .isValid(),
+             qPrintable(error));
+    QCOMPARE(member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"plain"_s);
+    // An envelope (switchboard.notify() configured with some key) is unwrapped.
+    QVERIFY2(admin(u"SELECT pg_notify('sb_insecure', ?)"_s,
+                   {QString::fromUtf8(signNotification(
+                           "any-key", u"sb_insecure"_s,
+                           u"{\"room\":\"%1\",\"event\":\"enveloped\"}"_s.arg(room).toUtf8()))},
+                   &error)
+                     .isValid(),
+             qPrintable(error));
+    QCOMPARE(member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"enveloped"_s);
+    QCOMPARE(open.stop(), 0);
 }
 
 void TestPostgresql::listenerSurvivesPostgresRestart()
@@ -575,8 +1135,12 @@ void TestPostgresql::listenerSurvivesPostgresRestart()
     auto notify = [&](const QString &event) {
         // A connection per call: the one of before the restart is gone.
         QString e;
+        const QByteArray payload =
+                u"{\"room\":\"%1\",\"event\":\"%2\"}"_s.arg(room, event).toUtf8();
         const bool ok = sql(u"private-"_s + event, url, u"SELECT pg_notify('sb_private', ?)"_s,
-                            {u"{\"room\":\"%1\",\"event\":\"%2\"}"_s.arg(room, event)}, &e)
+                            {QString::fromUtf8(
+                                    signNotification(daemon.apiKey(), u"sb_private"_s, payload))},
+                            &e)
                                 .isValid();
         if (!ok)
             qWarning("pg_notify failed: %s", qPrintable(e));
@@ -585,8 +1149,12 @@ void TestPostgresql::listenerSurvivesPostgresRestart()
     QVERIFY(notify(u"before"_s));
     QCOMPARE(member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"before"_s);
     // Not the default channel: the listener takes only its own.
+    // (signed as for sb_private: only the channel is wrong)
     QVERIFY(sql(u"private-other"_s, url, u"SELECT pg_notify('switchboard', ?)"_s,
-                {u"{\"room\":\"%1\",\"event\":\"otherChannel\"}"_s.arg(room)}, &error)
+                {QString::fromUtf8(signNotification(
+                        daemon.apiKey(), u"sb_private"_s,
+                        u"{\"room\":\"%1\",\"event\":\"otherChannel\"}"_s.arg(room).toUtf8()))},
+                &error)
                     .isValid());
 
     QString out;

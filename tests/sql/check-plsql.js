@@ -5,6 +5,8 @@
 //   node check-plsql.js syntax FILE_OR_DIR...     every .sql/.pks/.pkb: 0 = no syntax error
 //   node check-plsql.js selftest DIR              DIR/good/* must pass, DIR/bad/* must fail
 //   node check-plsql.js interface SPEC.pks        the seed package's interface is kept
+//   node check-plsql.js guard BODY.pkb            configure refuses everyone but the owner
+//   node check-plsql.js guard-selftest DIR        DIR/good_* pass the guard check, DIR/bad_* fail
 //
 // Files are read the way SQL*Plus (or SQLcl) runs them: at the start of a statement, SQL*Plus
 // commands (set, prompt, whenever, @, @@, define, spool, show, exit, rem, exec ...) are theirs
@@ -362,6 +364,97 @@ function iface(args) {
     return failed ? 1 : 0;
 }
 
+// What the grammar cannot run, read from the text (docs/oracle.md, "3. Configure"): in the
+// package body, configure calls require_owner('configure') as its first statement, before
+// anything is stored; require_owner compares SESSION_USER with CURRENT_USER (the owner, in a
+// definer's rights package) and raises ORA-20006; and the settings table websocket_config is
+// written nowhere but in configure, after that call. This checks the text, not a run: whether
+// Oracle really refuses a grantee is for a real database (no Oracle runs here).
+function guardProblems(text) {
+    const body = normalize(text).replace(/ \(/g, '('); // "f (x)" is "f(x)" here
+    const problems = [];
+    // Top-level units of the body: "procedure name (" / "function name (" (the package has no
+    // nested ones) with where each starts.
+    const units = [];
+    const unitRe = /(^|[ ;])(procedure|function) ([a-z0-9_$#]+)[( ]/g;
+    for (let m; (m = unitRe.exec(body));)
+        units.push({ name: m[3], at: m.index + m[1].length });
+    const unitAt = (pos) => units.filter((u) => u.at <= pos).pop();
+    const unitText = (name) => {
+        const i = units.findIndex((u) => u.name === name);
+        if (i < 0)
+            return null;
+        return body.slice(units[i].at, i + 1 < units.length ? units[i + 1].at : body.length);
+    };
+
+    const guard = unitText('require_owner');
+    if (!guard) {
+        problems.push('there is no procedure require_owner');
+    } else {
+        if (!/sys_context\('userenv','session_user'\)/i.test(guard))
+            problems.push("require_owner does not read sys_context('USERENV', 'SESSION_USER')");
+        if (!/sys_context\('userenv','current_user'\)/i.test(guard))
+            problems.push("require_owner does not read sys_context('USERENV', 'CURRENT_USER')");
+        if (!/raise_application_error\(-20006/.test(guard))
+            problems.push('require_owner does not raise ORA-20006');
+    }
+    const configure = unitText('configure');
+    let guardAt = -1;
+    if (!configure) {
+        problems.push('there is no procedure configure');
+    } else {
+        // The first statement after the unit's own "begin" (its declarations hold no block).
+        const found = /[ ;)]begin /.exec(configure);
+        const begin = found ? found.index + found[0].length : -1;
+        const first = begin < 0 ? '' : configure.slice(begin).split(';')[0].trim();
+        if (first !== "require_owner('configure')")
+            problems.push(`configure's first statement is "${first.slice(0, 80)}", not require_owner('configure')`);
+        else
+            guardAt = units.find((u) => u.name === 'configure').at + begin;
+    }
+    const writes = /(merge into|insert into|update|delete from|delete|truncate table) websocket_config\b/g;
+    for (let m; (m = writes.exec(body));) {
+        const unit = unitAt(m.index);
+        const where = unit ? unit.name : 'the package body';
+        if (!unit || unit.name !== 'configure' || guardAt < 0 || m.index < guardAt)
+            problems.push(`"${m[0]}" in ${where} is not behind require_owner in configure`);
+    }
+    return problems;
+}
+
+function guard(args) {
+    const problems = guardProblems(fs.readFileSync(args[0], 'utf8'));
+    for (const p of problems)
+        console.log(`FAIL ${args[0]}: ${p}`);
+    if (problems.length === 0)
+        console.log(`ok   ${args[0]}: configure refuses everyone but the owner before it stores anything`);
+    return problems.length ? 1 : 0;
+}
+
+function guardSelftest(args) {
+    const dir = args[0];
+    let passed = 0;
+    let failed = 0;
+    const files = fs.readdirSync(dir).filter((f) => /^(good|bad)_.*\.pkb$/.test(f)).sort();
+    if (!files.some((f) => f.startsWith('good_')) || !files.some((f) => f.startsWith('bad_'))) {
+        console.log(`FAIL ${dir} needs good_*.pkb and bad_*.pkb fixtures`);
+        return 1;
+    }
+    for (const file of files) {
+        const problems = guardProblems(fs.readFileSync(path.join(dir, file), 'utf8'));
+        const ok = file.startsWith('good_') ? problems.length === 0 : problems.length > 0;
+        if (ok) {
+            passed++;
+            console.log(`ok   ${file}` + (problems.length ? ` (reported: ${problems[0]})` : ''));
+        } else {
+            failed++;
+            console.log(`FAIL ${file}: ` + (problems.length ? problems.join('; ') : 'no problem reported'));
+        }
+    }
+    console.log(`${passed} passed, ${failed} failed`);
+    return failed ? 1 : 0;
+}
+
 function main(argv) {
     const [command, ...args] = argv;
     if (command === 'syntax' && args.length)
@@ -370,11 +463,16 @@ function main(argv) {
         return selftest(args);
     if (command === 'interface' && args.length === 1)
         return iface(args);
-    console.error('usage: check-plsql.js syntax FILE_OR_DIR... | selftest DIR | interface SPEC.pks');
+    if (command === 'guard' && args.length === 1)
+        return guard(args);
+    if (command === 'guard-selftest' && args.length === 1)
+        return guardSelftest(args);
+    console.error('usage: check-plsql.js syntax FILE_OR_DIR... | selftest DIR | interface SPEC.pks'
+        + ' | guard BODY.pkb | guard-selftest DIR');
     return 2;
 }
 
 if (require.main === module)
     process.exitCode = main(process.argv.slice(2));
 
-module.exports = { splitScript, checkFile, normalize };
+module.exports = { splitScript, checkFile, normalize, guardProblems };

@@ -180,6 +180,10 @@ void TestMetrics::render_familiesAndHubCounters()
     QVERIFY(hub.publish(e).accepted);
     QVERIFY(hub.publish(e).accepted);
     m.countSlowClientDisconnect();
+    m.countNotifyRejected(NotifyRejectReason::Replay);
+    m.countNotifyRejected(NotifyRejectReason::Replay);
+    m.countNotifyRejected(NotifyRejectReason::Signature);
+    QCOMPARE(m.notifyRejected(NotifyRejectReason::Replay), quint64(2));
     const QByteArray text = m.render(context);
     for (const char *line :
          {"switchboard_messages_total{source=\"rest\"} 0\n",
@@ -189,7 +193,12 @@ void TestMetrics::render_familiesAndHubCounters()
           "switchboard_messages_total{source=\"notify\"} 2\n", "switchboard_deliveries_total 0\n",
           "switchboard_slow_client_disconnects_total 1\n", "switchboard_log_queue_depth 0\n",
           "switchboard_connections 0\n", "switchboard_admin_observers 0\n",
-          "switchboard_log_write_seconds_count 0\n"})
+          "switchboard_log_write_seconds_count 0\n",
+          // every reason is present from the start
+          "switchboard_notify_rejected_total{reason=\"signature\"} 1\n",
+          "switchboard_notify_rejected_total{reason=\"stale\"} 0\n",
+          "switchboard_notify_rejected_total{reason=\"replay\"} 2\n",
+          "switchboard_notify_rejected_total{reason=\"invalid\"} 0\n"})
         QVERIFY2(text.contains(line), line);
     QCOMPARE(hub.stats().messagesIn, quint64(3));
     for (const char *name :
@@ -199,7 +208,7 @@ void TestMetrics::render_familiesAndHubCounters()
           "switchboard_http_requests_total", "switchboard_http_request_duration_seconds",
           "switchboard_log_write_seconds", "switchboard_uptime_seconds",
           "switchboard_legacy_connections", "switchboard_admin_observers",
-          "switchboard_process_resident_memory_bytes"}) {
+          "switchboard_process_resident_memory_bytes", "switchboard_notify_rejected_total"}) {
         QVERIFY2(text.contains(QByteArray("# HELP " + QByteArray(name) + ' ')), name);
         QVERIFY2(text.contains(QByteArray("# TYPE " + QByteArray(name) + ' ')), name);
     }
