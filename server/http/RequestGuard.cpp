@@ -162,6 +162,12 @@ void RequestGuard::onBytesWritten()
 void RequestGuard::onStalled()
 {
     const qint64 unsent = unsentBytes();
+    if (unsent - m_heldBytes <= 0 && m_state != State::Rejected) {
+        // Everything written was read; what remains waits for the message log, not for the
+        // client: keep waiting (the log answers or refuses every emit).
+        m_stallTimer->start(m_config->readTimeoutS * 1000);
+        return;
+    }
     qCInfo(lcHttp).noquote() << "closing" << m_socket->peerAddress().toString() << "after"
                              << m_config->readTimeoutS << "s without reading;" << unsent
                              << "bytes of answers unread";
