@@ -165,7 +165,7 @@ void Hub::removeMembershipLocked(ConnId id, Conn &conn, const QString &room)
 }
 
 JoinResult Hub::join(ConnId id, const TokenClaims &claims, std::optional<quint64> since,
-                     quint64 logCoveredUpTo)
+                     quint64 logCoveredUpTo, bool noMoreLog)
 {
     JoinResult result;
     QMutexLocker lock(&m_mutex);
@@ -197,17 +197,20 @@ JoinResult Hub::join(ConnId id, const TokenClaims &claims, std::optional<quint64
     const quint64 held = h != m_history.end() ? h->droppedUpTo : m_forgottenUpTo;
     const auto existing = m_rooms.constFind(claims.room);
     const bool wasMember = existing != m_rooms.constEnd() && existing->members.contains(id);
-    if (m_logBacked && !wasMember && logCoveredUpTo < held
+    if (m_logBacked && !noMoreLog && !wasMember && logCoveredUpTo < held
         && ((since && *since < held) || h == m_history.end())) {
         // Up to the room's newest event: memory then only has to supply what comes after the
         // log query, which it still holds unless history_per_room events arrive meanwhile.
         // The room's events after that id stay in memory until the caller joins again, so
         // that the log and memory meet however fast the room's events come.
+        // At least up to `held`: a record seeded from the log after a restart has a lastId
+        // below the mark of what memory lost (droppedUpTo), and a query that stops below it
+        // would be asked again and again.
         result.status = JoinResult::Status::NeedLog;
         result.needLogUpTo = held;
         if (h != m_history.end()) {
-            result.needLogUpTo = h->lastId;
-            h->pins.append(h->lastId);
+            result.needLogUpTo = qMax(h->lastId, held);
+            h->pins.append(result.needLogUpTo);
         }
         return result;
     }

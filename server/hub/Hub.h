@@ -122,8 +122,10 @@ public:
 
     // `logCoveredUpTo`: the caller replays the room's events with ids in (since,
     // logCoveredUpTo] itself, from the message log; memory supplies those above.
+    // `noMoreLog`: join with what memory holds even if it falls short (recovered: false then
+    // comes from the caller), after the log was asked too many times.
     JoinResult join(ConnId id, const TokenClaims &claims, std::optional<quint64> since,
-                    quint64 logCoveredUpTo = 0);
+                    quint64 logCoveredUpTo = 0, bool noMoreLog = false);
     // A room memory knows nothing of: its latest id as the message log has it.
     void seedRoom(const QString &room, quint64 lastIdInLog);
     // With a message log, joins ask for it (NeedLog) where memory falls short.

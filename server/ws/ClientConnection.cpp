@@ -491,14 +491,16 @@ void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &,
     bool logComplete = true;
     quint64 covered = 0;
     for (int attempt = 0;; ++attempt) {
-        joined = ctx->hub->join(m_id, check.claims, since, covered);
+        // Past kMaxLogAttempts (memory keeps dropping events faster than the log is read) or
+        // without a log, the join takes what memory has; the gap makes it recovered: false.
+        const bool noMoreLog = !ctx->log || attempt > kMaxLogAttempts;
+        joined = ctx->hub->join(m_id, check.claims, since, covered, noMoreLog);
         if (joined.status != JoinResult::Status::NeedLog)
             break;
         const quint64 upTo = joined.needLogUpTo;
         if (!ctx->log || attempt == kMaxLogAttempts) {
-            // No log, or memory keeps dropping events faster than the log is read.
             logComplete = false;
-            covered = upTo;
+            covered = upTo; // releases the pin of this answer in the next call
             continue;
         }
         // The first query reads from since, the next ones only what memory dropped meanwhile.

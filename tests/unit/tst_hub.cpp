@@ -168,6 +168,7 @@ private Q_SLOTS:
     void historyMemoryIsBoundedOverAllRooms();
     void manyRoomsEvictOldestRecordsInOrder();
     void replayOverBudgetReplaysNothing();
+    void secondJoinSinceAfterRestartTerminates();
     void revocationIsCheckedAgainUnderTheHubLock();
     void leavingTheLastRoomEndsUserAndAllEmits();
     void rejoinOfAJoinedRoomReplaysNothing();
@@ -820,6 +821,48 @@ void TestHub::replayOverBudgetReplaysNothing()
     QVERIFY(r.replayTooLarge);
     QVERIFY(r.replay.isEmpty());
     QCOMPARE(r.lastId, first + 5);
+}
+
+// After a restart on a non-empty log, memory knows nothing below the last id. A room seeded
+// from the log by a first join has a lastId below that mark: a second join with `since` must
+// be asked for the log up to the mark, not up to the room's lastId (which it would be asked
+// again and again: the I/O thread spun, found by bench/soak.sh).
+void TestHub::secondJoinSinceAfterRestartTerminates()
+{
+    Fixture f(1000);
+    f.hub.setLogBacked(true);
+    f.hub.setLastId(5); // the log's last id at start
+    for (const QString &user : {u"a"_s, u"b"_s}) {
+        const ConnId c = f.open(0);
+        quint64 covered = 0;
+        JoinResult r;
+        int asked = 0;
+        for (; asked < 4; ++asked) {
+            r = f.hub.join(c, claims(user, u"quiet"_s, u"s"_s), 0, covered);
+            if (r.status != JoinResult::Status::NeedLog)
+                break;
+            QVERIFY(r.needLogUpTo >= 5);
+            f.hub.seedRoom(u"quiet"_s, 0); // the log has no event of this room
+            covered = r.needLogUpTo;
+        }
+        QCOMPARE(r.status, JoinResult::Status::Joined);
+        QCOMPARE(asked, 1);
+        QVERIFY(r.recovered);
+        QVERIFY(r.replay.isEmpty());
+    }
+    // Memory keeps the room's later events for a join that read the log up to the mark.
+    const quint64 id = f.hub.publish(emitTo(EmitTarget::Room, u"quiet"_s)).id;
+    QCOMPARE(id, quint64(6));
+    const ConnId c = f.open(1);
+    JoinResult r = f.hub.join(c, claims(u"c"_s, u"quiet"_s, u"s"_s), 0);
+    QCOMPARE(r.status, JoinResult::Status::NeedLog);
+    r = f.hub.join(c, claims(u"c"_s, u"quiet"_s, u"s"_s), 0, r.needLogUpTo);
+    QCOMPARE(r.status, JoinResult::Status::Joined);
+    QCOMPARE(r.replay.size(), 0); // the log covered up to the room's newest event (6)
+    // Asked too often, the join goes on with memory alone.
+    const ConnId d = f.open(1);
+    r = f.hub.join(d, claims(u"d"_s, u"quiet"_s, u"s"_s), 0, 0, true);
+    QCOMPARE(r.status, JoinResult::Status::Joined);
 }
 
 void TestHub::revocationIsCheckedAgainUnderTheHubLock()
