@@ -67,6 +67,7 @@ class TestRecovery : public QObject
 
 private Q_SLOTS:
     void afterRestartFromTheLog();
+    void quietRoomAfterRestartJoinedTwiceWithSince();
     void afterKillMinus9FromTheLog();
     void olderThanMemoryFromTheLog();
     void racingEmitsNoGapNoDuplicate();
@@ -180,6 +181,30 @@ void TestRecovery::afterRestartFromTheLog()
         const QJsonObject event = client->waitForFrame(u"event"_s);
         QCOMPARE(event.value(u"id"_s).toInteger(), live.first());
     }
+}
+
+// Found by bench/soak.sh: after a restart on a non-empty log, the second join with `since` of
+// a room that had no event since the restart never got `joined` (its I/O thread spun).
+void TestRecovery::quietRoomAfterRestartJoinedTwiceWithSince()
+{
+    ServerProcess server;
+    QVERIFY2(server.start({u"--log-level"_s, u"warning"_s}), qPrintable(server.lastError()));
+    auto api = server.client();
+    QCOMPARE(emitMany(*api, uniqueName(u"rec:busy"_s), 1).size(), 1); // the log is not empty
+    QCOMPARE(server.stop(), 0);
+    QVERIFY2(server.start({u"--log-level"_s, u"warning"_s}), qPrintable(server.lastError()));
+    auto again = server.client();
+    const QString room = uniqueName(u"rec:quiet"_s);
+    for (int i = 0; i < 3; ++i) {
+        QList<qint64> replayed;
+        QJsonObject joined;
+        auto client = joinSince(server, *again, room, 0, &replayed, &joined);
+        QVERIFY(client);
+        QCOMPARE(joined.value(u"type"_s).toString(), u"joined"_s);
+        QCOMPARE(joined.value(u"recovered"_s).toBool(), true);
+        QVERIFY(replayed.isEmpty());
+    }
+    QCOMPARE(again->get("/api/health").status, 200);
 }
 
 void TestRecovery::afterKillMinus9FromTheLog()
