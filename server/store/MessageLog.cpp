@@ -81,6 +81,9 @@ void configureConnection(QSqlDatabase &c, const LogDatabase &db)
         // Warnings and errors only: libpq prints notices on stderr, and the schema's CREATE ...
         // IF NOT EXISTS answers each start on an existing log with three of them.
         q.exec(QStringLiteral("SET client_min_messages TO warning"));
+        // A table locked by someone else fails a write after 5 s, as SQLite's busy timeout
+        // does, rather than hold the writer (and close()) for as long as the lock is held.
+        q.exec(QStringLiteral("SET lock_timeout TO '5s'"));
     }
 }
 
