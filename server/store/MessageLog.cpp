@@ -446,10 +446,9 @@ private:
             m_outage.start();
             qCWarning(lcLog).noquote()
                     << "cannot write ids" << m_batch.front().id << "to" << m_batch.back().id
-                    << "to the log:" << m_lastError
-                    << "- they are kept and tried again on a new connection, from"
+                    << "to the log (they are kept, and tried again on a new connection from"
                     << MessageLog::kRetryFirstMs << "ms doubling to" << MessageLog::kRetryMaxMs
-                    << "ms, until the database takes them";
+                    << "ms until the database takes them):" << m_lastError;
         } else {
             qCDebug(lcLog).noquote()
                     << "log write attempt" << m_failures << "failed:" << m_lastError;
