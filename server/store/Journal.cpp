@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 namespace sb {
 
@@ -32,14 +33,14 @@ bool splitRecords(QByteArrayView half, QList<QByteArray> *records)
         const char *header = half.data() + at;
         if (header[0] == 0)
             return true; // nothing was begun here: the end of the half
-        if (header[0] != Journal::kRecordMarker || header[1] != 0)
+        if (header[0] != Journal::kRecordMarker)
             return false;
-        const quint16 crc = qFromLittleEndian<quint16>(header + 2);
-        const quint32 length = qFromLittleEndian<quint32>(header + 4);
+        const quint32 crc = qFromLittleEndian<quint32>(header + 4);
+        const quint32 length = qFromLittleEndian<quint32>(header + 8);
         if (length == 0 || qint64(length) > half.size() - at - Journal::kHeaderBytes)
             return false; // the kill came before the length was stored
         const QByteArrayView payload = half.sliced(at + Journal::kHeaderBytes, length);
-        if (qChecksum(payload) != crc)
+        if (Journal::checksum(payload) != crc)
             return false;
         records->append(payload.toByteArray());
         at += Journal::frameBytes(length);
@@ -147,7 +148,20 @@ void Journal::close(bool empty)
     }
 }
 
-bool Journal::append(QByteArrayView record, quint64 id, quint64 committed)
+quint32 Journal::checksum(QByteArrayView payload)
+{
+    uLong crc = ::crc32(0, nullptr, 0);
+    const auto *bytes = reinterpret_cast<const Bytef *>(payload.data());
+    // crc32() takes at most 4 GiB at a time (uInt); records are far smaller (half a file).
+    for (qsizetype done = 0; done < payload.size();) {
+        const auto n = uInt(qMin<qsizetype>(payload.size() - done, 1 << 30));
+        crc = ::crc32(crc, bytes + done, n);
+        done += n;
+    }
+    return quint32(crc);
+}
+
+bool Journal::append(QByteArrayView record, quint32 crc, quint64 id, quint64 committed)
 {
     if (!m_map || record.isEmpty() || record.size() > kHalfBytes - kHeaderBytes)
         return false;
@@ -168,14 +182,13 @@ bool Journal::append(QByteArrayView record, quint64 id, quint64 committed)
     // one aligned store. The bytes after the payload up to the next record are still zero.
     char *at = base(m_active) + half.used;
     at[0] = kRecordMarker;
-    const quint16 crc = qToLittleEndian(qChecksum(record));
-    std::memcpy(at + 2, &crc, sizeof crc);
+    qToLittleEndian(crc, at + 4);
     std::memcpy(at + kHeaderBytes, record.data(), size_t(record.size()));
     // The length, which completes the record, is stored after everything else: a kill in
-    // between leaves a record of length 0 (or one whose checksum fails), which the replay drops.
+    // between leaves a record of length 0, which the replay drops.
     std::atomic_signal_fence(std::memory_order_seq_cst);
     const quint32 length = qToLittleEndian(quint32(record.size()));
-    std::memcpy(at + 4, &length, sizeof length);
+    std::memcpy(at + 8, &length, sizeof length);
     half.used += needed;
     half.lastId = id;
     return true;

@@ -18,16 +18,23 @@ namespace sb {
 //
 // A record is framed, so that its payload may hold any byte (NUL, '\n', anything):
 //
-//   offset 0  marker   1 byte, kRecordMarker (0 where no record begins: the end of a half)
-//          1  zero     1 byte
-//          2  crc      2 bytes, little-endian: qChecksum (CRC-16, ISO 3309) of the payload
-//          4  length   4 bytes, little-endian: the payload's size, stored last
-//          8  payload  `length` bytes, then zeros up to the next multiple of 8
+//   offset  0  marker   1 byte, kRecordMarker (0 where no record begins: the end of a half)
+//           1  zero     3 bytes
+//           4  crc      4 bytes, little-endian: checksum() of the payload
+//           8  length   4 bytes, little-endian: the payload's size, stored last
+//          12  zero     4 bytes
+//          16  payload  `length` bytes, then zeros up to the next multiple of 8
 //
 // The length is the commit mark: it is stored after everything else (with a signal fence in
 // between, so that the compiler cannot move it earlier), into a half that is zero after its
-// records. A record cut short by a kill therefore has length 0, or a payload whose checksum
-// does not match, and is dropped with anything after it; it was never answered.
+// records. A record cut short by a kill therefore has length 0 and is dropped with anything
+// after it; it was never answered. The checksum catches what a kill cannot do but a crash of
+// the machine may (pages of the file written back in another order than they were copied), and
+// any damage: such a record ends the half too.
+//
+// The checksum is zlib's CRC-32 (the zlib Qt links): qChecksum, Qt's CRC-16, runs at about
+// 110 MB/s, a twentieth of zlib's speed, which would have doubled the cost of an append
+// (bench/log, docs/performance.md).
 //
 // Journals of the previous version hold JSON lines ended by '\n' instead (a half starting
 // with '{'); they are still read, so that an upgrade right after a kill loses nothing.
@@ -37,7 +44,7 @@ public:
     static constexpr qint64 kHalfBytes = 8 << 20;
     static constexpr qint64 kSwitchBytes = 1 << 20;
     static constexpr char kRecordMarker = char(0xA5);
-    static constexpr qint64 kHeaderBytes = 8;
+    static constexpr qint64 kHeaderBytes = 16;
 
     Journal() = default;
     Journal(const Journal &) = delete;
@@ -61,7 +68,15 @@ public:
     // Copies one record (any bytes, at least one). `committed` is the highest id the
     // database holds. False when there is no room: the active half is full and the other half
     // still holds records the database lacks (or the record is larger than a half).
-    bool append(QByteArrayView record, quint64 id, quint64 committed);
+    bool append(QByteArrayView record, quint64 id, quint64 committed)
+    {
+        return append(record, checksum(record), id, committed);
+    }
+    // The same with checksum(record) computed by the caller (before it took its lock).
+    bool append(QByteArrayView record, quint32 crc, quint64 id, quint64 committed);
+
+    // The checksum of a record's payload: CRC-32 (ISO 3309, zlib's crc32()).
+    static quint32 checksum(QByteArrayView payload);
 
     // The bytes one record takes in the file.
     static qint64 frameBytes(qint64 payloadBytes)

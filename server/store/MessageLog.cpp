@@ -718,16 +718,18 @@ void MessageLog::close()
 
 bool MessageLog::append(const MessageRecord &record)
 {
-    // The journal record is built before taking the lock, in a buffer each thread keeps.
+    // The journal record and its checksum are made before taking the lock, in a buffer each
+    // thread keeps.
     thread_local QByteArray line;
     line.resize(0);
     appendRecordJson(line, record);
+    const quint32 crc = Journal::checksum(line);
     QMutexLocker lock(&m_mutex);
     if (!m_writer || queueDepthLocked() >= kMaxQueued)
         return false;
     if (m_journal.isOpen()) {
         const quint64 committed = m_committed.load(std::memory_order_acquire);
-        if (m_journal.append(line, record.id, committed)) {
+        if (m_journal.append(line, crc, record.id, committed)) {
             // Durable once every earlier record is journaled or in the database.
             if (m_journalHole <= committed)
                 m_durable.store(record.id, std::memory_order_release);

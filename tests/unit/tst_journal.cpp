@@ -39,6 +39,7 @@ private Q_SLOTS:
     void fullJournalRefuses();
     void closeEmptyTruncates();
     void fileIsPrivate();
+    void checksumIsCrc32();
 
 private:
     QString path() const { return m_dir->filePath(QStringLiteral("messages.db.journal")); }
@@ -140,7 +141,7 @@ void TestJournal::tornLineIsDropped()
     const QByteArray fourth = awkward(4);
     QByteArray header(Journal::kHeaderBytes, '\0');
     header[0] = Journal::kRecordMarker;
-    qToLittleEndian(qChecksum(fourth), header.data() + 2);
+    qToLittleEndian(Journal::checksum(fourth), header.data() + 4);
     QFile file(path());
     QVERIFY(file.open(QIODevice::ReadWrite));
     QVERIFY(file.seek(end));
@@ -153,7 +154,7 @@ void TestJournal::tornLineIsDropped()
     QCOMPARE(dropped, 1);
     // With its length it is complete.
     QVERIFY(file.open(QIODevice::ReadWrite));
-    QVERIFY(file.seek(end + 4));
+    QVERIFY(file.seek(end + 8));
     QByteArray length(4, '\0');
     qToLittleEndian(quint32(fourth.size()), length.data());
     QCOMPARE(file.write(length), 4);
@@ -352,6 +353,14 @@ void TestJournal::fileIsPrivate()
     struct stat st = {};
     QCOMPARE(::stat(QFile::encodeName(path()).constData(), &st), 0);
     QCOMPARE(st.st_mode & 0777, mode_t(0600));
+}
+
+void TestJournal::checksumIsCrc32()
+{
+    // The check value of CRC-32 (ISO 3309, as zlib and gzip compute it): journals written by
+    // one build are read by the next.
+    QCOMPARE(Journal::checksum("123456789"), quint32(0xCBF43926));
+    QCOMPARE(Journal::checksum(QByteArrayView()), quint32(0));
 }
 
 QTEST_GUILESS_MAIN(TestJournal)
