@@ -8,6 +8,10 @@
 //                 the queue push: what an emit pays before its answer);
 //   commit_per_s  records per second until the writer has committed the last one (group
 //                 commit into the database: what the log sustains).
+// and, less disturbed by other load on the machine, CPU time:
+//   append_cpu_ns  CPU time of the calling thread per append;
+//   cpu_ns         CPU time of the whole process (both threads, the database's work
+//                  included) per record, from the first append to the last commit.
 // --rounds rounds (each on a fresh log), the median of each figure counts. Prints one JSON
 // line on stdout, a line per round on stderr.
 #include "hub/Message.h"
@@ -27,6 +31,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <vector>
 
 using namespace sb;
@@ -43,8 +48,17 @@ struct Round
 {
     double appendPerS = 0;
     double commitPerS = 0;
+    double appendCpuNs = 0;
+    double cpuNs = 0;
     qint64 refused = 0;
 };
+
+qint64 cpuNs(clockid_t clock)
+{
+    timespec ts{};
+    ::clock_gettime(clock, &ts);
+    return qint64(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 // Empties the PostgreSQL log table so every round starts at id 1.
 bool emptyPostgresql(const LogDatabase &db)
@@ -94,6 +108,8 @@ std::optional<Round> runRound(const QString &setting, qint64 records, int dataBy
     Round round;
     QElapsedTimer timer;
     timer.start();
+    const qint64 threadStart = cpuNs(CLOCK_THREAD_CPUTIME_ID);
+    const qint64 processStart = cpuNs(CLOCK_PROCESS_CPUTIME_ID);
     for (qint64 i = 1; i <= records; ++i) {
         r.id = quint64(i);
         r.ts = QDateTime::currentMSecsSinceEpoch();
@@ -105,12 +121,16 @@ std::optional<Round> runRound(const QString &setting, qint64 records, int dataBy
         }
     }
     const qint64 appendNs = timer.nsecsElapsed();
+    const qint64 threadCpu = cpuNs(CLOCK_THREAD_CPUTIME_ID) - threadStart;
     while (log.committedId() < quint64(records))
         QThread::usleep(200);
     const qint64 commitNs = timer.nsecsElapsed();
+    const qint64 processCpu = cpuNs(CLOCK_PROCESS_CPUTIME_ID) - processStart;
     log.close();
     round.appendPerS = double(records) * 1e9 / double(appendNs);
     round.commitPerS = double(records) * 1e9 / double(commitNs);
+    round.appendCpuNs = double(threadCpu) / double(records);
+    round.cpuNs = double(processCpu) / double(records);
     return round;
 }
 
@@ -143,16 +163,20 @@ int main(int argc, char *argv[])
     const int rounds = qMax(1, parser.value(roundsOption).toInt());
     const QString setting = parser.value(pgOption);
 
-    std::vector<double> appendRates, commitRates;
+    std::vector<double> appendRates, commitRates, appendCpu, cpu;
     qint64 refused = 0;
     for (int i = 0; i < rounds; ++i) {
         const std::optional<Round> round = runRound(setting, records, dataBytes);
         if (!round)
             return 1;
         std::fprintf(stderr,
-                     "round %d: append %.0f records/s, commit %.0f records/s, %lld refused\n",
-                     i + 1, round->appendPerS, round->commitPerS, qlonglong(round->refused));
+                     "round %d: append %.0f records/s, commit %.0f records/s, %.0f ns CPU per "
+                     "append, %.0f ns CPU per record, %lld refused\n",
+                     i + 1, round->appendPerS, round->commitPerS, round->appendCpuNs, round->cpuNs,
+                     qlonglong(round->refused));
         appendRates.push_back(round->appendPerS);
+        appendCpu.push_back(round->appendCpuNs);
+        cpu.push_back(round->cpuNs);
         commitRates.push_back(round->commitPerS);
         refused += round->refused;
     }
@@ -165,6 +189,8 @@ int main(int argc, char *argv[])
             {QStringLiteral("rounds"), rounds},
             {QStringLiteral("append_per_s"), qRound64(median(appendRates))},
             {QStringLiteral("commit_per_s"), qRound64(median(commitRates))},
+            {QStringLiteral("append_cpu_ns"), qRound64(median(appendCpu))},
+            {QStringLiteral("cpu_ns"), qRound64(median(cpu))},
             {QStringLiteral("refused"), refused},
     };
     std::printf("%s\n", QJsonDocument(result).toJson(QJsonDocument::Compact).constData());
