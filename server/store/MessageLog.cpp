@@ -149,6 +149,18 @@ QString makePrivate(const QString &path)
     return {};
 }
 
+// The id a journal record starts with (`{"id":N,`), 0 when there is none.
+quint64 leadingId(QByteArrayView json)
+{
+    static constexpr QByteArrayView kId("{\"id\":");
+    const qsizetype end = json.indexOf(',');
+    if (!json.startsWith(kId) || end <= kId.size())
+        return 0;
+    bool ok = false;
+    const quint64 id = json.sliced(kId.size(), end - kId.size()).toULongLong(&ok);
+    return ok ? id : 0;
+}
+
 // A journal record (the record's JSON, recordJson) read back. Its `data` is taken as the
 // bytes between the `"data":` member and the `"delivered":` member, whatever they are: the
 // names before it are quoted JSON strings (a '"' in them is escaped, so the first `,"data":` is
@@ -161,17 +173,15 @@ std::optional<MessageRecord> journalRecord(QByteArrayView json)
     static constexpr QByteArrayView kDelivered(",\"delivered\":");
     const qsizetype dataAt = json.indexOf(kData);
     const qsizetype deliveredAt = json.lastIndexOf(kDelivered);
-    if (!json.startsWith("{\"id\":") || dataAt < 0 || deliveredAt < dataAt + kData.size())
+    if (dataAt < 0 || deliveredAt < dataAt + kData.size())
         return std::nullopt;
     QByteArray rest = json.first(dataAt).toByteArray();
     rest += ",\"data\":null";
     rest += json.sliced(deliveredAt);
     const QJsonObject o = QJsonDocument::fromJson(rest).object();
-    bool ok = false;
-    const qsizetype idEnd = json.indexOf(',');
     MessageRecord r;
-    r.id = json.sliced(6, idEnd - 6).toULongLong(&ok); // exact, unlike a JSON number
-    if (o.isEmpty() || !ok || r.id == 0)
+    r.id = leadingId(json); // exact, unlike a JSON number
+    if (o.isEmpty() || r.id == 0)
         return std::nullopt;
     r.ts = o.value(u"ts").toInteger();
     r.source = parseSourceName(o.value(u"source").toString()).value_or(EmitSource::Rest);
@@ -634,6 +644,7 @@ QString MessageLog::open()
     // The highest id after the replay: ids go on from there.
     if (const QString why = readBounds(); !why.isEmpty())
         return QStringLiteral("log_database %1: %2").arg(m_database.describe(), why);
+    m_lastIdAtOpen = qMax(m_lastIdAtOpen, m_journalLastId);
     if (const QString error = m_journal.open(m_database.journal); !error.isEmpty())
         qCWarning(lcLog).noquote() << error << "- answers wait for the database commit";
     m_journalHole = 0;
@@ -782,10 +793,13 @@ QString MessageLog::replayJournal()
     std::map<quint64, MessageRecord> records; // by id: the two halves, in order, no twice
     int unreadable = 0;
     for (const QByteArray &line : std::as_const(lines)) {
-        if (std::optional<MessageRecord> r = journalRecord(line))
+        if (std::optional<MessageRecord> r = journalRecord(line)) {
             records.insert_or_assign(r->id, std::move(*r));
-        else
+        } else {
             ++unreadable;
+            // Its id was given out all the same: ids go on above it.
+            m_journalLastId = qMax(m_journalLastId, leadingId(line));
+        }
     }
     if (unreadable > 0)
         qCWarning(lcLog).noquote() << unreadable << "journal records could not be read: skipped";

@@ -176,6 +176,7 @@ private:
     Journal m_journal;
     quint64 m_journalHole = 0; // highest id that could not be journaled
     quint64 m_lastAppended = 0;
+    quint64 m_journalLastId = 0; // highest id of a journal record that could not be read
     QString replayJournal();
     QString readBounds();
     qint64 queueDepthLocked() const { return qint64(m_queue.size()) + m_held; }

@@ -56,6 +56,7 @@ private Q_SLOTS:
     void killedWhileDatabaseLockedLosesNothing();
     void journalReplayFillsHoles_data();
     void journalReplayFillsHoles();
+    void unreadableJournalRecordKeepsItsId();
     void queueBoundCountsHeldRecords();
     void closeWithDatabaseLockedIsBounded();
     void queryKeepsToItsByteBudget();
@@ -713,6 +714,28 @@ void TestMessageLog::journalReplayFillsHoles()
         QCOMPARE(records[i].data, written[i].data);
         QCOMPARE(records[i].to, written[i].to);
     }
+}
+
+void TestMessageLog::unreadableJournalRecordKeepsItsId()
+{
+    // A damaged record whose id can still be read: it cannot be written, but its id was given
+    // out, so the next emit gets a higher one.
+    const auto db = logDatabase();
+    QVERIFY(db);
+    {
+        Journal journal;
+        QCOMPARE(journal.open(db->journal), QString());
+        QVERIFY(journal.append(recordJson(awkwardRecord(1, false)), 1, 0));
+        QVERIFY(journal.append(QByteArrayLiteral(R"({"id":2,"ts":)"), 2, 0));
+        journal.close(false);
+    }
+    QTest::ignoreMessage(QtWarningMsg, "1 journal records could not be read: skipped");
+    QTest::ignoreMessage(
+            QtInfoMsg, QRegularExpression(QStringLiteral("^recovered 1 records from the journal")));
+    auto log = openLog();
+    QVERIFY(log);
+    QCOMPARE(log->lastIdAtOpen(), quint64(2));
+    QCOMPARE(idsOf(everything(*log)), QList<quint64>{1});
 }
 
 void TestMessageLog::queueBoundCountsHeldRecords()
