@@ -99,13 +99,21 @@ QString Journal::open(const QString &path)
 {
     close(false);
     const QByteArray name = QFile::encodeName(path);
+    // Only a regular file is a journal (or nothing yet): a device or a FIFO in its place (a
+    // link to /dev/null, say) is neither opened for writing nor changed.
+    struct stat st = {};
+    if (::stat(name.constData(), &st) == 0 && !S_ISREG(st.st_mode))
+        return QStringLiteral("cannot use %1: not a regular file").arg(path);
     m_fd = ::open(name.constData(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (m_fd < 0)
         return systemError("cannot open", path);
     // The mode of open() applies to a new file only: one left by an older version, or
     // created by hand, is made private too (docs/API.md, "Message log records").
-    if (::fchmod(m_fd, 0600) != 0) {
-        const QString why = systemError("cannot chmod", path);
+    if (::fstat(m_fd, &st) != 0 || !S_ISREG(st.st_mode)
+        || ((st.st_mode & 0777) != 0600 && ::fchmod(m_fd, 0600) != 0)) {
+        const QString why = S_ISREG(st.st_mode)
+                ? systemError("cannot chmod 0600", path)
+                : QStringLiteral("cannot use %1: not a regular file").arg(path);
         ::close(m_fd);
         m_fd = -1;
         return why;

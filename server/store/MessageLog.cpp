@@ -127,24 +127,47 @@ QSqlDatabase openConnection(const LogDatabase &db, const QString &name, QString 
 // their owner only, whatever the umask: the file is created here with mode 0600 before SQLite
 // opens it, and SQLite gives the -wal and -shm files it creates the mode of the database file.
 // Files an older version left readable are made private (docs/API.md, "Message log records").
+// Only regular files are touched: a database path naming a device (/dev/null) or a FIFO is an
+// error, and is neither opened nor changed.
 QString makePrivate(const QString &path)
 {
+    const auto error = [&path](const char *what, QLatin1String suffix = {}) {
+        return QStringLiteral("cannot %1 %2%3: %4")
+                .arg(QLatin1String(what), path, suffix,
+                     QString::fromLocal8Bit(std::strerror(errno)));
+    };
     const QByteArray name = QFile::encodeName(path);
-    const int fd = ::open(name.constData(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    struct stat st = {};
+    if (::stat(name.constData(), &st) == 0 && !S_ISREG(st.st_mode))
+        return QStringLiteral("%1 is not a regular file").arg(path);
+    int fd = ::open(name.constData(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
-        return QStringLiteral("cannot open %1: %2")
-                .arg(path, QString::fromLocal8Bit(std::strerror(errno)));
-    const bool ok = ::fchmod(fd, 0600) == 0;
+        return error("open");
+    const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    const bool ok = regular && ((st.st_mode & 0777) == 0600 || ::fchmod(fd, 0600) == 0);
     const int why = errno;
     ::close(fd);
+    if (!regular)
+        return QStringLiteral("%1 is not a regular file").arg(path);
+    errno = why;
     if (!ok)
-        return QStringLiteral("cannot make %1 private (chmod 0600): %2")
-                .arg(path, QString::fromLocal8Bit(std::strerror(why)));
+        return error("chmod 0600");
+    // The -wal and -shm files of an earlier run, when there are any (not through a link).
     for (const char *suffix : {"-wal", "-shm"}) {
         const QByteArray beside = name + suffix;
-        if (::chmod(beside.constData(), 0600) != 0 && errno != ENOENT)
-            return QStringLiteral("cannot make %1%2 private (chmod 0600): %3")
-                    .arg(path, QLatin1String(suffix), QString::fromLocal8Bit(std::strerror(errno)));
+        fd = ::open(beside.constData(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) {
+            if (errno == ENOENT)
+                continue;
+            return error("open", QLatin1String(suffix));
+        }
+        const bool fine = ::fstat(fd, &st) == 0
+                && (!S_ISREG(st.st_mode) || (st.st_mode & 0777) == 0600 || ::fchmod(fd, 0600) == 0);
+        const int failure = errno;
+        ::close(fd);
+        errno = failure;
+        if (!fine)
+            return error("chmod 0600", QLatin1String(suffix));
     }
     return {};
 }

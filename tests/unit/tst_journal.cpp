@@ -40,6 +40,7 @@ private Q_SLOTS:
     void closeEmptyTruncates();
     void fileIsPrivate();
     void checksumIsCrc32();
+    void nonRegularFileIsLeftAlone();
 
 private:
     QString path() const { return m_dir->filePath(QStringLiteral("messages.db.journal")); }
@@ -361,6 +362,25 @@ void TestJournal::checksumIsCrc32()
     // one build are read by the next.
     QCOMPARE(Journal::checksum("123456789"), quint32(0xCBF43926));
     QCOMPARE(Journal::checksum(QByteArrayView()), quint32(0));
+}
+
+void TestJournal::nonRegularFileIsLeftAlone()
+{
+    // The journal's name links to something that is not a regular file (tst_metrics links it
+    // to /dev/null; a FIFO here, so that nothing outside this test can suffer): no journal,
+    // and the thing is not changed (the mode of /dev/null once was).
+    const QByteArray fifo = QFile::encodeName(m_dir->filePath(QStringLiteral("fifo")));
+    QCOMPARE(::mkfifo(fifo.constData(), 0644), 0);
+    QCOMPARE(::chmod(fifo.constData(), 0644), 0);
+    QVERIFY(QFile::link(QFile::decodeName(fifo), path()));
+    Journal journal;
+    const QString error = journal.open(path());
+    QVERIFY2(error.contains(u"not a regular file"), qPrintable(error));
+    QVERIFY(!journal.isOpen());
+    struct stat st = {};
+    QCOMPARE(::stat(fifo.constData(), &st), 0);
+    QVERIFY(S_ISFIFO(st.st_mode));
+    QCOMPARE(st.st_mode & 0777, mode_t(0644));
 }
 
 QTEST_GUILESS_MAIN(TestJournal)

@@ -62,6 +62,7 @@ private Q_SLOTS:
     void queryKeepsToItsByteBudget();
     void roomHistoryKeepsToItsByteBudget();
     void filesArePrivate();
+    void databaseThatIsNotAFileIsLeftAlone();
 
 private:
     std::optional<LogDatabase> logDatabase() const;
@@ -932,6 +933,27 @@ void TestMessageLog::filesArePrivate()
         QVERIFY2((st.st_mode & 077) == 0,
                  qPrintable(QStringLiteral("%1: mode %2").arg(file).arg(st.st_mode & 0777, 0, 8)));
     }
+}
+
+void TestMessageLog::databaseThatIsNotAFileIsLeftAlone()
+{
+    // log_database naming a device or a FIFO (a FIFO here: nothing outside this test can
+    // suffer) is refused at open, and the thing keeps its mode.
+    if (!m_pgServer.isEmpty())
+        QSKIP("SQLite only");
+    const QString fifo = m_dir->filePath(QStringLiteral("log.fifo"));
+    const QByteArray name = QFile::encodeName(fifo);
+    QCOMPARE(::mkfifo(name.constData(), 0644), 0);
+    QCOMPARE(::chmod(name.constData(), 0644), 0);
+    QString error;
+    const auto db = LogDatabase::parse(fifo, m_dir->path(), &error);
+    QVERIFY2(db, qPrintable(error));
+    MessageLog log(*db, 30, 1000);
+    error = log.open();
+    QVERIFY2(error.contains(u"not a regular file"), qPrintable(error));
+    struct stat st = {};
+    QCOMPARE(::stat(name.constData(), &st), 0);
+    QCOMPARE(st.st_mode & 0777, mode_t(0644));
 }
 
 // The second process of killedWhileDatabaseLockedLosesNothing: opens the log (data dir and
