@@ -195,11 +195,8 @@ bool Server::start(QString *error)
         admin->recordEmitted(record);
     });
     m_hub->setEventObserver([admin](const HubEvent &event) { admin->hubEvent(event); });
-    if (m_log) {
+    if (m_log)
         connect(m_log.get(), &MessageLog::committed, m_http, &HttpServer::logCommitted);
-        connect(m_log.get(), &MessageLog::writeFailed, m_http,
-                [http](quint64 from, quint64 to, const QString &) { http->logFailed(from, to); });
-    }
     m_running = true;
     if (!listenError.isEmpty()) {
         *error = listenError;

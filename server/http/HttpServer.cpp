@@ -464,24 +464,6 @@ void HttpServer::logCommitted(quint64 upTo)
     }
 }
 
-void HttpServer::logFailed(quint64 from, quint64 to)
-{
-    // Delivered, but not in the log: the caller must not read that as "logged".
-    for (HeldAnswers &held : m_held) {
-        for (HeldAnswer &answer : held.queue) {
-            if (answer.waitForLogId >= from && answer.waitForLogId <= to) {
-                answer.bytes = HttpReply::error(500, u"log_failed",
-                                                QStringLiteral("the event was delivered but the "
-                                                               "message log could not record it"))
-                                       .serialize(answer.close);
-                answer.status = 500;
-                answer.waitForLogId = 0;
-            }
-        }
-    }
-    logCommitted(m_logCommitted);
-}
-
 bool HttpServer::handleUpgrade(const QHttpServerRequest &request, QTcpSocket *socket, bool http10)
 {
     const QString path = request.url().path(QUrl::FullyEncoded);

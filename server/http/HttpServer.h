@@ -39,10 +39,9 @@ public:
     QString listen();
     quint16 port() const;
     void closeListeners();
-    // On the HTTP thread: the message log committed every id up to upTo, or could not write
-    // the ids from..to. Answers waiting for them leave (in order per connection).
+    // On the HTTP thread: the message log committed every id up to upTo. Answers waiting for
+    // them leave (in order per connection).
     void logCommitted(quint64 upTo);
-    void logFailed(quint64 from, quint64 to);
     // The admin stream (/admin); its intake may be called from any thread.
     AdminStream *admin() const { return m_admin; }
 

@@ -25,6 +25,10 @@ class LogWriter;
 // What GET /api/log asks for (PROTOCOL.md, "Message log records").
 struct LogQuery
 {
+    // Default byte budget of one query (see MessageLog::recordBytes): about what the answer's
+    // body may hold before it is cut short (docs/API.md, "GET /api/log").
+    static constexpr qint64 kDefaultMaxBytes = 8 << 20;
+
     QString room;                    // records whose target is this room
     QString user;                    // records whose target is this user
     QString event;                   // records of this event
@@ -32,6 +36,9 @@ struct LogQuery
     std::optional<quint64> beforeId; // ids below (paging backwards)
     std::optional<quint64> upToId;   // ids at or below
     int limit = 100;                 // 1..kMaxQueryLimit
+    // Rows are read until their bytes would pass this (at least one is always returned);
+    // 0 or less: no byte budget, `limit` only.
+    qint64 maxBytes = kDefaultMaxBytes;
 };
 
 // Where the log lives: an SQLite file (WAL) or a PostgreSQL database (the PgUrl part), same
@@ -49,14 +56,21 @@ struct LogDatabase : PgUrl
     QString describe() const; // for the log: never the password
 };
 
-// The message log (the seeds' RTM_LOG). append() copies the record as one line into the
-// memory-mapped Journal (in the OS's hands, so a killed process loses nothing) and queues it
-// (any thread, cheap); a writer thread with its own database connection writes whatever has
-// queued up in one transaction (group commit). At open, journal lines the database lacks are
-// written first (the process was killed before their commit). A caller answers once durableId()
-// covers its record: at once while the journal works, else after the commit. Retention by age and
-// row count runs on the writer thread. Queries run on the calling thread with a connection of that
-// thread's own.
+// The message log (the seeds' RTM_LOG). append() copies the record into the memory-mapped
+// Journal (in the OS's hands, so a killed process loses nothing) and queues it (any thread,
+// cheap); a writer thread with its own database connection writes whatever has queued up in one
+// transaction (group commit). A caller answers once durableId() covers its record: at once while
+// the journal works, else after the commit. Retention by age and row count runs on the writer
+// thread. Queries run on the calling thread with a connection of that thread's own.
+//
+// Nothing answered is ever dropped (docs/API.md, "Message log records"): a batch the database
+// refuses (locked, restarted, unreachable) stays with the writer, ahead of what is queued after
+// it, and is tried again on a reopened connection, 100 ms after the failure doubling to 5 s, so
+// that ids are committed in order and committedId() never passes one that is missing. The
+// INSERTs do nothing for an id already stored (a commit whose answer was lost). While the
+// database is away the records wait in memory (and the journal); append() refuses only once
+// kMaxQueued records are waiting, those the writer holds included. At open, every journal record
+// the database lacks is written first, below the highest stored id too.
 class MessageLog final : public QObject
 {
     Q_OBJECT
@@ -72,8 +86,9 @@ public:
     // Writes what is queued, stops the writer. Called by the destructor too.
     void close();
 
-    // Any thread. False when the queue is full (the writer is behind): the caller refuses
-    // the emit with 503 rather than let memory grow.
+    // Any thread. False when kMaxQueued records wait for the database (the writer is behind,
+    // or the database is away): the caller refuses the emit with 503 rather than let memory
+    // grow.
     bool append(const MessageRecord &record);
 
     quint64 lastIdAtOpen() const { return m_lastIdAtOpen; }
@@ -84,18 +99,37 @@ public:
         return qMax(m_durable.load(std::memory_order_acquire),
                     m_committed.load(std::memory_order_acquire));
     }
+    // Records not yet committed: queued, and held by the writer (being written, or waiting to
+    // be tried again). The metric switchboard_log_queue_depth.
     qint64 queueDepth() const;
     // Any thread: records matching the query, oldest first; nullopt with *error on failure.
-    std::optional<QList<MessageRecord>> query(const LogQuery &query, QString *error) const;
+    // Reads its writes: records already appended are waited for (at most 2 s) and, when the
+    // database does not have them yet (it is away), the query fails rather than leave them
+    // out. When `more` is given it is set to whether rows were left out because of
+    // query.maxBytes: the caller pages on (since_id after the last record, or before_id
+    // before the first).
+    std::optional<QList<MessageRecord>> query(const LogQuery &query, QString *error,
+                                              bool *more = nullptr) const;
     // Any thread: what `since` recovery needs of a room that memory no longer holds: its
     // events with ids in (since, upTo], oldest first, and its latest id up to upTo.
     struct RoomHistory
     {
         QList<MessageRecord> records;
         quint64 lastId = 0;
-        bool complete = true; // false: some are gone (retention), too many, or a query failed
+        // false: some are gone (retention), more than kMaxLogReplay or than maxBytes, the
+        // database lacks some (it is away) or a query failed. `records` is then empty: a replay
+        // with a gap is of no use to a client told recovered: false, which reloads anyway.
+        bool complete = true;
     };
-    RoomHistory roomHistory(const QString &room, std::optional<quint64> since, quint64 upTo) const;
+    RoomHistory roomHistory(const QString &room, std::optional<quint64> since, quint64 upTo,
+                            qint64 maxBytes = kDefaultReplayBytes) const;
+    // What a record counts against a byte budget: its data, to, event and remote, plus
+    // kRecordOverheadBytes for the rest of its JSON (recordJson).
+    static qint64 recordBytes(const MessageRecord &record)
+    {
+        return record.data.size() + record.to.size() + record.event.size() + record.remote.size()
+                + kRecordOverheadBytes;
+    }
     // Highest id retention has deleted (every id above it that was logged is still there).
     quint64 prunedUpTo() const { return m_prunedUpTo.load(std::memory_order_acquire); }
     // Any thread: runs the retention now (tests; the writer runs it every 10 s).
@@ -107,18 +141,27 @@ public:
     static constexpr int kMaxQueryLimit = 10'000;
     // Most events one join replays from the log; a longer gap answers recovered: false.
     static constexpr int kMaxLogReplay = 10'000;
+    // Default byte budget of roomHistory(): a replay past it answers recovered: false.
+    static constexpr qint64 kDefaultReplayBytes = 8 << 20;
+    static constexpr qint64 kRecordOverheadBytes = 100;
     static constexpr int kRetentionIntervalMs = 10'000;
     static constexpr int kWriteIntervalMs = 5; // group commit: at most this long between batches
+    // A failed write is tried again after kRetryFirstMs, doubling up to kRetryMaxMs.
+    static constexpr int kRetryFirstMs = 100;
+    static constexpr int kRetryMaxMs = 5'000;
+    // close() and the journal replay at open() try at most this often, for about this long
+    // (a locked SQLite file makes each try wait its busy timeout, 5 s).
+    static constexpr int kFlushAttempts = 3;
+    static constexpr int kFlushDeadlineMs = 5'000;
 
 Q_SIGNALS:
     // Emitted from the writer thread after each commit: every id up to upTo is durable.
     void committed(quint64 upTo);
-    // Emitted from the writer thread when the batch of ids from..to could not be written.
-    void writeFailed(quint64 from, quint64 to, const QString &error);
 
 private:
     friend class LogWriter;
-    std::vector<MessageRecord> takeQueued();
+    // The writer takes what is queued, after the records it still holds (`batch`).
+    void takeQueued(std::vector<MessageRecord> &batch);
 
     const LogDatabase m_database;
     const qint64 m_retentionDays;
@@ -133,11 +176,17 @@ private:
     Journal m_journal;
     quint64 m_journalHole = 0; // highest id that could not be journaled
     quint64 m_lastAppended = 0;
+    quint64 m_journalLastId = 0; // highest id of a journal record that could not be read
     QString replayJournal();
+    QString readBounds();
+    qint64 queueDepthLocked() const { return qint64(m_queue.size()) + m_held; }
 
     mutable QMutex m_mutex;
     mutable QWaitCondition m_commitDone; // with m_mutex: a batch was committed
     std::vector<MessageRecord> m_queue;
+    qint64 m_held = 0;    // records the writer has taken and not yet committed
+    QString m_writeError; // while writes fail: the database's last error, else empty
+    std::atomic<bool> m_writeFailing{false};
     bool m_writerIdle = true;                  // the writer's timer is stopped: append() wakes it
     mutable QSet<QString> m_readerConnections; // reader connection names, closed by close()
 };

@@ -15,6 +15,9 @@
 //    or a signed notification it captured) is dropped and counted in
 //    switchboard_notify_rejected_total; switchboard.notify() after configure is delivered;
 //    with --insecure and no api_key unsigned notifications are taken, with a warning.
+//  - switchboardd --log-database on a private cluster that is restarted while emits go on:
+//    every emit answered 200, during the restart too, is in GET /api/log afterwards (the
+//    writer reconnects by itself) and in the database's messages table.
 
 #include "ApiHelpers.h"
 #include "HttpClient.h"
@@ -196,6 +199,7 @@ private Q_SLOTS:
     void capturedNotificationReplayedIsRefused();
     void insecureWithoutKeyTakesUnsignedNotifications();
     void listenerSurvivesPostgresRestart();
+    void messageLogSurvivesPostgresRestart();
     void uninstallRemovesTheSchema();
 
 private:
@@ -1171,6 +1175,84 @@ void TestPostgresql::listenerSurvivesPostgresRestart()
     QCOMPARE(member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"after"_s);
     QCOMPARE(member->count(u"event"_s), 0); // otherChannel never came
     QCOMPARE(daemon.stop(), 0);
+}
+
+void TestPostgresql::messageLogSurvivesPostgresRestart()
+{
+    // A private cluster, so that restarting it disturbs no other test.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString clusterDir = dir.filePath(u"cluster"_s);
+    const QString script = sourcePath(u"scripts/pg-test-cluster.sh"_s);
+    QProcess start;
+    start.start(u"bash"_s, {script, u"start"_s, clusterDir});
+    QVERIFY(start.waitForFinished(180000));
+    const QString url = QString::fromUtf8(start.readAllStandardOutput()).trimmed();
+    QVERIFY2(start.exitStatus() == QProcess::NormalExit && start.exitCode() == 0,
+             qPrintable(QString::fromUtf8(start.readAllStandardError())));
+    struct Stop
+    {
+        QString script, dir;
+        ~Stop() { QProcess::execute(u"bash"_s, {script, u"stop"_s, dir}); }
+    } stopCluster{script, clusterDir};
+
+    ServerProcess daemon;
+    QVERIFY2(daemon.start({u"--log-database"_s, url}), qPrintable(daemon.lastError()));
+    auto api = daemon.client();
+    const QString room = uniqueName(u"logrestart:"_s);
+    QList<qint64> answered;
+    auto emitOne = [&] {
+        const HttpResponse r = api->postJson(
+                "/api/emit/room",
+                {{u"room"_s, room}, {u"event"_s, u"Logged"_s}, {u"data"_s, answered.size()}});
+        if (r.status == 200)
+            answered << r.object().value(u"id"_s).toInteger();
+        else
+            qWarning("emit answered %d: %s", r.status, r.body.constData());
+        return r.status == 200;
+    };
+    for (int i = 0; i < 5; ++i)
+        QVERIFY(emitOne());
+    // Emits go on while the cluster restarts: each one is answered (the journal holds it).
+    QProcess restart;
+    restart.setProcessChannelMode(QProcess::MergedChannels);
+    restart.start(u"bash"_s, {script, u"restart"_s, clusterDir});
+    QVERIFY(restart.waitForStarted());
+    const qsizetype before = answered.size();
+    do
+        QVERIFY(emitOne());
+    while (!restart.waitForFinished(50));
+    qInfo("%d emits answered during the restart", int(answered.size() - before));
+    QVERIFY2(restart.exitStatus() == QProcess::NormalExit && restart.exitCode() == 0,
+             restart.readAll().constData());
+    for (int i = 0; i < 5; ++i)
+        QVERIFY(emitOne());
+
+    // All of them are listed once the writer is back, without a restart of the daemon.
+    const QByteArray query = "/api/log?limit=1000&since_id=0&room=" + encodeSegment(room);
+    QList<qint64> logged;
+    QVERIFY2(waitUntil(
+                     [&] {
+                         const HttpResponse log = api->get(query);
+                         logged.clear();
+                         for (const QJsonValue &v : log.object().value(u"records"_s).toArray())
+                             logged << v.toObject().value(u"id"_s).toInteger();
+                         return log.status == 200 && logged == answered;
+                     },
+                     30000),
+             qPrintable(u"answered %1, logged %2\n%3"_s.arg(answered.size())
+                                .arg(logged.size())
+                                .arg(daemon.output())));
+    const QString output = daemon.output();
+    // The outage is reported once, and its end.
+    QVERIFY2(output.count(u"cannot write ids"_s) == 1, qPrintable(output));
+    QVERIFY2(output.contains(u"the log is written again after"_s), qPrintable(output));
+    QCOMPARE(daemon.stop(), 0);
+    QString error;
+    const QVariant rows = sql(u"private-log"_s, url,
+                              u"SELECT count(*) FROM messages WHERE to_name = ?"_s, {room}, &error);
+    QVERIFY2(rows.isValid(), qPrintable(error));
+    QCOMPARE(rows.toLongLong(), qint64(answered.size()));
 }
 
 void TestPostgresql::uninstallRemovesTheSchema()
