@@ -263,7 +263,8 @@ HttpReply RestApi::log(const HttpCall &call) const
     if (!m_context->log)
         return HttpReply::error(503, u"unavailable", QStringLiteral("the message log is not open"));
     QString error;
-    const auto records = m_context->log->query(q, &error);
+    bool more = false; // cut short by the byte budget: page on with since_id / before_id
+    const auto records = m_context->log->query(q, &error, &more);
     if (!records) {
         qCWarning(lcHttp).noquote() << "log query failed:" << error;
         return HttpReply::error(503, u"unavailable",
@@ -275,7 +276,7 @@ HttpReply RestApi::log(const HttpCall &call) const
             body += ',';
         body += recordJson(records->at(i));
     }
-    body += "]}";
+    body += more ? QByteArrayLiteral(R"(],"more":true})") : QByteArrayLiteral("]}");
     return HttpReply::json(body);
 }
 

@@ -481,6 +481,22 @@ EmitResult Hub::publish(const EmitRequest &request)
 
     result.id = ++m_lastId;
     const qint64 ts = QDateTime::currentMSecsSinceEpoch();
+    // The record goes to the log before any client can see the event: a page that reads
+    // GET /api/log the moment the event arrives finds it there.
+    if (m_observer) {
+        MessageRecord record;
+        record.id = result.id;
+        record.ts = ts;
+        record.source = request.source;
+        record.target = request.eventFrame ? request.target : EmitTarget::Legacy;
+        if (record.target != EmitTarget::All && record.target != EmitTarget::Legacy)
+            record.to = request.to;
+        record.event = request.event;
+        record.data = request.data;
+        record.delivered = request.eventFrame ? result.delivered : result.legacyDelivered;
+        record.remote = request.remote;
+        m_observer(record);
+    }
     if (request.eventFrame) {
         const QByteArray wire = eventWire(
                 result.id, request.event,
@@ -502,20 +518,6 @@ EmitResult Hub::publish(const EmitRequest &request)
     }
     m_messagesIn[size_t(request.source)].fetch_add(1, std::memory_order_relaxed);
     m_messagesOut.fetch_add(quint64(result.delivered), std::memory_order_relaxed);
-    if (m_observer) {
-        MessageRecord record;
-        record.id = result.id;
-        record.ts = ts;
-        record.source = request.source;
-        record.target = request.eventFrame ? request.target : EmitTarget::Legacy;
-        if (record.target != EmitTarget::All && record.target != EmitTarget::Legacy)
-            record.to = request.to;
-        record.event = request.event;
-        record.data = request.data;
-        record.delivered = request.eventFrame ? result.delivered : result.legacyDelivered;
-        record.remote = request.remote;
-        m_observer(record);
-    }
     return result;
 }
 

@@ -488,6 +488,8 @@ void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &,
     // hub lock, so no event is missed or sent twice while emits race the join.
     JoinResult joined;
     QList<QByteArray> fromLog;
+    const qint64 replayBudget = ctx->config.maxQueueBytes;
+    qint64 logBytes = 0;
     bool logComplete = true;
     quint64 covered = 0;
     for (int attempt = 0;; ++attempt) {
@@ -505,13 +507,16 @@ void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &,
         }
         // The first query reads from since, the next ones only what memory dropped meanwhile.
         const std::optional<quint64> from = attempt == 0 ? since : std::optional<quint64>(covered);
-        const MessageLog::RoomHistory history =
-                ctx->log->roomHistory(check.claims.room, from, upTo);
+        // Within the connection's queue limit: a longer replay would only get it closed.
+        const MessageLog::RoomHistory history = ctx->log->roomHistory(
+                check.claims.room, from, upTo, qMax<qint64>(1, replayBudget - logBytes));
         if (attempt == 0)
             ctx->hub->seedRoom(check.claims.room, history.lastId);
         logComplete = logComplete && history.complete;
-        for (const MessageRecord &r : history.records)
+        for (const MessageRecord &r : history.records) {
             fromLog.append(Hub::eventWire(r.id, r.event, &check.claims.room, r.data, r.ts));
+            logBytes += fromLog.last().size();
+        }
         covered = upTo;
     }
     if (joined.status == JoinResult::Status::Forbidden) {
@@ -528,11 +533,19 @@ void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &,
     }
     if (joined.status != JoinResult::Status::Joined)
         return;
-    const bool recovered = joined.recovered && logComplete;
-    for (const QByteArray &wire : std::as_const(fromLog))
-        send(wire, true);
+    qint64 replayBytes = logBytes;
     for (const QByteArray &wire : joined.replay)
-        send(wire, true);
+        replayBytes += wire.size();
+    // The log and memory together within the budget, or nothing: a partial replay with
+    // recovered: false would be of no use to the page, which reloads its data.
+    const bool tooLarge = replayBytes > replayBudget || joined.replayTooLarge;
+    const bool recovered = joined.recovered && logComplete && !tooLarge;
+    if (!tooLarge) {
+        for (const QByteArray &wire : std::as_const(fromLog))
+            send(wire, true);
+        for (const QByteArray &wire : joined.replay)
+            send(wire, true);
+    }
     sendJson(QByteArrayLiteral(R"({"type":"joined","room":)") + rawjson::quote(check.claims.room)
                      + QByteArrayLiteral(R"(,"recovered":)")
                      + (recovered ? QByteArrayLiteral("true") : QByteArrayLiteral("false"))

@@ -7,6 +7,7 @@
 #include "HttpClient.h"
 #include "ServerProcess.h"
 #include "TestSupport.h"
+#include "WsClient.h"
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -232,6 +233,7 @@ private Q_SLOTS:
     void stalledBodies_budgetRefuses503_memoryBounded();
     void connectionsPerAddress_limited();
     void keylessCompatCalls_refusedFromWebPages();
+    void largeRecords_replayAndLogPagesBoundedInBytes();
 
 private:
     static QByteArray emitRequest(const ServerProcess &s, const QByteArray &room);
@@ -607,6 +609,84 @@ void TestHostileClients::keylessCompatCalls_refusedFromWebPages()
            2000);
     c.receive(5000, [](const QByteArray &in) { return in.contains("}"); });
     QVERIFY2(c.received().startsWith("HTTP/1.1 200"), c.received().constData());
+}
+
+// Finding 6: joining a room of 300 records of 900 KB with since=0 took RSS from 332 to
+// 1,398 MiB; /api/log?limit=1000 built a 270 MB body. Both are bounded in bytes now.
+void TestHostileClients::largeRecords_replayAndLogPagesBoundedInBytes()
+{
+    ServerProcess server;
+    const QStringList args{u"--max-queue-bytes"_s, u"4194304"_s, u"--log-level"_s, u"warning"_s};
+    QVERIFY2(server.start(args), qPrintable(server.lastError()));
+    const QString room = uniqueName(u"big"_s);
+    QList<qint64> ids;
+    {
+        auto api = server.client();
+        const QString big(900 * 1024, u'x');
+        for (int i = 0; i < 24; ++i) {
+            const HttpResponse r = api->postJson(
+                    "/api/emit/room",
+                    {{u"room"_s, room}, {u"event"_s, u"e"_s}, {u"data"_s, big}});
+            QCOMPARE(r.status, 200);
+            ids << r.object().value(u"id"_s).toInteger();
+        }
+        // From memory: 21 MB of missed events against a 4 MiB queue: nothing replayed.
+        const QByteArray token = registerToken(*api, room, u"u"_s, u"s"_s);
+        WsClient member;
+        QVERIFY(member.open(server.wsUrl(u"/ws"_s)));
+        const QJsonObject joined = member.join(token, 0, 15000);
+        QCOMPARE(joined.value(u"type"_s).toString(), u"joined"_s);
+        QCOMPARE(joined.value(u"recovered"_s).toBool(), false);
+        QCOMPARE(joined.value(u"last_id"_s).toInteger(), ids.last());
+        QCOMPARE(member.count(u"event"_s), 0);
+        // Within the budget, the replay is complete.
+        WsClient near;
+        QVERIFY(near.open(server.wsUrl(u"/ws"_s)));
+        const QJsonObject recent = near.join(token, ids.at(ids.size() - 3), 15000);
+        QCOMPARE(recent.value(u"recovered"_s).toBool(), true);
+        QVERIFY(waitUntil([&] { return near.count(u"event"_s) == 2; }, 5000));
+    }
+    // From the log after a restart (memory empty): bounded too.
+    QCOMPARE(server.stop(), 0);
+    QVERIFY2(server.start(args), qPrintable(server.lastError()));
+    auto api = server.client();
+    spin(300);
+    const qint64 rss0 = server.rssKb();
+    const QByteArray token = registerToken(*api, room, u"u"_s, u"s"_s);
+    WsClient member;
+    QVERIFY(member.open(server.wsUrl(u"/ws"_s)));
+    const QJsonObject joined = member.join(token, 0, 15000);
+    QCOMPARE(joined.value(u"recovered"_s).toBool(), false);
+    QCOMPARE(member.count(u"event"_s), 0);
+    const qint64 rssJoin = server.rssKb();
+    // The log in pages of at most ~8 MiB, with "more" until the end.
+    QList<qint64> listed;
+    qint64 since = 0;
+    int pages = 0;
+    qint64 largestPage = 0;
+    for (;;) {
+        const HttpResponse r = api->get("/api/log?limit=1000&since_id=" + QByteArray::number(since)
+                                        + "&room=" + room.toUtf8());
+        QCOMPARE(r.status, 200);
+        largestPage = qMax<qint64>(largestPage, r.body.size());
+        const QJsonObject page = r.object();
+        const QJsonArray records = page.value(u"records"_s).toArray();
+        for (const QJsonValue &v : records)
+            listed << v.toObject().value(u"id"_s).toInteger();
+        ++pages;
+        if (!page.value(u"more"_s).toBool())
+            break;
+        QVERIFY(!records.isEmpty());
+        since = listed.last();
+    }
+    const qint64 rssPages = server.rssKb();
+    qInfo("join since=0: RSS %lld -> %lld kB; %d log pages, largest %lld bytes; RSS %lld kB",
+          rss0, rssJoin, pages, largestPage, rssPages);
+    QCOMPARE(listed, ids);
+    QVERIFY(pages >= 3);
+    QVERIFY2(largestPage < 10 * 1024 * 1024, qPrintable(QString::number(largestPage)));
+    QVERIFY2(rssJoin - rss0 < 40 * 1024, qPrintable(u"%1 -> %2"_s.arg(rss0).arg(rssJoin)));
+    QVERIFY2(rssPages - rss0 < 80 * 1024, qPrintable(u"%1 -> %2"_s.arg(rss0).arg(rssPages)));
 }
 
 QTEST_GUILESS_MAIN(TestHostileClients)
