@@ -14,14 +14,13 @@
 
 // An invariant of the code under test. A failure prints it and aborts, so that libFuzzer
 // keeps the input as a crash artifact.
-#define SB_FUZZ_CHECK(condition)                                                                  \
-    do {                                                                                          \
-        if (!(condition)) {                                                                       \
-            std::fprintf(stderr, "invariant failed: %s (%s:%d)\n", #condition, __FILE__,         \
-                         __LINE__);                                                               \
-            std::abort();                                                                         \
-        }                                                                                         \
-    } while (false)
+#define SB_FUZZ_CHECK(condition)                                                              \
+  do {                                                                                        \
+    if (!(condition)) {                                                                       \
+      std::fprintf(stderr, "invariant failed: %s (%s:%d)\n", #condition, __FILE__, __LINE__); \
+      std::abort();                                                                           \
+    }                                                                                         \
+  } while (false)
 
 namespace sbfuzz {
 

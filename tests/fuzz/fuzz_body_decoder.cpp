@@ -37,8 +37,8 @@ const char *const kContentTypes[] = {
 };
 constexpr size_t kChoices = sizeof kContentTypes / sizeof *kContentTypes;
 
-const QStringView kKeys[] = {u"room", u"event", u"data", u"payload", u"user", u"session",
-                             u"ttl",  u"publish", u"connection", u"text"};
+const QStringView kKeys[] = {u"room",    u"event", u"data",    u"payload",    u"user",
+                             u"session", u"ttl",   u"publish", u"connection", u"text"};
 
 void readFields(const DecodedBody &body)
 {

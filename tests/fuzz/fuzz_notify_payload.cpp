@@ -5,8 +5,8 @@
 
 #include "FuzzSupport.h"
 #include "hub/Names.h"
-#include "json/RawJson.h"
 #include "notify/NotifyPayload.h"
+#include "json/RawJson.h"
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***)
 {

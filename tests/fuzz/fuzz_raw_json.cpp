@@ -21,8 +21,7 @@ namespace {
 bool parseValue(QByteArrayView text, QJsonValue *value)
 {
     QJsonParseError error;
-    const QJsonDocument doc =
-            QJsonDocument::fromJson('[' + text.toByteArray() + ']', &error);
+    const QJsonDocument doc = QJsonDocument::fromJson('[' + text.toByteArray() + ']', &error);
     if (error.error != QJsonParseError::NoError || doc.array().size() != 1)
         return false;
     *value = doc.array().at(0);

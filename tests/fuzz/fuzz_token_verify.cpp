@@ -38,8 +38,8 @@ sb::RevocationList *revocations()
 
 QByteArray signedToken(QByteArrayView header, QByteArrayView payload)
 {
-    const QByteArray input = header.toByteArray().toBase64(kB64Url) + '.'
-            + payload.toByteArray().toBase64(kB64Url);
+    const QByteArray input =
+            header.toByteArray().toBase64(kB64Url) + '.' + payload.toByteArray().toBase64(kB64Url);
     return input + '.'
             + QMessageAuthenticationCode::hash(input, kSecret, QCryptographicHash::Sha256)
                       .toBase64(kB64Url);
