@@ -41,7 +41,11 @@ if [[ ${#targets[@]} -eq 0 ]]; then
     targets=("${all_targets[@]}")
 fi
 for t in "${targets[@]}"; do
-    if [[ ! " ${all_targets[*]} " =~ " $t " ]]; then
+    known=0
+    for a in "${all_targets[@]}"; do
+        [[ "$t" == "$a" ]] && known=1
+    done
+    if [[ $known -eq 0 ]]; then
         echo "fuzz.sh: unknown target '$t' (use: ${all_targets[*]})" >&2
         exit 2
     fi
