@@ -12,6 +12,9 @@ namespace sb {
 
 namespace {
 
+// The journal says who was logged out of which room: not for other local users (mode 0600).
+constexpr QFileDevice::Permissions kOwnerOnly = QFileDevice::ReadOwner | QFileDevice::WriteOwner;
+
 QByteArray line(const QString &room, const QString &user, const QString &session, qint64 at)
 {
     return QJsonDocument(QJsonObject{{QStringLiteral("room"), room},
@@ -60,9 +63,10 @@ bool RevocationList::load(QString *error)
         }
     }
     pruneLocked(QDateTime::currentSecsSinceEpoch());
-    // Compact: rewrite the journal with one line per live entry.
+    // Compact: rewrite the journal with one line per live entry, readable by the owner only
+    // (also when an older version left it world-readable).
     QSaveFile out(m_filePath);
-    bool ok = out.open(QIODevice::WriteOnly);
+    bool ok = out.open(QIODevice::WriteOnly) && out.setPermissions(kOwnerOnly);
     for (const Entry &e : std::as_const(m_revoked)) {
         if (ok)
             ok = out.write(line(e.room, e.user, e.session, e.at)) >= 0;
@@ -87,7 +91,7 @@ void RevocationList::revoke(const QString &room, const QString &user, const QStr
         e.room = room;
         e.user = user;
         e.session = session;
-        e.at = qMax(e.at, second);
+        e.at = qMax(qMax(e.at, second), e.issuedUpTo);
         at = e.at;
         if (second != m_lastPruneSecond) { // at most one sweep per second of unregisters
             m_lastPruneSecond = second;
@@ -107,7 +111,7 @@ void RevocationList::revoke(const QString &room, const QString &user, const QStr
             m_journalLines = entries.size();
         }
         QSaveFile out(m_filePath);
-        bool ok = out.open(QIODevice::WriteOnly);
+        bool ok = out.open(QIODevice::WriteOnly) && out.setPermissions(kOwnerOnly);
         for (const Entry &e : std::as_const(entries)) {
             if (ok)
                 ok = out.write(line(e.room, e.user, e.session, e.at)) >= 0;
@@ -117,9 +121,20 @@ void RevocationList::revoke(const QString &room, const QString &user, const QStr
         return;
     }
     QFile file(m_filePath);
-    if (!file.open(QIODevice::WriteOnly | QIODevice::Append)
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Append, kOwnerOnly)
         || file.write(line(room, user, session, at)) < 0)
         qCWarning(lcServer) << "cannot append a revocation to" << m_filePath << file.errorString();
+}
+
+qint64 RevocationList::issueSecond(const QString &room, const QString &user, const QString &session,
+                                   qint64 now)
+{
+    QMutexLocker lock(&m_mutex);
+    const auto it = m_revoked.find(keyOf(room, user, session));
+    if (it == m_revoked.end() || it->at < now)
+        return now;
+    it->issuedUpTo = qMax(it->issuedUpTo, it->at + 1);
+    return it->at + 1;
 }
 
 qint64 RevocationList::revokedAt(const QString &room, const QString &user,

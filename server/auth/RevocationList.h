@@ -17,7 +17,14 @@ public:
     explicit RevocationList(QString filePath = {}, qint64 keepSeconds = 604800);
 
     bool load(QString *error = nullptr);
+    // Records an unregister at `second`, or later: at the highest iat issueSecond() gave the
+    // triple, so that every token issued so far is covered (docs/API.md, "Tokens").
     void revoke(const QString &room, const QString &user, const QString &session, qint64 second);
+    // The iat for a token issued now: `now`, or the latest revocation's second + 1 when that is
+    // not before now (a register in the second of an unregister must work). Remembered, so
+    // that the next revoke() covers it even in that same second.
+    qint64 issueSecond(const QString &room, const QString &user, const QString &session,
+                       qint64 now);
     // The second of the latest revocation of the triple, or 0.
     qint64 revokedAt(const QString &room, const QString &user, const QString &session) const;
     qsizetype size() const;
@@ -36,6 +43,7 @@ private:
     {
         QString room, user, session;
         qint64 at = 0;
+        qint64 issuedUpTo = 0; // the highest iat issueSecond() gave (memory only)
     };
     QHash<QString, Entry> m_revoked;
 };

@@ -86,6 +86,8 @@ QByteArray TokenService::sign(const TokenClaims &claims) const
                         {QStringLiteral("exp"), double(claims.expiresAt)}};
     if (claims.publish)
         payload.insert(QStringLiteral("pub"), true);
+    if (claims.notBefore != 0)
+        payload.insert(QStringLiteral("nbf"), double(claims.notBefore));
     const QByteArray signingInput = header + '.'
             + QJsonDocument(payload).toJson(QJsonDocument::Compact).toBase64(kBase64Url);
     return signingInput + '.' + hmac(m_secret, signingInput).toBase64(kBase64Url);
@@ -151,6 +153,10 @@ TokenCheck TokenService::verify(QByteArrayView token, qint64 nowSeconds) const
     if (!iat.isUndefined() && !iat.isDouble())
         return invalid(QStringLiteral("token claim iat is not a number"));
     check.claims.issuedAt = secondsOf(iat.toDouble());
+    const QJsonValue nbf = claims.value(u"nbf");
+    if (!nbf.isUndefined() && !nbf.isDouble())
+        return invalid(QStringLiteral("token claim nbf is not a number"));
+    check.claims.notBefore = nbf.isUndefined() ? 0 : secondsOf(nbf.toDouble());
     const QJsonValue pub = claims.value(u"pub");
     check.claims.publish = pub.isBool() ? pub.toBool() : false;
 
@@ -159,15 +165,25 @@ TokenCheck TokenService::verify(QByteArrayView token, qint64 nowSeconds) const
         check.message = QStringLiteral("token expired");
         return check;
     }
-    if (m_revocations) {
-        const qint64 revokedAt = m_revocations->revokedAt(check.claims.room, check.claims.user,
-                                                          check.claims.session);
-        if (revokedAt > 0 && check.claims.issuedAt <= revokedAt) {
-            check.error = TokenError::Revoked;
-            check.message = QStringLiteral("token was revoked by unregister");
-            return check;
-        }
+    // secondsOf() clamps to +-9e18: with a clock near today these differences cannot overflow.
+    if (!nbf.isUndefined() && check.claims.notBefore - nowSeconds > kTokenClockSkewSeconds)
+        return invalid(QStringLiteral("token is not valid yet: its nbf is %1 s in the future")
+                               .arg(check.claims.notBefore - nowSeconds));
+    const qint64 revokedAt = m_revocations
+            ? m_revocations->revokedAt(check.claims.room, check.claims.user, check.claims.session)
+            : 0;
+    if (revokedAt > 0 && check.claims.issuedAt <= revokedAt) {
+        check.error = TokenError::Revoked;
+        check.message = QStringLiteral("token was revoked by unregister");
+        return check;
     }
+    // An iat ahead of the clock would survive every unregister until then. The one exception
+    // is what register hands out after an unregister in the same second: the revocation's
+    // second + 1, and a later unregister covers it (RevocationList::issueSecond).
+    if (check.claims.issuedAt - nowSeconds > kTokenClockSkewSeconds
+        && !(revokedAt > 0 && check.claims.issuedAt == revokedAt + 1))
+        return invalid(QStringLiteral("token claim iat is %1 s in the future")
+                               .arg(check.claims.issuedAt - nowSeconds));
     return check;
 }
 

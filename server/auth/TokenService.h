@@ -15,7 +15,13 @@ struct TokenClaims
     qint64 issuedAt = 0;  // iat, unix seconds
     qint64 expiresAt = 0; // exp, unix seconds
     bool publish = false; // pub
+    qint64 notBefore = 0; // nbf, unix seconds; 0: none (sign() then writes no nbf)
 };
+
+// Clock skew allowed between the server and whoever minted a token (docs/API.md, "Tokens"):
+// a token is accepted up to this many seconds before its nbf, and an iat at most this far in
+// the future (an iat further ahead would outlive every unregister of its second).
+inline constexpr qint64 kTokenClockSkewSeconds = 5;
 
 enum class TokenError { None, Invalid, Expired, Revoked };
 
@@ -32,6 +38,9 @@ struct TokenCheck
 
 // JWT HS256 only. The HMAC key is the secret's UTF-8 bytes, used as given. Any other alg,
 // "none" included, is refused. sub, room, sid and exp are required; lengths as PROTOCOL.md.
+// nbf and iat are optional numbers: refused (invalid_token) before nbf and when iat lies in
+// the future, both beyond kTokenClockSkewSeconds; the iat + 1 that a register gets after an
+// unregister in the same second (RevocationList::issueSecond) is accepted however far ahead.
 // Thread-safe (immutable apart from the shared revocation list, which locks itself).
 class TokenService
 {

@@ -103,6 +103,91 @@ std::optional<bool> parseBool(const QString &value)
     return std::nullopt;
 }
 
+// QSettings reads values of the form @Variant(...) and @DateTime(...) with QDataStream, as any
+// Qt type and of any size: a crafted config value made it allocate 58 GB (docs/fuzzing.md);
+// @Rect(), @Size() and the like turn a key into an empty string. Every Switchboard key is
+// text, so such a value is refused before QSettings reads the file. Conservative, on the raw
+// text: a value, or a comma-separated part of one, whose first character (after spaces,
+// quotes and backslash escapes, across continued lines) is '@' is refused unless it is "@@"
+// (QSettings' escape for a literal '@'); so are \x and octal escapes, which could spell '@'.
+// Empty when the text is fine, else "line N: ..." naming the key.
+QString checkIniValues(QByteArrayView text)
+{
+    int line = 1;
+    bool lineStart = true, comment = false, inValue = false, partStart = false;
+    qsizetype keyStart = -1, keyEnd = -1;
+    const auto keyName = [&] {
+        if (keyStart < 0 || keyEnd < keyStart)
+            return QString();
+        const QByteArrayView key = text.sliced(keyStart, keyEnd - keyStart).trimmed();
+        return QString::fromUtf8(key.first(qMin<qsizetype>(60, key.size())));
+    };
+    for (qsizetype i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '\\' && !comment) {
+            const char next = i + 1 < text.size() ? text[i + 1] : '\0';
+            if (next == '\n' || next == '\r') { // continued on the next line
+                ++i;
+                if (next == '\r' && i + 1 < text.size() && text[i + 1] == '\n')
+                    ++i;
+                ++line;
+                continue;
+            }
+            if (inValue && (next == 'x' || next == 'X' || (next >= '0' && next <= '7')))
+                return QStringLiteral("line %1: the value of '%2' has a \\x or octal escape; "
+                                      "write the character itself")
+                        .arg(line)
+                        .arg(keyName());
+            ++i; // an escape pair: it may produce nothing, so partStart stays as it is
+            continue;
+        }
+        if (c == '\n' || c == '\r') {
+            if (c == '\n')
+                ++line;
+            lineStart = true;
+            comment = inValue = partStart = false;
+            keyStart = keyEnd = -1;
+            continue;
+        }
+        if (comment)
+            continue;
+        if (lineStart) {
+            if (c == ' ' || c == '\t')
+                continue;
+            lineStart = false;
+            if (c == ';' || c == '#' || c == '[') {
+                comment = true; // a comment or a section name
+                continue;
+            }
+            keyStart = i;
+        }
+        if (!inValue) {
+            if (c == '=') {
+                inValue = partStart = true;
+                keyEnd = i;
+            }
+            continue;
+        }
+        if (c == ',') {
+            partStart = true;
+        } else if (partStart && c != ' ' && c != '\t' && c != '"') {
+            partStart = false;
+            if (c == '@') {
+                if (i + 1 < text.size() && text[i + 1] == '@') {
+                    ++i;
+                    continue;
+                }
+                return QStringLiteral("line %1: the value of '%2' starts with '@', which QSettings "
+                                      "reads as a typed value (@Variant(...), @DateTime(...)); "
+                                      "every value is text: write '@@' for a literal '@'")
+                        .arg(line)
+                        .arg(keyName());
+            }
+        }
+    }
+    return {};
+}
+
 class Sources
 {
 public:
@@ -249,6 +334,18 @@ ConfigLoader::Result ConfigLoader::load(const QCommandLineParser &parser,
         result.errors << QStringLiteral("config: cannot read the configuration file %1")
                                  .arg(c.configPath);
         return result;
+    }
+    if (configInfo.exists()) {
+        QFile file(c.configPath);
+        if (!file.open(QIODevice::ReadOnly)) {
+            result.errors << QStringLiteral("config: cannot read the configuration file %1")
+                                     .arg(c.configPath);
+            return result;
+        }
+        if (const QString why = checkIniValues(file.readAll()); !why.isEmpty()) {
+            result.errors << QStringLiteral("config: %1 %2").arg(c.configPath, why);
+            return result;
+        }
     }
     QSettings ini(c.configPath, QSettings::IniFormat);
     if (ini.status() == QSettings::FormatError) {

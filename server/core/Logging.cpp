@@ -53,6 +53,11 @@ const char *levelName(QtMsgType type)
     return "?";
 }
 
+bool needsEscape(char16_t c)
+{
+    return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029;
+}
+
 void handler(QtMsgType type, const QMessageLogContext &context, const QString &message)
 {
     if (severity(type) < g_threshold.load(std::memory_order_relaxed))
@@ -61,7 +66,8 @@ void handler(QtMsgType type, const QMessageLogContext &context, const QString &m
     if (category.startsWith("switchboard."))
         category = category.mid(12);
     const QByteArray line = QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs).toUtf8()
-            + ' ' + levelName(type) + " [" + category + "] " + message.toUtf8() + '\n';
+            + ' ' + levelName(type) + " [" + category + "] " + escapeLogText(message).toUtf8()
+            + '\n';
     static QMutex mutex;
     QMutexLocker lock(&mutex);
     std::fwrite(line.constData(), 1, size_t(line.size()), stderr);
@@ -80,6 +86,34 @@ QtMsgType typeFor(const QString &level)
 }
 
 } // namespace
+
+QString escapeLogText(const QString &text)
+{
+    qsizetype i = 0;
+    const char16_t *const units = reinterpret_cast<const char16_t *>(text.constData());
+    while (i < text.size() && !needsEscape(units[i]))
+        ++i;
+    if (i == text.size())
+        return text; // the usual case: shared, not copied
+    QString out;
+    out.reserve(text.size() + 16);
+    out.append(QStringView(text).first(i));
+    for (; i < text.size(); ++i) {
+        const char16_t c = units[i];
+        if (c == u'\n') {
+            out += u"\\n";
+        } else if (c == u'\r') {
+            out += u"\\r";
+        } else if (c == u'\t') {
+            out += u"\\t";
+        } else if (needsEscape(c)) {
+            out += QStringLiteral("\\u%1").arg(uint(c), 4, 16, QLatin1Char('0'));
+        } else {
+            out += QChar(c);
+        }
+    }
+    return out;
+}
 
 bool isValidLogLevel(const QString &level)
 {

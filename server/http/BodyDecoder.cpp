@@ -16,6 +16,13 @@ bool isHex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+QString notUtf8(const QString &what)
+{
+    return QStringLiteral("%1 is not valid UTF-8; declare its charset in Content-Type (for "
+                          "example charset=ISO-8859-1)")
+            .arg(what);
+}
+
 std::optional<QString> decodeBytes(const QByteArray &bytes, const QByteArray &charset,
                                    const QString &what, HttpReply *error)
 {
@@ -24,11 +31,7 @@ std::optional<QString> decodeBytes(const QByteArray &bytes, const QByteArray &ch
         QStringDecoder decoder(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
         QString text = decoder(bytes);
         if (decoder.hasError()) {
-            *error =
-                    HttpReply::error(400, u"bad_request",
-                                     QStringLiteral("%1 is not valid UTF-8; declare its charset in "
-                                                    "Content-Type (for example charset=ISO-8859-1)")
-                                             .arg(what));
+            *error = HttpReply::error(400, u"bad_request", notUtf8(what));
             return std::nullopt;
         }
         return text;
@@ -49,6 +52,47 @@ std::optional<QString> decodeBytes(const QByteArray &bytes, const QByteArray &ch
     }
     return text;
 }
+
+// The fields of one form body, decoded with one QStringDecoder (opening one per field is
+// costly for charsets that ICU converts).
+class FieldDecoder
+{
+public:
+    explicit FieldDecoder(const QByteArray &charset)
+        : m_charset(charset),
+          m_decoder(charset.isEmpty()
+                            ? QStringDecoder(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless)
+                            : QStringDecoder(charset.constData(), QStringDecoder::Flag::Stateless))
+    { }
+
+    // nullopt: not valid in the charset (`what` names the field in *error), or an unknown
+    // charset.
+    template<typename What>
+    std::optional<QString> operator()(const QByteArray &bytes, What what, HttpReply *error)
+    {
+        if (!m_decoder.isValid()) {
+            *error = HttpReply::error(415, u"unsupported_media_type",
+                                      QStringLiteral("charset '%1' is not supported")
+                                              .arg(QString::fromLatin1(m_charset.left(60))));
+            return std::nullopt;
+        }
+        m_decoder.resetState();
+        QString text = m_decoder(bytes);
+        if (!m_decoder.hasError())
+            return text;
+        *error = HttpReply::error(
+                400, u"bad_request",
+                m_charset.isEmpty()
+                        ? notUtf8(what())
+                        : QStringLiteral("%1 is not valid %2")
+                                  .arg(what(), QString::fromLatin1(m_charset.left(60))));
+        return std::nullopt;
+    }
+
+private:
+    QByteArray m_charset;
+    QStringDecoder m_decoder;
+};
 
 } // namespace
 
@@ -106,17 +150,27 @@ std::optional<DecodedBody> BodyDecoder::decodeJsonText(const QByteArray &utf8, c
         *error = QStringLiteral("%1 must be a JSON object").arg(what);
         return std::nullopt;
     }
+    // QJsonDocument takes raw control characters in strings, "\q" and 1. as valid; kept raw,
+    // they would leave the server as invalid JSON (the message log, /api/log, clients).
+    if (const QString why = rawjson::strictError(decoded.m_jsonText); !why.isEmpty()) {
+        *error = QStringLiteral("%1 is not valid JSON: %2").arg(what, why);
+        return std::nullopt;
+    }
     decoded.m_fields = doc.object();
     return decoded;
 }
 
 std::optional<DecodedBody> BodyDecoder::decode(const QHttpServerRequest &request, HttpReply *error)
 {
-    const QByteArray contentType =
-            singleHeaderValue(request.value(QByteArrayLiteral("content-type")));
+    return decode(singleHeaderValue(request.value(QByteArrayLiteral("content-type"))),
+                  request.body(), error);
+}
+
+std::optional<DecodedBody> BodyDecoder::decode(const QByteArray &contentType,
+                                               const QByteArray &body, HttpReply *error)
+{
     QByteArray mediaType, charset;
     parseContentType(contentType, &mediaType, &charset);
-    const QByteArray &body = request.body();
 
     bool form = false;
     if (mediaType.isEmpty()) {
@@ -154,14 +208,27 @@ std::optional<DecodedBody> BodyDecoder::decode(const QHttpServerRequest &request
         return json;
     }
 
-    // application/x-www-form-urlencoded
-    const QList<QByteArray> pairs = body.split('&');
-    for (const QByteArray &pair : pairs) {
+    // application/x-www-form-urlencoded, in one pass over the body: linear in its size.
+    FieldDecoder decodeField(charset);
+    qsizetype fields = 0;
+    for (qsizetype start = 0; start <= body.size();) {
+        qsizetype end = body.indexOf('&', start);
+        if (end < 0)
+            end = body.size();
+        const QByteArrayView pair(body.constData() + start, end - start);
+        start = end + 1;
         if (pair.isEmpty())
             continue;
+        if (++fields > kMaxFormFields) {
+            *error = HttpReply::error(400, u"bad_request",
+                                      QStringLiteral("the form has more than %1 fields; at most "
+                                                     "%1 are allowed")
+                                              .arg(kMaxFormFields));
+            return std::nullopt;
+        }
         const qsizetype eq = pair.indexOf('=');
-        QByteArray rawKey = eq < 0 ? pair : pair.left(eq);
-        QByteArray rawValue = eq < 0 ? QByteArray() : pair.mid(eq + 1);
+        QByteArray rawKey = (eq < 0 ? pair : pair.first(eq)).toByteArray();
+        QByteArray rawValue = eq < 0 ? QByteArray() : pair.sliced(eq + 1).toByteArray();
         for (const QByteArray *part : {&rawKey, &rawValue}) {
             for (qsizetype i = 0; i < part->size(); ++i) {
                 if (part->at(i) == '%'
@@ -177,27 +244,29 @@ std::optional<DecodedBody> BodyDecoder::decode(const QHttpServerRequest &request
         }
         rawKey.replace('+', ' ');
         rawValue.replace('+', ' ');
-        const auto key = decodeBytes(QByteArray::fromPercentEncoding(rawKey), charset,
-                                     QStringLiteral("a form field name"), error);
+        const auto key = decodeField(
+                QByteArray::fromPercentEncoding(rawKey),
+                [] { return QStringLiteral("a form field name"); }, error);
         if (!key)
             return std::nullopt;
-        const auto value = decodeBytes(QByteArray::fromPercentEncoding(rawValue), charset,
-                                       QStringLiteral("form field '%1'").arg(*key), error);
+        const auto value = decodeField(
+                QByteArray::fromPercentEncoding(rawValue),
+                [&] { return QStringLiteral("form field '%1'").arg(key->left(60)); }, error);
         if (!value)
             return std::nullopt;
         if (*key == u"data" || *key == u"payload") {
             const QByteArray json = value->toUtf8();
             QString why;
-            if (!rawjson::isValidValue(json, &why)) {
+            if (!rawjson::isValidValue(json, &why)) { // strict too (rawjson::strictError)
                 *error = HttpReply::error(
                         400, u"invalid_json",
                         QStringLiteral("%1 is not valid JSON text: %2").arg(*key, why));
                 return std::nullopt;
             }
             decoded.m_formJson.insert(*key, rawjson::compact(json));
-            decoded.m_fields.insert(*key, QJsonValue::Null); // present; use rawJson()
+            decoded.m_formFields.insert(*key, QJsonValue::Null); // present; use rawJson()
         } else {
-            decoded.m_fields.insert(*key, *value);
+            decoded.m_formFields.insert(*key, *value);
         }
     }
     return decoded;

@@ -21,8 +21,15 @@ class DecodedBody
 {
 public:
     bool isForm() const { return m_form; }
-    bool has(QStringView key) const { return m_fields.contains(key); }
-    QJsonValue value(QStringView key) const { return m_fields.value(key); }
+    bool has(QStringView key) const
+    {
+        return m_form ? m_formFields.contains(key.toString()) : m_fields.contains(key);
+    }
+    QJsonValue value(QStringView key) const
+    {
+        return m_form ? m_formFields.value(key.toString(), QJsonValue(QJsonValue::Undefined))
+                      : m_fields.value(key);
+    }
     // Raw JSON text of a member, whitespace outside strings removed (forms: `data` only).
     // Null when absent.
     QByteArray rawJson(QStringView key) const;
@@ -30,19 +37,29 @@ public:
 private:
     friend class BodyDecoder;
     bool m_form = false;
-    QJsonObject m_fields;
-    QByteArray m_jsonText;                 // JSON bodies: the UTF-8 text
-    QHash<QString, QByteArray> m_formJson; // form bodies: JSON-valued fields (data)
+    QJsonObject m_fields;                    // JSON bodies
+    QByteArray m_jsonText;                   // JSON bodies: the UTF-8 text
+    QHash<QString, QJsonValue> m_formFields; // form bodies (a hash: QJsonObject inserts are
+                                             // O(n) each, quadratic over a form)
+    QHash<QString, QByteArray> m_formJson;   // form bodies: JSON-valued fields (data)
 };
+
+// At most this many fields in a form body (docs/API.md, "Request bodies"); more is a 400.
+inline constexpr qsizetype kMaxFormFields = 1000;
 
 class BodyDecoder
 {
 public:
     // On failure `error` holds the 400/415 answer and the result is nullopt.
     static std::optional<DecodedBody> decode(const QHttpServerRequest &request, HttpReply *error);
+    // The same for a body and its Content-Type header value (empty: none), without HTTP.
+    static std::optional<DecodedBody> decode(const QByteArray &contentType, const QByteArray &body,
+                                             HttpReply *error);
 
     // A JSON object text (UTF-8) read like a JSON body, for JSON that arrives by other ways
     // than HTTP (database notifications). nullopt with *error ("<what> is not valid JSON: ...").
+    // Strict: what QJsonDocument lets through against RFC 8259 (raw control characters in
+    // strings, unknown escapes, numbers like 1.) is refused too (rawjson::strictError).
     static std::optional<DecodedBody> decodeJsonText(const QByteArray &utf8, const QString &what,
                                                      QString *error);
 

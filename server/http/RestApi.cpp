@@ -66,11 +66,9 @@ RestApi::Registration RestApi::issueToken(const QString &room, const QString &us
     claims.user = user;
     claims.session = session;
     claims.publish = publish;
-    claims.issuedAt = now;
-    // A token issued in the second of an unregister must still work: it gets iat + 1.
-    const qint64 revokedAt = m_context->revocations->revokedAt(room, user, session);
-    if (revokedAt >= claims.issuedAt)
-        claims.issuedAt = revokedAt + 1;
+    // A token issued in the second of an unregister must still work: it gets iat + 1, and the
+    // next unregister covers it (RevocationList::issueSecond).
+    claims.issuedAt = m_context->revocations->issueSecond(room, user, session, now);
     claims.expiresAt = claims.issuedAt + ttl;
     return Registration{m_context->tokens->sign(claims), claims.expiresAt};
 }

@@ -61,7 +61,154 @@ QString decodeKey(QByteArrayView literal)
     return doc.array().at(0).toString();
 }
 
+bool isDigit(uchar c)
+{
+    return c >= '0' && c <= '9';
+}
+
+bool isHexDigit(uchar c)
+{
+    return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// RFC 8259 section 6: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool isRfcNumber(QByteArrayView n)
+{
+    qsizetype i = 0;
+    const auto at = [&](qsizetype k) { return k < n.size() ? uchar(n[k]) : uchar(0); };
+    if (at(i) == '-')
+        ++i;
+    if (at(i) == '0') {
+        ++i;
+    } else if (isDigit(at(i))) {
+        while (isDigit(at(i)))
+            ++i;
+    } else {
+        return false;
+    }
+    if (at(i) == '.') {
+        ++i;
+        if (!isDigit(at(i)))
+            return false;
+        while (isDigit(at(i)))
+            ++i;
+    }
+    if (at(i) == 'e' || at(i) == 'E') {
+        ++i;
+        if (at(i) == '+' || at(i) == '-')
+            ++i;
+        if (!isDigit(at(i)))
+            return false;
+        while (isDigit(at(i)))
+            ++i;
+    }
+    return i == n.size();
+}
+
+enum class Break { None, Control, Escape, Number };
+
+struct Finding
+{
+    Break kind = Break::None;
+    qsizetype offset = -1;
+    qsizetype length = 0; // the escape or number text at offset
+};
+
+// One pass over text, strings and number tokens only (the structure is QJsonDocument's
+// business). controlOnly: report control characters only (findControlCharacter).
+Finding scanStrict(QByteArrayView text, bool controlOnly)
+{
+    const auto *p = reinterpret_cast<const uchar *>(text.data());
+    const qsizetype n = text.size();
+    qsizetype i = 0;
+    while (i < n) {
+        const uchar c = p[i];
+        if (c == '"') {
+            ++i;
+            // Plain string bytes are skipped in a tight loop; only '"', '\\' and control
+            // characters stop it.
+            while (i < n) {
+                const uchar s = p[i];
+                if (s == '"') {
+                    ++i;
+                    break;
+                }
+                if (s < 0x20)
+                    return {Break::Control, i, 1};
+                if (s == '\\') {
+                    if (i + 1 >= n)
+                        return {}; // unterminated: QJsonDocument refuses it
+                    const uchar e = p[i + 1];
+                    if (e < 0x20)
+                        return {Break::Control, i + 1, 1};
+                    if (e == 'u') {
+                        for (qsizetype k = i + 2; k < i + 6; ++k) {
+                            if (k >= n || !isHexDigit(p[k])) {
+                                if (!controlOnly)
+                                    return {Break::Escape, i, k - i};
+                                break;
+                            }
+                        }
+                        i += 2; // the hex digits are plain bytes
+                        continue;
+                    }
+                    const bool known = e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f'
+                            || e == 'n' || e == 'r' || e == 't';
+                    if (!known && !controlOnly)
+                        return {Break::Escape, i, 2};
+                    i += 2;
+                    continue;
+                }
+                ++i;
+            }
+        } else if (c < 0x20) {
+            if (c != '\t' && c != '\n' && c != '\r')
+                return {Break::Control, i, 1};
+            ++i;
+        } else if (!controlOnly && (c == '-' || c == '.' || isDigit(c))) {
+            qsizetype end = i + 1;
+            while (end < n
+                   && (isDigit(p[end]) || p[end] == '.' || p[end] == 'e' || p[end] == 'E'
+                       || p[end] == '+' || p[end] == '-'))
+                ++end;
+            if (!isRfcNumber(text.sliced(i, end - i)))
+                return {Break::Number, i, end - i};
+            i = end;
+        } else {
+            ++i;
+        }
+    }
+    return {};
+}
+
 } // namespace
+
+qsizetype findControlCharacter(QByteArrayView text)
+{
+    return scanStrict(text, true).offset;
+}
+
+QString strictError(QByteArrayView text)
+{
+    const Finding f = scanStrict(text, false);
+    const auto shown = [&] {
+        return QString::fromUtf8(text.sliced(f.offset, qMin<qsizetype>(f.length, 40)));
+    };
+    switch (f.kind) {
+    case Break::None:
+        return {};
+    case Break::Control:
+        return QStringLiteral("unescaped control character U+%1 at offset %2 (RFC 8259: "
+                              "escape it, for example as \\u%1)")
+                .arg(uchar(text[f.offset]), 4, 16, QLatin1Char('0'))
+                .arg(f.offset);
+    case Break::Escape:
+        return QStringLiteral("invalid escape sequence %1 at offset %2").arg(shown()).arg(f.offset);
+    case Break::Number:
+        return QStringLiteral("invalid number %1 at offset %2").arg(shown()).arg(f.offset);
+    }
+    return {};
+}
 
 QByteArray compact(QByteArrayView text)
 {
@@ -151,6 +298,12 @@ bool isValidValue(QByteArrayView text, QString *error)
                               .arg(qMax(0, parseError.offset - 1))
                     : QStringLiteral("not a single JSON value");
         }
+        return false;
+    }
+    QString strict = strictError(text);
+    if (!strict.isEmpty()) {
+        if (error)
+            *error = std::move(strict);
         return false;
     }
     return true;

@@ -23,10 +23,28 @@ QList<QByteArrayView> elements(QByteArrayView arrayText);
 // `text` with whitespace outside strings removed (text must be valid JSON).
 QByteArray compact(QByteArrayView text);
 
-// True when text is one valid JSON value (object, array, string, number, true/false/null).
+// True when text is one valid JSON value (object, array, string, number, true/false/null),
+// by QJsonDocument and the strict rules of strictError() below.
 bool isValidValue(QByteArrayView text, QString *error = nullptr);
 
-// A JSON string literal for s ("..." with the escapes RFC 8259 requires), in UTF-8.
+// The byte offset of the first raw control character (a byte below 0x20) inside a string
+// literal of text, or -1. Outside strings only the JSON whitespace \t \n \r may be below 0x20;
+// any other such byte there is reported as well. RFC 8259 section 7 requires control
+// characters in strings to be escaped; Qt 6.4's QJsonDocument accepts them raw, and text that
+// is kept raw (`data`) would leave the server as invalid JSON (docs/API.md, "Request bodies").
+qsizetype findControlCharacter(QByteArrayView text);
+
+// The RFC 8259 rules Qt 6.4's QJsonDocument does not enforce, checked on text it accepted:
+// no raw control characters (findControlCharacter), escapes only \" \\ \/ \b \f \n \r \t and
+// \uXXXX (Qt takes "\q" as "q"), numbers with digits on both sides of a decimal point (Qt
+// takes .5, 1. and 1.e5). Empty when text keeps them, else a sentence naming the first break
+// and its byte offset. Every entrance of JSON text calls it after QJsonDocument: request
+// bodies and form `data` (BodyDecoder), WebSocket frames, notification payloads.
+QString strictError(QByteArrayView text);
+
+// A JSON string literal for s ("..." with the escapes RFC 8259 requires), in UTF-8: '"', '\\'
+// and every control character below U+0020 are escaped (\b \f \n \r \t or \u00XX), so names
+// with control characters still give valid JSON.
 QByteArray quote(QStringView s);
 // The same, appended to `out`.
 void appendQuoted(QByteArray &out, QStringView s);

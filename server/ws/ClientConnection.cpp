@@ -425,6 +425,8 @@ void ClientConnection::handleText(const QString &message)
                   {});
         return;
     }
+    if (const QString why = rawjson::strictError(text); !why.isEmpty()) // docs/API.md
+        return sendError("bad_request", QStringLiteral("frame is not valid JSON: ") + why, {});
     if (!doc.isObject()) {
         sendError("bad_request", QStringLiteral("frame must be a JSON object with a type"), {});
         return;

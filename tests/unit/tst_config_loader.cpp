@@ -140,6 +140,10 @@ private Q_SLOTS:
     void insecureGeneratesOnlyTheJwtSecret();
     void secretsFromTheFileAreUsed();
     void noGenerationWhenNotAllowed();
+    void typedIniValuesAreRefused_data();
+    void typedIniValuesAreRefused();
+    void atSignsThatAreText_data();
+    void atSignsThatAreText();
 
 private:
     // Loads with argv = switchboardd <args>, after --data-dir <tmp>.
@@ -717,6 +721,84 @@ void TestConfigLoader::noGenerationWhenNotAllowed()
     const ConfigLoader::Result r = load({}, QProcessEnvironment(), false);
     QVERIFY(!r.errors.isEmpty());
     QVERIFY(!QFile::exists(defaultIniPath()));
+}
+
+void TestConfigLoader::typedIniValuesAreRefused_data()
+{
+    // QSettings deserializes @Variant(...) with QDataStream: fuzz_config_loader found a value
+    // that made it allocate 58 GB (docs/fuzzing.md). Refused before QSettings reads the file.
+    QTest::addColumn<QByteArray>("ini");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("fuzz_config_loader crash input") << QByteArray::fromBase64(
+            "YSpfawAAAAAAAAAAAAAAAAAAAAAAdF9zZWNyZXQ9QFZhcmlhbnQoXDBcMFwwXH"
+            "g3ZlxrZXk9QEJBcnJheShrKQpqd3Rfc2VjcmV0PUBWYXJpYW50KFwwXDBc"
+            "MFx0bHNfY2VydHg3ZlwwXDBcQnl080FycmF5CGluaSkK")
+                                                    << u"line 1: the value of"_s;
+    QTest::newRow("@Variant QByteArray of 4 GiB")
+            << "api_key=k\njwt_secret=@Variant(\\0\\0\\0\\f\\xff\\xff\\xff\\xf0)\n"_ba
+            << u"line 2: the value of 'jwt_secret' starts with '@'"_s;
+    QTest::newRow("@DateTime") << "[General]\nlisten=@DateTime(\\0)\n"_ba
+                               << u"line 2: the value of 'listen'"_s;
+    QTest::newRow("@Rect") << "api_key=@Rect(1 2 3 4)\n"_ba << u"'api_key' starts with '@'"_s;
+    QTest::newRow("quoted, after spaces")
+            << "jwt_secret=  \"@Variant(x)\"\n"_ba << u"'jwt_secret' starts with '@'"_s;
+    QTest::newRow("a list element") << "allowed_origins=https://a.example, @Variant(x)\n"_ba
+                                    << u"'allowed_origins' starts with '@'"_s;
+    QTest::newRow("continued line")
+            << "jwt_secret=\\\n@Variant(x)\n"_ba << u"'jwt_secret' starts with '@'"_s;
+    QTest::newRow("after an escape that produces nothing")
+            << "jwt_secret=\\z@Variant(x)\n"_ba << u"starts with '@'"_s;
+    QTest::newRow("\\x40") << "jwt_secret=\\x40Variant(x)\n"_ba
+                           << u"line 1: the value of 'jwt_secret' has a \\x or octal escape"_s;
+    QTest::newRow("octal \\100") << "a=1\r\njwt_secret=ok\\100Variant(x)\r\n"_ba
+                                 << u"line 2: the value of 'jwt_secret' has a \\x"_s;
+}
+
+void TestConfigLoader::typedIniValuesAreRefused()
+{
+    QFETCH(QByteArray, ini);
+    QFETCH(QString, expected);
+    const QString path = writeIni(u"typed.ini"_s, ini);
+    for (const bool generate : {false, true}) {
+        const ConfigLoader::Result r = load({u"--config"_s, path}, QProcessEnvironment(), generate);
+        QVERIFY2(anyContains(r.errors, expected), qPrintable(r.errors.join(u" | ")));
+        QVERIFY(anyContains(r.errors, path));
+    }
+    QCOMPARE(readFile(path), ini); // never rewritten
+}
+
+void TestConfigLoader::atSignsThatAreText_data()
+{
+    QTest::addColumn<QByteArray>("ini");
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<QString>("value");
+    QTest::newRow("inside a URL") << "log_database=postgresql://app:pw@db:5432/log\n"_ba
+                                  << u"log_database"_s << u"postgresql://app:pw@db:5432/log"_s;
+    QTest::newRow("@@ is a literal @")
+            << "jwt_secret=@@secret\n"_ba << u"jwt_secret"_s << u"@secret"_s;
+    QTest::newRow("in the middle")
+            << "api_key=a@Variant(x)\n"_ba << u"api_key"_s << u"a@Variant(x)"_s;
+    QTest::newRow("comments and sections")
+            << "; @Variant(x)\n# key=@Variant(y)\n[General]\napi_key=k@\n"_ba << u"api_key"_s
+            << u"k@"_s;
+    QTest::newRow("other escapes")
+            << "jwt_secret=a\\tb\\\\c\n"_ba << u"jwt_secret"_s << u"a\tb\\c"_s;
+}
+
+void TestConfigLoader::atSignsThatAreText()
+{
+    QFETCH(QByteArray, ini);
+    QFETCH(QString, key);
+    QFETCH(QString, value);
+    QByteArray text = ini;
+    if (key != u"api_key")
+        text += "api_key=k\n";
+    if (key != u"jwt_secret")
+        text += "jwt_secret=s\n";
+    const QString path = writeIni(u"text.ini"_s, text);
+    const ConfigLoader::Result r = load({u"--config"_s, path}, QProcessEnvironment(), false);
+    QVERIFY2(r.errors.isEmpty(), qPrintable(r.errors.join(u" | ")));
+    QCOMPARE(textValue(r.config, key), value);
 }
 
 QTEST_GUILESS_MAIN(TestConfigLoader)

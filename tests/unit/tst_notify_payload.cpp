@@ -169,6 +169,15 @@ void TestNotifyPayload::rejected_data()
             << u"room"_s;
     QTest::newRow("user too long")
             << QByteArray(R"({"user":")" + QByteArray(256, 'u') + R"(","event":"e"})") << u"user"_s;
+    // Qt 6.4's QJsonDocument takes raw control characters in strings: invalid JSON (RFC 8259),
+    // refused like in a REST body (BodyDecoder::decodeJsonText, rawjson::strictError).
+    QTest::newRow("raw NUL in data")
+            << QByteArray("{\"room\":\"r\",\"event\":\"e\",\"data\":\"a\0b\"}", 37)
+            << u"not valid JSON: unescaped control character U+0000 at offset 33"_s;
+    QTest::newRow("raw newline in room")
+            << "{\"room\":\"a\nb\",\"event\":\"e\"}"_ba << u"control character U+000a"_s;
+    QTest::newRow("unknown escape")
+            << R"({"room":"r","event":"e","data":"\q"})"_ba << u"invalid escape sequence"_s;
     QTest::newRow("connection empty")
             << R"({"connection":"","event":"e"})"_ba << u"connection must not be empty"_s;
 }

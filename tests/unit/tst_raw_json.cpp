@@ -28,8 +28,16 @@ private Q_SLOTS:
     void compact();
     void isValidValue_data();
     void isValidValue();
+    void isValidValueIsStrict_data();
+    void isValidValueIsStrict();
+    void findControlCharacter_data();
+    void findControlCharacter();
+    void everyControlCharacterIsFound();
+    void strictError_data();
+    void strictError();
     void quote_data();
     void quote();
+    void quoteEscapesEveryControlCharacter();
     void elements_data();
     void elements();
 };
@@ -282,6 +290,116 @@ void TestRawJson::isValidValue()
     QCOMPARE(rawjson::isValidValue(text), valid); // error pointer optional
 }
 
+void TestRawJson::isValidValueIsStrict_data()
+{
+    // What Qt 6.4's QJsonDocument accepts but RFC 8259 does not (docs/API.md, "Request
+    // bodies"): kept raw, such text would leave the server as invalid JSON.
+    QTest::addColumn<QByteArray>("text");
+    QTest::newRow("NUL in a string") << QByteArray("\"a\0b\"", 5);
+    QTest::newRow("raw newline in a string") << "\"a\nb\""_ba;
+    QTest::newRow("raw tab in a string") << "{\"k\":\"a\tb\"}"_ba;
+    QTest::newRow("U+001F in a key") << "{\"a\x1f\":1}"_ba;
+    QTest::newRow("backslash + raw newline") << "\"a\\\nb\""_ba;
+    QTest::newRow("unknown escape \\q") << R"("a\qb")"_ba;
+    QTest::newRow("escape \\'") << R"(["a\'"])"_ba;
+    QTest::newRow("escape \\U0041") << R"("\U0041")"_ba;
+    QTest::newRow(".5") << "[.5]"_ba;
+    QTest::newRow("-.5") << R"({"a":-.5})"_ba;
+    QTest::newRow("1.") << "1."_ba;
+    QTest::newRow("1.e5") << "[1.e5]"_ba;
+}
+
+void TestRawJson::isValidValueIsStrict()
+{
+    QFETCH(QByteArray, text);
+    // The premise: Qt's parser takes it (else QJsonDocument alone would do).
+    QJsonParseError parseError;
+    QJsonDocument::fromJson("[" + text + "]", &parseError);
+    QCOMPARE(parseError.error, QJsonParseError::NoError);
+
+    QString error;
+    QVERIFY(!rawjson::isValidValue(text, &error));
+    QVERIFY2(error.contains(u"offset"), qPrintable(error));
+}
+
+void TestRawJson::findControlCharacter_data()
+{
+    QTest::addColumn<QByteArray>("text");
+    QTest::addColumn<qsizetype>("offset");
+    QTest::newRow("empty") << QByteArray() << qsizetype(-1);
+    QTest::newRow("plain") << R"({"a":"b","c":[1,2.5,true]})"_ba << qsizetype(-1);
+    QTest::newRow("whitespace outside strings") << "{\n\t\"a\" :\r\n 1 }\n"_ba << qsizetype(-1);
+    QTest::newRow("escaped controls") << R"({"a":"\n\t\u0000\u001f\\"})"_ba << qsizetype(-1);
+    QTest::newRow("NUL") << QByteArray("{\"data\":\"a\0b\"}", 14) << qsizetype(10);
+    QTest::newRow("newline") << "{\"data\":\"a\nb\"}"_ba << qsizetype(10);
+    QTest::newRow("tab") << "\"\t\""_ba << qsizetype(1);
+    QTest::newRow("in a key") << "{\"a\rb\":1}"_ba << qsizetype(3);
+    QTest::newRow("after a backslash") << "[\"a\\\nb\"]"_ba << qsizetype(4);
+    QTest::newRow("after \\\\ (not an escape)") << "[\"\\\\\x01\"]"_ba << qsizetype(4);
+    QTest::newRow("U+0001 outside strings") << "[1,\x01 2]"_ba << qsizetype(3);
+    QTest::newRow("second string") << "[\"ok\",\"\\\"\",\"x\x1b\"]"_ba << qsizetype(13);
+    QTest::newRow("DEL and UTF-8 are not control characters")
+            << "[\"\x7f caf\xc3\xa9 \xe2\x80\xa8\"]"_ba << qsizetype(-1);
+    QTest::newRow("unterminated string") << "\"abc"_ba << qsizetype(-1);
+    QTest::newRow("lone backslash at the end") << "\"abc\\"_ba << qsizetype(-1);
+}
+
+void TestRawJson::findControlCharacter()
+{
+    QFETCH(QByteArray, text);
+    QFETCH(qsizetype, offset);
+    QCOMPARE(rawjson::findControlCharacter(text), offset);
+    if (offset >= 0) {
+        QVERIFY(uchar(text.at(offset)) < 0x20);
+        QVERIFY(!rawjson::strictError(text).isEmpty());
+    }
+}
+
+void TestRawJson::everyControlCharacterIsFound()
+{
+    for (int c = 0; c < 0x20; ++c) {
+        QByteArray text = R"({"room":"r","data":"a)"_ba;
+        const qsizetype at = text.size();
+        text += char(c);
+        text += R"(b"})";
+        QCOMPARE(rawjson::findControlCharacter(text), at);
+        const QString why = rawjson::strictError(text);
+        QVERIFY2(why.contains(u"U+%1"_s.arg(c, 4, 16, QLatin1Char('0'))), qPrintable(why));
+        QVERIFY2(why.contains(u"offset %1"_s.arg(at)), qPrintable(why));
+        QVERIFY(!rawjson::isValidValue(text));
+    }
+}
+
+void TestRawJson::strictError_data()
+{
+    QTest::addColumn<QByteArray>("text");
+    QTest::addColumn<QString>("expected"); // empty: valid; else a part of the message
+    for (const char *ok : {"0", "-0", "-0.0e-0", "1E+05", "123456789012345678901234567890",
+                           "[1,-2,3.25,4e9]", R"({"a":"\"\\\/\b\f\n\r\t\u00e9\uD83D\uDE00"})",
+                           R"({"1.":".5","\u0041":1})", "true", "null", "\n[ 1 ,\t2 ]\r\n"})
+        QTest::addRow("valid %s", ok) << QByteArray(ok) << QString();
+    QTest::newRow("control") << "[\"a\x02\"]"_ba << u"control character U+0002 at offset 3"_s;
+    QTest::newRow("escape") << R"(["ab\q"])"_ba << u"escape sequence \\q at offset 4"_s;
+    QTest::newRow("short \\u") << R"(["\u12"])"_ba << u"escape sequence \\u12 at offset 2"_s;
+    QTest::newRow("number .5") << R"({"a":.5})"_ba << u"number .5 at offset 5"_s;
+    QTest::newRow("number 1.") << "[0,1.]"_ba << u"number 1. at offset 3"_s;
+    QTest::newRow("number 1.e5") << "1.e5"_ba << u"number 1.e5 at offset 0"_s;
+    QTest::newRow("number 01") << "[01]"_ba << u"number 01 at offset 1"_s;
+    QTest::newRow("number +1") << "[+1]"_ba << QString(); // not a number token: Qt refuses it
+    QTest::newRow("number 1e") << "[1e]"_ba << u"number 1e at offset 1"_s;
+}
+
+void TestRawJson::strictError()
+{
+    QFETCH(QByteArray, text);
+    QFETCH(QString, expected);
+    const QString why = rawjson::strictError(text);
+    if (expected.isEmpty())
+        QVERIFY2(why.isEmpty(), qPrintable(why));
+    else
+        QVERIFY2(why.contains(expected), qPrintable(why));
+}
+
 void TestRawJson::quote_data()
 {
     QTest::addColumn<QString>("input");
@@ -312,6 +430,28 @@ void TestRawJson::quote()
     const QJsonArray parsed = QJsonDocument::fromJson("[" + quoted + "]").array();
     QCOMPARE(parsed.size(), 1);
     QCOMPARE(parsed.at(0).toString(), input);
+}
+
+void TestRawJson::quoteEscapesEveryControlCharacter()
+{
+    // Names may hold control characters (escaped in a JSON body, or in a form): every JSON
+    // the server writes with them must stay valid (the message log, /api/log, frames).
+    QString name = u"room"_s;
+    for (char16_t c = 0; c < 0x20; ++c)
+        name += QChar(c);
+    name += u"\u007f\u2028\u2029\"\\end"_s;
+    QByteArray out = R"({"room":)"_ba;
+    rawjson::appendQuoted(out, name);
+    out += '}';
+    for (char c : out)
+        QVERIFY2(uchar(c) >= 0x20, "raw control character in a JSON string");
+    QCOMPARE(rawjson::findControlCharacter(out), -1);
+    QVERIFY2(rawjson::strictError(out).isEmpty(), qPrintable(rawjson::strictError(out)));
+    QJsonParseError error;
+    const QJsonDocument doc = QJsonDocument::fromJson(out, &error);
+    QCOMPARE(error.error, QJsonParseError::NoError);
+    QCOMPARE(doc.object().value(u"room").toString(), name);
+    QCOMPARE(rawjson::member(out, u"room"), rawjson::quote(name));
 }
 
 void TestRawJson::elements_data()

@@ -11,6 +11,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <sys/stat.h>
+
 using namespace Qt::StringLiterals;
 using sb::RevocationList;
 using sb::TokenCheck;
@@ -99,6 +101,14 @@ private Q_SLOTS:
     void revocationPersistsAcrossInstances();
     void revocationPruning();
     void revocationPruningOnLoad();
+    void reissueInTheSecondOfAnUnregisterIsRevokedByTheNext();
+    void reissueChainInOneSecond();
+    void notBefore_data();
+    void notBefore();
+    void issuedInTheFuture_data();
+    void issuedInTheFuture();
+    void futureIatCannotOutliveAnUnregister();
+    void revocationFileIsOwnerOnly();
 };
 
 void TestTokenService::signVerifyRoundTrip_data()
@@ -643,6 +653,233 @@ void TestTokenService::revocationPruningOnLoad()
     QCOMPARE(second.revokedAt(u"r"_s, u"stale"_s, u"s"_s), 0);
     QCOMPARE(second.revokedAt(u"r"_s, u"fresh"_s, u"s"_s), now - 3000);
     QCOMPARE(second.size(), 1);
+}
+
+void TestTokenService::reissueInTheSecondOfAnUnregisterIsRevokedByTheNext()
+{
+    // docs/API.md, "Tokens": a token whose iat is at or before the unregister's second is
+    // refused; a register in that same second gets iat + 1. The next unregister, still in that
+    // second, must cover that token too: it used to record the same second, and the token
+    // with iat + 1 survived it.
+    const qint64 t = 1'700'000'000;
+    RevocationList revocations;
+    TokenService service("secret"_ba, &revocations);
+    const QString room = u"hr:emp:1"_s, user = u"SCOTT"_s, session = u"S-1"_s;
+    auto issue = [&] {
+        const qint64 iat = revocations.issueSecond(room, user, session, t);
+        return service.sign(TokenClaims{user, room, session, iat, t + 3600, false});
+    };
+
+    const QByteArray first = issue();
+    QCOMPARE(revocations.issueSecond(room, user, session, t), t); // nothing revoked yet
+    QVERIFY(service.verify(first, t).ok());
+    revocations.revoke(room, user, session, t); // unregister
+    QCOMPARE(service.verify(first, t).error, TokenError::Revoked);
+
+    const QByteArray second = issue(); // register, same second
+    QCOMPARE(service.verify(second, t).claims.issuedAt, t + 1);
+    TokenCheck check = service.verify(second, t);
+    QVERIFY2(check.ok(), qPrintable(check.message));
+
+    revocations.revoke(room, user, session, t); // unregister again, same second
+    check = service.verify(second, t);
+    QCOMPARE(check.error, TokenError::Revoked);
+    QCOMPARE(service.verify(second, t + 1).error, TokenError::Revoked); // and later
+    QCOMPARE(service.verify(second, t + 100).error, TokenError::Revoked);
+
+    // A register after that still works.
+    const QByteArray third = issue();
+    check = service.verify(third, t);
+    QVERIFY2(check.ok(), qPrintable(check.message));
+    // An unregister in a later second covers it as before.
+    revocations.revoke(room, user, session, t + 1);
+    QCOMPARE(service.verify(third, t + 1).error, TokenError::Revoked);
+    // Another triple is not affected by any of it.
+    QCOMPARE(revocations.issueSecond(room, user, u"S-2"_s, t), t);
+}
+
+void TestTokenService::reissueChainInOneSecond()
+{
+    // Ten register/unregister pairs in one second: each token is refused after the next
+    // unregister, and the newest one, issued ahead of the clock, is still accepted.
+    const qint64 t = 1'700'000'000;
+    RevocationList revocations;
+    TokenService service("secret"_ba, &revocations);
+    QList<QByteArray> tokens;
+    for (int i = 0; i < 10; ++i) {
+        revocations.revoke(u"r"_s, u"u"_s, u"s"_s, t);
+        const qint64 iat = revocations.issueSecond(u"r"_s, u"u"_s, u"s"_s, t);
+        QCOMPARE(iat, t + 1 + i);
+        tokens << service.sign(TokenClaims{u"u"_s, u"r"_s, u"s"_s, iat, t + 60, false});
+        const TokenCheck check = service.verify(tokens.last(), t);
+        QVERIFY2(check.ok(), qPrintable(check.message));
+        for (qsizetype k = 0; k + 1 < tokens.size(); ++k)
+            QCOMPARE(service.verify(tokens[k], t).error, TokenError::Revoked);
+    }
+    // Once the clock has caught up, an unregister covers the newest one too.
+    revocations.revoke(u"r"_s, u"u"_s, u"s"_s, t + 3);
+    QCOMPARE(service.verify(tokens.last(), t + 3).error, TokenError::Revoked);
+}
+
+void TestTokenService::notBefore_data()
+{
+    QTest::addColumn<QJsonValue>("nbf"); // relative to now; Undefined: no claim
+    QTest::addColumn<bool>("ok");
+    const qint64 skew = sb::kTokenClockSkewSeconds;
+    QCOMPARE(skew, 5);
+    QTest::newRow("absent") << QJsonValue(QJsonValue::Undefined) << true;
+    QTest::newRow("in the past") << QJsonValue(-100) << true;
+    QTest::newRow("now") << QJsonValue(0) << true;
+    QTest::newRow("within the skew") << QJsonValue(double(skew)) << true;
+    QTest::newRow("just beyond the skew") << QJsonValue(double(skew + 1)) << false;
+    QTest::newRow("an hour ahead") << QJsonValue(3600) << false;
+    QTest::newRow("far future 1e300") << QJsonValue(1e300) << false;
+    QTest::newRow("a string") << QJsonValue(u"0"_s) << false;
+    QTest::newRow("null") << QJsonValue(QJsonValue::Null) << false;
+}
+
+void TestTokenService::notBefore()
+{
+    QFETCH(QJsonValue, nbf);
+    QFETCH(bool, ok);
+    const qint64 now = 1'700'000'000;
+    QJsonObject payload = fullPayload(now);
+    if (nbf.isDouble())
+        payload.insert(u"nbf"_s, nbf.toDouble() >= 1e18 ? nbf.toDouble() : now + nbf.toDouble());
+    else if (!nbf.isUndefined())
+        payload.insert(u"nbf"_s, nbf);
+    TokenService service("secret"_ba, nullptr);
+    const TokenCheck check =
+            service.verify(handMade(kHs256Header, json(payload), "secret"_ba), now);
+    QCOMPARE(check.ok(), ok);
+    if (!ok) {
+        QCOMPARE(check.error, TokenError::Invalid);
+        QCOMPARE(check.code(), u"invalid_token"_s);
+        QVERIFY2(check.message.contains(u"nbf"), qPrintable(check.message));
+    }
+    // sign() writes nbf when given.
+    if (ok && nbf.isDouble()) {
+        TokenClaims claims{u"u"_s, u"r"_s, u"s"_s, now, now + 60, false};
+        claims.notBefore = now + qint64(nbf.toDouble());
+        const TokenCheck signedCheck = service.verify(service.sign(claims), now);
+        QVERIFY2(signedCheck.ok(), qPrintable(signedCheck.message));
+        QCOMPARE(signedCheck.claims.notBefore, claims.notBefore);
+    }
+}
+
+void TestTokenService::issuedInTheFuture_data()
+{
+    QTest::addColumn<double>("iatFromNow");
+    QTest::addColumn<bool>("ok");
+    const double skew = double(sb::kTokenClockSkewSeconds);
+    QTest::newRow("an hour ago") << -3600.0 << true;
+    QTest::newRow("now") << 0.0 << true;
+    QTest::newRow("within the skew") << skew << true;
+    QTest::newRow("just beyond the skew") << skew + 1 << false;
+    QTest::newRow("a year ahead") << 365.0 * 86400 << false;
+    QTest::newRow("1e300") << 1e300 << false;
+}
+
+void TestTokenService::issuedInTheFuture()
+{
+    QFETCH(double, iatFromNow);
+    QFETCH(bool, ok);
+    const qint64 now = 1'700'000'000;
+    QJsonObject payload = fullPayload(now);
+    payload.insert(u"iat"_s, iatFromNow >= 1e18 ? iatFromNow : now + iatFromNow);
+    payload.insert(u"exp"_s, double(now) + 10 * 365 * 86400.0);
+    TokenService service("secret"_ba, nullptr);
+    const TokenCheck check =
+            service.verify(handMade(kHs256Header, json(payload), "secret"_ba), now);
+    QCOMPARE(check.ok(), ok);
+    if (!ok) {
+        QCOMPARE(check.code(), u"invalid_token"_s);
+        QVERIFY2(check.message.contains(u"iat"), qPrintable(check.message));
+    }
+}
+
+void TestTokenService::futureIatCannotOutliveAnUnregister()
+{
+    // A token minted with an iat a year ahead used to be accepted, and no unregister before
+    // that date could revoke it.
+    const qint64 now = 1'700'000'000;
+    RevocationList revocations;
+    TokenService service("secret"_ba, &revocations);
+    const QByteArray ahead = service.sign(
+            TokenClaims{u"u"_s, u"r"_s, u"s"_s, now + 365 * 86400, now + 400 * 86400, false});
+    revocations.revoke(u"r"_s, u"u"_s, u"s"_s, now);
+    const TokenCheck check = service.verify(ahead, now + 1);
+    QVERIFY(!check.ok());
+    QCOMPARE(check.code(), u"invalid_token"_s);
+    // Within the skew the token works, and an unregister once its iat has come covers it.
+    const QByteArray slightlyAhead =
+            service.sign(TokenClaims{u"u"_s, u"r"_s, u"s"_s, now + 4, now + 3600, false});
+    QVERIFY(service.verify(slightlyAhead, now + 1).ok());
+    revocations.revoke(u"r"_s, u"u"_s, u"s"_s, now + 4);
+    QCOMPARE(service.verify(slightlyAhead, now + 4).error, TokenError::Revoked);
+}
+
+void TestTokenService::revocationFileIsOwnerOnly()
+{
+    // The journal names users and sessions: 0600, whatever the umask (022 here).
+    const mode_t oldMask = ::umask(022);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const auto ownerOnly = QFileDevice::ReadOwner | QFileDevice::WriteOwner;
+    const auto permissionsOf = [](const QString &path) {
+        return QFile::permissions(path)
+                & (QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner
+                   | QFileDevice::ReadGroup | QFileDevice::WriteGroup | QFileDevice::ExeGroup
+                   | QFileDevice::ReadOther | QFileDevice::WriteOther | QFileDevice::ExeOther);
+    };
+
+    // Created by the first append.
+    const QString appended = dir.filePath(u"appended.jsonl"_s);
+    {
+        RevocationList list(appended);
+        list.revoke(u"r"_s, u"u"_s, u"s"_s, QDateTime::currentSecsSinceEpoch());
+    }
+    QVERIFY(QFile::exists(appended));
+    QCOMPARE(permissionsOf(appended), ownerOnly);
+
+    // Created by load()'s compaction.
+    const QString loaded = dir.filePath(u"loaded.jsonl"_s);
+    {
+        RevocationList list(loaded);
+        QVERIFY(list.load());
+    }
+    QVERIFY(QFile::exists(loaded));
+    QCOMPARE(permissionsOf(loaded), ownerOnly);
+
+    // A world-readable journal of an older version is narrowed at load.
+    const QString old = dir.filePath(u"old.jsonl"_s);
+    {
+        QFile file(old);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(R"({"room":"r","user":"u","session":"s","at":)"
+                   + QByteArray::number(QDateTime::currentSecsSinceEpoch()) + "}\n");
+    }
+    QVERIFY(QFile::setPermissions(old,
+                                  ownerOnly | QFileDevice::ReadGroup | QFileDevice::ReadOther));
+    {
+        RevocationList list(old);
+        QVERIFY(list.load());
+        QCOMPARE(list.size(), 1);
+    }
+    QCOMPARE(permissionsOf(old), ownerOnly);
+
+    // Rewritten by a compaction on revoke (more than 2 x live + 1000 lines).
+    const QString compacted = dir.filePath(u"compacted.jsonl"_s);
+    {
+        RevocationList list(compacted);
+        QVERIFY(list.load());
+        QVERIFY(QFile::setPermissions(compacted, ownerOnly | QFileDevice::ReadOther));
+        const qint64 now = QDateTime::currentSecsSinceEpoch();
+        for (int i = 0; i < 1100; ++i)
+            list.revoke(u"r"_s, u"u"_s, u"s"_s, now);
+    }
+    QCOMPARE(permissionsOf(compacted), ownerOnly);
+    ::umask(oldMask);
 }
 
 QTEST_GUILESS_MAIN(TestTokenService)
