@@ -3,7 +3,8 @@
 #
 #   bash scripts/fuzz.sh [seconds-per-target] [target...]     (default: 60 s, every target)
 #
-# Targets: raw_json body_decoder notify_payload token_verify config_loader names
+# Targets: raw_json body_decoder notify_payload token_verify config_loader names, and the two
+# that drive the real server in process over loopback sockets: http_stream ws_frames
 # (the executables are build/fuzz/tests/fuzz/fuzz_<target>).
 #
 # 1. installs clang-15 and libclang-common-15-dev (libFuzzer) with the other dependencies
@@ -22,7 +23,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-all_targets=(raw_json body_decoder notify_payload token_verify config_loader names)
+all_targets=(raw_json body_decoder notify_payload token_verify config_loader names http_stream
+    ws_frames)
 seconds=60
 if [[ $# -gt 0 ]]; then
     case "$1" in
@@ -60,6 +62,8 @@ max_len() {
         token_verify) echo 2048 ;;
         config_loader) echo 4096 ;;
         names) echo 1024 ;;
+        http_stream) echo 8192 ;;
+        ws_frames) echo 4096 ;;
     esac
 }
 # A dictionary of JSON tokens helps where the input is JSON.
@@ -67,6 +71,17 @@ dict() {
     case "$1" in
         raw_json | body_decoder | notify_payload | token_verify) echo "-dict=$root/tests/fuzz/json.dict" ;;
         config_loader) echo "-dict=$root/tests/fuzz/ini.dict" ;;
+        http_stream) echo "-dict=$root/tests/fuzz/http.dict" ;;
+        ws_frames) echo "-dict=$root/tests/fuzz/json.dict" ;;
+    esac
+}
+
+# The network targets run the whole server in process: memory it frees on its own threads
+# after an input is done would read as leaks of that input, so leak detection is left to the
+# ASan test pass for them (the server's tests run with detect_leaks=1).
+extra_flags() {
+    case "$1" in
+        http_stream | ws_frames) echo "-detect_leaks=0" ;;
     esac
 }
 
@@ -113,7 +128,7 @@ for t in "${targets[@]}"; do
     if [[ -d "$root/tests/fuzz/corpus/$t" ]]; then
         cp -n "$root/tests/fuzz/corpus/$t"/* "$corpus"/ 2>/dev/null || true
     fi
-    read -r -a dict_arg <<<"$(dict "$t")"
+    read -r -a dict_arg <<<"$(dict "$t") $(extra_flags "$t")"
     echo
     echo "==== fuzz.sh: $t for $seconds s ===="
     rc=0
