@@ -8,10 +8,10 @@
 #include "http/ListenServers.h"
 #include "http/RequestGuard.h"
 #include "hub/Hub.h"
+#include "net/LingeringClose.h"
 #include "store/MessageLog.h"
 #include "ws/ClientConnection.h"
 #include "ws/IoShard.h"
-#include "net/LingeringClose.h"
 
 #include <QFile>
 #include <QHostInfo>
@@ -330,8 +330,7 @@ QString HttpServer::keylessRefusal(const HttpCall &call) const
     if (host.endsWith('.'))
         host.chop(1);
     const QString name = QString::fromLatin1(host);
-    if (config.allowedHosts.contains(name) || name == u"localhost"
-        || name.endsWith(u".localhost"))
+    if (config.allowedHosts.contains(name) || name == u"localhost" || name.endsWith(u".localhost"))
         return {};
     const QHostAddress address(name);
     if (!address.isNull()) {

@@ -120,8 +120,8 @@ void RequestGuard::pause()
     // The request clock waits with the client: it cannot send while the server does not read.
     m_timer->stop();
     m_stallTimer->start(m_config->readTimeoutS * 1000);
-    qCDebug(lcHttp).noquote() << "reading paused for" << m_socket->peerAddress().toString()
-                              << ":" << unsentBytes() << "bytes of answers unread";
+    qCDebug(lcHttp).noquote() << "reading paused for" << m_socket->peerAddress().toString() << ":"
+                              << unsentBytes() << "bytes of answers unread";
 }
 
 // Inside the guard's transaction: reads what is buffered, so that Qt's parser finds nothing;

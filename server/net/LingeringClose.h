@@ -11,8 +11,8 @@ namespace sb::net {
 // sent just before it. So: keep a duplicate of the descriptor, let Qt write what it still
 // holds and close its own descriptor, then send FIN (shutdown for writing) and read and
 // discard what the client still sends until it closes, goes quiet for kQuietMs, kMaxMs
-// have passed or kMaxDrainBytes were discarded. Discarding allocates nothing; at most kMaxLingering connections linger at
-// once (beyond that the close is a plain one).
+// have passed or kMaxDrainBytes were discarded. Discarding allocates nothing; at most kMaxLingering
+// connections linger at once (beyond that the close is a plain one).
 //
 // Call before or right after the socket is told to close, on the socket's thread. TLS
 // sockets are left alone (their close_notify lives in the QSslSocket). Returns false when

@@ -6,12 +6,12 @@
 #include "core/ServerContext.h"
 #include "hub/Hub.h"
 #include "hub/Names.h"
+#include "net/LingeringClose.h"
+#include "net/MemoryTrim.h"
 #include "store/MessageLog.h"
 #include "ws/IoShard.h"
 #include "ws/WsFrame.h"
 #include "json/RawJson.h"
-#include "net/LingeringClose.h"
-#include "net/MemoryTrim.h"
 
 #include <QDateTime>
 #include <QJsonArray>
@@ -123,8 +123,8 @@ void ClientConnection::checkUnsent()
     m_peakUnsent = qMax(m_peakUnsent, unsent);
     if (unsent <= m_shard->context()->config.maxQueueBytes)
         return;
-    qCWarning(lcWs).noquote() << "closing slow client" << connectionIdText(m_id) << "with"
-                              << unsent << "bytes unsent (it does not read its pongs)";
+    qCWarning(lcWs).noquote() << "closing slow client" << connectionIdText(m_id) << "with" << unsent
+                              << "bytes unsent (it does not read its pongs)";
     if (Metrics *metrics = m_shard->context()->metrics)
         metrics->countSlowClientDisconnect();
     closeWith(1013, "too slow: unsent queue over the limit");

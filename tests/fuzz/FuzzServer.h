@@ -69,7 +69,8 @@ inline QByteArray token()
         return d.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals);
     };
     const QByteArray head = b64(R"({"alg":"HS256","typ":"JWT"})");
-    const QByteArray claims = b64(R"({"sub":"u","room":"fuzz","sid":"s","iat":1,"exp":4102444800,"pub":true})");
+    const QByteArray claims =
+            b64(R"({"sub":"u","room":"fuzz","sid":"s","iat":1,"exp":4102444800,"pub":true})");
     const QByteArray sig = QMessageAuthenticationCode::hash(head + '.' + claims, kSecret,
                                                             QCryptographicHash::Sha256);
     return head + '.' + claims + '.' + b64(sig);

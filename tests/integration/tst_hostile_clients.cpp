@@ -50,8 +50,7 @@ public:
         a.sin_family = AF_INET;
         a.sin_port = htons(port);
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(m_fd, reinterpret_cast<sockaddr *>(&a), sizeof a) < 0
-            && errno != EINPROGRESS)
+        if (::connect(m_fd, reinterpret_cast<sockaddr *>(&a), sizeof a) < 0 && errno != EINPROGRESS)
             return false;
         pollfd p{m_fd, POLLOUT, 0};
         return ::poll(&p, 1, 5000) == 1 && !(p.revents & (POLLERR | POLLHUP));
@@ -128,7 +127,8 @@ public:
     {
         return "GET " + path
                 + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: "
+                  "13\r\n\r\n";
     }
 
 private:
@@ -202,8 +202,8 @@ int closeCode(const ServerFrame &f)
 
 int openDescriptors(qint64 pid)
 {
-    return int(QDir(u"/proc/%1/fd"_s.arg(pid)).entryList(QDir::NoDotAndDotDot | QDir::System
-                                                           | QDir::AllEntries)
+    return int(QDir(u"/proc/%1/fd"_s.arg(pid))
+                       .entryList(QDir::NoDotAndDotDot | QDir::System | QDir::AllEntries)
                        .size());
 }
 
@@ -279,7 +279,8 @@ void TestHostileClients::pipelinedRequests_unreadAnswers_boundedAndCut()
              qPrintable(u"descriptors %1 -> %2"_s.arg(fds0).arg(openDescriptors(server.pid()))));
     const qint64 rssAfter = server.rssKb();
     qInfo("RSS after the cut: %lld kB", rssAfter);
-    QVERIFY2(rssAfter - rss0 < 16 * 1024, qPrintable(u"RSS %1 kB after %2 kB"_s.arg(rssAfter).arg(rss0)));
+    QVERIFY2(rssAfter - rss0 < 16 * 1024,
+             qPrintable(u"RSS %1 kB after %2 kB"_s.arg(rssAfter).arg(rss0)));
     QVERIFY(server.output().contains(u"without reading"_s));
 }
 
@@ -296,8 +297,10 @@ void TestHostileClients::pipelinedRequests_readingClient_getsEveryAnswer()
         if (i % 2 == 0)
             requests += "GET /switchboard.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
         else
-            requests += "GET /api/rooms/n" + QByteArray::number(i) + " HTTP/1.1\r\nHost: "
-                    "127.0.0.1\r\nX-API-Key: " + server.apiKey() + "\r\n\r\n";
+            requests += "GET /api/rooms/n" + QByteArray::number(i)
+                    + " HTTP/1.1\r\nHost: "
+                      "127.0.0.1\r\nX-API-Key: "
+                    + server.apiKey() + "\r\n\r\n";
     }
     PosixClient c;
     QVERIFY(c.connectTo(server.port()));
@@ -340,8 +343,7 @@ void TestHostileClients::pipelinedRequests_readingClient_getsEveryAnswer()
 void TestHostileClients::pingFlood_closedWithinQueueLimit_memoryBack()
 {
     ServerProcess server;
-    QVERIFY2(server.start({u"--max-queue-bytes"_s, u"4194304"_s}),
-             qPrintable(server.lastError()));
+    QVERIFY2(server.start({u"--max-queue-bytes"_s, u"4194304"_s}), qPrintable(server.lastError()));
     auto api = server.client();
     const double slow0 = metricValue(*api, "switchboard_slow_client_disconnects_total");
     spin(300);
@@ -363,9 +365,7 @@ void TestHostileClients::pingFlood_closedWithinQueueLimit_memoryBack()
     QVERIFY2(peak - rss0 < 40 * 1024,
              qPrintable(u"RSS grew from %1 kB to %2 kB"_s.arg(rss0).arg(peak)));
     QVERIFY(waitUntil(
-            [&] {
-                return metricValue(*api, "switchboard_slow_client_disconnects_total") > slow0;
-            },
+            [&] { return metricValue(*api, "switchboard_slow_client_disconnects_total") > slow0; },
             5000));
     // Closed, flushed or cut, and the memory is back.
     spin(6000);
@@ -399,7 +399,8 @@ void TestHostileClients::frameOverLimit_close1009_noReset()
             }
             c.receive(10);
         }
-        QVERIFY2(!c.reset(), qPrintable(u"round %1: connection reset after %2 bytes"_s.arg(round).arg(sent)));
+        QVERIFY2(!c.reset(),
+                 qPrintable(u"round %1: connection reset after %2 bytes"_s.arg(round).arg(sent)));
         QVERIFY2(c.eof(), qPrintable(u"round %1: no close"_s.arg(round)));
         QByteArray in = c.received();
         const QList<ServerFrame> frames = takeFrames(in);
@@ -432,7 +433,8 @@ void TestHostileClients::goodFrameThenBadFrame_answeredBeforeClose()
         QVERIFY2(!c.reset(), qPrintable(u"round %1: reset"_s.arg(round)));
         QByteArray in = c.received();
         const QList<ServerFrame> frames = takeFrames(in);
-        QVERIFY2(frames.size() >= 2, qPrintable(u"round %1: %2 frames"_s.arg(round).arg(frames.size())));
+        QVERIFY2(frames.size() >= 2,
+                 qPrintable(u"round %1: %2 frames"_s.arg(round).arg(frames.size())));
         QCOMPARE(frames[0].opcode, 0x1);
         QCOMPARE(QJsonDocument::fromJson(frames[0].payload).object(),
                  (QJsonObject{{u"type"_s, u"pong"_s}, {u"ref"_s, 7}}));
@@ -494,7 +496,8 @@ void TestHostileClients::stalledBodies_budgetRefuses503_memoryBounded()
     t.start();
     QCOMPARE(api->get("/api/health").status, 200);
     const qint64 healthMs = t.elapsed();
-    qInfo("%d of %d stalled bodies refused with 503; RSS %lld kB -> peak %lld kB; health in %lld ms",
+    qInfo("%d of %d stalled bodies refused with 503; RSS %lld kB -> peak %lld kB; health in %lld "
+          "ms",
           refused, kClients, rss0, peak, healthMs);
     QVERIFY2(refused >= kClients - 20, qPrintable(QString::number(refused)));
     QVERIFY2(peak - rss0 < 80 * 1024,
@@ -625,8 +628,7 @@ void TestHostileClients::largeRecords_replayAndLogPagesBoundedInBytes()
         const QString big(900 * 1024, u'x');
         for (int i = 0; i < 24; ++i) {
             const HttpResponse r = api->postJson(
-                    "/api/emit/room",
-                    {{u"room"_s, room}, {u"event"_s, u"e"_s}, {u"data"_s, big}});
+                    "/api/emit/room", {{u"room"_s, room}, {u"event"_s, u"e"_s}, {u"data"_s, big}});
             QCOMPARE(r.status, 200);
             ids << r.object().value(u"id"_s).toInteger();
         }
@@ -680,8 +682,8 @@ void TestHostileClients::largeRecords_replayAndLogPagesBoundedInBytes()
         since = listed.last();
     }
     const qint64 rssPages = server.rssKb();
-    qInfo("join since=0: RSS %lld -> %lld kB; %d log pages, largest %lld bytes; RSS %lld kB",
-          rss0, rssJoin, pages, largestPage, rssPages);
+    qInfo("join since=0: RSS %lld -> %lld kB; %d log pages, largest %lld bytes; RSS %lld kB", rss0,
+          rssJoin, pages, largestPage, rssPages);
     QCOMPARE(listed, ids);
     QVERIFY(pages >= 3);
     QVERIFY2(largestPage < 10 * 1024 * 1024, qPrintable(QString::number(largestPage)));
