@@ -675,6 +675,12 @@ HubStats Hub::stats() const
     return s;
 }
 
+quint64 Hub::lastId() const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_lastId;
+}
+
 void Hub::setLastId(quint64 id)
 {
     QMutexLocker lock(&m_mutex);

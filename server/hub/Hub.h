@@ -156,6 +156,8 @@ public:
     QList<RoomMember> roomMembers(const QString &room) const;
     HubStats stats() const;
     qint64 openCount() const { return m_openCount.load(std::memory_order_relaxed); }
+    // The highest id given so far (any room).
+    quint64 lastId() const;
 
     // Ids continue from the message log after a restart; events up to `id` are then only in
     // the log, not in memory.

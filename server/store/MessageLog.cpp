@@ -1017,6 +1017,7 @@ MessageLog::RoomHistory MessageLog::roomHistory(const QString &room, std::option
     if (!latest) {
         qCWarning(lcLog).noquote() << "cannot read the history of room" << room << ":" << error;
         history.complete = false;
+        history.lastIdKnown = false;
         return history;
     }
     history.lastId = latest->isEmpty() ? 0 : latest->constFirst().id;

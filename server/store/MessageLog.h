@@ -120,6 +120,9 @@ public:
         // database lacks some (it is away) or a query failed. `records` is then empty: a replay
         // with a gap is of no use to a client told recovered: false, which reloads anyway.
         bool complete = true;
+        // false: the latest id could not be read (the database is away): lastId is unknown,
+        // not 0, and must not be taken as the room's latest id.
+        bool lastIdKnown = true;
     };
     RoomHistory roomHistory(const QString &room, std::optional<quint64> since, quint64 upTo,
                             qint64 maxBytes = kDefaultReplayBytes) const;

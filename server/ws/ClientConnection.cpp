@@ -489,6 +489,7 @@ void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &,
     // the missed events come from the message log, then memory supplies the rest under the
     // hub lock, so no event is missed or sent twice while emits race the join.
     JoinResult joined;
+    bool lastIdUnknown = false; // the log could not say the room's latest id
     QList<QByteArray> fromLog;
     const qint64 replayBudget = ctx->config.maxQueueBytes;
     qint64 logBytes = 0;
@@ -512,8 +513,11 @@ void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &,
         // Within the connection's queue limit: a longer replay would only get it closed.
         const MessageLog::RoomHistory history = ctx->log->roomHistory(
                 check.claims.room, from, upTo, qMax<qint64>(1, replayBudget - logBytes));
-        if (attempt == 0)
+        // Only what the log really said: a room seeded with 0 while the log is away would
+        // answer last_id 0 to every later join (found by bench/soak.sh).
+        if (attempt == 0 && history.lastIdKnown)
             ctx->hub->seedRoom(check.claims.room, history.lastId);
+        lastIdUnknown = lastIdUnknown || !history.lastIdKnown;
         logComplete = logComplete && history.complete;
         for (const MessageRecord &r : history.records) {
             fromLog.append(Hub::eventWire(r.id, r.event, &check.claims.room, r.data, r.ts));
@@ -542,6 +546,11 @@ void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &,
     // recovered: false would be of no use to the page, which reloads its data.
     const bool tooLarge = replayBytes > replayBudget || joined.replayTooLarge;
     const bool recovered = joined.recovered && logComplete && !tooLarge;
+    // The room's latest id is unknown (the log is away): the highest id given so far bounds
+    // it. The page reloads its data now (recovered: false) and, joining with this as `since`
+    // next time, misses nothing that comes after.
+    if (lastIdUnknown && joined.lastId == 0)
+        joined.lastId = ctx->hub->lastId();
     if (!tooLarge) {
         for (const QByteArray &wire : std::as_const(fromLog))
             send(wire, true);

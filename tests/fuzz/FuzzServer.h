@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 
 #include <arpa/inet.h>
@@ -87,9 +88,22 @@ public:
         a.sin_family = AF_INET;
         a.sin_port = htons(server().port());
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        // libFuzzer's timers interrupt system calls (EINTR): an interrupted connect goes on in
+        // the background, so wait for it.
         if (::connect(m_fd, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0) {
-            std::perror("fuzz: connect");
-            std::abort();
+            if (errno != EINTR && errno != EINPROGRESS) {
+                std::perror("fuzz: connect");
+                std::abort();
+            }
+            pollfd p{m_fd, POLLOUT, 0};
+            while (::poll(&p, 1, 5000) < 0 && errno == EINTR) { }
+            int error = 0;
+            socklen_t length = sizeof error;
+            ::getsockopt(m_fd, SOL_SOCKET, SO_ERROR, &error, &length);
+            if (error != 0) {
+                std::fprintf(stderr, "fuzz: connect: %s\n", std::strerror(error));
+                std::abort();
+            }
         }
     }
     ~Connection() { ::close(m_fd); }
@@ -100,6 +114,8 @@ public:
     {
         while (size > 0) {
             const ssize_t n = ::send(m_fd, data, size, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR)
+                continue;
             if (n <= 0)
                 return; // the server closed: fine
             data += n;
@@ -119,6 +135,8 @@ public:
             }
             char buf[16384];
             const ssize_t n = ::recv(m_fd, buf, sizeof buf, 0);
+            if (n < 0 && errno == EINTR)
+                continue;
             if (n <= 0)
                 break;
             in.append(buf, n);
