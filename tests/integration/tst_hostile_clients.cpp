@@ -200,6 +200,15 @@ int closeCode(const ServerFrame &f)
     return f.payload.size() >= 2 ? (quint8(f.payload[0]) << 8) | quint8(f.payload[1]) : -1;
 }
 
+// What may stay resident after an attack's connections are gone. Release builds trim the heap
+// (glibc keeps freed memory otherwise); under AddressSanitizer the daemon's memory goes to
+// ASan's own allocator, its quarantine and caches, which keep more of it.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr qint64 kMemoryBackKb = 48 * 1024;
+#else
+constexpr qint64 kMemoryBackKb = 16 * 1024;
+#endif
+
 int openDescriptors(qint64 pid)
 {
     return int(QDir(u"/proc/%1/fd"_s.arg(pid))
@@ -279,7 +288,7 @@ void TestHostileClients::pipelinedRequests_unreadAnswers_boundedAndCut()
              qPrintable(u"descriptors %1 -> %2"_s.arg(fds0).arg(openDescriptors(server.pid()))));
     const qint64 rssAfter = server.rssKb();
     qInfo("RSS after the cut: %lld kB", rssAfter);
-    QVERIFY2(rssAfter - rss0 < 16 * 1024,
+    QVERIFY2(rssAfter - rss0 < kMemoryBackKb,
              qPrintable(u"RSS %1 kB after %2 kB"_s.arg(rssAfter).arg(rss0)));
     QVERIFY(server.output().contains(u"without reading"_s));
 }
@@ -371,7 +380,7 @@ void TestHostileClients::pingFlood_closedWithinQueueLimit_memoryBack()
     spin(6000);
     const qint64 rssAfter = server.rssKb();
     qInfo("RSS after the close: %lld kB", rssAfter);
-    QVERIFY2(rssAfter - rss0 < 16 * 1024,
+    QVERIFY2(rssAfter - rss0 < kMemoryBackKb,
              qPrintable(u"RSS %1 kB after %2 kB"_s.arg(rssAfter).arg(rss0)));
 }
 
