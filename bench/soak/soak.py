@@ -234,6 +234,7 @@ class Daemon:
         self.proc = None
         self.incarnation = 0
         self.expect_exit = False
+        self.listening = False   # the crash monitor watches only a process that got this far
         self.pids = []
 
     @property
@@ -251,8 +252,10 @@ class Daemon:
     async def start(self, timeout=30.0):
         """Starts a new incarnation; True once it listens, False (with the reason logged) if
         it exited or did not listen in time."""
+        assert self.proc is None, 'a daemon is already running'
         self.incarnation += 1
         self.expect_exit = False
+        self.listening = False
         with open(self.log_path, 'ab') as f:
             f.write(f'=== soak: start #{self.incarnation} at +{now() - T0:.1f}s ===\n'.encode())
             offset = f.tell()
@@ -273,6 +276,7 @@ class Daemon:
             m = LISTEN_RE.search(text)
             if m:
                 self.pids.append(self.proc.pid)
+                self.listening = True
                 return True
             if self.proc.poll() is not None:
                 rc = self.proc.returncode
@@ -295,6 +299,7 @@ class Daemon:
         if not self.proc:
             return
         self.expect_exit = True
+        self.listening = False
         try:
             os.kill(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -308,6 +313,7 @@ class Daemon:
         if not self.proc:
             return None
         self.expect_exit = True
+        self.listening = False
         self.proc.terminate()
         deadline = now() + timeout
         while self.proc.poll() is None and now() < deadline:
@@ -624,6 +630,7 @@ class Client:
             for fut, _ in self.pending.values():
                 if not fut.done():
                     fut.set_exception(Lost(f'closed {code}'))
+                    fut.exception()  # retrieved: no "never retrieved" noise if none awaits it
             self.pending.clear()
 
     def _on_event(self, f):
@@ -863,6 +870,7 @@ class Phase:
         self.streams = []
         self.clients = []
         self.up = asyncio.Event()
+        self.lifecycle = asyncio.Lock()   # one start/kill/stop sequence at a time
         self.final = asyncio.Event()
         self.closing = asyncio.Event()
         self.emitting = True
@@ -975,23 +983,30 @@ class Phase:
             f'baseline RSS {mib(rss or 0)} MiB, {len(fds)} fds')
 
     async def kill_restart(self, why, down_s):
-        w = self.open_window('kill')
-        self.up.clear()
-        pid = self.daemon.pid
-        await self.daemon.kill9()
-        self.chaos_events.append((round(now() - T0, 1), f'kill -9 {pid} ({why})'))
-        log(f'{self.name}: kill -9 daemon pid {pid} ({why}); down for {down_s:.1f} s')
-        await asyncio.sleep(down_s)
-        ok = await self.start_daemon()
-        self.close_window(w)
-        return ok
+        async with self.lifecycle:
+            w = self.open_window('kill')
+            self.up.clear()
+            pid = self.daemon.pid
+            await self.daemon.kill9()
+            self.chaos_events.append((round(now() - T0, 1), f'kill -9 {pid} ({why})'))
+            log(f'{self.name}: kill -9 daemon pid {pid} ({why}); down for {down_s:.1f} s')
+            await asyncio.sleep(down_s)
+            ok = await self.start_daemon()
+            self.close_window(w)
+            return ok
 
     async def monitor(self):
         """A daemon that exits unasked is a crash: recorded (a failure) and restarted."""
         while True:
             await asyncio.sleep(0.2)
             d = self.daemon
-            if d.proc is not None and not d.expect_exit and d.proc.poll() is not None:
+            if not (d.listening and not d.expect_exit and d.proc is not None
+                    and d.proc.poll() is not None):
+                continue
+            async with self.lifecycle:
+                if not (d.listening and not d.expect_exit and d.proc is not None
+                        and d.proc.poll() is not None):
+                    continue
                 rc = d.proc.returncode
                 tail = d.log_excerpt(12)
                 self.crashes.append((round(now() - T0, 1), d.proc.pid, rc, tail))
@@ -1001,6 +1016,7 @@ class Phase:
                 w = self.open_window('crash')
                 self.up.clear()
                 d.proc = None
+                d.listening = False
                 await self.start_daemon(deadline_s=120)
                 self.close_window(w)
 
@@ -1257,49 +1273,68 @@ class Phase:
             os.close(fd)
         return written
 
-    async def chaos_diskfull(self):
-        L = self.load_s
-        filler = os.path.join(self.mount, 'filler')
-        await asyncio.sleep(max(0.0, self.t_start + 0.2 * L - now()))
-        w = self.open_window('disk full')
+    async def fill(self, filler, what):
         loop = asyncio.get_running_loop()
         written = await loop.run_in_executor(None, self.fill_disk, filler)
         vfs = os.statvfs(self.mount)
         free = vfs.f_bavail * vfs.f_frsize
-        self.chaos_events.append((round(now() - T0, 1),
-                                  f'disk full: filler {written >> 20} MiB, {free} bytes free'))
-        log(f'{self.name}: tmpfs filled: filler {written / 1048576:.1f} MiB, {free} bytes free')
-        self.result['diskfull_free_bytes'] = free
-        try:
-            await asyncio.sleep(max(0.0, self.t_start + 0.4 * L - now()))
-            # kill -9 while full, and a restart on the full disk
-            self.up.clear()
-            pid = self.daemon.pid
-            await self.daemon.kill9()
-            self.chaos_events.append((round(now() - T0, 1), f'kill -9 {pid} while the disk is full'))
-            log(f'{self.name}: kill -9 daemon pid {pid} while the disk is full')
-            await asyncio.sleep(0.5)
-            free_at = self.t_start + 0.6 * L
-            up = False
-            while not up and now() < free_at:
-                up = await self.daemon.start(timeout=20)
-                if not up:
-                    self.chaos_events.append((round(now() - T0, 1),
-                                              'restart refused while the disk is full'))
-                    await asyncio.sleep(2.0)
-            if up:
-                self.chaos_events.append((round(now() - T0, 1), 'restarted on the full disk'))
-                log(f'{self.name}: daemon restarted on the full disk')
-                await self.warmup()
-                self.up.set()
-            await asyncio.sleep(max(0.0, free_at - now()))
-        finally:
+        self.chaos_events.append((round(now() - T0, 1), f'disk full ({what}): filler '
+                                                       f'{written / 1048576:.1f} MiB, {free} bytes free'))
+        log(f'{self.name}: tmpfs filled ({what}): filler {written / 1048576:.1f} MiB, {free} '
+            f'bytes free')
+
+    def unfill(self, filler):
+        if os.path.exists(filler):
             os.unlink(filler)
             self.chaos_events.append((round(now() - T0, 1), 'disk freed'))
             log(f'{self.name}: tmpfs freed')
-            if not self.daemon.alive():
-                await self.start_daemon(deadline_s=60)
+
+    async def chaos_diskfull(self):
+        """Episode A: the disk is full for a while under load, then freed, the daemon left
+        running. Episode B: full again, kill -9 while full, restarts tried on the full disk,
+        then freed and the daemon started."""
+        L = self.load_s
+        filler = os.path.join(self.mount, 'filler')
+        await asyncio.sleep(max(0.0, self.t_start + 0.12 * L - now()))
+        w = self.open_window('disk full A')
+        try:
+            await self.fill(filler, 'A: the daemon keeps running')
+            await asyncio.sleep(max(0.0, self.t_start + 0.32 * L - now()))
+        finally:
+            self.unfill(filler)
             self.close_window(w)
+        await asyncio.sleep(max(0.0, self.t_start + 0.45 * L - now()))
+        async with self.lifecycle:
+            w = self.open_window('disk full B')
+            try:
+                await self.fill(filler, 'B: kill -9 while full')
+                await asyncio.sleep(max(0.0, self.t_start + 0.55 * L - now()))
+                self.up.clear()
+                pid = self.daemon.pid
+                await self.daemon.kill9()
+                self.chaos_events.append((round(now() - T0, 1),
+                                          f'kill -9 {pid} while the disk is full'))
+                log(f'{self.name}: kill -9 daemon pid {pid} while the disk is full')
+                await asyncio.sleep(0.5)
+                free_at = self.t_start + 0.68 * L
+                up = False
+                while not up and now() < free_at:
+                    up = await self.daemon.start(timeout=20)
+                    if not up:
+                        self.chaos_events.append((round(now() - T0, 1),
+                                                  'restart refused while the disk is full'))
+                        await asyncio.sleep(2.0)
+                if up:
+                    self.chaos_events.append((round(now() - T0, 1), 'restarted on the full disk'))
+                    log(f'{self.name}: daemon restarted on the full disk')
+                    await self.warmup()
+                    self.up.set()
+                await asyncio.sleep(max(0.0, free_at - now()))
+            finally:
+                self.unfill(filler)
+                if not self.daemon.alive():
+                    await self.start_daemon(deadline_s=60)
+                self.close_window(w)
 
     # --- setup and teardown -----------------------------------------------------------------
 
@@ -1416,7 +1451,8 @@ class Phase:
             conn.close()
             self.log = full
             log(f'{self.name}: read {len(full)} log records in {now() - t0:.1f} s')
-            rc = await self.daemon.stop()
+            async with self.lifecycle:
+                rc = await self.daemon.stop()
             self.result['stop_exit'] = rc
             if rc != 0:
                 self.failures.append(f'the daemon exited with {rc} on SIGTERM')
