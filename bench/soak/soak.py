@@ -643,6 +643,13 @@ class Client:
         if stream is None:
             st['events_not_member'] += 1
             return
+        inject = self.phase.run.args.inject_faults
+        if inject and stream.started and st['events'] % 4999 == 0:
+            st['injected_drops'] += 1        # self-test: the event is "lost"
+            return
+        if inject and stream.started and st['events'] % 7001 == 0:
+            st['injected_dups'] += 1         # self-test: the event comes twice
+            stream.on_event(int(f['id']), seq)
         if f.get('event') != EVENT or not isinstance(seq, int) or data != payload(seq):
             stream.corrupt += 1
             st['events_corrupt'] += 1
@@ -1111,6 +1118,9 @@ class Phase:
                 return since
             for rec in records:
                 id_ = int(rec['id'])
+                if self.run.args.inject_faults and id_ % 2999 == 0:
+                    self.stats['injected_log_drops'] += 1
+                    continue
                 data = rec.get('data')
                 seq = data.get('seq') if isinstance(data, dict) else None
                 good = isinstance(seq, int) and data == payload(seq) and rec.get('event') == EVENT
@@ -1656,6 +1666,15 @@ class Phase:
             self.failures.append(f'{len(self.last_id_regressions)} joins answered a last_id '
                                  f'below an id the client had seen in that room (client, room, '
                                  f'seen, last_id): {self.last_id_regressions[:5]}')
+        if self.stats['answer_timeouts']:
+            self.failures.append(f'{self.stats["answer_timeouts"]} WebSocket requests (join, '
+                                 f'leave) got no answer within their timeout: the daemon stopped '
+                                 f'answering on those connections')
+        if self.run.args.inject_faults:
+            self.notes.append(f'self-test: injected {self.stats["injected_drops"]} lost events,'
+                              f' {self.stats["injected_dups"]} duplicated events, '
+                              f'{self.stats["injected_log_drops"]} log records hidden (the final '
+                              f'read counts them again)')
         if self.stats['reader_errors']:
             self.failures.append(f'{self.stats["reader_errors"]} client reader errors (harness)')
         # (5) ids strictly increasing across restarts
@@ -1850,6 +1869,10 @@ def main():
                    help='after each daemon start, emit once into every room before any join, '
                         'so that the join-with-since hang after a restart (docs/soak.md, bug 1) '
                         'is not triggered and the other checks can run')
+    p.add_argument('--inject-faults', action='store_true',
+                   help='self-test of the checks: clients drop every 4999th event and apply '
+                        'every 7001st twice, log reads hide every id divisible by 2999; the '
+                        'run must FAIL with exactly those counts')
     p.add_argument('--workdir')
     p.add_argument('--keep', action='store_true', help='keep the work dir after a PASS')
     p.add_argument('--seed', type=int)
