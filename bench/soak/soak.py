@@ -885,6 +885,7 @@ class Phase:
         self.start_failures = []
         self.crashes = []
         self.last_id_regressions = []
+        self.warmup_problems = []
         self.baselines = []        # (pid, rss KiB, fd count, fd targets) per incarnation
         self.peak_rss = 0
         self.rss_series = []
@@ -967,18 +968,25 @@ class Phase:
             await conn.request('GET', '/api/log?limit=1', None, 10)
             await conn.request('GET', '/api/stats', None, 10)
             if token:
-                for _ in range(4):  # every I/O thread reads the log for a join with since
+                for k in range(4):  # every I/O thread reads the log for a join with since
                     ws = await websockets.connect(f'ws://127.0.0.1:{self.port}/ws',
-                                                  open_timeout=10)
+                                                  open_timeout=10, close_timeout=1)
                     sockets.append(ws)
                     await ws.send(json.dumps({'type': 'join', 'token': token, 'since': 0}))
-                    await asyncio.wait_for(ws.recv(), 10)
+                    try:
+                        await asyncio.wait_for(ws.recv(), 10)
+                    except asyncio.TimeoutError:
+                        self.stats['answer_timeouts'] += 1
+                        self.warmup_problems.append(
+                            f'daemon #{self.daemon.incarnation}: warm-up join {k + 1} (room '
+                            f'soak:warmup, since 0) got no answer in 10 s')
+                        raise
         except Exception as e:
             log(f'{self.name}: warm-up incomplete: {e!r}')
         finally:
             for ws in sockets:
                 try:
-                    await ws.close()
+                    ws.transport.abort()
                 except Exception:
                     pass
             conn.close()
@@ -1606,7 +1614,8 @@ class Phase:
         for s in streams:
             for since, last in s.excused:
                 arr = reg.room_sorted[s.room]
-                excused += bisect.bisect_right(arr, last) - bisect.bisect_right(arr, since or 0)
+                excused += max(0, bisect.bisect_right(arr, last)
+                               - bisect.bisect_right(arr, since or 0))
         # (5) ids: the same id means the same emit everywhere
         id_conflicts = []
         delivered_unlogged = 0
@@ -1670,6 +1679,9 @@ class Phase:
             self.failures.append(f'{self.stats["answer_timeouts"]} WebSocket requests (join, '
                                  f'leave) got no answer within their timeout: the daemon stopped '
                                  f'answering on those connections')
+        if self.warmup_problems:
+            self.failures.append(f'{len(self.warmup_problems)} warm-ups after a start failed: '
+                                 f'{self.warmup_problems[:3]}')
         if self.run.args.inject_faults:
             self.notes.append(f'self-test: injected {self.stats["injected_drops"]} lost events,'
                               f' {self.stats["injected_dups"]} duplicated events, '
@@ -1702,6 +1714,7 @@ class Phase:
         if self.name != 'diskfull' and self.start_failures:
             self.failures.append(f'{len(self.start_failures)} daemon starts failed: '
                                  f'{self.start_failures[:3]}')
+        res['rss_series_kib'] = self.rss_series[::10]
         res['failures'] = self.failures
         res['notes'] = self.notes
 
