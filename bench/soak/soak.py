@@ -806,7 +806,7 @@ class Client:
                 ['abort', 'graceful', 'close', 'bounce', 'swap'],
                 weights=[30, 30, 10, 18, 12])[0]
             ph.stats[f'action_{action}'] += 1
-            if action == 'abort':          # no close frame, no FIN handshake: a dead page
+            if action == 'abort':          # no close frame: the socket just goes (a dead page)
                 self._abort()
                 await asyncio.wait([self.reader], timeout=5)
                 return
@@ -1721,6 +1721,13 @@ class Phase:
             self.failures.append(f'{self.stats["answer_timeouts"]} WebSocket requests (join, '
                                  f'leave) got no answer within their timeout: the daemon stopped '
                                  f'answering on those connections')
+        odd = {k: v for k, v in self.stats.items()
+               if k in ('events_not_member', 'late_answers', 'leave_errors', 'connect_errors',
+                        'register_errors', 'sessions_lost', 'log_read_errors')
+               or k.startswith(('frame_', 'join_error_', 'register_'))}
+        res['client_counters'] = odd
+        if odd:
+            self.notes.append(f'client counters: {odd}')
         if self.warmup_problems:
             self.failures.append(f'{len(self.warmup_problems)} warm-ups after a start failed: '
                                  f'{self.warmup_problems[:3]}')
