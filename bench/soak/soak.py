@@ -1900,33 +1900,45 @@ async def main_async(args):
 
 
 def main():
+    class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+        pass
+
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                formatter_class=Formatter,
                                 epilog=__doc__.split('\n', 1)[1])
     p.add_argument('--daemon', required=True, help='switchboardd binary')
-    p.add_argument('--repo', default=os.path.abspath(os.path.join(os.path.dirname(__file__),
+    p.add_argument('--repo', help='the source tree (scripts/pg-test-cluster.sh)',
+                   default=os.path.abspath(os.path.join(os.path.dirname(__file__),
                                                                   '..', '..')))
-    p.add_argument('--duration', type=float, default=3600, help='total seconds (default 3600)')
-    p.add_argument('--phases', default='steady,kill,postgres,diskfull')
+    p.add_argument('--duration', type=float, default=3600, help='seconds of the whole run')
+    p.add_argument('--phases', default='steady,kill,postgres,diskfull',
+                   help='phases to run, in this order')
     p.add_argument('--no-postgres', action='store_true', help='skip the PostgreSQL phase')
     p.add_argument('--no-diskfull', action='store_true', help='skip the tmpfs phase')
-    p.add_argument('--clients', type=int, default=200)
-    p.add_argument('--rooms', type=int, default=40)
+    p.add_argument('--clients', type=int, default=200, help='churning WebSocket clients')
+    p.add_argument('--rooms', type=int, default=40, help='rooms in the pool')
     p.add_argument('--rate', type=float, default=200, help='emits per second, all callers')
     p.add_argument('--emitters', type=int, default=8, help='concurrent REST callers')
-    p.add_argument('--min-stay', type=float, default=1.0)
-    p.add_argument('--max-stay', type=float, default=20.0)
-    p.add_argument('--emit-timeout', type=float, default=30.0)
-    p.add_argument('--join-timeout', type=float, default=20.0)
-    p.add_argument('--settle-timeout', type=float, default=60.0)
+    p.add_argument('--min-stay', type=float, default=1.0, help='seconds a connection stays, least')
+    p.add_argument('--max-stay', type=float, default=20.0, help='seconds a connection stays, most')
+    p.add_argument('--emit-timeout', type=float, default=30.0,
+                   help='seconds an emit may wait for its answer (then: no answer)')
+    p.add_argument('--join-timeout', type=float, default=20.0,
+                   help='seconds a join may wait for joined')
+    p.add_argument('--settle-timeout', type=float, default=60.0,
+                   help='seconds the clients get at the end to rejoin and catch up')
     p.add_argument('--kill-every', type=float, default=0, help='seconds between kills (0: auto)')
-    p.add_argument('--pg-restart-every', type=float, default=0)
+    p.add_argument('--pg-restart-every', type=float, default=0,
+                   help='seconds between PostgreSQL restarts (0: auto)')
     p.add_argument('--chaos-grace', type=float, default=10.0,
                    help='seconds after a chaos step during which 503 is still allowed')
-    p.add_argument('--rss-slack-mib', type=float, default=40.0)
-    p.add_argument('--report-interval', type=float, default=60.0)
-    p.add_argument('--phase-overhead', type=float, default=15.0)
-    p.add_argument('--min-phase', type=float, default=15.0)
+    p.add_argument('--rss-slack-mib', type=float, default=40.0,
+                   help='VmRSS allowed above the baseline once the load is over')
+    p.add_argument('--report-interval', type=float, default=60.0,
+                   help='seconds between status lines')
+    p.add_argument('--phase-overhead', type=float, default=15.0,
+                   help='seconds of --duration kept per phase for start, settle and checks')
+    p.add_argument('--min-phase', type=float, default=15.0, help='least seconds of load per phase')
     p.add_argument('--sidestep-join-spin', action='store_true',
                    help='after each daemon start, emit once into every room before any join, '
                         'so that the join-with-since hang after a restart (docs/soak.md, bug 1) '
@@ -1935,9 +1947,9 @@ def main():
                    help='self-test of the checks: clients drop every 4999th event and apply '
                         'every 7001st twice, log reads hide every id divisible by 2999; the '
                         'run must FAIL with exactly those counts')
-    p.add_argument('--workdir')
+    p.add_argument('--workdir', help='work directory (default: a new one under $TMPDIR)')
     p.add_argument('--keep', action='store_true', help='keep the work dir after a PASS')
-    p.add_argument('--seed', type=int)
+    p.add_argument('--seed', type=int, help='seed of the random choices')
     args = p.parse_args()
     if args.seed is not None:
         random.seed(args.seed)
