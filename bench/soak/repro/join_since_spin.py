@@ -63,6 +63,11 @@ if not ok:
         print('\n'.join(l for l in bt.splitlines() if l.startswith(('Thread', '#'))))
     with open(f'/proc/{p.pid}/status') as f:
         print([l.strip() for l in f if l.startswith('VmRSS')])
+    p.send_signal(signal.SIGTERM)
+    try:
+        print('exit status after SIGTERM:', p.wait(20))
+    except subprocess.TimeoutExpired:
+        print('no exit within 20 s of SIGTERM')
 p.kill()
 p.wait()
 print('FIXED' if ok else 'REPRODUCED', 'data dir', DATA)
