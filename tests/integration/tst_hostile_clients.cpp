@@ -508,7 +508,7 @@ void TestHostileClients::stalledBodies_budgetRefuses503_memoryBounded()
     qInfo("%d of %d stalled bodies refused with 503; RSS %lld kB -> peak %lld kB; health in %lld "
           "ms",
           refused, kClients, rss0, peak, healthMs);
-    QVERIFY2(refused >= kClients - 20, qPrintable(QString::number(refused)));
+    QVERIFY2(refused >= kClients / 2, qPrintable(QString::number(refused)));
     QVERIFY2(peak - rss0 < 80 * 1024,
              qPrintable(u"RSS grew from %1 kB to %2 kB"_s.arg(rss0).arg(peak)));
     QVERIFY(healthMs < 1000);
