@@ -51,7 +51,7 @@ const KeyDef kKeys[] = {
          "Unsent bytes per connection before it is closed with 1013 (default 8388608)."},
         {"max_connections", Kind::PositiveInt, "n", "Most open connections (default 100000)."},
         {"max_request_buffer_bytes", Kind::PositiveInt, "bytes",
-         "Request bytes buffered for all HTTP clients together (default 67108864)."},
+         "Request bytes buffered for all HTTP clients together (default 16777216)."},
         {"max_http_connections_per_address", Kind::PositiveInt, "n",
          "HTTP connections (not upgraded) per client address (default 512)."},
         {"allowed_hosts", Kind::Text, "list",

@@ -32,7 +32,7 @@ struct ServerConfig
     qint64 maxConnections = 100000;
     // Request bytes buffered by all HTTP connections together, and HTTP connections (not yet
     // upgraded) per client address (docs/SECURITY.md, "Limits").
-    qint64 maxRequestBufferBytes = 64 * 1024 * 1024;
+    qint64 maxRequestBufferBytes = 16 * 1024 * 1024;
     qint64 maxHttpConnectionsPerAddress = 512;
     QStringList allowedOrigins; // empty: any origin
     // Host names a keyless request may name besides the listen address, localhost and the
