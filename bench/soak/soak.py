@@ -1494,9 +1494,10 @@ class Phase:
             log(f'{self.name}: clients settled; closing them')
             # 3. the clients close
             self.closing.set()
-            done, pending = await asyncio.wait(client_tasks, timeout=30)
-            for t in pending:
-                t.cancel()
+            if client_tasks:
+                _, pending = await asyncio.wait(client_tasks, timeout=30)
+                for t in pending:
+                    t.cancel()
             self.http.close()
             reporter.cancel()
             # 4. resources back to their baselines
