@@ -339,6 +339,20 @@ class Daemon:
             return None
         return None
 
+    def mem_kib(self):
+        """VmRSS and its parts: RssAnon (heap, stacks), RssFile (mapped files: the journal,
+        SQLite's shared memory, libraries), RssShmem."""
+        out = {}
+        try:
+            with open(f'/proc/{self.proc.pid}/status') as f:
+                for line in f:
+                    key = line.split(':', 1)[0]
+                    if key in ('VmRSS', 'RssAnon', 'RssFile', 'RssShmem'):
+                        out[key] = int(line.split()[1])
+        except Exception:
+            pass
+        return out
+
     def fds(self):
         try:
             return sorted(os.listdir(f'/proc/{self.proc.pid}/fd'), key=int)
@@ -574,6 +588,7 @@ class Client:
         self.settled_final = False
         self.inc = 0
         self.leaving = {}         # room -> Stream while a dropping leave is under way
+        self.dropped_last = {}    # room -> the Stream that last dropped it (left confirmed)
         self.conn_no = 0
 
     def _next_ref(self, on_answer=None):
@@ -640,9 +655,20 @@ class Client:
         stream = self.streams.get(room) or self.leaving.get(room)
         data = f.get('data')
         seq = data.get('seq') if isinstance(data, dict) else None
-        if stream is None:
-            st['events_not_member'] += 1
-            return
+        if stream is None or (room in self.dropped_last and (
+                (not stream.started and stream.pending_since is None)
+                or (stream.started and stream.epoch > 1 and int(f['id']) <= stream.start
+                    and not stream.has(int(f['id']))))):
+            # No membership, or one whose join (without since) is not answered yet and so
+            # gets no event, or an id at or below the start of a membership taken again: the
+            # event belongs to the room's dropped stream, and came after that stream's `left`.
+            stream = self.dropped_last.get(room)
+            if stream is None:
+                st['events_not_member'] += 1
+                return
+            st['events_after_left'] += 1
+            if len(self.phase.after_left) < 5:
+                self.phase.after_left.append((self.idx, room, int(f['id'])))
         inject = self.phase.run.args.inject_faults
         if inject and stream.started and st['events'] % 4999 == 0:
             st['injected_drops'] += 1        # self-test: the event is "lost"
@@ -730,7 +756,9 @@ class Client:
             del self.streams[room]
         def on_answer(frame):
             if drop and frame.get('type') == 'left':
-                self.leaving.pop(room, None)   # from here on its events are not expected
+                # From here on no event of the room is expected; one published before the
+                # leave may still come, and goes to this stream (counted as after_left).
+                self.dropped_last[room] = self.leaving.pop(room, stream)
 
         ref, fut = self._next_ref(on_answer)
         self.joined.discard(room)
@@ -747,8 +775,7 @@ class Client:
         self.phase.stats['leaves'] += 1
         if drop:
             self.rooms.remove(room)
-            stream.dropped = True
-            self.phase.verify_stream(stream, final=True)
+            stream.dropped = True        # verified at the end of the phase
             self.phase.stats['rooms_dropped'] += 1
 
     def _pick_room(self):
@@ -886,6 +913,8 @@ class Phase:
         self.crashes = []
         self.last_id_regressions = []
         self.warmup_problems = []
+        self.after_left = []
+        self.baseline_mem = {}
         self.baselines = []        # (pid, rss KiB, fd count, fd targets) per incarnation
         self.peak_rss = 0
         self.rss_series = []
@@ -994,6 +1023,7 @@ class Phase:
         rss = self.daemon.rss_kib()
         fds = self.daemon.fd_targets()
         self.baselines.append((self.daemon.pid, rss, len(fds), fds))
+        self.baseline_mem[self.daemon.pid] = self.daemon.mem_kib()
         log(f'{self.name}: daemon #{self.daemon.incarnation} pid {self.daemon.pid} up: '
             f'baseline RSS {mib(rss or 0)} MiB, {len(fds)} fds')
 
@@ -1038,10 +1068,12 @@ class Phase:
     async def sampler(self):
         while True:
             if self.daemon.alive():
-                rss = self.daemon.rss_kib()
+                mem = self.daemon.mem_kib()
+                rss = mem.get('VmRSS')
                 if rss:
                     self.peak_rss = max(self.peak_rss, rss)
-                    self.rss_series.append((round(now() - T0), rss))
+                    self.rss_series.append((round(now() - T0), rss, mem.get('RssAnon'),
+                                            mem.get('RssFile'), mem.get('RssShmem')))
             await asyncio.sleep(1.0)
 
     # --- emitters ---------------------------------------------------------------------------
@@ -1462,9 +1494,10 @@ class Phase:
             log(f'{self.name}: clients settled; closing them')
             # 3. the clients close
             self.closing.set()
-            done, pending = await asyncio.wait(client_tasks, timeout=30)
-            for t in pending:
-                t.cancel()
+            if client_tasks:
+                _, pending = await asyncio.wait(client_tasks, timeout=30)
+                for t in pending:
+                    t.cancel()
             self.http.close()
             reporter.cancel()
             # 4. resources back to their baselines
@@ -1500,6 +1533,7 @@ class Phase:
     async def check_resources(self):
         a = self.run.args
         pid, base_rss, base_fds, base_targets = self.baselines[-1]
+        base_mem = self.baseline_mem.get(pid, {})
         slack = a.rss_slack_mib * 1024
         deadline = now() + 30
         while True:
@@ -1510,6 +1544,8 @@ class Phase:
                 break
             await asyncio.sleep(1.0)
         waited = 30 - max(0.0, deadline - now())
+        mem = self.daemon.mem_kib()
+        self.result['mem_parts_kib'] = {'baseline': base_mem, 'end': mem}
         self.result.update(rss_base_mib=round(base_rss / 1024, 1), rss_peak_mib=round(
             self.peak_rss / 1024, 1), rss_end_mib=round((rss or 0) / 1024, 1),
             fds_base=base_fds, fds_end=len(fds), resources_wait_s=round(waited, 1),
@@ -1523,7 +1559,10 @@ class Phase:
             self.failures.append(f'{len(fds)} fds open after the clients closed, '
                                  f'baseline {base_fds}: new ones {dict(list(extra.items())[:12])}')
         log(f'{self.name}: resources after {waited:.0f} s: RSS {mib(rss or 0)} MiB (baseline '
-            f'{mib(base_rss)}, peak {mib(self.peak_rss)}), fds {len(fds)} (baseline {base_fds})')
+            f'{mib(base_rss)}, peak {mib(self.peak_rss)}; anon {mib(mem.get("RssAnon", 0))}, '
+            f'file {mib(mem.get("RssFile", 0))}, shmem {mib(mem.get("RssShmem", 0))} MiB, at '
+            f'the baseline {mib(base_mem.get("RssAnon", 0))}/{mib(base_mem.get("RssFile", 0))}/'
+            f'{mib(base_mem.get("RssShmem", 0))}), fds {len(fds)} (baseline {base_fds})')
 
     def read_log_directly(self):
         """The log straight from its database, when GET /api/log cannot give it."""
@@ -1639,8 +1678,8 @@ class Phase:
         unverified = 0
         for s in self.streams:
             if s.dropped:
-                continue
-            if s.client.settled_final:
+                self.verify_stream(s, final=True)
+            elif s.client.settled_final:
                 self.verify_stream(s, final=True)
             else:
                 self.verify_stream(s, safe=INF)
@@ -1721,8 +1760,12 @@ class Phase:
             self.failures.append(f'{self.stats["answer_timeouts"]} WebSocket requests (join, '
                                  f'leave) got no answer within their timeout: the daemon stopped '
                                  f'answering on those connections')
+        if self.stats['events_after_left']:
+            self.notes.append(f'{self.stats["events_after_left"]} events reached a connection '
+                              f'after its `left` answer for that room (published before the '
+                              f'leave was handled; client, room, id): {self.after_left}')
         odd = {k: v for k, v in self.stats.items()
-               if k in ('events_not_member', 'late_answers', 'leave_errors', 'connect_errors',
+               if k in ('events_not_member', 'events_after_left', 'late_answers', 'leave_errors', 'connect_errors',
                         'register_errors', 'sessions_lost', 'log_read_errors')
                or k.startswith(('frame_', 'join_error_', 'register_'))}
         res['client_counters'] = odd
