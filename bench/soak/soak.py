@@ -1342,6 +1342,7 @@ class Phase:
             await self.pg_restart()
             t += random.uniform(0.7, 1.3) * every
         if not killed:
+            await asyncio.sleep(max(0.0, kill_at - now()))
             await self.kill_restart('schedule, PostgreSQL log', 0.5)
 
     def fill_disk(self, path):
