@@ -461,7 +461,7 @@ class Stream:
     __slots__ = ('client', 'room', 'epoch', 'started', 'start', 'cursor', 'last_recv', 'recv',
                  'recv_seq', 'extra', 'tentative', 'pending_since', 'excused', 'verified_upto',
                  'missing', 'dups', 'ooo', 'joins', 'rec_false', 'dropped', 'drop_len',
-                 'count', 'rereplayed', 'corrupt', 'resets')
+                 'count', 'rereplayed', 'corrupt', 'resets', 'reset_to', 'end')
 
     def __init__(self, client, room, epoch):
         self.client = client
@@ -489,6 +489,8 @@ class Stream:
         self.rereplayed = 0
         self.corrupt = 0
         self.resets = 0
+        self.reset_to = None     # set by a recovered: false join whose last_id went back
+        self.end = None          # a stream that ended so: checked up to this id
 
     def has(self, id_):
         i = bisect.bisect_left(self.recv, id_)
@@ -533,6 +535,12 @@ class Stream:
             self.start = last_id
             self.cursor = max(self.cursor, last_id)
             self.last_recv = max(self.last_recv, last_id)
+        elif not recovered and last_id < self.last_recv:
+            # The room's ids went back below what this client saw (another log, or ids given
+            # again): as the browser client does, counting starts again from last_id. This
+            # stream ends here (checked up to since); a new one takes over from last_id.
+            self.rec_false += 1
+            self.reset_to = last_id
         elif not recovered:
             self.rec_false += 1
             self.excused.append((since, last_id))
@@ -720,6 +728,17 @@ class Client:
         def on_answer(frame):
             if frame.get('type') == 'joined':
                 stream.joined(since, frame, stream.count - before)
+                if stream.reset_to is not None:
+                    stream.end = since
+                    stream.dropped = True
+                    stream.drop_len = None
+                    self.epochs[room] += 1
+                    fresh = Stream(self, room, self.epochs[room])
+                    fresh.started = True
+                    fresh.start = fresh.cursor = fresh.last_recv = stream.reset_to
+                    self.streams[room] = fresh
+                    self.phase.streams.append(fresh)
+                    self.phase.stats['streams_reset'] += 1
             else:
                 stream.join_incomplete()
 
@@ -914,6 +933,7 @@ class Phase:
         self.last_id_regressions = []
         self.warmup_problems = []
         self.after_left = []
+        self.log_order_examples = []
         self.baseline_mem = {}
         self.baselines = []        # (pid, rss KiB, fd count, fd targets) per incarnation
         self.peak_rss = 0
@@ -1146,9 +1166,10 @@ class Phase:
 
     # --- the message log --------------------------------------------------------------------
 
-    async def read_log(self, since, into, conn, timeout=60, tries=1):
-        """Pages through GET /api/log from since; returns the highest id read. A page that
-        is refused (503: the log cannot be read now) is asked again, up to `tries` times."""
+    async def read_log(self, since, into, conn, timeout=60, tries=1, progress=None):
+        """Pages through GET /api/log from since; returns the highest id read (also kept in
+        progress[0] page by page, for a pass that fails half-way). A page that is refused
+        (503: the log cannot be read now) is asked again, up to `tries` times."""
         while True:
             for attempt in range(tries):
                 if conn.closed:
@@ -1167,26 +1188,32 @@ class Phase:
                 return since
             for rec in records:
                 id_ = int(rec['id'])
+                if id_ <= since:
+                    self.stats['log_id_twice'] += 1   # ids must increase through the pages
+                    self.log_order_examples.append((since, id_))
                 if self.run.args.inject_faults and id_ % 2999 == 0:
                     self.stats['injected_log_drops'] += 1
                     continue
                 data = rec.get('data')
                 seq = data.get('seq') if isinstance(data, dict) else None
                 good = isinstance(seq, int) and data == payload(seq) and rec.get('event') == EVENT
-                if id_ in into:
-                    self.stats['log_id_twice'] += 1
                 into[id_] = (rec.get('to'), seq, good)
                 since = max(since, id_)
+            if progress is not None:
+                progress[0] = since
             if len(records) < 1000:
                 return since
 
     async def read_log_incremental(self):
         conn = HttpConn(self.port, self.run.api_key)
+        progress = [self.log_cursor]
         try:
             await conn.connect()
-            self.log_cursor = await self.read_log(self.log_cursor, self.log, conn, timeout=20)
+            self.log_cursor = await self.read_log(self.log_cursor, self.log, conn, timeout=20,
+                                                  progress=progress)
             return True
         except Exception as e:
+            self.log_cursor = progress[0]
             self.stats['log_read_errors'] += 1
             log(f'{self.name}: log read failed ({e!r}); next time')
             return False
@@ -1201,7 +1228,12 @@ class Phase:
         lo = max(s.verified_upto, s.start)
         if not s.started:
             return
-        if s.dropped:
+        if s.dropped and s.end is not None:
+            # Ended by ids going back: expected up to the since of that join.
+            arr = reg.room_sorted[s.room]
+            ids = arr[bisect.bisect_right(arr, lo):bisect.bisect_right(arr, s.end)]
+            hi = INF
+        elif s.dropped:
             # Expected: the emits answered before the leave was sent.
             ids = [i for i in reg.room_order[s.room][:s.drop_len] if i > lo]
             hi = INF
@@ -1310,6 +1342,7 @@ class Phase:
             await self.pg_restart()
             t += random.uniform(0.7, 1.3) * every
         if not killed:
+            await asyncio.sleep(max(0.0, kill_at - now()))
             await self.kill_restart('schedule, PostgreSQL log', 0.5)
 
     def fill_disk(self, path):
@@ -1671,7 +1704,8 @@ class Phase:
             self.failures.append(f'emits answered neither 2xx nor 503: {dict(reg.other)} '
                                  f'{reg.other_examples[:3]}')
         if self.stats['log_id_twice']:
-            self.failures.append(f'GET /api/log listed {self.stats["log_id_twice"]} ids twice')
+            self.failures.append(f'GET /api/log listed {self.stats["log_id_twice"]} ids not above '
+                                 f'the page before (since_id, id): {self.log_order_examples[:5]}')
 
         # (2) deliveries; a client that could not rejoin at the end (a failure of its own) is
         # verified only up to what it had confirmed: the rest is not counted as missed.
@@ -1765,7 +1799,8 @@ class Phase:
                               f'after its `left` answer for that room (published before the '
                               f'leave was handled; client, room, id): {self.after_left}')
         odd = {k: v for k, v in self.stats.items()
-               if k in ('events_not_member', 'events_after_left', 'late_answers', 'leave_errors', 'connect_errors',
+               if k in ('events_not_member', 'events_after_left', 'streams_reset', 'late_answers',
+                        'leave_errors', 'connect_errors',
                         'register_errors', 'sessions_lost', 'log_read_errors')
                or k.startswith(('frame_', 'join_error_', 'register_'))}
         res['client_counters'] = odd
@@ -1777,8 +1812,8 @@ class Phase:
         if self.run.args.inject_faults:
             self.notes.append(f'self-test: injected {self.stats["injected_drops"]} lost events,'
                               f' {self.stats["injected_dups"]} duplicated events, '
-                              f'{self.stats["injected_log_drops"]} log records hidden (the final '
-                              f'read counts them again)')
+                              f'{self.stats["injected_log_drops"]} times a log record was hidden from '
+                              f'a read')
         if self.stats['reader_errors']:
             self.failures.append(f'{self.stats["reader_errors"]} client reader errors (harness)')
         # (5) ids strictly increasing across restarts
