@@ -420,6 +420,19 @@ void Hub::evictHistoryLocked()
             m_forgottenUpTo = qMax(m_forgottenUpTo, old->lastId);
             m_history.erase(old);
         }
+    }    // Entries whose event the per-room limit already dropped hold memory for nothing (about
+    // 100 bytes each, up to 4 x kHistoryMaxRooms of them): drop them from the front as they
+    // surface, so that a few busy rooms do not keep hundreds of thousands of them.
+    while (!m_historyOrder.empty()) {
+        const auto &[room, id] = m_historyOrder.front();
+        if (id == 0)
+            break;
+        const auto h = m_history.constFind(room);
+        const bool stale =
+                h == m_history.constEnd() || h->events.empty() || h->events.front().first > id;
+        if (!stale)
+            break;
+        m_historyOrder.pop_front();
     }
 }
 
