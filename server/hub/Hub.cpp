@@ -420,7 +420,7 @@ void Hub::evictHistoryLocked()
             m_forgottenUpTo = qMax(m_forgottenUpTo, old->lastId);
             m_history.erase(old);
         }
-    }    // Entries whose event the per-room limit already dropped hold memory for nothing (about
+    } // Entries whose event the per-room limit already dropped hold memory for nothing (about
     // 100 bytes each, up to 4 x kHistoryMaxRooms of them): drop them from the front as they
     // surface, so that a few busy rooms do not keep hundreds of thousands of them.
     while (!m_historyOrder.empty()) {
