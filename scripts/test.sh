@@ -101,8 +101,9 @@ if [[ "${SWITCHBOARD_SKIP_DEPS:-0}" != 1 ]]; then
     # PostgreSQL 15 with PL/Python for the _pg tests and sql/postgresql; chromium for the
     # browser tests (label e2e; their CTest fixture e2e_setup runs `npm ci` in tests/e2e);
     # Node.js and npm for those and the PL/SQL syntax check of sql/oracle (tests/sql), unless
-    # some Node.js is already there (Debian's npm would conflict with NodeSource's nodejs).
-    extra="postgresql postgresql-plpython3-15 chromium"
+    # some Node.js is already there (Debian's npm would conflict with NodeSource's nodejs);
+    # gdb for the stacks of a daemon that hangs on SIGTERM (tests/integration/support).
+    extra="postgresql postgresql-plpython3-15 chromium gdb"
     command -v node >/dev/null 2>&1 || extra+=" nodejs"
     command -v npm >/dev/null 2>&1 || extra+=" npm"
     SWITCHBOARD_EXTRA_PACKAGES="$extra ${SWITCHBOARD_EXTRA_PACKAGES:-}" \

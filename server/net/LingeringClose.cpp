@@ -5,6 +5,7 @@
 #include <QPointer>
 #include <QSocketNotifier>
 #include <QSslSocket>
+#include <QThread>
 #include <QTimer>
 
 #include <atomic>
@@ -30,6 +31,11 @@ public:
         m_clock.start();
         m_quiet.setSingleShot(true);
         QObject::connect(&m_quiet, &QTimer::timeout, this, [this] { finish(); });
+        // Nobody owns a lingerer: when its thread ends (the server stops) while the client
+        // has not closed yet, it goes with the thread, and so does the duplicate descriptor.
+        // (finished() is emitted on the ending thread, before its last deferred deletions.)
+        QObject::connect(QThread::currentThread(), &QThread::finished, this, &QObject::deleteLater,
+                         Qt::DirectConnection);
     }
     ~Lingerer() override
     {

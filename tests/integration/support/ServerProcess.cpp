@@ -7,6 +7,7 @@
 #include <QFile>
 #include <QRandomGenerator>
 #include <QRegularExpression>
+#include <QStandardPaths>
 
 #include <csignal>
 #include <sys/types.h>
@@ -169,11 +170,47 @@ int ServerProcess::stop(int timeoutMs)
         m_process->terminate(); // SIGTERM
         if (!waitForExit(timeoutMs)) {
             m_lastError = u"daemon did not exit within %1 ms after SIGTERM"_s.arg(timeoutMs);
+            reportStopFailure();
+            printStacks();
             kill();
             return -1;
         }
     }
-    return m_process->exitStatus() == QProcess::NormalExit ? m_process->exitCode() : -1;
+    if (m_process->exitStatus() != QProcess::NormalExit) {
+        m_lastError = u"daemon crashed on the way out"_s;
+        reportStopFailure();
+        return -1;
+    }
+    if (m_process->exitCode() != 0) {
+        m_lastError = u"daemon exited with code %1"_s.arg(m_process->exitCode());
+        reportStopFailure();
+    }
+    return m_process->exitCode();
+}
+
+void ServerProcess::printStacks() const
+{
+    // Where a hung daemon hangs: every thread's stack, when gdb is installed.
+    const QString gdb = QStandardPaths::findExecutable(u"gdb"_s);
+    if (gdb.isEmpty() || !m_process)
+        return;
+    QProcess p;
+    p.setProcessChannelMode(QProcess::MergedChannels);
+    p.start(gdb,
+            {u"-p"_s, QString::number(m_process->processId()), u"-batch"_s, u"-ex"_s,
+             u"thread apply all bt"_s});
+    if (!p.waitForFinished(60000))
+        p.kill();
+    qWarning("the hung daemon's threads:\n%s", p.readAll().right(30000).constData());
+}
+
+void ServerProcess::reportStopFailure() const
+{
+    // The test only sees the exit code: print why (a sanitizer report, a hang's last words)
+    // so that a rare failure in CI leaves its evidence in the log.
+    const QString out = output();
+    qWarning("%s; the daemon's last output:\n%s", qPrintable(m_lastError),
+             qPrintable(out.right(16000)));
 }
 
 void ServerProcess::kill()

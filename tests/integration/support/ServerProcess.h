@@ -44,6 +44,7 @@ public:
     // Starts and waits for the listening line. On failure lastError() says why (with output).
     bool start(const QStringList &extraArgs = {}, int timeoutMs = 10000);
     // SIGTERM, waits (spinning the event loop). Returns the exit code, -1 on crash/timeout.
+    // A failure prints lastError() and the tail of the daemon's output as a warning.
     int stop(int timeoutMs = 10000);
     void kill();
     bool isRunning() const;
@@ -86,6 +87,8 @@ public:
     static QProcessEnvironment cleanEnvironment(const QHash<QString, QString> &extra);
 
 private:
+    void reportStopFailure() const;
+    void printStacks() const;
     Options m_options;
     QHash<QString, QString> m_env;
     QTemporaryDir m_dataDir;
