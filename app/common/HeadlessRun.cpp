@@ -1,10 +1,10 @@
 #include "HeadlessRun.h"
 
 #include "ProcessLimits.h"
+#include "Server.h"
 #include "UnixSignals.h"
+#include "base/Logging.h"
 #include "config/ConfigLoader.h"
-#include "core/Logging.h"
-#include "core/Server.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>

@@ -4,8 +4,8 @@
 #include "UnixSignals.h"
 #include "backend/LocalBackend.h"
 #include "backend/RemoteBackend.h"
+#include "base/Logging.h"
 #include "config/ConfigLoader.h"
-#include "core/Logging.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -30,14 +30,16 @@ void addConsoleOptions(QCommandLineParser &parser)
                               "Watch a remote server instead of hosting one: its base URL, "
                               "http[s]://host:port (with --api-key)."),
                       QStringLiteral("url")});
-    parser.addOption({QStringLiteral("headless"),
-                      QCoreApplication::translate(
-                              "ConsoleApp", "Run the hosted server with no window and no display.")});
-    parser.addOption({QStringLiteral("lang"),
-                      QCoreApplication::translate(
-                              "ConsoleApp", "Language of the console: en, de or nl (default: the "
-                                            "system's)."),
-                      QStringLiteral("language")});
+    parser.addOption(
+            {QStringLiteral("headless"),
+             QCoreApplication::translate("ConsoleApp",
+                                         "Run the hosted server with no window and no display.")});
+    parser.addOption(
+            {QStringLiteral("lang"),
+             QCoreApplication::translate("ConsoleApp",
+                                         "Language of the console: en, de or nl (default: the "
+                                         "system's)."),
+             QStringLiteral("language")});
 }
 
 QString chooseLanguage(const QString &flag, const QLocale &system, QString *error)
@@ -82,8 +84,8 @@ QStringList overriddenKeys(const QCommandLineParser &parser)
 {
     QStringList keys;
     const QStringList consoleOnly{QStringLiteral("attach"), QStringLiteral("headless"),
-                                  QStringLiteral("lang"), QStringLiteral("config"),
-                                  QStringLiteral("help"), QStringLiteral("version")};
+                                  QStringLiteral("lang"),   QStringLiteral("config"),
+                                  QStringLiteral("help"),   QStringLiteral("version")};
     for (const QString &name : parser.optionNames()) {
         if (name.size() > 1 && !consoleOnly.contains(name))
             keys.append(QString(name).replace(u'-', u'_'));
@@ -114,8 +116,9 @@ int runConsole(QApplication &app, const QCommandLineParser &parser)
         if (key.isEmpty())
             key = qEnvironmentVariable("SWITCHBOARD_API_KEY");
         if (key.isEmpty()) {
-            std::fprintf(stderr, "switchboard: error: --attach needs --api-key KEY (or "
-                                 "SWITCHBOARD_API_KEY) for the remote server's admin stream\n");
+            std::fprintf(stderr,
+                         "switchboard: error: --attach needs --api-key KEY (or "
+                         "SWITCHBOARD_API_KEY) for the remote server's admin stream\n");
             return 2;
         }
         backend = new RemoteBackend(base, key, &app);

@@ -5,7 +5,7 @@
 // For each shape it decodes the same body `repetitions` times and prints the best run. Forms
 // over kMaxFormFields are refused at the limit: their line shows how fast the refusal is.
 
-#include "http/BodyDecoder.h"
+#include "commands/BodyDecoder.h"
 
 #include <QByteArray>
 #include <QElapsedTimer>
@@ -43,7 +43,7 @@ void run(const char *name, const QByteArray &contentType, const QByteArray &body
     for (int r = 0; r < repetitions; ++r) {
         QElapsedTimer timer;
         timer.start();
-        sb::HttpReply error;
+        sb::CommandError error;
         const auto decoded = sb::BodyDecoder::decode(contentType, body, &error);
         const qint64 ns = timer.nsecsElapsed();
         status = decoded ? 200 : error.status;

@@ -14,7 +14,7 @@
 //                  included) per record, from the first append to the last commit.
 // --rounds rounds (each on a fresh log), the median of each figure counts. Prints one JSON
 // line on stdout, a line per round on stderr.
-#include "hub/Message.h"
+#include "base/Message.h"
 #include "store/MessageLog.h"
 
 #include <QCommandLineParser>

@@ -1,6 +1,6 @@
 #include "admin/AdminJson.h"
 
-#include "hub/Message.h"
+#include "base/Message.h"
 
 #include <QJsonDocument>
 

@@ -2,12 +2,12 @@
 
 #include "admin/AdminFeed.h"
 #include "admin/AdminJson.h"
-#include "admin/Metrics.h"
 #include "admin/StatsSampler.h"
-#include "core/Logging.h"
-#include "core/ServerContext.h"
+#include "base/Logging.h"
+#include "base/RawJson.h"
+#include "context/ServerContext.h"
+#include "metrics/Metrics.h"
 #include "store/MessageLog.h"
-#include "json/RawJson.h"
 
 #include <QTimer>
 #include <QWebSocket>
@@ -124,8 +124,8 @@ void AdminStream::addObserver(QWebSocket *socket)
     connect(socket, &QWebSocket::disconnected, this,
             [this, socket] { removeObserver(socket, false); });
     // Observers only listen; a ping frame is answered by QWebSocket itself.
-    qCInfo(lcHttp).noquote() << "admin observer" << socket->peerAddress().toString()
-                             << "watching (" << m_observers.size() + 1 << "in all)";
+    qCInfo(lcHttp).noquote() << "admin observer" << socket->peerAddress().toString() << "watching ("
+                             << m_observers.size() + 1 << "in all)";
     startWatching(Observer{socket, nullptr, 0});
 }
 

@@ -1,6 +1,6 @@
 #include "auth/RevocationList.h"
 
-#include "core/Logging.h"
+#include "base/Logging.h"
 
 #include <QDateTime>
 #include <QFile>

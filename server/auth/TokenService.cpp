@@ -2,7 +2,7 @@
 
 #include "auth/ApiKeyAuth.h"
 #include "auth/RevocationList.h"
-#include "hub/Names.h"
+#include "base/Names.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>

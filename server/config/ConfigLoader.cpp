@@ -1,6 +1,6 @@
 #include "config/ConfigLoader.h"
 
-#include "core/Logging.h"
+#include "base/Logging.h"
 #include "store/PgUrl.h"
 
 #include <QCommandLineParser>

@@ -1,11 +1,12 @@
-#include "core/Logging.h"
-#include "core/ServerContext.h"
-#include "http/BodyDecoder.h"
+#include "base/Logging.h"
+#include "base/Names.h"
+#include "base/RawJson.h"
+#include "commands/BodyDecoder.h"
+#include "commands/EmitService.h"
+#include "commands/Validation.h"
+#include "context/ServerContext.h"
+#include "http/RequestBody.h"
 #include "http/RestApi.h"
-#include "http/Validation.h"
-#include "hub/Hub.h"
-#include "hub/Names.h"
-#include "json/RawJson.h"
 
 #include <QHttpServerRequest>
 #include <QJsonDocument>
@@ -30,14 +31,14 @@ HttpReply emitForCompat(const ServerContext *context, EmitRequest &request, cons
 {
     request.source = EmitSource::Compat;
     request.remote = call.remote;
-    const EmitResult result = context->hub->publish(request);
-    if (!result.accepted)
-        return HttpReply::error(503, u"unavailable",
-                                QStringLiteral("server busy: the delivery queues are full; retry"));
-    qCInfo(lcHttp).noquote() << route << "emit" << result.id << request.to << "event"
-                             << request.event << "delivered" << result.delivered << "legacy"
-                             << result.legacyDelivered << "from" << call.remote;
-    return HttpReply::json(QByteArrayLiteral(R"({"result":true})")).afterLogged(result.id);
+    CommandError why;
+    const std::optional<EmitResult> result = context->emits->emit(request, &why);
+    if (!result)
+        return HttpReply::error(why);
+    qCInfo(lcHttp).noquote() << route << "emit" << result->id << request.to << "event"
+                             << request.event << "delivered" << result->delivered << "legacy"
+                             << result->legacyDelivered << "from" << call.remote;
+    return HttpReply::json(QByteArrayLiteral(R"({"result":true})")).afterLogged(result->id);
 }
 
 } // namespace
@@ -55,7 +56,7 @@ HttpReply CompatApi::okFalse(int status, const QString &message)
 HttpReply CompatApi::broadcast(const HttpCall &call) const
 {
     HttpReply error;
-    const auto body = BodyDecoder::decode(call.request, &error);
+    const auto body = decodeRequestBody(call.request, &error);
     if (!body)
         return okFalse(error.status, messageOf(error));
     const QJsonValue channel = body->value(u"channel");
@@ -90,20 +91,21 @@ HttpReply CompatApi::broadcast(const HttpCall &call) const
             + '}';
     request.source = EmitSource::Compat;
     request.remote = call.remote;
-    const EmitResult result = m_context->hub->publish(request);
-    if (!result.accepted)
-        return okFalse(503, QStringLiteral("server busy: the delivery queues are full; retry"));
-    qCInfo(lcHttp).noquote() << "broadcast" << result.id << "channel" << request.to << "event"
-                             << request.event << "delivered" << result.delivered << "legacy"
-                             << result.legacyDelivered << "from" << call.remote;
-    return HttpReply::json(QByteArrayLiteral(R"({"ok":true})")).afterLogged(result.id);
+    CommandError why;
+    const std::optional<EmitResult> result = m_context->emits->emit(request, &why);
+    if (!result)
+        return okFalse(why.status, why.message);
+    qCInfo(lcHttp).noquote() << "broadcast" << result->id << "channel" << request.to << "event"
+                             << request.event << "delivered" << result->delivered << "legacy"
+                             << result->legacyDelivered << "from" << call.remote;
+    return HttpReply::json(QByteArrayLiteral(R"({"ok":true})")).afterLogged(result->id);
 }
 
 HttpReply CompatApi::pushLegacy(const HttpCall &call) const
 {
     HttpReply error;
     // Any Content-Type or none; never form-decoded. The charset is honoured when declared.
-    const auto text = BodyDecoder::decodeText(call.request, &error);
+    const auto text = decodeRequestText(call.request, &error);
     if (!text)
         return error;
     const QByteArray utf8 = text->toUtf8();
@@ -118,22 +120,22 @@ HttpReply CompatApi::pushLegacy(const HttpCall &call) const
     request.eventFrame = false;
     request.source = EmitSource::Compat;
     request.remote = call.remote;
-    const EmitResult result = m_context->hub->publish(request);
-    if (!result.accepted)
-        return HttpReply::error(503, u"unavailable",
-                                QStringLiteral("server busy: the delivery queues are full; retry"));
-    qCInfo(lcHttp).noquote() << "push" << result.id << "to" << result.legacyDelivered
+    CommandError why;
+    const std::optional<EmitResult> result = m_context->emits->emit(request, &why);
+    if (!result)
+        return HttpReply::error(why);
+    qCInfo(lcHttp).noquote() << "push" << result->id << "to" << result->legacyDelivered
                              << "legacy clients from" << call.remote;
     return HttpReply::json(QByteArrayLiteral(R"({"message":"Send to )")
-                           + QByteArray::number(result.legacyDelivered)
+                           + QByteArray::number(result->legacyDelivered)
                            + QByteArrayLiteral(R"( clients"})"))
-            .afterLogged(result.id);
+            .afterLogged(result->id);
 }
 
 HttpReply CompatApi::socketRegister(const HttpCall &call) const
 {
     HttpReply error;
-    const auto body = BodyDecoder::decode(call.request, &error);
+    const auto body = decodeRequestBody(call.request, &error);
     if (!body)
         return error;
     FieldReader f(*body);
@@ -141,7 +143,7 @@ HttpReply CompatApi::socketRegister(const HttpCall &call) const
     const QString session = f.name(u"sessionId", names::kSessionMax);
     QString user = f.optionalName(u"username", names::kUserMax);
     if (!f.ok())
-        return f.reply();
+        return HttpReply::error(f.commandError());
     if (user.isNull())
         user = session;
     const RestApi::Registration r =
@@ -154,35 +156,28 @@ HttpReply CompatApi::socketRegister(const HttpCall &call) const
 HttpReply CompatApi::socketEmitRoom(const HttpCall &call) const
 {
     HttpReply error;
-    const auto body = BodyDecoder::decode(call.request, &error);
+    const auto body = decodeRequestBody(call.request, &error);
     if (!body)
         return error;
-    FieldReader f(*body);
-    EmitRequest request;
-    request.target = EmitTarget::Room;
-    request.to = f.name(u"room", names::kRoomMax);
-    request.event = f.name(u"event", names::kEventMax);
-    request.data = f.json(u"data");
-    if (!f.ok())
-        return f.reply();
-    return emitForCompat(m_context, request, call, "socket/room");
+    CommandError why;
+    std::optional<EmitRequest> request = EmitService::read(*body, EmitTarget::Room, u"room", &why);
+    if (!request)
+        return HttpReply::error(why);
+    return emitForCompat(m_context, *request, call, "socket/room");
 }
 
 HttpReply CompatApi::socketEmitUser(const HttpCall &call) const
 {
     HttpReply error;
-    const auto body = BodyDecoder::decode(call.request, &error);
+    const auto body = decodeRequestBody(call.request, &error);
     if (!body)
         return error;
-    FieldReader f(*body);
-    EmitRequest request;
-    request.target = EmitTarget::User;
-    request.to = f.name(u"username", names::kUserMax);
-    request.event = f.name(u"event", names::kEventMax);
-    request.data = f.json(u"data");
-    if (!f.ok())
-        return f.reply();
-    return emitForCompat(m_context, request, call, "socket/user");
+    CommandError why;
+    std::optional<EmitRequest> request =
+            EmitService::read(*body, EmitTarget::User, u"username", &why);
+    if (!request)
+        return HttpReply::error(why);
+    return emitForCompat(m_context, *request, call, "socket/user");
 }
 
 } // namespace sb

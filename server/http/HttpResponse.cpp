@@ -1,6 +1,6 @@
 #include "http/HttpResponse.h"
 
-#include "json/RawJson.h"
+#include "base/RawJson.h"
 
 namespace sb {
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "commands/CommandError.h"
+
 #include <QByteArray>
 #include <QList>
 #include <QPair>
@@ -24,6 +26,10 @@ struct HttpReply
     static HttpReply json(QByteArray body, int status = 200);
     // {"error": {"code": ..., "message": ...}}
     static HttpReply error(int status, QStringView code, QStringView message);
+    static HttpReply error(const CommandError &error)
+    {
+        return HttpReply::error(error.status, error.code, error.message);
+    }
 
     // A 304 has neither Content-Length nor body (RFC 9110 15.4.5).
     QByteArray serialize(bool closeConnection, bool headOnly = false) const;

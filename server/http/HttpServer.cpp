@@ -1,17 +1,15 @@
 #include "http/HttpServer.h"
 
-#include "admin/AdminStream.h"
-#include "admin/Metrics.h"
 #include "admin/StatsSampler.h"
-#include "core/Logging.h"
-#include "core/ServerContext.h"
+#include "base/Logging.h"
+#include "context/ServerContext.h"
 #include "http/ListenServers.h"
 #include "http/RequestGuard.h"
+#include "http/RequestKey.h"
 #include "hub/Hub.h"
+#include "metrics/Metrics.h"
 #include "net/LingeringClose.h"
 #include "store/MessageLog.h"
-#include "ws/ClientConnection.h"
-#include "ws/IoShard.h"
 
 #include <QFile>
 #include <QHostInfo>
@@ -60,13 +58,12 @@ QByteArray allowHeader(QHttpServerRequest::Methods methods)
 
 } // namespace
 
-HttpServer::HttpServer(const ServerContext *context, QList<IoShard *> shards, QObject *parent)
+HttpServer::HttpServer(const ServerContext *context, const StatsSampler *stats, Upgrades upgrades,
+                       QObject *parent)
     : QAbstractHttpServer(parent),
       m_context(context),
-      m_shards(std::move(shards)),
-      m_stats(new StatsSampler(context->hub, context->startedMs, this)),
-      m_admin(new AdminStream(context, m_stats, this)),
-      m_rest(context, m_stats),
+      m_upgrades(std::move(upgrades)),
+      m_rest(context, stats),
       m_compat(context, &m_rest)
 {
     addRoutes();
@@ -264,8 +261,8 @@ HttpReply HttpServer::dispatch(const HttpCall &call)
         return reply;
     }
     if (match->auth != Auth::None) {
-        const bool keyOk =
-                m_context->apiKey.isConfigured() && m_context->apiKey.check(call.request);
+        const bool keyOk = m_context->apiKey.isConfigured()
+                && requestHasApiKey(m_context->apiKey, call.request);
         const bool keyless = !keyOk
                 && (m_context->config.insecure
                     || (match->auth == Auth::Compat && m_context->config.isTrusted(call.peer)));
@@ -490,7 +487,8 @@ bool HttpServer::handleUpgrade(const QHttpServerRequest &request, QTcpSocket *so
                       QStringLiteral("data was sent after the upgrade request before the "
                                      "handshake answer; wait for 101 Switching Protocols"));
     const bool admin = path == u"/admin";
-    if (admin && m_context->apiKey.isConfigured() && !m_context->apiKey.check(request, true))
+    if (admin && m_context->apiKey.isConfigured()
+        && !requestHasApiKey(m_context->apiKey, request, true))
         return refuse(401, u"unauthorized",
                       QStringLiteral("the admin stream needs the API key (api_key=, X-API-Key, "
                                      "Bearer or Basic)"));
@@ -542,38 +540,13 @@ void HttpServer::takeWebSockets()
             continue;
         }
         if (pending.admin) {
-            // Observers stay on this thread with the admin stream; they only listen.
+            // Observers only listen: small frames.
             socket->setMaxAllowedIncomingFrameSize(4096);
             socket->setMaxAllowedIncomingMessageSize(4096);
-            m_admin->addObserver(socket);
+            m_upgrades.admin(socket);
             continue;
         }
-        const int shardIndex = int(m_nextShard++ % quint64(m_shards.size()));
-        IoShard *shard = m_shards.at(shardIndex);
-        socket->setMaxAllowedIncomingFrameSize(quint64(m_context->config.maxMessageBytes));
-        socket->setMaxAllowedIncomingMessageSize(quint64(m_context->config.maxMessageBytes));
-        // Registered now, before the 101 answer leaves this thread's write buffer: whatever the
-        // client does once it sees the upgrade finds the connection already in the hub.
-        auto counters = std::make_shared<ConnectionCounters>();
-        const QString remote = remoteOf(tcp);
-        const ConnId id = m_context->hub->openConnection(
-                shardIndex, pending.kind, remote,
-                socket->origin().isEmpty() ? QString() : socket->origin(), counters);
-        auto *connection = new ClientConnection(shard, id, pending.kind, socket, tcp, remote,
-                                                std::move(counters));
-        // Until the shard adopts the connection nothing may read it: frames answered before
-        // then would race the shard's own (and a bad frame's close would overtake the answer
-        // to a good one). Its signals stay blocked until ClientConnection::start(); what
-        // arrives meanwhile waits in the socket's read buffer (bounded, so the kernel holds
-        // the rest).
-        tcp->blockSignals(true);
-        // The QTcpSocket is still a child of the listener and watched by Qt's internal
-        // WebSocket server: free it from both, then move both objects to the shard's thread.
-        QObject::disconnect(tcp, &QAbstractSocket::disconnected, nullptr, nullptr);
-        tcp->setParent(nullptr);
-        tcp->moveToThread(shard->thread());
-        socket->moveToThread(shard->thread());
-        shard->enqueueAdoption(connection);
+        m_upgrades.client(socket, tcp, pending.kind, remoteOf(tcp));
     }
 }
 

@@ -1,10 +1,10 @@
 #pragma once
 
+#include "base/Message.h"
 #include "http/HttpCall.h"
 #include "http/HttpResponse.h"
 #include "http/RestApi.h"
 #include "http/StaticFiles.h"
-#include "hub/Message.h"
 
 #include <QHttpServerRequest>
 
@@ -16,34 +16,47 @@
 #include <functional>
 
 class QTcpServer;
+class QWebSocket;
 
 namespace sb {
 
 struct ServerContext;
-class IoShard;
-class AdminStream;
 class StatsSampler;
 
 // The one listener: REST, compatibility routes and WebSocket upgrades (/ws native, /admin
 // reserved for the admin stream, any other path legacy). Runs on its own thread. Accepted
-// WebSockets are handed to the I/O shards, so idle clients cost REST callers nothing.
+// WebSockets are handed on (Upgrades): clients to the I/O shards, so that idle clients cost
+// REST callers nothing, observers to the admin stream.
 class HttpServer final : public QAbstractHttpServer
 {
     Q_OBJECT
 
 public:
-    HttpServer(const ServerContext *context, QList<IoShard *> shards, QObject *parent = nullptr);
+    // Where upgraded WebSockets go, called on the HTTP thread; each takes the sockets.
+    struct Upgrades
+    {
+        // /ws and the legacy paths; tcp is the socket under the WebSocket.
+        std::function<void(QWebSocket *socket, QTcpSocket *tcp, ConnectionKind kind,
+                           const QString &remote)>
+                client;
+        std::function<void(QWebSocket *socket)> admin; // /admin, the key checked
+    };
+    HttpServer(const ServerContext *context, const StatsSampler *stats, Upgrades upgrades,
+               QObject *parent = nullptr);
     ~HttpServer() override;
 
     // On the HTTP thread. Returns an error text, or empty when listening.
     QString listen();
     quint16 port() const;
+    // Where /admin upgrades go (set after construction: the admin stream needs the server).
+    void setAdminUpgrade(std::function<void(QWebSocket *socket)> admin)
+    {
+        m_upgrades.admin = std::move(admin);
+    }
     void closeListeners();
     // On the HTTP thread: the message log committed every id up to upTo. Answers waiting for
     // them leave (in order per connection).
     void logCommitted(quint64 upTo);
-    // The admin stream (/admin); its intake may be called from any thread.
-    AdminStream *admin() const { return m_admin; }
 
 protected:
     bool handleRequest(const QHttpServerRequest &request, QTcpSocket *socket) override;
@@ -95,9 +108,7 @@ private:
     quint64 m_logCommitted = 0;
 
     const ServerContext *m_context;
-    QList<IoShard *> m_shards;
-    StatsSampler *m_stats;
-    AdminStream *m_admin;
+    Upgrades m_upgrades;
     RestApi m_rest;
     CompatApi m_compat;
     StaticFiles m_static;
@@ -114,7 +125,6 @@ private:
     bool m_answered = false;
     int m_metricsRoute = 0;      // the request being handled: its route in Metrics
     qint64 m_requestStartNs = 0; // and when its head was complete
-    quint64 m_nextShard = 0;
 };
 
 } // namespace sb

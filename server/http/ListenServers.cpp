@@ -1,11 +1,11 @@
 #include "http/ListenServers.h"
 
-#include "admin/Metrics.h"
+#include "base/Logging.h"
 #include "config/ServerConfig.h"
-#include "core/Logging.h"
 #include "http/HttpLimits.h"
 #include "http/HttpResponse.h"
 #include "http/RequestGuard.h"
+#include "metrics/Metrics.h"
 #include "net/LingeringClose.h"
 
 #include <QElapsedTimer>

@@ -1,10 +1,10 @@
 #include "http/RequestGuard.h"
 
-#include "admin/Metrics.h"
+#include "base/Logging.h"
 #include "config/ServerConfig.h"
-#include "core/Logging.h"
 #include "http/HttpLimits.h"
 #include "http/HttpResponse.h"
+#include "metrics/Metrics.h"
 #include "net/LingeringClose.h"
 #include "net/MemoryTrim.h"
 

@@ -1,18 +1,21 @@
 #include "http/RestApi.h"
 
 #include "admin/AdminJson.h"
-#include "admin/Metrics.h"
+#include "admin/MetricsGauges.h"
 #include "admin/StatsSampler.h"
 #include "auth/RevocationList.h"
 #include "auth/TokenService.h"
-#include "core/Logging.h"
-#include "core/ServerContext.h"
-#include "http/BodyDecoder.h"
-#include "http/Validation.h"
+#include "base/Logging.h"
+#include "base/Names.h"
+#include "base/RawJson.h"
+#include "commands/BodyDecoder.h"
+#include "commands/EmitService.h"
+#include "commands/Validation.h"
+#include "context/ServerContext.h"
+#include "http/RequestBody.h"
 #include "hub/Hub.h"
-#include "hub/Names.h"
+#include "metrics/Metrics.h"
 #include "store/MessageLog.h"
-#include "json/RawJson.h"
 
 #include <QDateTime>
 #include <QHttpServerRequest>
@@ -76,7 +79,7 @@ RestApi::Registration RestApi::issueToken(const QString &room, const QString &us
 HttpReply RestApi::registerToken(const HttpCall &call) const
 {
     HttpReply error;
-    const auto body = BodyDecoder::decode(call.request, &error);
+    const auto body = decodeRequestBody(call.request, &error);
     if (!body)
         return error;
     FieldReader f(*body);
@@ -87,7 +90,7 @@ HttpReply RestApi::registerToken(const HttpCall &call) const
             f.positiveInt(u"ttl", m_context->config.tokenMaxTtl, QStringLiteral("token_max_ttl"));
     const bool publish = f.boolean(u"publish", false);
     if (!f.ok())
-        return f.reply();
+        return HttpReply::error(f.commandError());
     const Registration r = issueToken(room, user, session,
                                       ttl.value_or(m_context->config.tokenDefaultTtl), publish);
     qCInfo(lcHttp).noquote() << "register room" << room << "user" << user << "from" << call.remote;
@@ -99,7 +102,7 @@ HttpReply RestApi::registerToken(const HttpCall &call) const
 HttpReply RestApi::unregister(const HttpCall &call) const
 {
     HttpReply error;
-    const auto body = BodyDecoder::decode(call.request, &error);
+    const auto body = decodeRequestBody(call.request, &error);
     if (!body)
         return error;
     FieldReader f(*body);
@@ -107,7 +110,7 @@ HttpReply RestApi::unregister(const HttpCall &call) const
     const QString user = f.name(u"user", names::kUserMax);
     const QString session = f.name(u"session", names::kSessionMax);
     if (!f.ok())
-        return f.reply();
+        return HttpReply::error(f.commandError());
     m_context->revocations->revoke(room, user, session, QDateTime::currentSecsSinceEpoch());
     const qint64 removed = m_context->hub->revoke(room, user, session);
     qCInfo(lcHttp).noquote() << "unregister room" << room << "user" << user << "removed" << removed;
@@ -117,43 +120,32 @@ HttpReply RestApi::unregister(const HttpCall &call) const
 HttpReply RestApi::emitTo(const HttpCall &call, const QString &target) const
 {
     HttpReply error;
-    const auto body = BodyDecoder::decode(call.request, &error);
+    const auto body = decodeRequestBody(call.request, &error);
     if (!body)
         return error;
-    FieldReader f(*body);
-    EmitRequest request;
-    if (target == u"room") {
-        request.target = EmitTarget::Room;
-        request.to = f.name(u"room", names::kRoomMax);
-    } else if (target == u"user") {
-        request.target = EmitTarget::User;
-        request.to = f.name(u"user", names::kUserMax);
-    } else if (target == u"all") {
-        request.target = EmitTarget::All;
-    } else {
-        request.target = EmitTarget::Connection;
-        request.to = f.text(u"connection", false);
-    }
-    request.event = f.name(u"event", names::kEventMax);
-    request.data = f.json(u"data");
-    if (!f.ok())
-        return f.reply();
-    request.source = sourceOf(call);
-    request.remote = call.remote;
-    const EmitResult result = m_context->hub->publish(request);
-    if (!result.accepted)
-        return HttpReply::error(503, u"unavailable",
-                                QStringLiteral("server busy: the delivery queues are full; retry"));
+    const EmitTarget kind = target == u"room" ? EmitTarget::Room
+            : target == u"user"               ? EmitTarget::User
+            : target == u"all"                ? EmitTarget::All
+                                              : EmitTarget::Connection;
+    CommandError why;
+    std::optional<EmitRequest> request = EmitService::read(*body, kind, target, &why);
+    if (!request)
+        return HttpReply::error(why);
+    request->source = sourceOf(call);
+    request->remote = call.remote;
+    const std::optional<EmitResult> result = m_context->emits->emit(*request, &why);
+    if (!result)
+        return HttpReply::error(why);
     // Every emit is in the message log; a line per emit at info level would flood the
     // system journal at thousands per second.
-    qCDebug(lcHttp).noquote() << "emit" << result.id << target
-                              << (request.to.isEmpty() ? QString() : request.to) << "event"
-                              << request.event << "delivered" << result.delivered << "from"
+    qCDebug(lcHttp).noquote() << "emit" << result->id << target
+                              << (request->to.isEmpty() ? QString() : request->to) << "event"
+                              << request->event << "delivered" << result->delivered << "from"
                               << call.remote;
-    return HttpReply::json(QByteArrayLiteral(R"({"id":)") + QByteArray::number(result.id)
+    return HttpReply::json(QByteArrayLiteral(R"({"id":)") + QByteArray::number(result->id)
                            + QByteArrayLiteral(R"(,"delivered":)")
-                           + QByteArray::number(result.delivered) + '}')
-            .afterLogged(result.id);
+                           + QByteArray::number(result->delivered) + '}')
+            .afterLogged(result->id);
 }
 
 HttpReply RestApi::listConnections(const HttpCall &call) const
@@ -190,13 +182,13 @@ HttpReply RestApi::deleteConnection(const HttpCall &call, const QString &id) con
 HttpReply RestApi::sendToConnection(const HttpCall &call, const QString &id) const
 {
     HttpReply error;
-    const auto body = BodyDecoder::decode(call.request, &error);
+    const auto body = decodeRequestBody(call.request, &error);
     if (!body)
         return error;
     FieldReader f(*body);
     const QString text = f.text(u"text");
     if (!f.ok())
-        return f.reply();
+        return HttpReply::error(f.commandError());
     if (!m_context->hub->sendRaw(parseConnectionId(id), text.toUtf8()))
         return notFoundConnection(id);
     return HttpReply::json(QByteArrayLiteral(R"({"sent":true})"));
@@ -282,7 +274,7 @@ HttpReply RestApi::metrics(const HttpCall &) const
 {
     HttpReply reply;
     reply.contentType = QByteArrayLiteral("text/plain; version=0.0.4; charset=utf-8");
-    reply.body = m_context->metrics->render(*m_context);
+    reply.body = m_context->metrics->render(metricsGauges(*m_context));
     return reply;
 }
 

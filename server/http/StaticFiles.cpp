@@ -1,6 +1,6 @@
 #include "http/StaticFiles.h"
 
-#include "core/Logging.h"
+#include "base/Logging.h"
 
 #include <QCryptographicHash>
 #include <QDirIterator>

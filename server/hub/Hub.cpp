@@ -1,9 +1,9 @@
 #include "hub/Hub.h"
 
 #include "auth/RevocationList.h"
-#include "core/Logging.h"
-#include "ws/WsFrame.h"
-#include "json/RawJson.h"
+#include "base/Logging.h"
+#include "base/RawJson.h"
+#include "base/WsFrame.h"
 
 #include <QDateTime>
 

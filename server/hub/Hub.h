@@ -1,7 +1,7 @@
 #pragma once
 
 #include "auth/TokenService.h"
-#include "hub/Message.h"
+#include "base/Message.h"
 
 #include <QHash>
 #include <QList>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "admin/Metrics.h"
+#include "metrics/Metrics.h"
 
 #include <QByteArray>
 #include <QByteArrayView>

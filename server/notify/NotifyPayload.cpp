@@ -1,8 +1,8 @@
 #include "notify/NotifyPayload.h"
 
-#include "http/BodyDecoder.h"
-#include "http/Validation.h"
-#include "hub/Names.h"
+#include "base/Names.h"
+#include "commands/BodyDecoder.h"
+#include "commands/EmitService.h"
 
 #include <QStringList>
 
@@ -43,28 +43,18 @@ std::optional<EmitRequest> parseNotifyPayload(const QByteArray &utf8, QString *e
         return std::nullopt;
     }
 
-    FieldReader f(*body);
-    EmitRequest request;
-    request.source = EmitSource::Notify;
     const QString &target = targets.first();
-    if (target == u"room") {
-        request.target = EmitTarget::Room;
-        request.to = f.name(u"room", names::kRoomMax);
-    } else if (target == u"user") {
-        request.target = EmitTarget::User;
-        request.to = f.name(u"user", names::kUserMax);
-    } else if (target == u"connection") {
-        request.target = EmitTarget::Connection;
-        request.to = f.text(u"connection", false);
-    } else {
-        request.target = EmitTarget::All;
-    }
-    request.event = f.name(u"event", names::kEventMax);
-    request.data = f.json(u"data");
-    if (!f.ok()) {
-        *error = f.error();
+    const EmitTarget kind = target == u"room" ? EmitTarget::Room
+            : target == u"user"               ? EmitTarget::User
+            : target == u"connection"         ? EmitTarget::Connection
+                                              : EmitTarget::All;
+    CommandError why;
+    std::optional<EmitRequest> request = EmitService::read(*body, kind, target, &why);
+    if (!request) {
+        *error = why.message;
         return std::nullopt;
     }
+    request->source = EmitSource::Notify;
     return request;
 }
 

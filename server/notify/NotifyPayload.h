@@ -1,6 +1,6 @@
 #pragma once
 
-#include "hub/Message.h"
+#include "base/Message.h"
 
 #include <QByteArray>
 #include <QString>

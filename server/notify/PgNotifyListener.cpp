@@ -1,6 +1,6 @@
 #include "notify/PgNotifyListener.h"
 
-#include "hub/Hub.h"
+#include "commands/EmitService.h"
 #include "notify/NotifyPayload.h"
 
 #include <QDateTime>
@@ -42,10 +42,10 @@ QString excerpt(const QString &payload)
 
 } // namespace
 
-PgNotifyListener::PgNotifyListener(Options options, Hub *hub, QObject *parent)
+PgNotifyListener::PgNotifyListener(Options options, const EmitService *emits, QObject *parent)
     : QObject(parent),
       m_options(std::move(options)),
-      m_hub(hub),
+      m_emits(emits),
       m_connectionName(uniqueConnectionName()),
       m_remote(QStringLiteral("%1:%2").arg(m_options.url.host).arg(m_options.url.port)),
       m_verifier(NotifyVerifier::Options{m_options.apiKey, m_options.channel, m_options.maxAgeMs,
@@ -304,11 +304,11 @@ void PgNotifyListener::publishPending()
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     while (!m_pending.empty()) {
         Pending &next = m_pending.front();
-        const EmitResult result = m_hub->publish(next.request);
-        if (result.accepted) {
+        const std::optional<EmitResult> result = m_emits->emit(next.request, nullptr);
+        if (result) {
             qCDebug(lcNotify).noquote()
-                    << "emit" << result.id << targetName(next.request.target) << next.request.to
-                    << "event" << next.request.event << "delivered" << result.delivered;
+                    << "emit" << result->id << targetName(next.request.target) << next.request.to
+                    << "event" << next.request.event << "delivered" << result->delivered;
             m_pending.pop_front();
             continue;
         }

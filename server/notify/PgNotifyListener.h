@@ -1,6 +1,6 @@
 #pragma once
 
-#include "hub/Message.h"
+#include "base/Message.h"
 #include "notify/NotifyEnvelope.h"
 #include "store/PgUrl.h"
 
@@ -17,7 +17,7 @@ class QTimer;
 
 namespace sb {
 
-class Hub;
+class EmitService;
 
 // LISTEN/NOTIFY ingest (PROTOCOL.md, "Database side"): a connection of its own to PostgreSQL
 // through Qt's QPSQL driver LISTENs on one channel; each notification is authenticated
@@ -65,7 +65,7 @@ public:
         int maxPendingAgeMs = 10000; // ...and those waiting longer than this
     };
 
-    PgNotifyListener(Options options, Hub *hub, QObject *parent = nullptr);
+    PgNotifyListener(Options options, const EmitService *emits, QObject *parent = nullptr);
     ~PgNotifyListener() override;
 
     // On the listener's thread: connects (retrying in the background when the database cannot
@@ -100,7 +100,7 @@ private:
     void rejected(NotifyRejectReason reason, const QString &why);
 
     const Options m_options;
-    Hub *const m_hub;
+    const EmitService *const m_emits;
     const QString m_connectionName;
     const QString m_remote; // host:port of the database: the log records' "remote"
     QSqlDatabase m_db;

@@ -1,8 +1,8 @@
 #include "store/MessageLog.h"
 
-#include "admin/Metrics.h"
-#include "core/Logging.h"
-#include "json/RawJson.h"
+#include "base/Logging.h"
+#include "base/RawJson.h"
+#include "metrics/Metrics.h"
 
 #include <QDateTime>
 #include <QDeadlineTimer>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "hub/Message.h"
+#include "base/Message.h"
 #include "store/Journal.h"
 #include "store/PgUrl.h"
 

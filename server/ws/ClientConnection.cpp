@@ -1,17 +1,18 @@
 #include "ws/ClientConnection.h"
 
-#include "admin/Metrics.h"
 #include "auth/TokenService.h"
-#include "core/Logging.h"
-#include "core/ServerContext.h"
+#include "base/Logging.h"
+#include "base/Names.h"
+#include "base/RawJson.h"
+#include "base/WsFrame.h"
+#include "commands/EmitService.h"
+#include "commands/RecoveryService.h"
+#include "context/ServerContext.h"
 #include "hub/Hub.h"
-#include "hub/Names.h"
+#include "metrics/Metrics.h"
 #include "net/LingeringClose.h"
 #include "net/MemoryTrim.h"
-#include "store/MessageLog.h"
 #include "ws/IoShard.h"
-#include "ws/WsFrame.h"
-#include "json/RawJson.h"
 
 #include <QDateTime>
 #include <QJsonArray>
@@ -381,7 +382,7 @@ void ClientConnection::joinFromQuery()
     QByteArray since;
     if (query.hasQueryItem(QStringLiteral("since")))
         since = query.queryItemValue(QStringLiteral("since"), QUrl::FullyDecoded).toUtf8();
-    handleJoin(token, QJsonObject(), since, QByteArray());
+    handleJoin(token, since, QByteArray());
 }
 
 void ClientConnection::onBinary()
@@ -447,7 +448,7 @@ void ClientConnection::handleText(const QString &message)
             sendError("bad_request", QStringLiteral("token is missing or not a string"), ref);
             return;
         }
-        handleJoin(token.toString().toUtf8(), frame,
+        handleJoin(token.toString().toUtf8(),
                    frame.contains(u"since") ? rawjson::member(text, u"since") : QByteArray(), ref);
     } else if (t == u"leave") {
         handleLeave(frame, ref);
@@ -463,12 +464,8 @@ void ClientConnection::handleText(const QString &message)
     }
 }
 
-namespace {
-constexpr int kMaxLogAttempts = 8;
-} // namespace
-
-void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &,
-                                  const QByteArray &sinceText, const QByteArray &ref)
+void ClientConnection::handleJoin(const QByteArray &token, const QByteArray &sinceText,
+                                  const QByteArray &ref)
 {
     bool sinceOk = true;
     const std::optional<quint64> since = parseSince(sinceText, &sinceOk);
@@ -485,46 +482,8 @@ void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &,
         sendError(check.code().toLatin1().constData(), check.message, ref);
         return;
     }
-    // Memory first; where it falls short (an old `since`, a room not seen since a restart),
-    // the missed events come from the message log, then memory supplies the rest under the
-    // hub lock, so no event is missed or sent twice while emits race the join.
-    JoinResult joined;
-    bool lastIdUnknown = false; // the log could not say the room's latest id
-    QList<QByteArray> fromLog;
-    const qint64 replayBudget = ctx->config.maxQueueBytes;
-    qint64 logBytes = 0;
-    bool logComplete = true;
-    quint64 covered = 0;
-    for (int attempt = 0;; ++attempt) {
-        // Past kMaxLogAttempts (memory keeps dropping events faster than the log is read) or
-        // without a log, the join takes what memory has; the gap makes it recovered: false.
-        const bool noMoreLog = !ctx->log || attempt > kMaxLogAttempts;
-        joined = ctx->hub->join(m_id, check.claims, since, covered, noMoreLog);
-        if (joined.status != JoinResult::Status::NeedLog)
-            break;
-        const quint64 upTo = joined.needLogUpTo;
-        if (!ctx->log || attempt == kMaxLogAttempts) {
-            logComplete = false;
-            covered = upTo; // releases the pin of this answer in the next call
-            continue;
-        }
-        // The first query reads from since, the next ones only what memory dropped meanwhile.
-        const std::optional<quint64> from = attempt == 0 ? since : std::optional<quint64>(covered);
-        // Within the connection's queue limit: a longer replay would only get it closed.
-        const MessageLog::RoomHistory history = ctx->log->roomHistory(
-                check.claims.room, from, upTo, qMax<qint64>(1, replayBudget - logBytes));
-        // Only what the log really said: a room seeded with 0 while the log is away would
-        // answer last_id 0 to every later join (found by bench/soak.sh).
-        if (attempt == 0 && history.lastIdKnown)
-            ctx->hub->seedRoom(check.claims.room, history.lastId);
-        lastIdUnknown = lastIdUnknown || !history.lastIdKnown;
-        logComplete = logComplete && history.complete;
-        for (const MessageRecord &r : history.records) {
-            fromLog.append(Hub::eventWire(r.id, r.event, &check.claims.room, r.data, r.ts));
-            logBytes += fromLog.last().size();
-        }
-        covered = upTo;
-    }
+    // Memory first, then the message log (commands/RecoveryService).
+    RecoveryService::Outcome joined = ctx->recovery->join(m_id, check.claims, since);
     if (joined.status == JoinResult::Status::Forbidden) {
         sendError("forbidden",
                   QStringLiteral("this connection belongs to another user; open a new connection "
@@ -539,27 +498,11 @@ void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &,
     }
     if (joined.status != JoinResult::Status::Joined)
         return;
-    qint64 replayBytes = logBytes;
-    for (const QByteArray &wire : joined.replay)
-        replayBytes += wire.size();
-    // The log and memory together within the budget, or nothing: a partial replay with
-    // recovered: false would be of no use to the page, which reloads its data.
-    const bool tooLarge = replayBytes > replayBudget || joined.replayTooLarge;
-    const bool recovered = joined.recovered && logComplete && !tooLarge;
-    // The room's latest id is unknown (the log is away): the highest id given so far bounds
-    // it. The page reloads its data now (recovered: false) and, joining with this as `since`
-    // next time, misses nothing that comes after.
-    if (lastIdUnknown && joined.lastId == 0)
-        joined.lastId = ctx->hub->lastId();
-    if (!tooLarge) {
-        for (const QByteArray &wire : std::as_const(fromLog))
-            send(wire, true);
-        for (const QByteArray &wire : joined.replay)
-            send(wire, true);
-    }
+    for (const QByteArray &wire : std::as_const(joined.replay))
+        send(wire, true);
     sendJson(QByteArrayLiteral(R"({"type":"joined","room":)") + rawjson::quote(check.claims.room)
                      + QByteArrayLiteral(R"(,"recovered":)")
-                     + (recovered ? QByteArrayLiteral("true") : QByteArrayLiteral("false"))
+                     + (joined.recovered ? QByteArrayLiteral("true") : QByteArrayLiteral("false"))
                      + QByteArrayLiteral(R"(,"last_id":)") + QByteArray::number(joined.lastId)
                      + '}',
              ref);
@@ -567,10 +510,11 @@ void ClientConnection::handleJoin(const QByteArray &token, const QJsonObject &,
                            << "user" << check.claims.user
                            << (since ? QStringLiteral("since %1 replayed %2 (%3 from the log)%4")
                                                .arg(*since)
-                                               .arg(joined.replay.size() + fromLog.size())
-                                               .arg(fromLog.size())
-                                               .arg(recovered ? QString()
-                                                              : QStringLiteral(", not recovered"))
+                                               .arg(joined.replay.size())
+                                               .arg(joined.fromLog)
+                                               .arg(joined.recovered
+                                                            ? QString()
+                                                            : QStringLiteral(", not recovered"))
                                      : QString());
     // Most connections say nothing more after their join: give back the read buffer that
     // frame left behind once QWebSocket is done with this read (the sweep does it later for
@@ -638,41 +582,39 @@ void ClientConnection::handleEmit(const QByteArray &text, const QJsonObject &fra
         sendError("bad_request", QStringLiteral("event is missing or not a string"), ref);
         return;
     }
-    if (QString why = names::checkLength(u"event", event.toString(), names::kEventMax);
-        !why.isEmpty()) {
-        sendError("bad_request", why, ref);
+    EmitRequest request;
+    request.target = EmitTarget::Room;
+    request.to = room.toString();
+    request.event = event.toString();
+    CommandError why;
+    if (!EmitService::validate(request, &why)) {
+        sendError("bad_request", why.message, ref);
         return;
     }
-    Hub *hub = m_shard->context()->hub;
-    if (!hub->mayPublish(m_id, room.toString())) {
+    if (!m_shard->context()->hub->mayPublish(m_id, request.to)) {
         sendError("forbidden",
                   QStringLiteral("emit needs the room joined with a token that has pub (register "
                                  "with publish: true)"),
                   ref);
         return;
     }
-    EmitRequest request;
-    request.target = EmitTarget::Room;
-    request.to = room.toString();
-    request.event = event.toString();
     if (frame.contains(u"data"))
         request.data = rawjson::member(text, u"data");
     request.source = EmitSource::Ws;
     request.remote = m_remote;
     request.exclude = m_id;
-    const EmitResult result = hub->publish(request);
-    if (!result.accepted) {
-        sendError("unavailable", QStringLiteral("server busy: the delivery queues are full; retry"),
-                  ref);
+    const std::optional<EmitResult> result = m_shard->context()->emits->emit(request, &why);
+    if (!result) {
+        sendError(why.code.toLatin1().constData(), why.message, ref);
         return;
     }
-    qCInfo(lcWs).noquote() << "emit" << result.id << "from" << connectionIdText(m_id) << "room"
+    qCInfo(lcWs).noquote() << "emit" << result->id << "from" << connectionIdText(m_id) << "room"
                            << request.to << "event" << request.event << "delivered"
-                           << result.delivered;
+                           << result->delivered;
     if (!ref.isNull())
-        sendJson(QByteArrayLiteral(R"({"type":"emitted","id":)") + QByteArray::number(result.id)
+        sendJson(QByteArrayLiteral(R"({"type":"emitted","id":)") + QByteArray::number(result->id)
                          + QByteArrayLiteral(R"(,"delivered":)")
-                         + QByteArray::number(result.delivered) + '}',
+                         + QByteArray::number(result->delivered) + '}',
                  ref);
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "hub/Message.h"
+#include "base/Message.h"
 
 #include <QByteArray>
 #include <QSet>
@@ -78,8 +78,7 @@ private:
     qint64 unsentBytes() const;
     // No more reading: a closing connection must not make QWebSocket answer more pings.
     void stopReading();
-    void handleJoin(const QByteArray &token, const QJsonObject &frame, const QByteArray &since,
-                    const QByteArray &ref);
+    void handleJoin(const QByteArray &token, const QByteArray &since, const QByteArray &ref);
     void handleLeave(const QJsonObject &frame, const QByteArray &ref);
     void handleEmit(const QByteArray &text, const QJsonObject &frame, const QByteArray &ref);
     void handlePresence(const QJsonObject &frame, const QByteArray &ref);

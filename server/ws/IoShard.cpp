@@ -1,7 +1,7 @@
 #include "ws/IoShard.h"
 
-#include "core/Logging.h"
-#include "core/ServerContext.h"
+#include "base/Logging.h"
+#include "context/ServerContext.h"
 #include "ws/ClientConnection.h"
 
 #include <QDateTime>

@@ -5,7 +5,7 @@
 // and I/O threads, no message log, small limits so that the refusals are reachable with
 // small inputs. A blocking loopback client sends each input and reads until the server closes.
 
-#include "core/Server.h"
+#include "Server.h"
 
 #include <QByteArray>
 #include <QCoreApplication>

@@ -8,10 +8,11 @@
 // what QJsonDocument read for JSON bodies, and the field readers never crash.
 
 #include "FuzzSupport.h"
-#include "http/BodyDecoder.h"
-#include "http/Validation.h"
-#include "hub/Names.h"
-#include "json/RawJson.h"
+#include "base/Names.h"
+#include "base/RawJson.h"
+#include "commands/BodyDecoder.h"
+#include "commands/Validation.h"
+#include "http/HttpResponse.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -104,13 +105,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     BodyDecoder::parseContentType(contentType, &mediaType, &charset);
     SB_FUZZ_CHECK(mediaType == mediaType.toLower());
 
-    sb::HttpReply error;
+    sb::CommandError error;
     const std::optional<DecodedBody> decoded = BodyDecoder::decode(contentType, body, &error);
     if (decoded) {
         readFields(*decoded);
     } else {
         SB_FUZZ_CHECK(error.status == 400 || error.status == 415);
-        SB_FUZZ_CHECK(QJsonDocument::fromJson(error.body).isObject());
+        SB_FUZZ_CHECK(!error.message.isEmpty());
+        SB_FUZZ_CHECK(QJsonDocument::fromJson(sb::HttpReply::error(error).body).isObject());
     }
 
     // The same bytes as a database notification would be read.

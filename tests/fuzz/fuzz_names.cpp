@@ -5,7 +5,7 @@
 // byte also picks the limit.
 
 #include "FuzzSupport.h"
-#include "hub/Names.h"
+#include "base/Names.h"
 
 #include <QList>
 #include <QString>

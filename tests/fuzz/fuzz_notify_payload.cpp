@@ -4,9 +4,9 @@
 // docs/API.md, and its `data` is valid JSON (it is kept raw and sent to clients).
 
 #include "FuzzSupport.h"
-#include "hub/Names.h"
+#include "base/Names.h"
+#include "base/RawJson.h"
 #include "notify/NotifyPayload.h"
-#include "json/RawJson.h"
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***)
 {

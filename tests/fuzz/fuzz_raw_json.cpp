@@ -6,7 +6,7 @@
 // member() and element() parse back to the value QJsonDocument read.
 
 #include "FuzzSupport.h"
-#include "json/RawJson.h"
+#include "base/RawJson.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

@@ -12,7 +12,7 @@
 #include "FuzzSupport.h"
 #include "auth/RevocationList.h"
 #include "auth/TokenService.h"
-#include "hub/Names.h"
+#include "base/Names.h"
 
 #include <QMessageAuthenticationCode>
 

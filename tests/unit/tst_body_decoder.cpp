@@ -10,8 +10,9 @@
 // call (?op=name|optionalName|text|positiveInt|boolean|json&key=K&max=N&fallback=B) asked for.
 // A decode failure is answered with the decoder's own status and error body.
 
-#include "http/BodyDecoder.h"
-#include "http/Validation.h"
+#include "commands/BodyDecoder.h"
+#include "commands/Validation.h"
+#include "http/RequestBody.h"
 
 #include <QAbstractHttpServer>
 #include <QElapsedTimer>
@@ -42,7 +43,7 @@ protected:
     {
         ++handled;
         HttpReply error;
-        const std::optional<DecodedBody> body = BodyDecoder::decode(request, &error);
+        const std::optional<DecodedBody> body = sb::decodeRequestBody(request, &error);
         QByteArray answer;
         int status = 200;
         if (!body) {
@@ -106,7 +107,7 @@ private:
                                {u"isNull"_s, isNull},
                                {u"ok"_s, reader.ok()},
                                {u"error"_s, reader.error()},
-                               {u"replyStatus"_s, reader.ok() ? 0 : reader.reply().status}});
+                               {u"replyStatus"_s, reader.ok() ? 0 : reader.commandError().status}});
         return out;
     }
 };
@@ -652,7 +653,7 @@ void TestBodyDecoder::escapedControlCharactersAreFine()
 
 void TestBodyDecoder::decodeWithoutHttp()
 {
-    HttpReply error;
+    sb::CommandError error;
     auto body = BodyDecoder::decode("application/x-www-form-urlencoded"_ba,
                                     "room=a+b&data=%5B1%2C+2%5D&room=c"_ba, &error);
     QVERIFY(body);
@@ -671,7 +672,7 @@ void TestBodyDecoder::decodeWithoutHttp()
     body = BodyDecoder::decode("application/json"_ba, QByteArray("{\"a\":\"\0\"}", 9), &error);
     QVERIFY(!body);
     QCOMPARE(error.status, 400);
-    QVERIFY2(error.body.contains("invalid_json"), error.body.constData());
+    QCOMPARE(error.code, u"invalid_json"_s);
 }
 
 void TestBodyDecoder::formFieldLimit_data()
@@ -711,11 +712,11 @@ void TestBodyDecoder::formOf131000FieldsIsRefused()
     QByteArray body;
     for (int i = 0; i < 131000; ++i)
         body += (i ? "&f" : "f") + QByteArray::number(i) + "=x";
-    HttpReply error;
+    sb::CommandError error;
     const auto decoded = BodyDecoder::decode("application/x-www-form-urlencoded"_ba, body, &error);
     QVERIFY(!decoded);
     QCOMPARE(error.status, 400);
-    QVERIFY2(error.body.contains("more than 1000 fields"), error.body.constData());
+    QVERIFY2(error.message.contains(u"more than 1000 fields"), qPrintable(error.message));
     // The same over HTTP.
     const Response r = postForm("/?keys=f0", body);
     QVERIFY2(r.status == 400, r.describe().left(300).constData());

@@ -1,7 +1,7 @@
 // Unit tests of the log handler of server/core/Logging: one message is one line on stderr,
 // whatever a client put into the names, paths and addresses it prints.
 
-#include "core/Logging.h"
+#include "base/Logging.h"
 
 #include <QFile>
 #include <QTemporaryDir>

@@ -1,9 +1,10 @@
 // Metrics: histogram buckets, route labels and their bounds, status slots, and the text
 // exposition of the counters the hub keeps.
 
-#include "admin/Metrics.h"
-#include "core/ServerContext.h"
+#include "admin/MetricsGauges.h"
+#include "context/ServerContext.h"
 #include "hub/Hub.h"
+#include "metrics/Metrics.h"
 
 #include <QtTest>
 
@@ -152,7 +153,7 @@ void TestMetrics::statuses_exactAndBounded()
     QCOMPARE(m.httpRequests(route, 200), quint64(2));
     QCOMPARE(m.httpRequests(route, 500 + Metrics::kMaxStatuses + 4), quint64(0));
     ServerContext context;
-    const QByteArray text = m.render(context);
+    const QByteArray text = m.render(metricsGauges(context));
     QVERIFY2(text.contains("switchboard_http_requests_total{route=\"/x\",status=\"other\"} 8\n"),
              text.constData());
     QVERIFY(text.contains("switchboard_http_requests_total{route=\"/x\",status=\"200\"} 2\n"));
@@ -184,7 +185,7 @@ void TestMetrics::render_familiesAndHubCounters()
     m.countNotifyRejected(NotifyRejectReason::Replay);
     m.countNotifyRejected(NotifyRejectReason::Signature);
     QCOMPARE(m.notifyRejected(NotifyRejectReason::Replay), quint64(2));
-    const QByteArray text = m.render(context);
+    const QByteArray text = m.render(metricsGauges(context));
     for (const char *line :
          {"switchboard_messages_total{source=\"rest\"} 0\n",
           "switchboard_messages_total{source=\"ws\"} 0\n",

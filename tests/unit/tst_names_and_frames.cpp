@@ -1,9 +1,9 @@
 // Unit tests of sb::names (identity limits), sb::wsframe (server frames, RFC 6455 5.2) and the
 // connection id text of hub/Message.h.
 
-#include "hub/Message.h"
-#include "hub/Names.h"
-#include "ws/WsFrame.h"
+#include "base/Message.h"
+#include "base/Names.h"
+#include "base/WsFrame.h"
 
 #include <QStringDecoder>
 #include <QtTest>

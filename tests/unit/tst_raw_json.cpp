@@ -1,6 +1,6 @@
 // Unit tests of sb::rawjson: `data` reaches clients as the JSON text the caller sent.
 
-#include "json/RawJson.h"
+#include "base/RawJson.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

@@ -1,6 +1,6 @@
 #include "backend/AdminFrameReader.h"
 
-#include "json/RawJson.h"
+#include "base/RawJson.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -16,8 +16,7 @@ quint64 toU64(const QJsonValue &v)
 }
 
 // The raw texts of the array member `key` of an object text, element by element.
-QList<QByteArrayView> arrayElements(QByteArrayView objectText, QStringView key,
-                                    QByteArray *storage)
+QList<QByteArrayView> arrayElements(QByteArrayView objectText, QStringView key, QByteArray *storage)
 {
     *storage = rawjson::member(objectText, key);
     return rawjson::elements(*storage);
@@ -80,7 +79,10 @@ LogRecord AdminFrameReader::record(const QJsonObject &o, QByteArrayView text)
     if (!text.isEmpty())
         r.data = rawjson::member(text, u"data");
     if (r.data.isEmpty()) // no raw text at hand: Qt's rendering of the value
-        r.data = QJsonDocument(QJsonArray{o.value(u"data")}).toJson(QJsonDocument::Compact).mid(1).chopped(1);
+        r.data = QJsonDocument(QJsonArray{o.value(u"data")})
+                         .toJson(QJsonDocument::Compact)
+                         .mid(1)
+                         .chopped(1);
     return r;
 }
 
@@ -115,12 +117,13 @@ AdminFrameReader::Frame AdminFrameReader::read(const QByteArray &utf8)
         for (const QJsonValue &c : o.value(u"connections").toArray())
             f.snapshot.connections.append(connection(c.toObject()));
         QByteArray storage;
-        f.snapshot.log = recordsOf(o.value(u"log").toArray(), arrayElements(utf8, u"log", &storage));
+        f.snapshot.log =
+                recordsOf(o.value(u"log").toArray(), arrayElements(utf8, u"log", &storage));
         f.snapshot.stats = stats(o.value(u"stats").toObject());
     } else if (type == u"messages") {
         QByteArray storage;
-        f.records = recordsOf(o.value(u"records").toArray(),
-                              arrayElements(utf8, u"records", &storage));
+        f.records =
+                recordsOf(o.value(u"records").toArray(), arrayElements(utf8, u"records", &storage));
         f.dropped = toU64(o.value(u"dropped"));
     } else if (type == u"stats") {
         f.stats = stats(o.value(u"stats").toObject());

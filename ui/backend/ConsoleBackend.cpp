@@ -1,6 +1,6 @@
 #include "backend/ConsoleBackend.h"
 
-#include "json/RawJson.h"
+#include "base/RawJson.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -171,17 +171,18 @@ void ConsoleBackend::fetchLog(const LogFilter &filter,
 void ConsoleBackend::fetchConnections(
         std::function<void(const QList<ConnectionInfo> &, const QString &)> done)
 {
-    m_rest->get(QStringLiteral("/api/connections"), [done = std::move(done)](const RestClient::Reply &reply) {
-        if (!reply.ok()) {
-            done({}, reply.error);
-            return;
-        }
-        QList<ConnectionInfo> out;
-        const QJsonArray array = QJsonDocument::fromJson(reply.body).array();
-        for (const QJsonValue &v : array)
-            out.append(AdminFrameReader::connection(v.toObject()));
-        done(out, QString());
-    });
+    m_rest->get(QStringLiteral("/api/connections"),
+                [done = std::move(done)](const RestClient::Reply &reply) {
+                    if (!reply.ok()) {
+                        done({}, reply.error);
+                        return;
+                    }
+                    QList<ConnectionInfo> out;
+                    const QJsonArray array = QJsonDocument::fromJson(reply.body).array();
+                    for (const QJsonValue &v : array)
+                        out.append(AdminFrameReader::connection(v.toObject()));
+                    done(out, QString());
+                });
 }
 
 } // namespace sb::ui

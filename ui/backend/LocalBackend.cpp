@@ -1,7 +1,7 @@
 #include "backend/LocalBackend.h"
 
+#include "Server.h"
 #include "admin/AdminFeed.h"
-#include "core/Server.h"
 
 #include <QFile>
 #include <QHostAddress>

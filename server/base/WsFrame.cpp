@@ -1,4 +1,4 @@
-#include "ws/WsFrame.h"
+#include "base/WsFrame.h"
 
 namespace sb::wsframe {
 

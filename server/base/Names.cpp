@@ -1,4 +1,4 @@
-#include "hub/Names.h"
+#include "base/Names.h"
 
 namespace sb::names {
 

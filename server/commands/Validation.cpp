@@ -1,6 +1,6 @@
-#include "http/Validation.h"
+#include "commands/Validation.h"
 
-#include "hub/Names.h"
+#include "base/Names.h"
 
 #include <cmath>
 

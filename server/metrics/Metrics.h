@@ -1,6 +1,6 @@
 #pragma once
 
-#include "hub/Message.h"
+#include "base/Message.h"
 
 #include <QByteArray>
 #include <QString>
@@ -13,7 +13,19 @@
 
 namespace sb {
 
-struct ServerContext;
+// What the rest of the server reports for one scrape: the gauges and counters that live
+// elsewhere (the hub's and the log's), read by the caller (http/RestApi).
+struct MetricsGauges
+{
+    qint64 connections = 0;
+    qint64 legacyConnections = 0;
+    qint64 rooms = 0;
+    qint64 users = 0;
+    quint64 messagesOut = 0;
+    std::array<quint64, kEmitSourceCount> messagesBySource{};
+    qint64 logQueueDepth = 0; // 0 when the log is off
+    qint64 startedMs = 0;
+};
 
 // A Prometheus histogram with fixed upper bounds (nanoseconds, shown in seconds). observe()
 // is lock-free and allocates nothing: one relaxed increment of a bucket and one of the sum.
@@ -139,7 +151,7 @@ public:
 
     // The Prometheus text exposition (format 0.0.4) of everything, with the hub's and the
     // log's current figures. Any thread.
-    QByteArray render(const ServerContext &context) const;
+    QByteArray render(const MetricsGauges &gauges) const;
 
     static const std::array<qint64, 14> kHttpBoundsNs;
     static const std::array<qint64, 15> kLogWriteBoundsNs;

@@ -1,8 +1,4 @@
-#include "admin/Metrics.h"
-
-#include "core/ServerContext.h"
-#include "hub/Hub.h"
-#include "store/MessageLog.h"
+#include "metrics/Metrics.h"
 
 #include <QDateTime>
 #include <QFile>
@@ -293,12 +289,11 @@ quint64 Metrics::httpRequests(int route, int status) const
     return 0;
 }
 
-QByteArray Metrics::render(const ServerContext &context) const
+QByteArray Metrics::render(const MetricsGauges &hub) const
 {
     QByteArray out;
     out.reserve(16 * 1024);
-    const HubStats hub = context.hub ? context.hub->stats() : HubStats();
-    const qint64 uptimeMs = QDateTime::currentMSecsSinceEpoch() - context.startedMs;
+    const qint64 uptimeMs = QDateTime::currentMSecsSinceEpoch() - hub.startedMs;
 
     gauge(out, "switchboard_connections", "Open /ws WebSocket connections.",
           QByteArray::number(hub.connections));
@@ -313,7 +308,7 @@ QByteArray Metrics::render(const ServerContext &context) const
           QByteArray::number(m_adminObservers.load(std::memory_order_relaxed)));
     gauge(out, "switchboard_log_queue_depth",
           "Records waiting for the message log writer (0 when the log is off).",
-          QByteArray::number(context.log ? context.log->queueDepth() : 0));
+          QByteArray::number(hub.logQueueDepth));
     gauge(out, "switchboard_uptime_seconds", "Seconds since the server started.",
           number(double(qMax<qint64>(0, uptimeMs)) / 1000.0));
     gauge(out, "switchboard_process_resident_memory_bytes", "Resident memory of the process.",

@@ -1,4 +1,4 @@
-#include "hub/Message.h"
+#include "base/Message.h"
 
 namespace sb {
 

@@ -1,9 +1,7 @@
-#include "http/BodyDecoder.h"
+#include "commands/BodyDecoder.h"
 
-#include "http/HttpCall.h"
-#include "json/RawJson.h"
+#include "base/RawJson.h"
 
-#include <QHttpServerRequest>
 #include <QJsonDocument>
 #include <QStringDecoder>
 
@@ -24,30 +22,30 @@ QString notUtf8(const QString &what)
 }
 
 std::optional<QString> decodeBytes(const QByteArray &bytes, const QByteArray &charset,
-                                   const QString &what, HttpReply *error)
+                                   const QString &what, CommandError *error)
 {
     if (charset.isEmpty()) {
         // Stateless: a sequence cut off at the end is an error, not silently dropped.
         QStringDecoder decoder(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
         QString text = decoder(bytes);
         if (decoder.hasError()) {
-            *error = HttpReply::error(400, u"bad_request", notUtf8(what));
+            *error = CommandError{400, QStringLiteral("bad_request"), notUtf8(what)};
             return std::nullopt;
         }
         return text;
     }
     QStringDecoder decoder(charset.constData(), QStringDecoder::Flag::Stateless);
     if (!decoder.isValid()) {
-        *error = HttpReply::error(415, u"unsupported_media_type",
-                                  QStringLiteral("charset '%1' is not supported")
-                                          .arg(QString::fromLatin1(charset.left(60))));
+        *error = CommandError{415, QStringLiteral("unsupported_media_type"),
+                              QStringLiteral("charset '%1' is not supported")
+                                      .arg(QString::fromLatin1(charset.left(60)))};
         return std::nullopt;
     }
     QString text = decoder(bytes);
     if (decoder.hasError()) {
-        *error = HttpReply::error(400, u"bad_request",
-                                  QStringLiteral("%1 is not valid %2")
-                                          .arg(what, QString::fromLatin1(charset.left(60))));
+        *error = CommandError{400, QStringLiteral("bad_request"),
+                              QStringLiteral("%1 is not valid %2")
+                                      .arg(what, QString::fromLatin1(charset.left(60)))};
         return std::nullopt;
     }
     return text;
@@ -68,24 +66,24 @@ public:
     // nullopt: not valid in the charset (`what` names the field in *error), or an unknown
     // charset.
     template<typename What>
-    std::optional<QString> operator()(const QByteArray &bytes, What what, HttpReply *error)
+    std::optional<QString> operator()(const QByteArray &bytes, What what, CommandError *error)
     {
         if (!m_decoder.isValid()) {
-            *error = HttpReply::error(415, u"unsupported_media_type",
-                                      QStringLiteral("charset '%1' is not supported")
-                                              .arg(QString::fromLatin1(m_charset.left(60))));
+            *error = CommandError{415, QStringLiteral("unsupported_media_type"),
+                                  QStringLiteral("charset '%1' is not supported")
+                                          .arg(QString::fromLatin1(m_charset.left(60)))};
             return std::nullopt;
         }
         m_decoder.resetState();
         QString text = m_decoder(bytes);
         if (!m_decoder.hasError())
             return text;
-        *error = HttpReply::error(
-                400, u"bad_request",
+        *error = CommandError{
+                400, QStringLiteral("bad_request"),
                 m_charset.isEmpty()
                         ? notUtf8(what())
                         : QStringLiteral("%1 is not valid %2")
-                                  .arg(what(), QString::fromLatin1(m_charset.left(60))));
+                                  .arg(what(), QString::fromLatin1(m_charset.left(60)))};
         return std::nullopt;
     }
 
@@ -123,12 +121,12 @@ void BodyDecoder::parseContentType(const QByteArray &value, QByteArray *mediaTyp
     }
 }
 
-std::optional<QString> BodyDecoder::decodeText(const QHttpServerRequest &request, HttpReply *error)
+std::optional<QString> BodyDecoder::decodeText(const QByteArray &contentType,
+                                               const QByteArray &body, CommandError *error)
 {
     QByteArray mediaType, charset;
-    parseContentType(singleHeaderValue(request.value(QByteArrayLiteral("content-type"))),
-                     &mediaType, &charset);
-    return decodeBytes(request.body(), charset, QStringLiteral("the body"), error);
+    parseContentType(contentType, &mediaType, &charset);
+    return decodeBytes(body, charset, QStringLiteral("the body"), error);
 }
 
 std::optional<DecodedBody> BodyDecoder::decodeJsonText(const QByteArray &utf8, const QString &what,
@@ -160,14 +158,8 @@ std::optional<DecodedBody> BodyDecoder::decodeJsonText(const QByteArray &utf8, c
     return decoded;
 }
 
-std::optional<DecodedBody> BodyDecoder::decode(const QHttpServerRequest &request, HttpReply *error)
-{
-    return decode(singleHeaderValue(request.value(QByteArrayLiteral("content-type"))),
-                  request.body(), error);
-}
-
 std::optional<DecodedBody> BodyDecoder::decode(const QByteArray &contentType,
-                                               const QByteArray &body, HttpReply *error)
+                                               const QByteArray &body, CommandError *error)
 {
     QByteArray mediaType, charset;
     parseContentType(contentType, &mediaType, &charset);
@@ -186,11 +178,11 @@ std::optional<DecodedBody> BodyDecoder::decode(const QByteArray &contentType,
     } else if (mediaType == "application/json") {
         form = false;
     } else {
-        *error = HttpReply::error(415, u"unsupported_media_type",
-                                  QStringLiteral("Content-Type %1 is not supported; send "
-                                                 "application/json or "
-                                                 "application/x-www-form-urlencoded")
-                                          .arg(QString::fromLatin1(mediaType.left(100))));
+        *error = CommandError{415, QStringLiteral("unsupported_media_type"),
+                              QStringLiteral("Content-Type %1 is not supported; send "
+                                             "application/json or "
+                                             "application/x-www-form-urlencoded")
+                                      .arg(QString::fromLatin1(mediaType.left(100)))};
         return std::nullopt;
     }
 
@@ -204,7 +196,7 @@ std::optional<DecodedBody> BodyDecoder::decode(const QByteArray &contentType,
         auto json = decodeJsonText(charset.isEmpty() ? body : text->toUtf8(),
                                    QStringLiteral("the body"), &why);
         if (!json)
-            *error = HttpReply::error(400, u"invalid_json", why);
+            *error = CommandError{400, QStringLiteral("invalid_json"), why};
         return json;
     }
 
@@ -220,10 +212,10 @@ std::optional<DecodedBody> BodyDecoder::decode(const QByteArray &contentType,
         if (pair.isEmpty())
             continue;
         if (++fields > kMaxFormFields) {
-            *error = HttpReply::error(400, u"bad_request",
-                                      QStringLiteral("the form has more than %1 fields; at most "
-                                                     "%1 are allowed")
-                                              .arg(kMaxFormFields));
+            *error = CommandError{400, QStringLiteral("bad_request"),
+                                  QStringLiteral("the form has more than %1 fields; at most "
+                                                 "%1 are allowed")
+                                          .arg(kMaxFormFields)};
             return std::nullopt;
         }
         const qsizetype eq = pair.indexOf('=');
@@ -234,10 +226,10 @@ std::optional<DecodedBody> BodyDecoder::decode(const QByteArray &contentType,
                 if (part->at(i) == '%'
                     && (i + 2 >= part->size() || !isHex(part->at(i + 1))
                         || !isHex(part->at(i + 2)))) {
-                    *error = HttpReply::error(
-                            400, u"bad_request",
+                    *error = CommandError{
+                            400, QStringLiteral("bad_request"),
                             QStringLiteral("form field '%1' has an invalid percent-encoding")
-                                    .arg(QString::fromLatin1(rawKey.left(60))));
+                                    .arg(QString::fromLatin1(rawKey.left(60)))};
                     return std::nullopt;
                 }
             }
@@ -258,9 +250,9 @@ std::optional<DecodedBody> BodyDecoder::decode(const QByteArray &contentType,
             const QByteArray json = value->toUtf8();
             QString why;
             if (!rawjson::isValidValue(json, &why)) { // strict too (rawjson::strictError)
-                *error = HttpReply::error(
-                        400, u"invalid_json",
-                        QStringLiteral("%1 is not valid JSON text: %2").arg(*key, why));
+                *error = CommandError{
+                        400, QStringLiteral("invalid_json"),
+                        QStringLiteral("%1 is not valid JSON text: %2").arg(*key, why)};
                 return std::nullopt;
             }
             decoded.m_formJson.insert(*key, rawjson::compact(json));

@@ -5,7 +5,9 @@
 
 namespace sb {
 
+class EmitService;
 class Hub;
+class RecoveryService;
 class MessageLog;
 class Metrics;
 class RevocationList;
@@ -17,6 +19,8 @@ struct ServerContext
     ServerConfig config;
     ApiKeyAuth apiKey;
     Hub *hub = nullptr;
+    EmitService *emits = nullptr;        // every emit enters here (commands/EmitService)
+    RecoveryService *recovery = nullptr; // joins with `since` (commands/RecoveryService)
     MessageLog *log = nullptr;
     Metrics *metrics = nullptr; // never null once the server has started
     TokenService *tokens = nullptr;

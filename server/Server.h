@@ -1,7 +1,7 @@
 #pragma once
 
 #include "config/ServerConfig.h"
-#include "core/ServerContext.h"
+#include "context/ServerContext.h"
 
 #include <QList>
 #include <QObject>
@@ -14,12 +14,16 @@ class QThread;
 namespace sb {
 
 class AdminFeed;
+class AdminStream;
+class ClientAcceptor;
 class HttpServer;
+class EmitService;
 class Hub;
 class IoShard;
 class MessageLog;
 class Metrics;
 class PgNotifyListener;
+class RecoveryService;
 class RevocationList;
 class TokenService;
 
@@ -61,11 +65,15 @@ private:
     std::unique_ptr<RevocationList> m_revocations;
     std::unique_ptr<TokenService> m_tokens;
     std::unique_ptr<Hub> m_hub;
+    std::unique_ptr<EmitService> m_emits;
     std::unique_ptr<MessageLog> m_log;
+    std::unique_ptr<RecoveryService> m_recovery;
+    std::unique_ptr<ClientAcceptor> m_clientAcceptor; // used on the HTTP thread
     QList<QThread *> m_shardThreads;
     QList<IoShard *> m_shards;
     QThread *m_httpThread = nullptr;
     HttpServer *m_http = nullptr;
+    AdminStream *m_admin = nullptr; // on the HTTP thread, with the server
     QThread *m_pgThread = nullptr;
     PgNotifyListener *m_pgListener = nullptr;
     quint16 m_port = 0;

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "http/HttpResponse.h"
+#include "commands/CommandError.h"
 
 #include <QByteArray>
 #include <QHash>
@@ -8,8 +8,6 @@
 #include <QString>
 
 #include <optional>
-
-class QHttpServerRequest;
 
 namespace sb {
 
@@ -50,11 +48,10 @@ inline constexpr qsizetype kMaxFormFields = 1000;
 class BodyDecoder
 {
 public:
-    // On failure `error` holds the 400/415 answer and the result is nullopt.
-    static std::optional<DecodedBody> decode(const QHttpServerRequest &request, HttpReply *error);
-    // The same for a body and its Content-Type header value (empty: none), without HTTP.
+    // A body and its Content-Type header value (empty: none). On failure `error` holds the
+    // 400/415 refusal and the result is nullopt.
     static std::optional<DecodedBody> decode(const QByteArray &contentType, const QByteArray &body,
-                                             HttpReply *error);
+                                             CommandError *error);
 
     // A JSON object text (UTF-8) read like a JSON body, for JSON that arrives by other ways
     // than HTTP (database notifications). nullopt with *error ("<what> is not valid JSON: ...").
@@ -64,7 +61,8 @@ public:
                                                      QString *error);
 
     // The body as text in its declared charset (UTF-8 when none). nullopt: `error` is set.
-    static std::optional<QString> decodeText(const QHttpServerRequest &request, HttpReply *error);
+    static std::optional<QString> decodeText(const QByteArray &contentType, const QByteArray &body,
+                                             CommandError *error);
 
     // Media type (lower case, no parameters) and charset parameter of a Content-Type value.
     static void parseContentType(const QByteArray &value, QByteArray *mediaType,

@@ -1,15 +1,22 @@
-#include "core/Server.h"
+#include "Server.h"
 
 #include "admin/AdminStream.h"
-#include "admin/Metrics.h"
+#include "admin/StatsSampler.h"
 #include "auth/RevocationList.h"
 #include "auth/TokenService.h"
-#include "core/Logging.h"
+#include "base/Logging.h"
+#include "commands/EmitService.h"
+#include "commands/RecoveryService.h"
 #include "http/HttpServer.h"
 #include "hub/Hub.h"
+#include "metrics/Metrics.h"
 #include "notify/PgNotifyListener.h"
 #include "store/MessageLog.h"
+#include "ws/ClientAcceptor.h"
 #include "ws/IoShard.h"
+
+#include <QTcpSocket>
+#include <QWebSocket>
 
 #include <QDateTime>
 #include <QDir>
@@ -89,7 +96,7 @@ bool Server::startPgListener(const ServerConfig &config, QString *error)
     options.metrics = m_metrics.get();
     m_pgThread = new QThread(this);
     m_pgThread->setObjectName(QStringLiteral("switchboard-pg-listen"));
-    m_pgListener = new PgNotifyListener(options, m_hub.get());
+    m_pgListener = new PgNotifyListener(options, m_emits.get());
     m_pgListener->moveToThread(m_pgThread);
     connect(m_pgThread, &QThread::finished, m_pgListener, &QObject::deleteLater);
     m_pgThread->start();
@@ -133,6 +140,8 @@ bool Server::start(QString *error)
     m_tokens = std::make_unique<TokenService>(config.jwtSecret.toUtf8(), m_revocations.get());
     m_hub = std::make_unique<Hub>(config.historyPerRoom, m_revocations.get());
     m_context.hub = m_hub.get();
+    m_emits = std::make_unique<EmitService>(m_hub.get());
+    m_context.emits = m_emits.get();
 
     // The message log: ids continue after the highest one recorded, every accepted emit is
     // handed to it (under the hub lock, in id order), and a full log queue refuses emits.
@@ -143,6 +152,8 @@ bool Server::start(QString *error)
         return false;
     }
     m_context.tokens = m_tokens.get();
+    m_recovery = std::make_unique<RecoveryService>(m_hub.get(), m_log.get(), config.maxQueueBytes);
+    m_context.recovery = m_recovery.get();
     m_context.revocations = m_revocations.get();
 
     const int shardCount =
@@ -172,12 +183,24 @@ bool Server::start(QString *error)
     QString listenError;
     quint16 port = 0;
     HttpServer *http = nullptr;
-    const QList<IoShard *> shards = m_shards;
+    AdminStream *admin = nullptr;
+    m_clientAcceptor = std::make_unique<ClientAcceptor>(&m_context, m_shards);
+    ClientAcceptor *clients = m_clientAcceptor.get();
     ServerContext *context = &m_context;
     QMetaObject::invokeMethod(
             anchor,
-            [&http, &listenError, &port, shards, context] {
-                http = new HttpServer(context, shards);
+            [&http, &admin, &listenError, &port, clients, context] {
+                // The sampler and the admin stream live on this thread, with the server.
+                auto *stats = new StatsSampler(context->hub, context->startedMs);
+                HttpServer::Upgrades upgrades;
+                upgrades.client = [clients](QWebSocket *socket, QTcpSocket *tcp,
+                                            ConnectionKind kind, const QString &remote) {
+                    clients->accept(socket, tcp, kind, remote);
+                };
+                http = new HttpServer(context, stats, std::move(upgrades));
+                stats->setParent(http);
+                admin = new AdminStream(context, stats, http);
+                http->setAdminUpgrade([admin](QWebSocket *socket) { admin->addObserver(socket); });
                 listenError = http->listen();
                 port = http->port();
             },
@@ -187,7 +210,7 @@ bool Server::start(QString *error)
     connect(m_httpThread, &QThread::finished, m_http, &QObject::deleteLater);
     // Every accepted emit goes to the log and the admin stream; every connection and
     // membership change to the admin stream. Both are cheap appends under the hub lock.
-    AdminStream *admin = http->admin();
+    m_admin = admin;
     MessageLog *log = m_log.get();
     m_hub->setRecordObserver([log, admin](const MessageRecord &record) {
         if (log)
@@ -216,8 +239,8 @@ bool Server::addAdminFeed(const std::shared_ptr<AdminFeed> &feed)
 {
     if (!m_running || !m_http)
         return false;
-    HttpServer *http = m_http;
-    QMetaObject::invokeMethod(http, [http, feed] { http->admin()->addFeed(feed); });
+    AdminStream *admin = m_admin;
+    QMetaObject::invokeMethod(admin, [admin, feed] { admin->addFeed(feed); });
     return true;
 }
 
@@ -274,6 +297,8 @@ void Server::stop(int graceMs)
     delete m_httpThread;
     m_httpThread = nullptr;
     m_http = nullptr;
+    m_admin = nullptr;
+    m_clientAcceptor.reset();
     m_hub->setSinks({});
     if (m_port)
         qCInfo(lcServer) << "stopped";

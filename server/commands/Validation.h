@@ -1,7 +1,6 @@
 #pragma once
 
-#include "http/BodyDecoder.h"
-#include "http/HttpResponse.h"
+#include "commands/BodyDecoder.h"
 
 #include <optional>
 
@@ -29,7 +28,11 @@ public:
 
     bool ok() const { return m_error.isEmpty(); }
     const QString &error() const { return m_error; }
-    HttpReply reply() const { return HttpReply::error(400, u"bad_request", m_error); }
+    // The 400 refusal naming the first bad field.
+    CommandError commandError() const
+    {
+        return CommandError{400, QStringLiteral("bad_request"), m_error};
+    }
 
 private:
     void fail(const QString &message);

@@ -1,4 +1,4 @@
-#include "json/RawJson.h"
+#include "base/RawJson.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

@@ -1,0 +1,68 @@
+#include "commands/EmitService.h"
+
+#include "base/Names.h"
+#include "commands/BodyDecoder.h"
+#include "commands/Validation.h"
+#include "hub/Hub.h"
+
+namespace sb {
+
+namespace {
+
+qsizetype maxLengthOf(EmitTarget target)
+{
+    return target == EmitTarget::User ? names::kUserMax : names::kRoomMax;
+}
+
+} // namespace
+
+std::optional<EmitRequest> EmitService::read(const DecodedBody &body, EmitTarget target,
+                                             QStringView toField, CommandError *error)
+{
+    FieldReader f(body);
+    EmitRequest request;
+    request.target = target;
+    if (target == EmitTarget::Connection)
+        request.to = f.text(toField, false);
+    else if (target == EmitTarget::Room || target == EmitTarget::User)
+        request.to = f.name(toField, maxLengthOf(target));
+    request.event = f.name(u"event", names::kEventMax);
+    request.data = f.json(u"data");
+    if (!f.ok()) {
+        if (error)
+            *error = f.commandError();
+        return std::nullopt;
+    }
+    return request;
+}
+
+bool EmitService::validate(const EmitRequest &request, CommandError *error)
+{
+    QString why;
+    if (request.target == EmitTarget::Room || request.target == EmitTarget::User) {
+        const bool room = request.target == EmitTarget::Room;
+        why = names::checkLength(room ? u"room" : u"user", request.to, maxLengthOf(request.target));
+    }
+    if (why.isEmpty())
+        why = names::checkLength(u"event", request.event, names::kEventMax);
+    if (why.isEmpty())
+        return true;
+    if (error)
+        *error = CommandError{400, QStringLiteral("bad_request"), why};
+    return false;
+}
+
+std::optional<EmitResult> EmitService::emit(const EmitRequest &request, CommandError *error) const
+{
+    const EmitResult result = m_hub->publish(request);
+    if (!result.accepted) {
+        if (error)
+            *error = CommandError{
+                    503, QStringLiteral("unavailable"),
+                    QStringLiteral("server busy: the delivery queues are full; retry")};
+        return std::nullopt;
+    }
+    return result;
+}
+
+} // namespace sb
