@@ -241,7 +241,7 @@ void MainWindow::showSettings()
 {
     if (m_settingsPath.isEmpty())
         return;
-    SettingsDialog dialog(m_settingsPath, m_overridden, this);
+    SettingsDialog dialog(m_backend, m_overridden, this);
     if (dialog.exec() != QDialog::Accepted)
         return;
     const auto answer = QMessageBox::question(

@@ -1,4 +1,4 @@
-// sb-decode-bench: decoding rate of request bodies (server/http/BodyDecoder), in fields/s.
+// sb-decode-bench: decoding rate of request bodies (server/commands/BodyDecoder), in fields/s.
 //
 //   sb-decode-bench [repetitions]      (default 20)
 //

@@ -1,17 +1,21 @@
 #pragma once
 
+#include "config/ConfigFile.h"
+#include "config/ConfigSchema.h"
 #include "config/ServerConfig.h"
 
 #include <QProcessEnvironment>
 #include <QStringList>
+
+#include <optional>
 
 class QCommandLineParser;
 
 namespace sb {
 
 // Resolves the server configuration with the precedence of PROTOCOL.md: command-line flag,
-// then SWITCHBOARD_<KEY> environment variable, then the INI file (--config), then defaults.
-// A flag --foo-bar is the INI key foo_bar and the variable SWITCHBOARD_FOO_BAR.
+// then SWITCHBOARD_<KEY> environment variable, then the INI file (--config), then the defaults
+// of the schema (ConfigSchema.h), which also gives every key's type, range and format.
 class ConfigLoader
 {
 public:
@@ -23,7 +27,7 @@ public:
         QStringList warnings;
     };
 
-    // Adds every server flag (--listen, --config, --api-key, ... and one per config key).
+    // Adds every server flag (--listen, --config, --api-key, ... one per schema key).
     static void addOptions(QCommandLineParser &parser);
 
     // Resolves and validates. With generateSecrets, a missing API key (unless insecure) or JWT
@@ -32,13 +36,25 @@ public:
                        const QProcessEnvironment &env = QProcessEnvironment::systemEnvironment(),
                        bool generateSecrets = true);
 
-    // Parsers shared with the console's settings dialog. Each returns an error text or empty.
-    static QString parseListen(const QString &value, QHostAddress *address, quint16 *port);
-    static QString parseNetworks(const QString &value, QList<QPair<QHostAddress, int>> *out);
+    // Checks the values of a configuration file (missing keys take their defaults) exactly as
+    // load() checks them: the error has one line per problem, each naming its key.
+    static bool checkFileValues(const ConfigValues &values, QString *error);
+
+    // Checks one value of `key` (its type, range and format) as load() does; the error says
+    // what is wrong with the value, without naming the key.
+    static bool checkValue(const ConfigKey &key, const QString &value, QString *error);
+
+    // Parsers of single values, shared with the tests. The errors never name the key.
+    static bool parseListen(const QString &value, QHostAddress *address, quint16 *port,
+                            QString *error);
+    static std::optional<QList<QPair<QHostAddress, int>>> parseNetworks(const QString &value,
+                                                                        QString *error);
     // pg_listen: empty, or a postgresql:// URL (the error never repeats the URL's password).
-    static QString parsePgListen(const QString &value);
+    static bool parsePgListen(const QString &value, QString *error);
     // pg_channel: 1..63 ASCII letters, digits or underscores.
-    static QString parsePgChannel(const QString &value);
+    static bool parsePgChannel(const QString &value, QString *error);
+    // insecure: 1/true/yes/on, 0/false/no/off or empty.
+    static std::optional<bool> parseBool(const QString &value, QString *error);
     static QString defaultDataDir();
     static QByteArray generateSecret();
 };

@@ -1,4 +1,4 @@
-// Fuzzes request body decoding (server/http/BodyDecoder, FieldReader; docs/fuzzing.md): JSON
+// Fuzzes request body decoding (server/commands/BodyDecoder, FieldReader; docs/fuzzing.md): JSON
 // and form bodies, charsets, the JSON text inside form `data`. Chunked framing and the head
 // are the request guard's (not fuzzed here).
 //

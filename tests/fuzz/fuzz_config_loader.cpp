@@ -39,15 +39,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const QString line = QString::fromUtf8(text.first(qMax<qsizetype>(0, text.indexOf('\n'))));
     QHostAddress address;
     quint16 port = 0;
-    if (sb::ConfigLoader::parseListen(line, &address, &port).isEmpty())
+    if (sb::ConfigLoader::parseListen(line, &address, &port, nullptr))
         SB_FUZZ_CHECK(!address.isNull());
-    QList<QPair<QHostAddress, int>> networks;
-    if (sb::ConfigLoader::parseNetworks(line, &networks).isEmpty()) {
-        for (const auto &network : std::as_const(networks))
+    if (const auto networks = sb::ConfigLoader::parseNetworks(line, nullptr)) {
+        for (const auto &network : *networks)
             SB_FUZZ_CHECK(!network.first.isNull() && network.second >= 0 && network.second <= 128);
     }
-    (void)sb::ConfigLoader::parsePgChannel(line);
-    const QString pgWhy = sb::ConfigLoader::parsePgListen(line);
+    (void)sb::ConfigLoader::parsePgChannel(line, nullptr);
+    QString pgWhy;
+    (void)sb::ConfigLoader::parsePgListen(line, &pgWhy);
     // The error never repeats the URL's password (docs/API.md). Checked where the password
     // cannot be in the message for another reason: the fixed "expected postgresql://user:
     // password@..." text, or a query item the message names.

@@ -1,4 +1,4 @@
-// Fuzzes the name rules (server/hub/Names; docs/fuzzing.md): lengths count Unicode code
+// Fuzzes the name rules (server/base/Names; docs/fuzzing.md): lengths count Unicode code
 // points, with surrogate pairs once and lone surrogates as one each.
 //
 // Input: UTF-16 code units (pairs of bytes, any value, lone surrogates included); the first

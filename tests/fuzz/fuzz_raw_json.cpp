@@ -1,4 +1,4 @@
-// Fuzzes the raw JSON scanner of server/json/RawJson (docs/fuzzing.md): member, elements,
+// Fuzzes the raw JSON scanner of server/base/RawJson (docs/fuzzing.md): member, elements,
 // compact, quote, findControlCharacter, strictError, isValidValue.
 //
 // Any bytes: nothing may crash, hang or read out of bounds. Text that QJsonDocument and

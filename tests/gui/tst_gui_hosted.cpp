@@ -255,17 +255,18 @@ void TstGuiHosted::settingsAreSavedAndApplied()
     QVERIFY(server.start());
     const QString path = server.backend()->config().configPath;
     QVERIFY(!path.isEmpty());
-    sb::ui::SettingsDialog dialog(path, {QStringLiteral("api_key"), QStringLiteral("listen")});
-    // Bad values are refused with the field's name, and nothing is written.
+    QCOMPARE(server.backend()->settingsLocation(), path);
+    sb::ui::SettingsDialog dialog(server.backend(),
+                                  {QStringLiteral("api_key"), QStringLiteral("listen")});
+    // Bad values are refused with the server's message naming each key, and nothing is written.
     dialog.setValue(QStringLiteral("listen"), QStringLiteral("127.0.0.1:99999"));
     dialog.setValue(QStringLiteral("tls_cert"), QStringLiteral("/nonexistent/cert.pem"));
     dialog.setValue(QStringLiteral("pg_listen"), QStringLiteral("mysql://x"));
-    const QStringList problems = dialog.problems();
-    QVERIFY2(problems.join(u'\n').contains(u"Listen address"), qPrintable(problems.join(u'\n')));
-    QVERIFY(problems.join(u'\n').contains(u"TLS"));
-    QVERIFY(problems.join(u'\n').contains(u"PostgreSQL LISTEN"));
     QString error;
     QVERIFY(!dialog.save(&error));
+    QVERIFY2(error.contains(u"invalid value for listen (--listen"), qPrintable(error));
+    QVERIFY2(error.contains(u"tls_cert"), qPrintable(error));
+    QVERIFY2(error.contains(u"invalid value for pg_listen"), qPrintable(error));
     QVERIFY(!QSettings(path, QSettings::IniFormat).contains(QStringLiteral("max_message_bytes")));
 
     dialog.setValue(QStringLiteral("listen"), QStringLiteral("127.0.0.1:0"));

@@ -1,4 +1,4 @@
-// Unit tests of the log handler of server/core/Logging: one message is one line on stderr,
+// Unit tests of the log handler of server/base/Logging: one message is one line on stderr,
 // whatever a client put into the names, paths and addresses it prints.
 
 #include "base/Logging.h"

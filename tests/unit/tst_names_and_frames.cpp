@@ -1,5 +1,5 @@
 // Unit tests of sb::names (identity limits), sb::wsframe (server frames, RFC 6455 5.2) and the
-// connection id text of hub/Message.h.
+// connection id text of base/Message.h.
 
 #include "base/Message.h"
 #include "base/Names.h"

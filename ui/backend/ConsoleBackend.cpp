@@ -1,6 +1,7 @@
 #include "backend/ConsoleBackend.h"
 
 #include "base/RawJson.h"
+#include "config/ConfigLoader.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -11,6 +12,31 @@ namespace sb::ui {
 
 Q_LOGGING_CATEGORY(lcConsole, "switchboard.console")
 
+namespace {
+
+SettingSpec::Type settingType(ConfigType type)
+{
+    switch (type) {
+    case ConfigType::Integer:
+        return SettingSpec::Type::Integer;
+    case ConfigType::Boolean:
+        return SettingSpec::Type::Boolean;
+    case ConfigType::Text:
+        return SettingSpec::Type::Text;
+    case ConfigType::Secret:
+        return SettingSpec::Type::Secret;
+    case ConfigType::Path:
+        return SettingSpec::Type::Path;
+    case ConfigType::Choice:
+        return SettingSpec::Type::Choice;
+    case ConfigType::List:
+        return SettingSpec::Type::List;
+    }
+    return SettingSpec::Type::Text;
+}
+
+} // namespace
+
 ConsoleBackend::ConsoleBackend(QObject *parent) : QObject(parent), m_rest(new RestClient(this))
 {
     qRegisterMetaType<sb::ui::AdminFrameReader::Snapshot>();
@@ -20,6 +46,38 @@ ConsoleBackend::ConsoleBackend(QObject *parent) : QObject(parent), m_rest(new Re
 }
 
 ConsoleBackend::~ConsoleBackend() = default;
+
+QList<SettingSpec> ConsoleBackend::settingsSchema()
+{
+    QList<SettingSpec> specs;
+    for (const ConfigKey &key : configSchema()) {
+        SettingSpec spec;
+        spec.key = configKeyName(key);
+        spec.type = settingType(key.type);
+        spec.minimum = key.min;
+        spec.maximum = key.max;
+        spec.defaultValue = QString::fromLatin1(key.defaultValue);
+        spec.unit = key.valueName ? QString::fromLatin1(key.valueName) : QString();
+        spec.choices = configChoices(key);
+        spec.help = QString::fromUtf8(key.help);
+        specs.append(spec);
+    }
+    return specs;
+}
+
+std::optional<SettingSpec> ConsoleBackend::settingSpec(const QString &key)
+{
+    for (const SettingSpec &spec : settingsSchema()) {
+        if (spec.key == key)
+            return spec;
+    }
+    return std::nullopt;
+}
+
+QString ConsoleBackend::generateSecret()
+{
+    return QString::fromLatin1(ConfigLoader::generateSecret());
+}
 
 QString ConsoleBackend::stateName(State state)
 {

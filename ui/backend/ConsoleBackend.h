@@ -8,6 +8,7 @@
 #include <QUrl>
 
 #include <functional>
+#include <optional>
 
 namespace sb::ui {
 
@@ -65,10 +66,26 @@ public:
     void fetchLog(const LogFilter &filter,
                   std::function<void(const QList<LogRecord> &, const QString &error)> done);
     // GET /api/connections: the counters (sent, received) that the stream does not carry.
-    void fetchConnections(
-            std::function<void(const QList<ConnectionInfo> &, const QString &error)> done);
+    void
+    fetchConnections(std::function<void(const QList<ConnectionInfo> &, const QString &error)> done);
 
     static QString targetPath(Target target);
+
+    // The server's settings (its configuration file). Every setting's key, type, range and
+    // default: the schema the server's configuration loader checks values with.
+    static QList<SettingSpec> settingsSchema();
+    // The spec of `key`, or nullopt.
+    static std::optional<SettingSpec> settingSpec(const QString &key);
+    // A fresh random secret, as the server generates them (api_key, jwt_secret).
+    static QString generateSecret();
+    // Where the settings are saved (a file), or empty when this backend cannot edit them.
+    virtual QString settingsLocation() const = 0;
+    // The values the configuration file sets (a key it does not set is absent).
+    virtual std::optional<SettingValues> loadSettings(QString *error) const = 0;
+    // Checks `values` as the server checks its configuration at start, then writes them: an
+    // empty value removes the key (its default applies), keys not in `values` stay as they
+    // are. On failure nothing is written and the error names each wrong setting.
+    virtual bool saveSettings(const SettingValues &values, QString *error) = 0;
 
 Q_SIGNALS:
     void stateChanged(sb::ui::ConsoleBackend::State state, const QString &detail);

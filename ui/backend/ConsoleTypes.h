@@ -2,6 +2,7 @@
 
 #include <QByteArray>
 #include <QList>
+#include <QMap>
 #include <QMetaType>
 #include <QString>
 #include <QStringList>
@@ -65,6 +66,24 @@ struct LiveChange
     QString session;           // Joined
     int code = 0;              // Closed
 };
+
+// One setting of the server's configuration file, from the server's configuration schema (the
+// one its loader checks values with): what the settings dialog renders and the range it allows.
+struct SettingSpec
+{
+    enum class Type { Integer, Boolean, Text, Secret, Path, Choice, List };
+    QString key; // INI key, e.g. max_body_bytes
+    Type type = Type::Text;
+    qint64 minimum = 0;   // Integer
+    qint64 maximum = 0;   // Integer
+    QString defaultValue; // as written in the file; empty: not set
+    QString unit;         // Integer: bytes, seconds, days or n
+    QStringList choices;  // Choice
+    QString help;
+};
+
+// Values of settings by INI key, as text.
+using SettingValues = QMap<QString, QString>;
 
 } // namespace sb::ui
 

@@ -4,6 +4,7 @@
 #include "admin/AdminFeed.h"
 
 #include <QFile>
+#include <QFileInfo>
 #include <QHostAddress>
 #include <QLoggingCategory>
 #include <QPointer>
@@ -14,6 +15,33 @@ namespace sb::ui {
 namespace {
 // The in-process feed is bounded like an observer socket: past this the console re-attaches.
 constexpr qint64 kFeedLimitBytes = 64LL * 1024 * 1024;
+
+bool fail(QString *error, const QString &text)
+{
+    if (error)
+        *error = text;
+    return false;
+}
+
+// What saving checks besides the loader's checks: what the server would only find out when it
+// starts (files it cannot read), and secrets with spaces around them (the file would not
+// keep them).
+bool checkBeforeSaving(const SettingValues &values, QString *error)
+{
+    QStringList problems;
+    for (const QString &key : {QStringLiteral("tls_cert"), QStringLiteral("tls_key")}) {
+        const QString file = values.value(key);
+        if (!file.isEmpty() && !QFileInfo(file).isReadable())
+            problems << LocalBackend::tr("%1: %2 cannot be read").arg(key, file);
+    }
+    for (const QString &key : {QStringLiteral("api_key"), QStringLiteral("jwt_secret")}) {
+        const QString secret = values.value(key);
+        if (secret.trimmed() != secret)
+            problems << LocalBackend::tr("%1: no spaces at the start or end").arg(key);
+    }
+    return problems.isEmpty() || fail(error, problems.join(u'\n'));
+}
+
 } // namespace
 
 LocalBackend::LocalBackend(std::function<ConfigLoader::Result()> loadConfig, QObject *parent)
@@ -190,6 +218,51 @@ void LocalBackend::stopServer(bool wait)
                 },
                 Qt::QueuedConnection);
     });
+}
+
+QString LocalBackend::settingsLocation() const
+{
+    if (!m_config.configPath.isEmpty())
+        return m_config.configPath;
+    return m_loadConfig().config.configPath; // not started yet: resolved as a start would
+}
+
+std::optional<SettingValues> LocalBackend::loadSettings(QString *error) const
+{
+    const QString path = settingsLocation();
+    if (path.isEmpty()) {
+        fail(error, tr("The configuration file is not known."));
+        return std::nullopt;
+    }
+    return readConfigFile(path, error);
+}
+
+bool LocalBackend::saveSettings(const SettingValues &values, QString *error)
+{
+    const QString path = settingsLocation();
+    std::optional<SettingValues> merged = loadSettings(error);
+    if (!merged)
+        return false;
+    SettingValues changed;
+    QStringList removed;
+    for (auto it = values.cbegin(); it != values.cend(); ++it) {
+        const ConfigKey *key = findConfigKey(it.key());
+        if (!key)
+            return fail(error, tr("%1: not a setting of the server").arg(it.key()));
+        const QString v = key->type == ConfigType::Secret ? it.value() : it.value().trimmed();
+        if (v.isEmpty()) {
+            removed << it.key();
+            merged->remove(it.key());
+        } else {
+            changed.insert(it.key(), v);
+            merged->insert(it.key(), v);
+        }
+    }
+    // The same checks as the server's at start, on the file as it would be.
+    QString why;
+    if (!ConfigLoader::checkFileValues(*merged, &why) || !checkBeforeSaving(*merged, &why))
+        return fail(error, why);
+    return writeConfigFile(path, changed, removed, error);
 }
 
 } // namespace sb::ui

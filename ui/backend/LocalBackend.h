@@ -35,6 +35,11 @@ public:
     bool isHosted() const override { return true; }
     bool tlsEnabled() const override { return m_config.tlsEnabled(); }
     QString address() const override { return m_address; }
+    // The configuration file of the hosted server, read and written with the server's
+    // configuration loader; saved values apply at the next start.
+    QString settingsLocation() const override;
+    std::optional<SettingValues> loadSettings(QString *error) const override;
+    bool saveSettings(const SettingValues &values, QString *error) override;
 
     // The configuration of the running (or last started) server.
     const ServerConfig &config() const { return m_config; }

@@ -49,6 +49,19 @@ QUrl RemoteBackend::adminUrl(const QUrl &base)
     return url;
 }
 
+std::optional<SettingValues> RemoteBackend::loadSettings(QString *error) const
+{
+    if (error)
+        *error = tr("The settings of a remote server are edited in its configuration file, on "
+                    "its machine.");
+    return std::nullopt;
+}
+
+bool RemoteBackend::saveSettings(const SettingValues &, QString *error)
+{
+    return loadSettings(error).has_value();
+}
+
 void RemoteBackend::start()
 {
     if (m_wanted)
@@ -116,11 +129,13 @@ void RemoteBackend::open()
         if (error.contains(u"401")) {
             m_wanted = false;
             setState(State::Failed,
-                     tr("the server refused the API key (401) at %1").arg(adminUrl(m_base).toString()));
+                     tr("the server refused the API key (401) at %1")
+                             .arg(adminUrl(m_base).toString()));
             return;
         }
-        scheduleReconnect(code == 1013 ? tr("the console fell behind (1013)")
-                                       : why.isEmpty() ? tr("connection lost") : why);
+        scheduleReconnect(code == 1013            ? tr("the console fell behind (1013)")
+                                  : why.isEmpty() ? tr("connection lost")
+                                                  : why);
     });
     QNetworkRequest request(adminUrl(m_base));
     if (!m_apiKey.isEmpty())

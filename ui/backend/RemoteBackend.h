@@ -26,6 +26,11 @@ public:
     bool isHosted() const override { return false; }
     bool tlsEnabled() const override { return m_base.scheme() == u"https"; }
     QString address() const override { return m_base.toString(); }
+    // A remote server's settings are not editable from here: its configuration file is on
+    // its machine (and flags or variables may override it there).
+    QString settingsLocation() const override { return {}; }
+    std::optional<SettingValues> loadSettings(QString *error) const override;
+    bool saveSettings(const SettingValues &values, QString *error) override;
 
     // ws[s]://host:port/admin for http[s]://host:port; an empty URL when `base` is not one.
     static QUrl adminUrl(const QUrl &base);

@@ -1,44 +1,24 @@
 #include "widgets/SettingsDialog.h"
 
-#include "config/ConfigLoader.h"
+#include "backend/ConsoleBackend.h"
 
 #include <QApplication>
 #include <QClipboard>
 #include <QDialogButtonBox>
-#include <QFile>
 #include <QFileDialog>
-#include <QFileInfo>
 #include <QFormLayout>
-#include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
-#include <QMessageBox>
-#include <QSettings>
-#include <QSpinBox>
+#include <QPushButton>
 #include <QStyle>
 #include <QTabWidget>
-#include <QToolButton>
-#include <QUrl>
-
-#include <limits>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 namespace sb::ui {
 
 namespace {
-
-// The defaults of PROTOCOL.md's Configuration section, shown when the file has no value.
-struct NumberDefault
-{
-    const char *key;
-    int value;
-};
-constexpr NumberDefault kNumberDefaults[] = {
-        {"max_body_bytes", 1048576},  {"max_message_bytes", 65536}, {"max_queue_bytes", 8388608},
-        {"max_connections", 100000},  {"token_max_ttl", 604800},    {"read_timeout_s", 30},
-        {"ping_interval_s", 30},      {"log_retention_days", 30},   {"log_max_rows", 10000000},
-        {"history_per_room", 1000},
-};
 
 QWidget *formPage(QTabWidget *tabs, const QString &title)
 {
@@ -51,93 +31,115 @@ QWidget *formPage(QTabWidget *tabs, const QString &title)
 
 } // namespace
 
-SettingsDialog::SettingsDialog(const QString &configPath, const QStringList &overridden,
+SettingsNumberField::SettingsNumberField(QWidget *parent) : QAbstractSpinBox(parent)
+{
+    connect(lineEdit(), &QLineEdit::textEdited, this, [this] { takeText(); });
+    connect(this, &QAbstractSpinBox::editingFinished, this, [this] {
+        takeText();
+        lineEdit()->setText(textOf(m_value));
+    });
+    lineEdit()->setText(textOf(m_value));
+}
+
+void SettingsNumberField::setRange(qint64 minimum, qint64 maximum)
+{
+    m_minimum = minimum;
+    m_maximum = qMax(minimum, maximum);
+    setValue(m_value);
+}
+
+void SettingsNumberField::setValue(qint64 value)
+{
+    m_value = std::clamp(value, m_minimum, m_maximum);
+    lineEdit()->setText(textOf(m_value));
+}
+
+void SettingsNumberField::setSuffix(const QString &suffix)
+{
+    m_suffix = suffix;
+    lineEdit()->setText(textOf(m_value));
+}
+
+void SettingsNumberField::stepBy(int steps)
+{
+    // Saturating: the range may end at the largest 64-bit integer.
+    qint64 next = m_value;
+    if (steps > 0)
+        next = m_value > m_maximum - steps ? m_maximum : m_value + steps;
+    else if (steps < 0)
+        next = m_value < m_minimum - steps ? m_minimum : m_value + steps;
+    setValue(next);
+    selectAll();
+}
+
+QAbstractSpinBox::StepEnabled SettingsNumberField::stepEnabled() const
+{
+    StepEnabled enabled = StepNone;
+    if (m_value < m_maximum)
+        enabled |= StepUpEnabled;
+    if (m_value > m_minimum)
+        enabled |= StepDownEnabled;
+    return enabled;
+}
+
+std::optional<qint64> SettingsNumberField::parse(const QString &text) const
+{
+    QString t = text;
+    if (!m_suffix.isEmpty() && t.endsWith(m_suffix))
+        t.chop(m_suffix.size());
+    t = t.trimmed();
+    t.remove(locale().groupSeparator());
+    bool ok = false;
+    const qint64 n = t.toLongLong(&ok);
+    return ok ? std::optional<qint64>(n) : std::nullopt;
+}
+
+QString SettingsNumberField::textOf(qint64 value) const
+{
+    return locale().toString(value) + m_suffix;
+}
+
+void SettingsNumberField::takeText()
+{
+    if (const auto n = parse(lineEdit()->text()); n && *n >= m_minimum && *n <= m_maximum)
+        m_value = *n;
+}
+
+QValidator::State SettingsNumberField::validate(QString &input, int &) const
+{
+    const std::optional<qint64> n = parse(input);
+    if (!n) {
+        QString bare = input;
+        if (!m_suffix.isEmpty() && bare.endsWith(m_suffix))
+            bare.chop(m_suffix.size());
+        bare = bare.trimmed();
+        return bare.isEmpty() || (bare == u"-" && m_minimum < 0) ? QValidator::Intermediate
+                                                                 : QValidator::Invalid;
+    }
+    if (*n > m_maximum)
+        return QValidator::Invalid; // no typing past the schema's maximum
+    return *n < m_minimum ? QValidator::Intermediate : QValidator::Acceptable;
+}
+
+void SettingsNumberField::fixup(QString &input) const
+{
+    input = textOf(std::clamp(parse(input).value_or(m_value), m_minimum, m_maximum));
+}
+
+SettingsDialog::SettingsDialog(ConsoleBackend *backend, const QStringList &overridden,
                                QWidget *parent)
     : QDialog(parent),
-      m_path(configPath),
+      m_backend(backend),
       m_overridden(overridden),
       m_tabs(new QTabWidget(this)),
       m_problems(new QLabel(this))
 {
     setWindowTitle(tr("Server settings"));
     setObjectName(QStringLiteral("settingsDialog"));
-
-    QWidget *network = formPage(m_tabs, tr("Network"));
-    addText(network, QStringLiteral("listen"), tr("Listen address"),
-            tr("host:port, e.g. 127.0.0.1:8080 or 0.0.0.0:8080"));
-    QLineEdit *cert = addText(network, QStringLiteral("tls_cert"), tr("TLS certificate (PEM)"),
-                              tr("empty: plain http and ws"));
-    QLineEdit *key = addText(network, QStringLiteral("tls_key"), tr("TLS private key (PEM)"),
-                             tr("empty: plain http and ws"));
-    for (QLineEdit *edit : {cert, key}) {
-        auto *browse = edit->addAction(style()->standardIcon(QStyle::SP_DirOpenIcon),
-                                       QLineEdit::TrailingPosition);
-        browse->setToolTip(tr("Choose a file"));
-        connect(browse, &QAction::triggered, this, [this, edit] {
-            const QString file = QFileDialog::getOpenFileName(this, tr("Choose a PEM file"),
-                                                              edit->text(), tr("PEM (*.pem *.crt *.key);;All files (*)"));
-            if (!file.isEmpty())
-                edit->setText(file);
-        });
-    }
-    addText(network, QStringLiteral("allowed_origins"), tr("Allowed origins"),
-            tr("comma-separated, e.g. https://apex.example.com (empty: any)"));
-    addText(network, QStringLiteral("trusted_networks"), tr("Trusted networks"),
-            tr("CIDRs that may call the compatibility routes without a key"));
-
-    QWidget *security = formPage(m_tabs, tr("Security"));
-    for (const auto &[k, label] : {std::pair{QStringLiteral("api_key"), tr("API key")},
-                                   std::pair{QStringLiteral("jwt_secret"), tr("JWT secret")}}) {
-        QLineEdit *edit = addText(security, k, label, tr("generated on first start"), true);
-        auto *generate = edit->addAction(style()->standardIcon(QStyle::SP_BrowserReload),
-                                         QLineEdit::TrailingPosition);
-        generate->setToolTip(tr("Generate a new random value"));
-        generate->setObjectName(k + QStringLiteral("_generate"));
-        connect(generate, &QAction::triggered, this,
-                [edit] { edit->setText(QString::fromLatin1(ConfigLoader::generateSecret())); });
-        auto *copy = edit->addAction(style()->standardIcon(QStyle::SP_DialogSaveButton),
-                                     QLineEdit::TrailingPosition);
-        copy->setToolTip(tr("Copy to the clipboard"));
-        connect(copy, &QAction::triggered, this,
-                [edit] { QApplication::clipboard()->setText(edit->text()); });
-        auto *show = edit->addAction(style()->standardIcon(QStyle::SP_FileDialogContentsView),
-                                     QLineEdit::TrailingPosition);
-        show->setToolTip(tr("Show or hide"));
-        connect(show, &QAction::triggered, this, [edit] {
-            edit->setEchoMode(edit->echoMode() == QLineEdit::Normal ? QLineEdit::Password
-                                                                    : QLineEdit::Normal);
-        });
-    }
-    addNumber(security, QStringLiteral("token_max_ttl"), tr("Longest token lifetime"), 1,
-              std::numeric_limits<int>::max(), tr(" s"));
-
-    QWidget *limits = formPage(m_tabs, tr("Limits"));
-    addNumber(limits, QStringLiteral("max_body_bytes"), tr("Largest request body"), 1,
-              std::numeric_limits<int>::max(), tr(" bytes"));
-    addNumber(limits, QStringLiteral("max_message_bytes"), tr("Largest WebSocket message"), 1,
-              std::numeric_limits<int>::max(), tr(" bytes"));
-    addNumber(limits, QStringLiteral("max_queue_bytes"), tr("Unsent bytes per connection"), 1,
-              std::numeric_limits<int>::max(), tr(" bytes"));
-    addNumber(limits, QStringLiteral("max_connections"), tr("Most connections"), 1,
-              std::numeric_limits<int>::max());
-    addNumber(limits, QStringLiteral("read_timeout_s"), tr("Read timeout"), 1, 3600, tr(" s"));
-    addNumber(limits, QStringLiteral("ping_interval_s"), tr("Ping interval"), 1, 3600, tr(" s"));
-
-    QWidget *log = formPage(m_tabs, tr("Message log"));
-    addText(log, QStringLiteral("log_database"), tr("Log database"),
-            tr("empty: SQLite in the data dir; postgresql://user:password@host:port/db; off"));
-    addNumber(log, QStringLiteral("log_retention_days"), tr("Keep records for"), 1, 36500,
-              tr(" days"));
-    addNumber(log, QStringLiteral("log_max_rows"), tr("Keep at most"), 1,
-              std::numeric_limits<int>::max(), tr(" records"));
-    addNumber(log, QStringLiteral("history_per_room"), tr("Events per room in memory"), 1,
-              std::numeric_limits<int>::max());
-    addText(log, QStringLiteral("pg_listen"), tr("PostgreSQL LISTEN"),
-            tr("postgresql://user:password@host:port/db (empty: off)"));
-    addText(log, QStringLiteral("pg_channel"), tr("LISTEN channel"), tr("switchboard"));
+    buildPages();
 
     auto *where = new QLabel(tr("Saved to %1. Changes apply when the hosted server starts again.")
-                                     .arg(m_path),
+                                     .arg(m_backend->settingsLocation()),
                              this);
     where->setWordWrap(true);
     where->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -162,139 +164,200 @@ SettingsDialog::SettingsDialog(const QString &configPath, const QStringList &ove
     layout->addWidget(where);
     layout->addWidget(m_problems);
     layout->addWidget(buttons);
-    load();
+    if (!load()) {
+        m_tabs->setEnabled(false);
+        buttons->button(QDialogButtonBox::Save)->setEnabled(false);
+    }
     resize(620, sizeHint().height());
 }
 
-QLineEdit *SettingsDialog::addText(QWidget *page, const QString &key, const QString &label,
-                                   const QString &hint, bool secret)
+void SettingsDialog::buildPages()
+{
+    QWidget *network = formPage(m_tabs, tr("Network"));
+    addField(network, QStringLiteral("listen"), tr("Listen address"),
+             tr("host:port, e.g. 127.0.0.1:8080 or 0.0.0.0:8080"));
+    addField(network, QStringLiteral("tls_cert"), tr("TLS certificate (PEM)"),
+             tr("empty: plain http and ws"));
+    addField(network, QStringLiteral("tls_key"), tr("TLS private key (PEM)"),
+             tr("empty: plain http and ws"));
+    addField(network, QStringLiteral("allowed_origins"), tr("Allowed origins"),
+             tr("comma-separated, e.g. https://apex.example.com (empty: any)"));
+    addField(network, QStringLiteral("trusted_networks"), tr("Trusted networks"),
+             tr("CIDRs that may call the compatibility routes without a key"));
+
+    QWidget *security = formPage(m_tabs, tr("Security"));
+    addField(security, QStringLiteral("api_key"), tr("API key"), tr("generated on first start"));
+    addField(security, QStringLiteral("jwt_secret"), tr("JWT secret"),
+             tr("generated on first start"));
+    addField(security, QStringLiteral("token_max_ttl"), tr("Longest token lifetime"));
+
+    QWidget *limits = formPage(m_tabs, tr("Limits"));
+    addField(limits, QStringLiteral("max_body_bytes"), tr("Largest request body"));
+    addField(limits, QStringLiteral("max_message_bytes"), tr("Largest WebSocket message"));
+    addField(limits, QStringLiteral("max_queue_bytes"), tr("Unsent bytes per connection"));
+    addField(limits, QStringLiteral("max_connections"), tr("Most connections"));
+    addField(limits, QStringLiteral("read_timeout_s"), tr("Read timeout"));
+    addField(limits, QStringLiteral("ping_interval_s"), tr("Ping interval"));
+
+    QWidget *log = formPage(m_tabs, tr("Message log"));
+    addField(log, QStringLiteral("log_database"), tr("Log database"),
+             tr("empty: SQLite in the data dir; postgresql://user:password@host:port/db; off"));
+    addField(log, QStringLiteral("log_retention_days"), tr("Keep records for"));
+    addField(log, QStringLiteral("log_max_rows"), tr("Keep at most"), tr(" records"));
+    addField(log, QStringLiteral("history_per_room"), tr("Events per room in memory"));
+    addField(log, QStringLiteral("pg_listen"), tr("PostgreSQL LISTEN"),
+             tr("postgresql://user:password@host:port/db (empty: off)"));
+    addField(log, QStringLiteral("pg_channel"), tr("LISTEN channel"), tr("switchboard"));
+}
+
+// A field for the schema's setting `key`: a number field with the schema's range (`hint`
+// overrides the suffix of its unit), else a line edit with `hint` as placeholder.
+QWidget *SettingsDialog::addField(QWidget *page, const QString &key, const QString &label,
+                                  const QString &hint)
+{
+    const std::optional<SettingSpec> spec = ConsoleBackend::settingSpec(key);
+    Q_ASSERT_X(spec, "SettingsDialog", qPrintable(key));
+    QWidget *field = nullptr;
+    if (spec->type == SettingSpec::Type::Integer) {
+        auto *number = new SettingsNumberField(page);
+        number->setRange(spec->minimum, spec->maximum);
+        const QString suffix = !hint.isEmpty() ? hint
+                : spec->unit == u"bytes"       ? tr(" bytes")
+                : spec->unit == u"seconds"     ? tr(" s")
+                : spec->unit == u"days"        ? tr(" days")
+                                               : QString();
+        number->setSuffix(suffix);
+        field = number;
+    } else {
+        field = addText(*spec, page, hint);
+    }
+    field->setObjectName(key);
+    field->setToolTip(spec->help);
+    static_cast<QFormLayout *>(page->layout())->addRow(label, field);
+    m_fields.insert(key, field);
+    return field;
+}
+
+QLineEdit *SettingsDialog::addText(const SettingSpec &spec, QWidget *page, const QString &hint)
 {
     auto *edit = new QLineEdit(page);
-    edit->setObjectName(key);
     edit->setPlaceholderText(hint);
-    if (secret)
-        edit->setEchoMode(QLineEdit::Password);
-    static_cast<QFormLayout *>(page->layout())->addRow(label, edit);
-    m_texts.insert(key, edit);
+    if (spec.type == SettingSpec::Type::Secret)
+        addSecretActions(edit, spec.key);
+    else if (spec.type == SettingSpec::Type::Path)
+        addBrowseAction(edit);
     return edit;
 }
 
-void SettingsDialog::addNumber(QWidget *page, const QString &key, const QString &label, int min,
-                               int max, const QString &suffix)
+void SettingsDialog::addSecretActions(QLineEdit *edit, const QString &key)
 {
-    auto *spin = new QSpinBox(page);
-    spin->setObjectName(key);
-    spin->setRange(min, max);
-    spin->setSuffix(suffix);
-    spin->setGroupSeparatorShown(true);
-    static_cast<QFormLayout *>(page->layout())->addRow(label, spin);
-    m_numbers.insert(key, spin);
+    edit->setEchoMode(QLineEdit::Password);
+    auto *generate = edit->addAction(style()->standardIcon(QStyle::SP_BrowserReload),
+                                     QLineEdit::TrailingPosition);
+    generate->setToolTip(tr("Generate a new random value"));
+    generate->setObjectName(key + QStringLiteral("_generate"));
+    connect(generate, &QAction::triggered, this,
+            [edit] { edit->setText(ConsoleBackend::generateSecret()); });
+    auto *copy = edit->addAction(style()->standardIcon(QStyle::SP_DialogSaveButton),
+                                 QLineEdit::TrailingPosition);
+    copy->setToolTip(tr("Copy to the clipboard"));
+    connect(copy, &QAction::triggered, this,
+            [edit] { QApplication::clipboard()->setText(edit->text()); });
+    auto *show = edit->addAction(style()->standardIcon(QStyle::SP_FileDialogContentsView),
+                                 QLineEdit::TrailingPosition);
+    show->setToolTip(tr("Show or hide"));
+    connect(show, &QAction::triggered, this, [edit] {
+        edit->setEchoMode(edit->echoMode() == QLineEdit::Normal ? QLineEdit::Password
+                                                                : QLineEdit::Normal);
+    });
 }
 
-void SettingsDialog::load()
+void SettingsDialog::addBrowseAction(QLineEdit *edit)
 {
-    QSettings ini(m_path, QSettings::IniFormat);
-    for (auto it = m_texts.cbegin(); it != m_texts.cend(); ++it)
-        it.value()->setText(ini.value(it.key()).toString());
-    for (const NumberDefault &d : kNumberDefaults) {
-        const QString key = QString::fromLatin1(d.key);
-        if (QSpinBox *spin = m_numbers.value(key)) {
+    auto *browse = edit->addAction(style()->standardIcon(QStyle::SP_DirOpenIcon),
+                                   QLineEdit::TrailingPosition);
+    browse->setToolTip(tr("Choose a file"));
+    connect(browse, &QAction::triggered, this, [this, edit] {
+        const QString file =
+                QFileDialog::getOpenFileName(this, tr("Choose a PEM file"), edit->text(),
+                                             tr("PEM (*.pem *.crt *.key);;All files (*)"));
+        if (!file.isEmpty())
+            edit->setText(file);
+    });
+}
+
+// Shows the file's values, or the schema's default where the file has none. False when the
+// backend cannot read the settings (the reason is shown).
+bool SettingsDialog::load()
+{
+    QString error;
+    const std::optional<SettingValues> file = m_backend->loadSettings(&error);
+    QStringList notes;
+    for (auto it = m_fields.cbegin(); it != m_fields.cend(); ++it) {
+        const SettingSpec spec = *ConsoleBackend::settingSpec(it.key());
+        const QString text = file ? file->value(it.key(), spec.defaultValue) : spec.defaultValue;
+        if (auto *number = qobject_cast<SettingsNumberField *>(it.value())) {
             bool ok = false;
-            const qlonglong v = ini.value(key).toLongLong(&ok);
-            spin->setValue(ok ? int(std::clamp(v, qlonglong(spin->minimum()), qlonglong(spin->maximum()))) : d.value);
+            const qint64 n = text.trimmed().toLongLong(&ok);
+            if (ok && n >= spec.minimum && n <= spec.maximum) {
+                number->setValue(n);
+                continue;
+            }
+            number->setValue(spec.defaultValue.toLongLong());
+            if (!text.isEmpty())
+                notes << tr("%1: the file's value '%2' is outside %3..%4; the field shows the "
+                            "default.")
+                                 .arg(it.key(), text.left(40))
+                                 .arg(spec.minimum)
+                                 .arg(spec.maximum);
+        } else if (auto *edit = qobject_cast<QLineEdit *>(it.value())) {
+            edit->setText(text);
         }
     }
-    if (m_texts.value(QStringLiteral("listen"))->text().isEmpty())
-        m_texts.value(QStringLiteral("listen"))->setText(QStringLiteral("127.0.0.1:8080"));
+    if (!file)
+        notes.prepend(error);
+    m_problems->setText(notes.join(u'\n'));
+    return file.has_value();
 }
 
 QString SettingsDialog::value(const QString &key) const
 {
-    if (const QLineEdit *edit = m_texts.value(key))
+    if (const auto *number = qobject_cast<const SettingsNumberField *>(field(key)))
+        return QString::number(number->value());
+    if (const auto *edit = qobject_cast<const QLineEdit *>(field(key)))
         return edit->text();
-    if (const QSpinBox *spin = m_numbers.value(key))
-        return QString::number(spin->value());
     return {};
 }
 
 void SettingsDialog::setValue(const QString &key, const QString &value)
 {
-    if (QLineEdit *edit = m_texts.value(key))
+    if (auto *number = qobject_cast<SettingsNumberField *>(field(key))) {
+        const QString text = value.trimmed();
+        bool ok = false;
+        const qint64 n = text.toLongLong(&ok);
+        const bool negative = text.startsWith(u'-');
+        const QStringView digits = QStringView(text).sliced(negative ? 1 : 0);
+        if (ok)
+            number->setValue(n);
+        else if (!digits.isEmpty()
+                 && std::all_of(digits.begin(), digits.end(), [](QChar c) { return c.isDigit(); }))
+            number->setValue(negative ? number->minimum() : number->maximum()); // past 64 bits
+    } else if (auto *edit = qobject_cast<QLineEdit *>(field(key))) {
         edit->setText(value);
-    else if (QSpinBox *spin = m_numbers.value(key))
-        spin->setValue(value.toInt());
+    }
 }
 
-QStringList SettingsDialog::problems() const
+SettingValues SettingsDialog::values() const
 {
-    QStringList out;
-    QHostAddress address;
-    quint16 port = 0;
-    const QString listenError = ConfigLoader::parseListen(value(QStringLiteral("listen")).trimmed(),
-                                                          &address, &port);
-    if (!listenError.isEmpty())
-        out << tr("Listen address: %1").arg(listenError);
-    const QString cert = value(QStringLiteral("tls_cert")).trimmed();
-    const QString key = value(QStringLiteral("tls_key")).trimmed();
-    if (cert.isEmpty() != key.isEmpty())
-        out << tr("TLS: give both the certificate and the key, or neither.");
-    if (!cert.isEmpty() && !QFileInfo(cert).isReadable())
-        out << tr("TLS certificate: %1 cannot be read.").arg(cert);
-    if (!key.isEmpty() && !QFileInfo(key).isReadable())
-        out << tr("TLS private key: %1 cannot be read.").arg(key);
-    QList<QPair<QHostAddress, int>> networks;
-    const QString networkError =
-            ConfigLoader::parseNetworks(value(QStringLiteral("trusted_networks")), &networks);
-    if (!networkError.isEmpty())
-        out << tr("Trusted networks: %1").arg(networkError);
-    for (const QString &k : {QStringLiteral("api_key"), QStringLiteral("jwt_secret")}) {
-        const QString v = value(k);
-        if (!v.isEmpty() && v.trimmed() != v)
-            out << tr("%1: no spaces at the start or end.").arg(k);
-    }
-    const QString logDb = value(QStringLiteral("log_database")).trimmed();
-    if (logDb.startsWith(u"postgres") && !QUrl(logDb).isValid())
-        out << tr("Log database: '%1' is not a valid URL.").arg(logDb);
-    const QString pg = value(QStringLiteral("pg_listen")).trimmed();
-    if (!pg.isEmpty()) {
-        const QString pgError = ConfigLoader::parsePgListen(pg);
-        if (!pgError.isEmpty())
-            out << tr("PostgreSQL LISTEN: %1").arg(pgError);
-    }
-    const QString channel = value(QStringLiteral("pg_channel")).trimmed();
-    if (!channel.isEmpty()) {
-        const QString channelError = ConfigLoader::parsePgChannel(channel);
-        if (!channelError.isEmpty())
-            out << tr("LISTEN channel: %1").arg(channelError);
-    }
+    SettingValues out;
+    for (const QString &key : m_fields.keys())
+        out.insert(key, value(key));
     return out;
 }
 
 bool SettingsDialog::save(QString *error)
 {
-    const QStringList wrong = problems();
-    if (!wrong.isEmpty()) {
-        *error = wrong.join(u'\n');
-        return false;
-    }
-    QSettings ini(m_path, QSettings::IniFormat);
-    for (auto it = m_texts.cbegin(); it != m_texts.cend(); ++it) {
-        const QString v = it.value()->text().trimmed();
-        if (v.isEmpty())
-            ini.remove(it.key());
-        else
-            ini.setValue(it.key(), v);
-    }
-    for (auto it = m_numbers.cbegin(); it != m_numbers.cend(); ++it)
-        ini.setValue(it.key(), it.value()->value());
-    ini.sync();
-    // The file holds secrets.
-    QFile::setPermissions(m_path, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
-    if (ini.status() != QSettings::NoError) {
-        *error = tr("%1 could not be written.").arg(m_path);
-        return false;
-    }
-    return true;
+    return m_backend->saveSettings(values(), error);
 }
 
 void SettingsDialog::accept()
