@@ -24,9 +24,9 @@ struct LogState;
 // The message log's writer: lives on the log's thread with its own connection, and writes what
 // has queued up in LogState in one transaction (group commit). The records it has taken from
 // the queue stay with it until they are committed: a failed write closes the connection and
-// tries again later (MessageLog::kRetryFirstMs doubling to kRetryMaxMs) with them and whatever was
-// queued since, in id order, so that the committed mark never passes a missing id. Retention by age
-// and row count runs here too.
+// tries again later (MessageLog::kRetryFirstMs doubling to kRetryMaxMs) with them and whatever
+// was queued since, in id order, so that the committed mark never passes a missing id.
+// Retention by age and row count runs here too.
 class LogWriter final : public QObject
 {
 public:
