@@ -17,6 +17,13 @@ namespace sb {
 
 namespace {
 
+bool fail(QString *error, const QString &text)
+{
+    if (error)
+        *error = text;
+    return false;
+}
+
 QString systemError(const char *what, const QString &path)
 {
     return QStringLiteral("%1 %2: %3")
@@ -81,8 +88,7 @@ bool Journal::readLines(const QString &path, QList<QByteArray> *records, QString
     if (!file.exists())
         return true;
     if (!file.open(QIODevice::ReadOnly)) {
-        *error = QStringLiteral("cannot read %1: %2").arg(path, file.errorString());
-        return false;
+        return fail(error, QStringLiteral("cannot read %1: %2").arg(path, file.errorString()));
     }
     for (int half = 0; half < 2 && !file.atEnd(); ++half) {
         const QByteArray bytes = file.read(kHalfBytes);
@@ -95,7 +101,7 @@ bool Journal::readLines(const QString &path, QList<QByteArray> *records, QString
     return true;
 }
 
-QString Journal::open(const QString &path)
+bool Journal::open(const QString &path, QString *error)
 {
     close(false);
     const QByteArray name = QFile::encodeName(path);
@@ -103,10 +109,10 @@ QString Journal::open(const QString &path)
     // link to /dev/null, say) is neither opened for writing nor changed.
     struct stat st = {};
     if (::stat(name.constData(), &st) == 0 && !S_ISREG(st.st_mode))
-        return QStringLiteral("cannot use %1: not a regular file").arg(path);
+        return fail(error, QStringLiteral("cannot use %1: not a regular file").arg(path));
     m_fd = ::open(name.constData(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (m_fd < 0)
-        return systemError("cannot open", path);
+        return fail(error, systemError("cannot open", path));
     // The mode of open() applies to a new file only: one left by an older version, or
     // created by hand, is made private too (docs/API.md, "Message log records").
     if (::fstat(m_fd, &st) != 0 || !S_ISREG(st.st_mode)
@@ -116,7 +122,7 @@ QString Journal::open(const QString &path)
                 : QStringLiteral("cannot use %1: not a regular file").arg(path);
         ::close(m_fd);
         m_fd = -1;
-        return why;
+        return fail(error, why);
     }
     // Allocated now: a copy into a sparse mapping on a full disk would kill the process
     // (SIGBUS); here it is an error at start instead.
@@ -126,7 +132,7 @@ QString Journal::open(const QString &path)
         const QString why = systemError("cannot allocate", path);
         ::close(m_fd);
         m_fd = -1;
-        return why;
+        return fail(error, why);
     }
     void *map =
             ::mmap(nullptr, size_t(2 * kHalfBytes), PROT_READ | PROT_WRITE, MAP_SHARED, m_fd, 0);
@@ -134,12 +140,12 @@ QString Journal::open(const QString &path)
         const QString why = systemError("cannot map", path);
         ::close(m_fd);
         m_fd = -1;
-        return why;
+        return fail(error, why);
     }
     m_map = static_cast<char *>(map);
     m_halves[0] = m_halves[1] = Half{};
     m_active = 0;
-    return {};
+    return true;
 }
 
 void Journal::close(bool empty)

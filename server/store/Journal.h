@@ -54,13 +54,13 @@ public:
     // The complete records of an existing journal file (of either format), both halves, in
     // file order; a missing file has none. *dropped (when given) counts the halves that ended
     // in a record cut short or damaged, which was left out with anything after it. Returns
-    // false with *error when the file exists but cannot be read.
+    // false with *error (may be null) when the file exists but cannot be read.
     static bool readLines(const QString &path, QList<QByteArray> *records, QString *error,
                           int *dropped = nullptr);
 
     // Creates the file afresh (mode 0600, zero-filled, its blocks allocated so a full disk
-    // cannot fault a later copy) and maps it. Returns an error text, empty on success.
-    QString open(const QString &path);
+    // cannot fault a later copy) and maps it. False with *error (may be null) on failure.
+    bool open(const QString &path, QString *error);
     // Unmaps; with `empty` the file is truncated to nothing (the database holds every record).
     void close(bool empty);
     bool isOpen() const { return m_map != nullptr; }

@@ -1,26 +1,22 @@
 #pragma once
 
 #include "base/Message.h"
-#include "store/Journal.h"
-#include "store/PgUrl.h"
+#include "store/LogDatabase.h"
+#include "store/LogState.h"
+#include "store/RecordJson.h"
 
-#include <QMutex>
+#include <QList>
 #include <QObject>
-#include <QSet>
 #include <QString>
-#include <QWaitCondition>
 
 #include <atomic>
-#include <memory>
 #include <optional>
-#include <vector>
 
 class QThread;
 
 namespace sb {
 
 class Histogram;
-class LogWriter;
 
 // What GET /api/log asks for (PROTOCOL.md, "Message log records").
 struct LogQuery
@@ -41,21 +37,6 @@ struct LogQuery
     qint64 maxBytes = kDefaultMaxBytes;
 };
 
-// Where the log lives: an SQLite file (WAL) or a PostgreSQL database (the PgUrl part), same
-// schema and code.
-struct LogDatabase : PgUrl
-{
-    QString driver;  // "QSQLITE" or "QPSQL"
-    QString path;    // SQLite file
-    QString journal; // the append-only journal file beside it (in the data dir for PostgreSQL)
-
-    // log_database as configured: empty = <dataDir>/messages.db, a postgresql:// URL, or a
-    // file path. Returns nullopt with *error naming the problem.
-    static std::optional<LogDatabase> parse(const QString &setting, const QString &dataDir,
-                                            QString *error);
-    QString describe() const; // for the log: never the password
-};
-
 // The message log (the seeds' RTM_LOG). append() copies the record into the memory-mapped
 // Journal (in the OS's hands, so a killed process loses nothing) and queues it (any thread,
 // cheap); a writer thread with its own database connection writes whatever has queued up in one
@@ -71,6 +52,10 @@ struct LogDatabase : PgUrl
 // database is away the records wait in memory (and the journal); append() refuses only once
 // kMaxQueued records are waiting, those the writer holds included. At open, every journal record
 // the database lacks is written first, below the highest stored id too.
+//
+// This class is the facade; the work is done by its parts: LogDatabase (the setting,
+// connections), LogSchema (the file, the tables, the bounds at open), JournalReplay, LogWriter
+// (the writer thread, retention), LogQueries (the read side), sharing a LogState.
 class MessageLog final : public QObject
 {
     Q_OBJECT
@@ -92,12 +77,12 @@ public:
     bool append(const MessageRecord &record);
 
     quint64 lastIdAtOpen() const { return m_lastIdAtOpen; }
-    quint64 committedId() const { return m_committed.load(std::memory_order_acquire); }
+    quint64 committedId() const { return m_state.committed.load(std::memory_order_acquire); }
     // Every id up to this one survives a killed process: in the journal or the database.
     quint64 durableId() const
     {
-        return qMax(m_durable.load(std::memory_order_acquire),
-                    m_committed.load(std::memory_order_acquire));
+        return qMax(m_state.durable.load(std::memory_order_acquire),
+                    m_state.committed.load(std::memory_order_acquire));
     }
     // Records not yet committed: queued, and held by the writer (being written, or waiting to
     // be tried again). The metric switchboard_log_queue_depth.
@@ -134,7 +119,7 @@ public:
                 + kRecordOverheadBytes;
     }
     // Highest id retention has deleted (every id above it that was logged is still there).
-    quint64 prunedUpTo() const { return m_prunedUpTo.load(std::memory_order_acquire); }
+    quint64 prunedUpTo() const { return m_state.prunedUpTo.load(std::memory_order_acquire); }
     // Any thread: runs the retention now (tests; the writer runs it every 10 s).
     void applyRetentionNow();
     // Before open(): every batch commit of the writer is observed in this histogram.
@@ -162,40 +147,16 @@ Q_SIGNALS:
     void committed(quint64 upTo);
 
 private:
-    friend class LogWriter;
-    // The writer takes what is queued, after the records it still holds (`batch`).
-    void takeQueued(std::vector<MessageRecord> &batch);
-
     const LogDatabase m_database;
     const qint64 m_retentionDays;
     const qint64 m_maxRows;
     QThread *m_thread = nullptr;
-    LogWriter *m_writer = nullptr;
     Histogram *m_writeSeconds = nullptr;
     quint64 m_lastIdAtOpen = 0;
-    std::atomic<quint64> m_committed{0};
-    std::atomic<quint64> m_durable{0};
-    std::atomic<quint64> m_prunedUpTo{0};
-    Journal m_journal;
-    quint64 m_journalHole = 0; // highest id that could not be journaled
-    quint64 m_lastAppended = 0;
     quint64 m_journalLastId = 0; // highest id of a journal record that could not be read
-    QString replayJournal();
-    QString readBounds();
-    qint64 queueDepthLocked() const { return qint64(m_queue.size()) + m_held; }
-
-    mutable QMutex m_mutex;
-    mutable QWaitCondition m_commitDone; // with m_mutex: a batch was committed
-    std::vector<MessageRecord> m_queue;
-    qint64 m_held = 0;    // records the writer has taken and not yet committed
-    QString m_writeError; // while writes fail: the database's last error, else empty
-    std::atomic<bool> m_writeFailing{false};
-    bool m_writerIdle = true;                  // the writer's timer is stopped: append() wakes it
-    mutable QSet<QString> m_readerConnections; // reader connection names, closed by close()
+    // Shared with the writer thread and the queries (which run on the callers' threads, and
+    // register their connections and wait for commits even in const functions).
+    mutable LogState m_state;
 };
-
-// The record as GET /api/log and the admin stream show it (data as the raw JSON it was).
-QByteArray recordJson(const MessageRecord &record);
-void appendRecordJson(QByteArray &out, const MessageRecord &record);
 
 } // namespace sb
