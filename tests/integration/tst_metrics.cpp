@@ -715,12 +715,9 @@ void TestMetrics::slowClient_disconnectCounted()
              qPrintable(m_extra->lastError()));
     auto api = m_extra->client();
     QString why;
-    auto good = openJoined(*m_extra, *api, u"slow"_s, u"gooduser"_s, u"S"_s, false, &why);
-    QVERIFY2(good, qPrintable(why));
+    std::unique_ptr<WsClient> good;
     RawWsClient slow;
-    QVERIFY2(openRawJoined(slow, *m_extra, *api, u"slow"_s, u"slowuser"_s, u"S"_s, &why),
-             qPrintable(why));
-    slow.stopReading();
+    QVERIFY2(openSlowRoom(*m_extra, *api, &good, &slow, &why), qPrintable(why));
     const QString counter = u"switchboard_slow_client_disconnects_total"_s;
     const Exposition before = scrape(m_extra.get());
     QVERIFY(before.errors.isEmpty());
@@ -728,34 +725,16 @@ void TestMetrics::slowClient_disconnectCounted()
     QCOMPARE(before.value(u"switchboard_connections"_s), 2.0);
 
     // Big events, pipelined on one raw connection, until the slow client is closed.
-    QTcpSocket rest;
-    rest.connectToHost(m_extra->host(), m_extra->port());
-    QVERIFY(waitUntil([&] { return rest.state() == QAbstractSocket::ConnectedState; }, 5000));
-    HttpResponseParser parser;
-    const QByteArray body =
-            R"({"room":"slow","event":"flood","data":")" + QByteArray(10000, 'f') + "\"}";
-    const QByteArray one = rawRequest(*m_extra, "POST", "/api/emit/room", body);
+    PipelinedEmitter rest;
+    QVERIFY(rest.connectTo(*m_extra));
+    const QByteArray one = floodRequest(*m_extra);
     int emitted = 0;
     double closed = 0;
     QElapsedTimer t;
     t.start();
     while (emitted < 3000 && t.elapsed() < 60000 && closed == 0) {
         const int batch = 25;
-        rest.write(one.repeated(batch));
-        int answered = 0;
-        QVERIFY2(waitUntil(
-                         [&] {
-                             parser.feed(rest.readAll());
-                             HttpResponse r;
-                             while (parser.take(&r)) {
-                                 if (r.status != 200)
-                                     qWarning().noquote() << "emit answered" << r.describe();
-                                 ++answered;
-                             }
-                             return answered == batch;
-                         },
-                         10000),
-                 "emits not answered while a client is slow");
+        QVERIFY2(rest.sendBatch(one, batch), "emits not answered while a client is slow");
         emitted += batch;
         if (emitted % 100 == 0)
             closed = scrape(m_extra.get()).value(counter);

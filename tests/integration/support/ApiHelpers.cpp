@@ -159,4 +159,66 @@ QByteArray rawRequest(const ServerProcess &server, const QByteArray &method, con
     return h + "\r\n" + body;
 }
 
+double metricValue(HttpClient &api, const QByteArray &line)
+{
+    const HttpResponse r = api.get("/metrics");
+    for (const QByteArray &l : r.body.split('\n')) {
+        if (l.startsWith(QByteArray(line + ' ')))
+            return l.mid(line.size() + 1).toDouble();
+    }
+    return -1;
+}
+
+bool userListed(HttpClient &api, const QString &user)
+{
+    const HttpResponse r = api.get("/api/connections?user=" + encodeSegment(user));
+    return r.status == 200 && !r.array().isEmpty();
+}
+
+bool openSlowRoom(const ServerProcess &server, HttpClient &api, std::unique_ptr<WsClient> *good,
+                  RawWsClient *slow, QString *why)
+{
+    *good = openJoined(server, api, u"slow"_s, u"gooduser"_s, u"S"_s, false, why);
+    if (!*good)
+        return false;
+    if (!openRawJoined(*slow, server, api, u"slow"_s, u"slowuser"_s, u"S"_s, why))
+        return false;
+    slow->stopReading();
+    return true;
+}
+
+QByteArray floodRequest(const ServerProcess &server)
+{
+    const QByteArray body =
+            R"({"room":"slow","event":"flood","data":")" + QByteArray(10000, 'f') + "\"}";
+    return rawRequest(server, "POST", "/api/emit/room", body);
+}
+
+bool PipelinedEmitter::connectTo(const ServerProcess &server)
+{
+    m_socket.connectToHost(server.host(), server.port());
+    return waitUntil([&] { return m_socket.state() == QAbstractSocket::ConnectedState; }, 5000);
+}
+
+bool PipelinedEmitter::sendBatch(const QByteArray &request, int count, int timeoutMs,
+                                 const std::function<void()> &onPoll)
+{
+    m_socket.write(request.repeated(count));
+    int answered = 0;
+    return waitUntil(
+            [&] {
+                m_parser.feed(m_socket.readAll());
+                HttpResponse r;
+                while (m_parser.take(&r)) {
+                    if (r.status != 200)
+                        qWarning().noquote() << "emit answered" << r.describe();
+                    ++answered;
+                }
+                if (onPoll)
+                    onPoll();
+                return answered == count;
+            },
+            timeoutMs);
+}
+
 } // namespace sbit

@@ -9,7 +9,9 @@
 
 #include <QJsonObject>
 #include <QString>
+#include <QTcpSocket>
 
+#include <functional>
 #include <memory>
 
 namespace sbit {
@@ -58,5 +60,36 @@ QByteArray rawRequest(const ServerProcess &server, const QByteArray &method, con
 
 // Compact JSON text of an object.
 QByteArray json(const QJsonObject &o);
+
+// The value of the sample `line` (a metric name with its labels, as /metrics prints it) in
+// GET /metrics; -1 when absent.
+double metricValue(HttpClient &api, const QByteArray &line);
+
+// True when GET /api/connections?user=... lists a connection of user.
+bool userListed(HttpClient &api, const QString &user);
+
+// A room "slow" on server with two members: `good` (a WsClient that reads) and `slow` (a raw
+// client that stopped reading). False on failure, with *why set.
+bool openSlowRoom(const ServerProcess &server, HttpClient &api, std::unique_ptr<WsClient> *good,
+                  RawWsClient *slow, QString *why);
+
+// The raw request of one 10 KB event to room "slow": the flood that makes a slow client.
+QByteArray floodRequest(const ServerProcess &server);
+
+// One raw keep-alive connection that sends emits pipelined, in batches, and reads the answers
+// (a non-200 answer is printed as a warning).
+class PipelinedEmitter
+{
+public:
+    bool connectTo(const ServerProcess &server);
+    // Writes `request` `count` times at once and waits until all are answered; onPoll runs at
+    // every wake. False when they are not all answered within timeoutMs.
+    bool sendBatch(const QByteArray &request, int count, int timeoutMs = 10000,
+                   const std::function<void()> &onPoll = {});
+
+private:
+    QTcpSocket m_socket;
+    HttpResponseParser m_parser;
+};
 
 } // namespace sbit
