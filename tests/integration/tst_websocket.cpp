@@ -4,6 +4,7 @@
 
 #include "ApiHelpers.h"
 #include "DaemonTest.h"
+#include "RawConn.h"
 #include "TestSupport.h"
 
 #include <QElapsedTimer>

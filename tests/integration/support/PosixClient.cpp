@@ -1,6 +1,7 @@
 #include "PosixClient.h"
 
 #include <QElapsedTimer>
+#include <QString>
 
 #include <arpa/inet.h>
 #include <cerrno>
