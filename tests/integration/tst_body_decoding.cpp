@@ -482,15 +482,8 @@ void TestBodyDecoding::legacyPostRoot_charsetRules()
     WsClient legacy;
     QVERIFY(legacy.open(m_server->wsUrl(u"/"_s)));
     // the legacy client is counted before the refusals are tried
-    QVERIFY(waitUntil(
-            [&] {
-                return m_api->post("/", R"({"warmup":1})", "application/json")
-                               .object()
-                               .value(u"message"_s)
-                               .toString()
-                        == u"Send to 1 clients";
-            },
-            3000));
+    QVERIFY(waitUntil([&] { return legacyPush(*m_api, R"({"warmup":1})") == u"Send to 1 clients"; },
+                      3000));
     WsFrame f;
     QVERIFY(waitUntil([&] { return legacy.count() > 0; }, 3000));
     legacy.clear();

@@ -4,6 +4,7 @@
 // daemon per test. The exposition is parsed line by line (name{labels} value), not searched.
 
 #include "ApiHelpers.h"
+#include "DaemonTest.h"
 #include "TestSupport.h"
 
 #include <QElapsedTimer>
@@ -202,7 +203,7 @@ const QStringList kSources = {u"rest"_s, u"ws"_s, u"console"_s, u"compat"_s, u"n
 
 } // namespace
 
-class TestMetrics : public QObject
+class TestMetrics : public DaemonTest
 {
     Q_OBJECT
 
@@ -224,31 +225,18 @@ private Q_SLOTS:
 private:
     // GET /metrics with the key, parsed; fails the test when it is not valid exposition text.
     Exposition scrape(ServerProcess *server = nullptr);
-
-    std::unique_ptr<ServerProcess> m_server;
-    std::unique_ptr<HttpClient> m_api;
-    std::unique_ptr<ServerProcess> m_extra; // a daemon with other options
 };
 
 void TestMetrics::init()
 {
-    m_server = std::make_unique<ServerProcess>();
-    QVERIFY2(m_server->start(), qPrintable(m_server->lastError()));
-    m_api = m_server->client();
+    QString why;
+    QVERIFY2(startDaemon({}, &why), qPrintable(why));
 }
 
 void TestMetrics::cleanup()
 {
-    m_api.reset();
-    for (auto *server : {&m_server, &m_extra}) {
-        if (*server) {
-            if (QTest::currentTestFailed())
-                qWarning().noquote() << "daemon output (tail):\n"
-                                     << (*server)->output().right(4000);
-            (*server)->kill();
-        }
-        server->reset();
-    }
+    endCase();
+    stopDaemon();
 }
 
 Exposition TestMetrics::scrape(ServerProcess *server)
@@ -710,14 +698,9 @@ void TestMetrics::heldAnswers_countedWhenWritten()
 
 void TestMetrics::slowClient_disconnectCounted()
 {
-    m_extra = std::make_unique<ServerProcess>();
-    QVERIFY2(m_extra->start({u"--max-queue-bytes"_s, u"65536"_s}),
-             qPrintable(m_extra->lastError()));
-    auto api = m_extra->client();
+    SlowRoom slowRoom;
     QString why;
-    std::unique_ptr<WsClient> good;
-    RawWsClient slow;
-    QVERIFY2(openSlowRoom(*m_extra, *api, &good, &slow, &why), qPrintable(why));
+    QVERIFY2(startSlowRoom(m_extra, {}, &slowRoom, &why), qPrintable(why));
     const QString counter = u"switchboard_slow_client_disconnects_total"_s;
     const Exposition before = scrape(m_extra.get());
     QVERIFY(before.errors.isEmpty());
@@ -725,16 +708,14 @@ void TestMetrics::slowClient_disconnectCounted()
     QCOMPARE(before.value(u"switchboard_connections"_s), 2.0);
 
     // Big events, pipelined on one raw connection, until the slow client is closed.
-    PipelinedEmitter rest;
-    QVERIFY(rest.connectTo(*m_extra));
-    const QByteArray one = floodRequest(*m_extra);
     int emitted = 0;
     double closed = 0;
     QElapsedTimer t;
     t.start();
     while (emitted < 3000 && t.elapsed() < 60000 && closed == 0) {
         const int batch = 25;
-        QVERIFY2(rest.sendBatch(one, batch), "emits not answered while a client is slow");
+        QVERIFY2(slowRoom.rest.sendBatch(slowRoom.flood, batch),
+                 "emits not answered while a client is slow");
         emitted += batch;
         if (emitted % 100 == 0)
             closed = scrape(m_extra.get()).value(counter);
@@ -744,7 +725,7 @@ void TestMetrics::slowClient_disconnectCounted()
     QVERIFY(after.errors.isEmpty());
     QCOMPARE(after.value(counter), 1.0); // one slow client, closed once
     QCOMPARE(after.value(u"switchboard_connections"_s), 1.0);
-    QVERIFY(good->isConnected());
+    QVERIFY(slowRoom.good->isConnected());
     qInfo("slow client closed after %d emits of 10 KB", emitted);
 }
 

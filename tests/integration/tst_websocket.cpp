@@ -208,15 +208,7 @@ void TestWebSocket::joinRightAfterUpgrade_neverLost()
         WsFrame pushed;
         QVERIFY(legacy->waitForAny(&pushed, 2000));
         legacy->close();
-        QVERIFY(waitUntil(
-                [&] {
-                    return m_api->post("/", "{}", "application/json")
-                                   .object()
-                                   .value(u"message"_s)
-                                   .toString()
-                            == u"Send to 0 clients";
-                },
-                3000));
+        QVERIFY(waitUntil([&] { return legacyPush(*m_api, "{}") == u"Send to 0 clients"; }, 3000));
     }
 }
 
@@ -893,21 +885,14 @@ void TestWebSocket::shutdown_closeCode1001()
 
 void TestWebSocket::slowClient_closedOthersKeepReceiving()
 {
-    m_extra = std::make_unique<ServerProcess>();
-    QVERIFY2(m_extra->start({u"--max-queue-bytes"_s, u"65536"_s}),
-             qPrintable(m_extra->lastError()));
-    auto api = m_extra->client();
+    SlowRoom slowRoom;
     QString why;
-    std::unique_ptr<WsClient> good;
-    RawWsClient slow;
-    QVERIFY2(openSlowRoom(*m_extra, *api, &good, &slow, &why), qPrintable(why));
-    auto slowListed = [&] { return userListed(*api, u"slowuser"_s); };
+    QVERIFY2(startSlowRoom(m_extra, {}, &slowRoom, &why), qPrintable(why));
+    auto slowListed = [&] { return slowRoom.slowListed(); };
     QVERIFY(slowListed());
+    std::unique_ptr<WsClient> &good = slowRoom.good;
 
     // Emit 10 KB events (pipelined batches on one raw connection) until the slow client is gone.
-    PipelinedEmitter rest;
-    QVERIFY(rest.connectTo(*m_extra));
-    const QByteArray one = floodRequest(*m_extra);
     // 2000 events of 10 KB are 20 MB: far more than the kernel buffers and any queue limit
     // (the daemon raises max_queue_bytes to the largest emit it accepts, about 1 MiB).
     int emitted = 0;
@@ -916,7 +901,8 @@ void TestWebSocket::slowClient_closedOthersKeepReceiving()
     t.start();
     while (emitted < 2000 && t.elapsed() < 40000) {
         const int batch = 25;
-        QVERIFY2(rest.sendBatch(one, batch), "emits not answered while a client is slow");
+        QVERIFY2(slowRoom.rest.sendBatch(slowRoom.flood, batch),
+                 "emits not answered while a client is slow");
         emitted += batch;
         if (emitted % 200 == 0 && !slowListed()) {
             closed = true;
@@ -1282,34 +1268,29 @@ void TestWebSocket::rejoinWithSince_noReplayNoDuplicates()
 // in delivered while its close is still flushing.
 void TestWebSocket::slowClient_leavesHubAtOnce()
 {
-    m_extra = std::make_unique<ServerProcess>();
-    QVERIFY2(m_extra->start({u"--max-queue-bytes"_s, u"65536"_s, u"--log-level"_s, u"info"_s}),
-             qPrintable(m_extra->lastError()));
-    auto api = m_extra->client();
+    SlowRoom slowRoom;
     QString why;
-    std::unique_ptr<WsClient> good;
-    RawWsClient slow;
-    QVERIFY2(openSlowRoom(*m_extra, *api, &good, &slow, &why), qPrintable(why));
-    auto slowListed = [&] { return userListed(*api, u"slowuser"_s); };
+    QVERIFY2(startSlowRoom(m_extra, {u"--log-level"_s, u"info"_s}, &slowRoom, &why),
+             qPrintable(why));
+    auto slowListed = [&] { return slowRoom.slowListed(); };
     QVERIFY(slowListed());
     auto decided = [&] { return m_extra->output().contains(u"closing slow client"_s); };
     QVERIFY(!decided());
+    HttpClient *api = slowRoom.api.get();
+    std::unique_ptr<WsClient> &good = slowRoom.good;
 
     // Flood the room with 10 KB events until the server decides to close the slow client.
-    PipelinedEmitter rest;
-    QVERIFY(rest.connectTo(*m_extra));
-    const QByteArray one = floodRequest(*m_extra);
     int emitted = 0;
     QElapsedTimer sinceDecision;
     QElapsedTimer t;
     t.start();
     while (emitted < 3000 && t.elapsed() < 40000 && !sinceDecision.isValid()) {
         const int batch = 10;
-        QVERIFY2(rest.sendBatch(one, batch, 10000,
-                                [&] {
-                                    if (!sinceDecision.isValid() && decided())
-                                        sinceDecision.start();
-                                }),
+        QVERIFY2(slowRoom.rest.sendBatch(slowRoom.flood, batch, 10000,
+                                         [&] {
+                                             if (!sinceDecision.isValid() && decided())
+                                                 sinceDecision.start();
+                                         }),
                  "emits not answered while a client is slow");
         emitted += batch;
     }
@@ -1331,7 +1312,7 @@ void TestWebSocket::slowClient_leavesHubAtOnce()
     const qint64 checkedAfter = sinceDecision.elapsed();
     qInfo("close decision after %d emits; listing, delivered and stats checked %lld ms after it "
           "(slow TCP %s)",
-          emitted, checkedAfter, slow.isClosed() ? "closed" : "still open");
+          emitted, checkedAfter, slowRoom.slow.isClosed() ? "closed" : "still open");
     QVERIFY2(room.status == 200 && all.status == 200 && user.status == 200,
              qPrintable(room.describe()));
     QVERIFY2(room.object().value(u"delivered"_s).toInt(-1) == 1, qPrintable(room.describe()));

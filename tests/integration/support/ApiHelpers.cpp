@@ -169,29 +169,45 @@ double metricValue(HttpClient &api, const QByteArray &line)
     return -1;
 }
 
+QString legacyPush(HttpClient &api, const QByteArray &json)
+{
+    return api.post("/", json, "application/json").object().value(u"message"_s).toString();
+}
+
 bool userListed(HttpClient &api, const QString &user)
 {
     const HttpResponse r = api.get("/api/connections?user=" + encodeSegment(user));
     return r.status == 200 && !r.array().isEmpty();
 }
 
-bool openSlowRoom(const ServerProcess &server, HttpClient &api, std::unique_ptr<WsClient> *good,
-                  RawWsClient *slow, QString *why)
-{
-    *good = openJoined(server, api, u"slow"_s, u"gooduser"_s, u"S"_s, false, why);
-    if (!*good)
-        return false;
-    if (!openRawJoined(*slow, server, api, u"slow"_s, u"slowuser"_s, u"S"_s, why))
-        return false;
-    slow->stopReading();
-    return true;
-}
-
-QByteArray floodRequest(const ServerProcess &server)
+// The raw request of one 10 KB event to room "slow".
+static QByteArray floodRequest(const ServerProcess &server)
 {
     const QByteArray body =
             R"({"room":"slow","event":"flood","data":")" + QByteArray(10000, 'f') + "\"}";
     return rawRequest(server, "POST", "/api/emit/room", body);
+}
+
+bool startSlowRoom(std::unique_ptr<ServerProcess> &server, const QStringList &extraArgs,
+                   SlowRoom *room, QString *why)
+{
+    server = std::make_unique<ServerProcess>();
+    if (!server->start(QStringList{u"--max-queue-bytes"_s, u"65536"_s} + extraArgs)) {
+        *why = server->lastError();
+        return false;
+    }
+    room->api = server->client();
+    room->good = openJoined(*server, *room->api, u"slow"_s, u"gooduser"_s, u"S"_s, false, why);
+    if (!room->good
+        || !openRawJoined(room->slow, *server, *room->api, u"slow"_s, u"slowuser"_s, u"S"_s, why))
+        return false;
+    room->slow.stopReading();
+    if (!room->rest.connectTo(*server)) {
+        *why = u"cannot connect the flooding client"_s;
+        return false;
+    }
+    room->flood = floodRequest(*server);
+    return true;
 }
 
 bool PipelinedEmitter::connectTo(const ServerProcess &server)

@@ -65,16 +65,11 @@ QByteArray json(const QJsonObject &o);
 // GET /metrics; -1 when absent.
 double metricValue(HttpClient &api, const QByteArray &line);
 
+// POST / (the legacy push) of a JSON body; the answer's message ("Send to N clients").
+QString legacyPush(HttpClient &api, const QByteArray &json);
+
 // True when GET /api/connections?user=... lists a connection of user.
 bool userListed(HttpClient &api, const QString &user);
-
-// A room "slow" on server with two members: `good` (a WsClient that reads) and `slow` (a raw
-// client that stopped reading). False on failure, with *why set.
-bool openSlowRoom(const ServerProcess &server, HttpClient &api, std::unique_ptr<WsClient> *good,
-                  RawWsClient *slow, QString *why);
-
-// The raw request of one 10 KB event to room "slow": the flood that makes a slow client.
-QByteArray floodRequest(const ServerProcess &server);
 
 // One raw keep-alive connection that sends emits pipelined, in batches, and reads the answers
 // (a non-200 answer is printed as a warning).
@@ -91,5 +86,23 @@ private:
     QTcpSocket m_socket;
     HttpResponseParser m_parser;
 };
+
+// A room "slow" with two members, `good` (a WsClient that reads) and `slow` (a raw client
+// that stopped reading), and `rest`, a connection to flood the room with 10 KB events
+// (`flood` is the request of one).
+struct SlowRoom
+{
+    std::unique_ptr<HttpClient> api;
+    std::unique_ptr<WsClient> good;
+    RawWsClient slow;
+    PipelinedEmitter rest;
+    QByteArray flood;
+    bool slowListed() { return userListed(*api, QStringLiteral("slowuser")); }
+};
+
+// Starts a daemon into *server with --max-queue-bytes 65536 and extraArgs, and opens the slow
+// room on it. False on failure, with *why set.
+bool startSlowRoom(std::unique_ptr<ServerProcess> &server, const QStringList &extraArgs,
+                   SlowRoom *room, QString *why);
 
 } // namespace sbit
