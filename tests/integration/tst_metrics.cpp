@@ -5,6 +5,7 @@
 
 #include "ApiHelpers.h"
 #include "DaemonTest.h"
+#include "RawConn.h"
 #include "TestSupport.h"
 
 #include <QElapsedTimer>
@@ -511,37 +512,23 @@ void TestMetrics::httpRequests_routePatternAndStatus()
     // Answered by the request guard before routing: 413 (Content-Length over max_body_bytes)
     // and 431 (a head over 64 KiB), each on its own connection.
     {
-        QTcpSocket raw;
-        raw.connectToHost(m_server->host(), m_server->port());
-        QVERIFY(waitUntil([&] { return raw.state() == QAbstractSocket::ConnectedState; }, 5000));
+        RawConn raw;
+        QVERIFY(raw.connectTo(m_server->port()));
         raw.write(rawHead(*m_server, "POST", "/api/emit/room?x=" + u8, "HTTP/1.1",
                           "Content-Type: application/json\r\nContent-Length: 5000000")
                   + "\r\n\r\n");
-        HttpResponseParser parser;
         HttpResponse r;
-        QVERIFY(waitUntil(
-                [&] {
-                    parser.feed(raw.readAll());
-                    return parser.take(&r);
-                },
-                5000));
+        QVERIFY(raw.read(&r, 5000));
         QCOMPARE(r.status, 413);
     }
     {
-        QTcpSocket raw;
-        raw.connectToHost(m_server->host(), m_server->port());
-        QVERIFY(waitUntil([&] { return raw.state() == QAbstractSocket::ConnectedState; }, 5000));
+        RawConn raw;
+        QVERIFY(raw.connectTo(m_server->port()));
         raw.write(rawHead(*m_server, "GET", "/api/stats", "HTTP/1.1",
                           "X-Big: " + QByteArray(70 * 1024, 'b'))
                   + "\r\n\r\n");
-        HttpResponseParser parser;
         HttpResponse r;
-        QVERIFY(waitUntil(
-                [&] {
-                    parser.feed(raw.readAll());
-                    return parser.take(&r, raw.state() != QAbstractSocket::ConnectedState);
-                },
-                5000));
+        QVERIFY(raw.read(&r, 5000));
         QCOMPARE(r.status, 431);
     }
 

@@ -931,12 +931,12 @@ void TestWebSocket::slowClient_closedOthersKeepReceiving()
 
 void TestWebSocket::serverPings_silentPeerClosed()
 {
-    m_extra = std::make_unique<ServerProcess>();
-    QVERIFY2(m_extra->start({u"--ping-interval-s"_s, u"1"_s}), qPrintable(m_extra->lastError()));
-    auto api = m_extra->client();
+    std::unique_ptr<HttpClient> api;
+    std::unique_ptr<WsClient> answering;
     QString why;
-    auto answering = openJoined(*m_extra, *api, u"ping"_s, u"U"_s, u"S"_s, false, &why);
-    QVERIFY2(answering, qPrintable(why));
+    QVERIFY2(startExtraWithMember({u"--ping-interval-s"_s, u"1"_s}, u"ping"_s, &api, &answering,
+                                  &why),
+             qPrintable(why));
 
     RawWsClient silent;
     QElapsedTimer t;
@@ -957,11 +957,7 @@ void TestWebSocket::serverPings_silentPeerClosed()
     QVERIFY(answering->isConnected());
     answering->send({{u"type"_s, u"ping"_s}});
     QVERIFY(!answering->waitForFrame(u"pong"_s).isEmpty());
-    QCOMPARE(api->postJson("/api/emit/room", {{u"room"_s, u"ping"_s}, {u"event"_s, u"e"_s}})
-                     .object()
-                     .value(u"delivered"_s)
-                     .toInt(-1),
-             1);
+    QCOMPARE(emitToRoom(*api, u"ping"_s, u"e"_s), 1);
     QCOMPARE(answering->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"e"_s);
 }
 
@@ -969,12 +965,12 @@ void TestWebSocket::socketBuffersReleased_connectionKeepsWorking()
 {
     // Every sweep (250 ms at --ping-interval-s 1) re-wraps the sockets of clients that sent
     // something (their pongs) to free Qt's buffers: nothing may be lost or reordered by it.
-    m_extra = std::make_unique<ServerProcess>();
-    QVERIFY2(m_extra->start({u"--ping-interval-s"_s, u"1"_s}), qPrintable(m_extra->lastError()));
-    auto api = m_extra->client();
+    std::unique_ptr<HttpClient> api;
+    std::unique_ptr<WsClient> client;
     QString why;
-    auto client = openJoined(*m_extra, *api, u"release"_s, u"U"_s, u"S"_s, false, &why);
-    QVERIFY2(client, qPrintable(why));
+    QVERIFY2(startExtraWithMember({u"--ping-interval-s"_s, u"1"_s}, u"release"_s, &api, &client,
+                                  &why),
+             qPrintable(why));
     for (int round = 0; round < 3; ++round) {
         spin(1100); // a ping, its pong, and a sweep that releases the buffers
         QVERIFY(client->isConnected());
@@ -985,11 +981,7 @@ void TestWebSocket::socketBuffersReleased_connectionKeepsWorking()
             QCOMPARE(pong.value(u"ref"_s).toString(), QString::number(round * 10 + i));
         }
         const QString event = u"e%1"_s.arg(round);
-        QCOMPARE(api->postJson("/api/emit/room", {{u"room"_s, u"release"_s}, {u"event"_s, event}})
-                         .object()
-                         .value(u"delivered"_s)
-                         .toInt(-1),
-                 1);
+        QCOMPARE(emitToRoom(*api, u"release"_s, event), 1);
         QCOMPARE(client->waitForFrame(u"event"_s).value(u"event"_s).toString(), event);
     }
 }

@@ -169,6 +169,14 @@ double metricValue(HttpClient &api, const QByteArray &line)
     return -1;
 }
 
+int emitToRoom(HttpClient &api, const QString &room, const QString &event)
+{
+    return api.postJson("/api/emit/room", {{u"room"_s, room}, {u"event"_s, event}})
+            .object()
+            .value(u"delivered"_s)
+            .toInt(-1);
+}
+
 QString legacyPush(HttpClient &api, const QByteArray &json)
 {
     return api.post("/", json, "application/json").object().value(u"message"_s).toString();

@@ -65,6 +65,9 @@ QByteArray json(const QJsonObject &o);
 // GET /metrics; -1 when absent.
 double metricValue(HttpClient &api, const QByteArray &line);
 
+// POST /api/emit/room of event to room; the answer's delivered count (-1 when it failed).
+int emitToRoom(HttpClient &api, const QString &room, const QString &event);
+
 // POST / (the legacy push) of a JSON body; the answer's message ("Send to N clients").
 QString legacyPush(HttpClient &api, const QByteArray &json);
 

@@ -60,6 +60,20 @@ bool DaemonTest::daemonHealthy(QString *why) const
     return false;
 }
 
+bool DaemonTest::startExtraWithMember(const QStringList &args, const QString &room,
+                                      std::unique_ptr<HttpClient> *api,
+                                      std::unique_ptr<WsClient> *member, QString *why)
+{
+    m_extra = std::make_unique<ServerProcess>();
+    if (!m_extra->start(args)) {
+        *why = m_extra->lastError();
+        return false;
+    }
+    *api = m_extra->client();
+    *member = openJoined(*m_extra, **api, room, u"U"_s, u"S"_s, false, why);
+    return *member != nullptr;
+}
+
 std::unique_ptr<WsClient> DaemonTest::joined(const QString &room, const QString &user,
                                              const QString &session, bool publish)
 {

@@ -37,6 +37,11 @@ protected:
     // GET /api/health without a key answers 200 {"status":"ok"}; false with *why otherwise.
     bool daemonHealthy(QString *why) const;
 
+    // Starts m_extra with args and joins a member (user "U", session "S") to room on it; the
+    // keyed client of m_extra in *api. False with *why on failure.
+    bool startExtraWithMember(const QStringList &args, const QString &room,
+                              std::unique_ptr<HttpClient> *api, std::unique_ptr<WsClient> *member,
+                              QString *why);
     // Opens /ws on m_server and joins room with a fresh token; null (with a warning) on failure.
     std::unique_ptr<WsClient> joined(const QString &room, const QString &user,
                                      const QString &session, bool publish = false);
