@@ -28,8 +28,8 @@ class MainWindow final : public QMainWindow
     Q_OBJECT
 
 public:
-    // `settingsPath` and `overriddenKeys` are for the settings dialog of a hosted server;
-    // `restartHosted` applies saved settings (null when attached).
+    // `settingsPath` and `overriddenKeys` are for the settings dialog of a hosted server; the
+    // handler given to setRestartHandler() applies saved settings (none when attached).
     MainWindow(ConsoleBackend *backend, QString settingsPath = {},
                QStringList overriddenKeys = {}, QWidget *parent = nullptr);
     ~MainWindow() override;

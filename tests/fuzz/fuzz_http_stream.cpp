@@ -12,13 +12,6 @@
 #include "FuzzServer.h"
 #include "FuzzSupport.h"
 
-extern "C" int LLVMFuzzerInitialize(int *, char ***)
-{
-    sbfuzz::quietQt();
-    sbfuzz::server();
-    return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)

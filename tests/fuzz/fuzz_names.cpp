@@ -10,12 +10,6 @@
 #include <QList>
 #include <QString>
 
-extern "C" int LLVMFuzzerInitialize(int *, char ***)
-{
-    sbfuzz::quietQt();
-    return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)

@@ -8,12 +8,6 @@
 #include "base/RawJson.h"
 #include "notify/NotifyPayload.h"
 
-extern "C" int LLVMFuzzerInitialize(int *, char ***)
-{
-    sbfuzz::quietQt();
-    return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const QByteArray payload = sbfuzz::bytes(data, size).toByteArray();

@@ -3,6 +3,7 @@
 // client) and that the server is still healthy.
 
 #include "ApiHelpers.h"
+#include "DaemonTest.h"
 #include "TestSupport.h"
 
 #include <QJsonDocument>
@@ -11,7 +12,7 @@
 using namespace Qt::StringLiterals;
 using namespace sbit;
 
-class TestBadInput : public QObject
+class TestBadInput : public DaemonTest
 {
     Q_OBJECT
 
@@ -23,39 +24,27 @@ private Q_SLOTS:
     void badRequest();
 
 private:
-    std::unique_ptr<ServerProcess> m_server;
-    std::unique_ptr<HttpClient> m_api;
-    std::unique_ptr<WsClient> m_member;
     QString m_connection;
 };
 
 void TestBadInput::initTestCase()
 {
-    m_server = std::make_unique<ServerProcess>();
-    QVERIFY2(m_server->start(), qPrintable(m_server->lastError()));
-    m_api = m_server->client();
     QString why;
-    m_member = openJoined(*m_server, *m_api, u"bad:room"_s, u"baduser"_s, u"badsession"_s, false,
-                          &why);
-    QVERIFY2(m_member, qPrintable(why));
+    QVERIFY2(startDaemon({}, &why), qPrintable(why));
+    QVERIFY2(joinMember(u"bad:room"_s, u"baduser"_s, u"badsession"_s, &why), qPrintable(why));
     m_connection = connectionIdForPort(*m_api, m_member->localPort());
     QVERIFY(!m_connection.isEmpty());
 }
 
 void TestBadInput::cleanupTestCase()
 {
-    m_member.reset();
-    m_api.reset();
-    if (m_server)
-        m_server->kill();
+    stopDaemon();
 }
 
 void TestBadInput::cleanup()
 {
-    if (QTest::currentTestFailed())
-        qWarning().noquote() << "daemon output (tail):\n" << m_server->output().right(2000);
     // whatever a failed row delivered must not leak into the next one
-    flushMember(*m_api, *m_member, u"bad:room"_s);
+    endCase();
 }
 
 void TestBadInput::badRequest_data()

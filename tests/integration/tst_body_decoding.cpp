@@ -1,8 +1,10 @@
 // Body decoding of PROTOCOL.md's REST section: JSON and form bodies, the no-Content-Type
 // rule, 415 for other media types, charsets, invalid UTF-8, byte-exact forwarding of `data`,
-// and name lengths counted in Unicode characters.
+// name lengths counted in Unicode characters, and the same charset rules for the legacy
+// POST / push.
 
 #include "ApiHelpers.h"
+#include "DaemonTest.h"
 #include "TestSupport.h"
 
 #include <QJsonArray>
@@ -12,7 +14,7 @@
 using namespace Qt::StringLiterals;
 using namespace sbit;
 
-class TestBodyDecoding : public QObject
+class TestBodyDecoding : public DaemonTest
 {
     Q_OBJECT
 
@@ -40,45 +42,32 @@ private Q_SLOTS:
     void absentDataIsNull();
     void nameLengths_data();
     void nameLengths();
+    void legacyPostRoot_charsetRules();
 
 private:
     // Posts an emit to room "dec"; on 200 waits for the event frame.
     HttpResponse emitAndReceive(const QByteArray &body, const QByteArray &contentType,
                                 WsFrame *frame);
-    bool nothingDelivered();
-
-    std::unique_ptr<ServerProcess> m_server;
-    std::unique_ptr<HttpClient> m_api;
-    std::unique_ptr<WsClient> m_member;
 };
 
 void TestBodyDecoding::initTestCase()
 {
-    m_server = std::make_unique<ServerProcess>();
-    QVERIFY2(m_server->start(), qPrintable(m_server->lastError()));
-    m_api = m_server->client();
     QString why;
-    m_member = openJoined(*m_server, *m_api, u"dec"_s, u"decuser"_s, u"s1"_s, false, &why);
-    QVERIFY2(m_member, qPrintable(why));
+    QVERIFY2(startDaemon({}, &why), qPrintable(why));
+    QVERIFY2(joinMember(u"dec"_s, u"decuser"_s, u"s1"_s, &why), qPrintable(why));
 }
 
 void TestBodyDecoding::cleanupTestCase()
 {
-    m_member.reset();
-    m_api.reset();
-    if (m_server)
-        m_server->kill();
+    stopDaemon();
 }
 
 void TestBodyDecoding::cleanup()
 {
-    if (QTest::currentTestFailed() && m_server)
-        qWarning().noquote() << "daemon output (tail):\n" << m_server->output().right(3000);
-    // whatever a failed case delivered must not leak into the next one
-    if (m_member)
-        flushMember(*m_api, *m_member, u"dec"_s);
+    endCase();
     // The daemon must still be healthy after every case.
-    QCOMPARE(m_server->client(false)->get("/api/health").status, 200);
+    QString why;
+    QVERIFY2(daemonHealthy(&why), qPrintable(why));
 }
 
 HttpResponse TestBodyDecoding::emitAndReceive(const QByteArray &body, const QByteArray &contentType,
@@ -88,11 +77,6 @@ HttpResponse TestBodyDecoding::emitAndReceive(const QByteArray &body, const QByt
     if (r.status == 200 && frame && !m_member->waitForFrame(u"event"_s, frame))
         qWarning() << "no event frame arrived for an accepted emit";
     return r;
-}
-
-bool TestBodyDecoding::nothingDelivered()
-{
-    return nextEventIsSentinel(*m_api, *m_member, u"dec"_s);
 }
 
 void TestBodyDecoding::jsonBody_data()
@@ -489,6 +473,72 @@ void TestBodyDecoding::nameLengths()
                                                   {u"session"_s, u"s"_s}});
         QVERIFY2(reg.status == status, qPrintable(reg.describe()));
     }
+}
+
+// POST / follows the charset rules: invalid UTF-8 without charset is 400, an unknown
+// charset 415, a declared ISO-8859-1 body is decoded; refusals push nothing.
+void TestBodyDecoding::legacyPostRoot_charsetRules()
+{
+    WsClient legacy;
+    QVERIFY(legacy.open(m_server->wsUrl(u"/"_s)));
+    // the legacy client is counted before the refusals are tried
+    QVERIFY(waitUntil([&] { return legacyPush(*m_api, R"({"warmup":1})") == u"Send to 1 clients"; },
+                      3000));
+    WsFrame f;
+    QVERIFY(waitUntil([&] { return legacy.count() > 0; }, 3000));
+    legacy.clear();
+    const QJsonObject before = stableStats(stats(*m_api));
+
+    struct Refusal
+    {
+        const char *name;
+        QByteArray contentType; // empty: no Content-Type header
+        QByteArray body;
+        int status;
+        QString code;
+    };
+    const QList<Refusal> refusals{
+            {"invalid UTF-8, no Content-Type", {}, "caf\xE9 au lait", 400, u"bad_request"_s},
+            {"invalid UTF-8, text/plain without charset", "text/plain", "caf\xE9 \xFF\xFE", 400,
+             u"bad_request"_s},
+            {"invalid UTF-8 in JSON, application/json", "application/json", "{\"m\":\"caf\xE9\"}",
+             400, u"bad_request"_s},
+            {"truncated UTF-8 sequence", "text/plain", "abc\xC3", 400, u"bad_request"_s},
+            {"unknown charset", "text/plain; charset=bogus", "hello", 415,
+             u"unsupported_media_type"_s},
+            {"unknown charset, JSON body", "application/json; charset=bogus", R"({"a":1})", 415,
+             u"unsupported_media_type"_s},
+    };
+    for (const Refusal &k : refusals) {
+        const HttpResponse r = m_api->post("/", k.body, k.contentType);
+        QVERIFY2(r.status == k.status,
+                 qPrintable(QString::fromLatin1(k.name) % u": "_s % r.describe()));
+        QVERIFY2(r.errorCode() == k.code,
+                 qPrintable(QString::fromLatin1(k.name) % u": "_s % r.describe()));
+        QVERIFY2(!r.errorMessage().isEmpty(), qPrintable(r.describe()));
+        QVERIFY2(!r.body.contains("Send to"),
+                 qPrintable(QString::fromLatin1(k.name) % u": "_s % r.describe()));
+    }
+    QVERIFY2(legacy.noFrameWithin(200),
+             qPrintable(u"a refused POST / was pushed: "_s % legacy.frames().value(0).text));
+    QCOMPARE(stableStats(stats(*m_api)), before);
+
+    // A declared ISO-8859-1 body is decoded: 0xE9 is é, and the text (not JSON) is wrapped.
+    HttpResponse r = m_api->post("/", "\xE9", "text/plain; charset=ISO-8859-1");
+    QVERIFY2(r.status == 200, qPrintable(r.describe()));
+    QCOMPARE(r.object().value(u"message"_s).toString(), u"Send to 1 clients"_s);
+    QVERIFY(legacy.waitForAny(&f));
+    QVERIFY2(f.isObject, qPrintable(f.text));
+    QCOMPARE(f.object, (QJsonObject{{u"message"_s, u"\u00E9"_s}}));
+    QCOMPARE(minifyJson(f.text.toUtf8()), QByteArray("{\"message\":\"\xC3\xA9\"}"));
+
+    // ... and a windows-1252 JSON body is pushed as JSON, decoded.
+    r = m_api->post("/", "{\"name\":\"Jos\xE9\"}", "application/json; charset=windows-1252");
+    QVERIFY2(r.status == 200, qPrintable(r.describe()));
+    QCOMPARE(r.object().value(u"message"_s).toString(), u"Send to 1 clients"_s);
+    QVERIFY(legacy.waitForAny(&f));
+    QCOMPARE(f.object, (QJsonObject{{u"name"_s, u"Jos\u00E9"_s}}));
+    QVERIFY(legacy.noFrameWithin(100));
 }
 
 QTEST_MAIN(TestBodyDecoding)

@@ -2,6 +2,7 @@
 // /socket/room, /socket/user, and their key rule (key, trusted_networks, --insecure).
 
 #include "ApiHelpers.h"
+#include "DaemonTest.h"
 #include "TestSupport.h"
 
 #include <QJsonDocument>
@@ -10,7 +11,7 @@
 using namespace Qt::StringLiterals;
 using namespace sbit;
 
-class TestCompat : public QObject
+class TestCompat : public DaemonTest
 {
     Q_OBJECT
 
@@ -38,49 +39,27 @@ private Q_SLOTS:
 
 private:
     std::unique_ptr<WsClient> legacyClient();
-
-    std::unique_ptr<ServerProcess> m_server;
-    std::unique_ptr<HttpClient> m_api;
-    std::unique_ptr<ServerProcess> m_extra;
 };
 
 void TestCompat::initTestCase()
 {
-    m_server = std::make_unique<ServerProcess>();
-    QVERIFY2(m_server->start(), qPrintable(m_server->lastError()));
-    m_api = m_server->client();
+    QString why;
+    QVERIFY2(startDaemon({}, &why), qPrintable(why));
 }
 
 void TestCompat::cleanupTestCase()
 {
-    m_api.reset();
-    if (m_server)
-        m_server->kill();
+    stopDaemon();
 }
 
 void TestCompat::cleanup()
 {
-    if (QTest::currentTestFailed()) {
-        qWarning().noquote() << "daemon output (tail):\n" << m_server->output().right(3000);
-        if (m_extra)
-            qWarning().noquote() << "dedicated daemon output (tail):\n"
-                                 << m_extra->output().right(3000);
-    }
-    m_extra.reset();
+    endCase();
     // let closed legacy clients of this case disappear before the next counts them
-    QVERIFY(waitUntil(
-            [&] {
-                return m_api->post("/", "{}", "application/json")
-                               .object()
-                               .value(u"message"_s)
-                               .toString()
-                        == u"Send to 0 clients";
-            },
-            3000));
+    QVERIFY(waitUntil([&] { return legacyPush(*m_api, "{}") == u"Send to 0 clients"; }, 3000));
     // and the /ws clients of this case too: the next case compares connection counts (a
     // close can reach a slow server, e.g. under ASan, after the case has ended)
-    QVERIFY(waitUntil(
-            [&] { return stats(*m_api).value(u"connections"_s).toInt(-1) == 0; }, 10000));
+    QVERIFY(waitUntil([&] { return stats(*m_api).value(u"connections"_s).toInt(-1) == 0; }, 10000));
 }
 
 std::unique_ptr<WsClient> TestCompat::legacyClient()

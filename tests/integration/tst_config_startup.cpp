@@ -3,6 +3,7 @@
 // path printed, flag/env secrets never written), precedence flag > env > INI, --insecure.
 
 #include "ApiHelpers.h"
+#include "TestFiles.h"
 #include "TestSupport.h"
 
 #include <QDir>
@@ -12,10 +13,9 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include <sys/stat.h>
-
 using namespace Qt::StringLiterals;
 using namespace sbit;
+using namespace sbtest;
 
 namespace {
 
@@ -34,20 +34,6 @@ quint16 freePort()
     return s.serverPort();
 }
 
-bool writeFile(const QString &path, const QByteArray &content)
-{
-    QFile f(path);
-    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
-        return false;
-    return f.write(content) == content.size();
-}
-
-QByteArray readFile(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
-
 // Value of a key in an INI file, in any section.
 QString iniValue(const QString &path, const QString &key)
 {
@@ -58,14 +44,6 @@ QString iniValue(const QString &path, const QString &key)
             return s.value(k).toString();
     }
     return {};
-}
-
-int fileMode(const QString &path)
-{
-    struct stat st;
-    if (::stat(QFile::encodeName(path).constData(), &st) != 0)
-        return -1;
-    return int(st.st_mode & 07777);
 }
 
 } // namespace
@@ -91,6 +69,8 @@ private Q_SLOTS:
     void precedence_apiKey();
     void insecure_warnsAndAcceptsWithoutKey();
     void sigterm_exitsZero();
+    void emptyApiKey_fallsThroughToFile_data();
+    void emptyApiKey_fallsThroughToFile();
 
 private:
     QTemporaryDir m_tmp;
@@ -461,6 +441,62 @@ void TestConfigStartup::sigterm_exitsZero()
     QCOMPARE(api->get("/api/health").status, 200); // an open keep-alive connection
     QCOMPARE(m_server->stop(5000), 0);
     QCOMPARE(m_server->exitStatus(), QProcess::NormalExit);
+}
+
+// An empty --api-key (or SWITCHBOARD_API_KEY=) counts as not given: the file's key is used
+// and the file is not rewritten.
+void TestConfigStartup::emptyApiKey_fallsThroughToFile_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<bool>("emptyEnv");
+    QTest::newRow("--api-key \"\"") << QStringList{u"--api-key"_s, QString()} << false;
+    QTest::newRow("--api-key=") << QStringList{u"--api-key="_s} << false;
+    QTest::newRow("SWITCHBOARD_API_KEY=") << QStringList{} << true;
+    QTest::newRow("both empty") << QStringList{u"--api-key"_s, QString()} << true;
+}
+
+void TestConfigStartup::emptyApiKey_fallsThroughToFile()
+{
+    QFETCH(QStringList, args);
+    QFETCH(bool, emptyEnv);
+
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString ini = dir.filePath(u"switchboard.ini"_s);
+    const QByteArray content = "api_key=abc\njwt_secret=file-secret-0123456789\n";
+    QVERIFY(writeFile(ini, content));
+    QVERIFY(QFile::setPermissions(ini, QFileDevice::ReadOwner | QFileDevice::WriteOwner));
+    const QDateTime mtime = QFileInfo(ini).lastModified();
+
+    m_server = std::make_unique<ServerProcess>();
+    ServerProcess::Options o;
+    o.defaultSecrets = false;
+    m_server->setOptions(o);
+    if (emptyEnv)
+        m_server->setEnv(u"SWITCHBOARD_API_KEY"_s, QString());
+    QVERIFY2(m_server->start(QStringList{u"--config"_s, ini} + args),
+             qPrintable(m_server->lastError()));
+
+    auto statusWith = [&](const QByteArray &key) {
+        Headers h;
+        if (!key.isNull())
+            h.emplaceBack("X-API-Key", key);
+        return m_server->client(false)->get("/api/stats", h).status;
+    };
+    QCOMPARE(statusWith("abc"), 200);
+    QCOMPARE(statusWith(QByteArray()), 401);
+    QCOMPARE(statusWith("abcd"), 401);
+    m_server->setApiKey("abc");
+    QVERIFY(Jwt::verifyHs256(registerToken(*m_server->client(), u"r"_s, u"u"_s, u"s"_s),
+                             "file-secret-0123456789"));
+
+    QCOMPARE(readFile(ini), content);
+    QCOMPARE(QFileInfo(ini).lastModified(), mtime);
+    const QString out = m_server->output();
+    QVERIFY2(!out.contains(u"generated"_s, Qt::CaseInsensitive), qPrintable(out));
+    QVERIFY2(!out.contains(u"insecure"_s, Qt::CaseInsensitive), qPrintable(out));
+    QCOMPARE(m_server->stop(5000), 0);
+    QCOMPARE(readFile(ini), content);
 }
 
 QTEST_MAIN(TestConfigStartup)

@@ -5,9 +5,11 @@
 // measured from /proc.
 #include "ApiHelpers.h"
 #include "HttpClient.h"
+#include "PosixClient.h"
 #include "ServerProcess.h"
 #include "TestSupport.h"
 #include "WsClient.h"
+#include "WsWire.h"
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -16,191 +18,15 @@
 #include <QRandomGenerator>
 #include <QtTest>
 
-#include <arpa/inet.h>
 #include <cerrno>
 #include <memory>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 #include <vector>
 
 using namespace sbit;
 using namespace Qt::StringLiterals;
 
 namespace {
-
-// A blocking-free POSIX client: unlike QTcpSocket it never reads unless asked, so the kernel
-// buffers fill up as they would for an attacker that does not read.
-class PosixClient
-{
-public:
-    PosixClient() = default;
-    PosixClient(const PosixClient &) = delete;
-    PosixClient &operator=(const PosixClient &) = delete;
-    ~PosixClient() { close(); }
-
-    bool connectTo(quint16 port, int receiveBuffer = 0)
-    {
-        m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (m_fd < 0)
-            return false;
-        if (receiveBuffer > 0)
-            ::setsockopt(m_fd, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, sizeof receiveBuffer);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(port);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(m_fd, reinterpret_cast<sockaddr *>(&a), sizeof a) < 0 && errno != EINPROGRESS)
-            return false;
-        pollfd p{m_fd, POLLOUT, 0};
-        return ::poll(&p, 1, 5000) == 1 && !(p.revents & (POLLERR | POLLHUP));
-    }
-    void close()
-    {
-        if (m_fd >= 0)
-            ::close(m_fd);
-        m_fd = -1;
-    }
-    // Sends what the kernel takes within timeoutMs; returns the bytes sent.
-    qint64 send(const QByteArray &bytes, int timeoutMs)
-    {
-        qint64 sent = 0;
-        QElapsedTimer t;
-        t.start();
-        while (sent < bytes.size() && t.elapsed() < timeoutMs) {
-            const ssize_t n = ::send(m_fd, bytes.constData() + sent, size_t(bytes.size() - sent),
-                                     MSG_NOSIGNAL);
-            if (n > 0) {
-                sent += n;
-                continue;
-            }
-            if (n < 0 && errno != EAGAIN && errno != EINTR)
-                break;
-            pollfd p{m_fd, POLLOUT, 0};
-            ::poll(&p, 1, 50);
-        }
-        return sent;
-    }
-    // Reads what arrives within timeoutMs (until `until` says enough, EOF or an error).
-    QByteArray receive(int timeoutMs, const std::function<bool(const QByteArray &)> &until = {})
-    {
-        QElapsedTimer t;
-        t.start();
-        while (t.elapsed() < timeoutMs && !m_eof && !m_reset) {
-            if (until && until(m_in))
-                break;
-            pollfd p{m_fd, POLLIN, 0};
-            if (::poll(&p, 1, 20) <= 0)
-                continue;
-            char buf[65536];
-            const ssize_t n = ::recv(m_fd, buf, sizeof buf, 0);
-            if (n > 0)
-                m_in.append(buf, n);
-            else if (n == 0)
-                m_eof = true;
-            else if (errno == ECONNRESET)
-                m_reset = true;
-            else if (errno != EAGAIN && errno != EINTR)
-                m_reset = true;
-        }
-        return m_in;
-    }
-    bool eof() const { return m_eof; }
-    bool reset() const { return m_reset; }
-    QByteArray &received() { return m_in; }
-    int fd() const { return m_fd; }
-
-    // The WebSocket upgrade at `path`; true once 101 came (what follows it stays received()).
-    bool upgrade(quint16 port, const QByteArray &path, int receiveBuffer = 0)
-    {
-        if (!connectTo(port, receiveBuffer))
-            return false;
-        send(upgradeRequest(path), 2000);
-        receive(5000, [](const QByteArray &in) { return in.contains("\r\n\r\n"); });
-        const qsizetype end = m_in.indexOf("\r\n\r\n");
-        if (end < 0 || !m_in.startsWith("HTTP/1.1 101"))
-            return false;
-        m_in.remove(0, end + 4);
-        return true;
-    }
-    static QByteArray upgradeRequest(const QByteArray &path)
-    {
-        return "GET " + path
-                + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: "
-                  "13\r\n\r\n";
-    }
-
-private:
-    int m_fd = -1;
-    QByteArray m_in;
-    bool m_eof = false;
-    bool m_reset = false;
-};
-
-// A masked client frame (RFC 6455 5.2), mask key zero.
-QByteArray clientFrame(quint8 opcode, const QByteArray &payload)
-{
-    QByteArray f;
-    f.append(char(0x80 | opcode));
-    const qint64 n = payload.size();
-    if (n < 126) {
-        f.append(char(0x80 | n));
-    } else if (n < 65536) {
-        f.append(char(0x80 | 126));
-        f.append(char(n >> 8)).append(char(n & 0xff));
-    } else {
-        f.append(char(0x80 | 127));
-        for (int shift = 56; shift >= 0; shift -= 8)
-            f.append(char((n >> shift) & 0xff));
-    }
-    f.append(QByteArray(4, '\0'));
-    return f + payload;
-}
-
-struct ServerFrame
-{
-    int opcode = -1;
-    QByteArray payload;
-};
-
-// The server frames at the front of `in` (unmasked), removed from it.
-QList<ServerFrame> takeFrames(QByteArray &in)
-{
-    QList<ServerFrame> frames;
-    for (;;) {
-        if (in.size() < 2)
-            break;
-        const auto b1 = quint8(in[1]);
-        qint64 len = b1 & 0x7f;
-        qsizetype at = 2;
-        if (len == 126) {
-            if (in.size() < 4)
-                break;
-            len = (quint8(in[2]) << 8) | quint8(in[3]);
-            at = 4;
-        } else if (len == 127) {
-            if (in.size() < 10)
-                break;
-            len = 0;
-            for (int k = 0; k < 8; ++k)
-                len = (len << 8) | quint8(in[2 + k]);
-            at = 10;
-        }
-        if (in.size() < at + len)
-            break;
-        frames.append({quint8(in[0]) & 0x0f, in.mid(at, len)});
-        in.remove(0, at + len);
-    }
-    return frames;
-}
-
-int closeCode(const ServerFrame &f)
-{
-    return f.payload.size() >= 2 ? (quint8(f.payload[0]) << 8) | quint8(f.payload[1]) : -1;
-}
 
 // What may stay resident after an attack's connections are gone. Release builds trim the heap
 // (glibc keeps freed memory otherwise); under AddressSanitizer the daemon's memory goes to
@@ -216,16 +42,6 @@ int openDescriptors(qint64 pid)
     return int(QDir(u"/proc/%1/fd"_s.arg(pid))
                        .entryList(QDir::NoDotAndDotDot | QDir::System | QDir::AllEntries)
                        .size());
-}
-
-double metricValue(HttpClient &api, const QByteArray &line)
-{
-    const HttpResponse r = api.get("/metrics");
-    for (const QByteArray &l : r.body.split('\n')) {
-        if (l.startsWith(QByteArray(line + ' ')))
-            return l.mid(line.size() + 1).toDouble();
-    }
-    return -1;
 }
 
 } // namespace
@@ -415,10 +231,10 @@ void TestHostileClients::frameOverLimit_close1009_noReset()
                  qPrintable(u"round %1: connection reset after %2 bytes"_s.arg(round).arg(sent)));
         QVERIFY2(c.eof(), qPrintable(u"round %1: no close"_s.arg(round)));
         QByteArray in = c.received();
-        const QList<ServerFrame> frames = takeFrames(in);
+        const QList<WireFrame> frames = takeFrames(in);
         QVERIFY(!frames.isEmpty());
         QCOMPARE(frames.last().opcode, 0x8);
-        QCOMPARE(closeCode(frames.last()), 1009);
+        QCOMPARE(frames.last().closeCode(), 1009);
     }
 }
 
@@ -444,14 +260,14 @@ void TestHostileClients::goodFrameThenBadFrame_answeredBeforeClose()
         c.receive(5000);
         QVERIFY2(!c.reset(), qPrintable(u"round %1: reset"_s.arg(round)));
         QByteArray in = c.received();
-        const QList<ServerFrame> frames = takeFrames(in);
+        const QList<WireFrame> frames = takeFrames(in);
         QVERIFY2(frames.size() >= 2,
                  qPrintable(u"round %1: %2 frames"_s.arg(round).arg(frames.size())));
         QCOMPARE(frames[0].opcode, 0x1);
         QCOMPARE(QJsonDocument::fromJson(frames[0].payload).object(),
                  (QJsonObject{{u"type"_s, u"pong"_s}, {u"ref"_s, 7}}));
         QCOMPARE(frames.last().opcode, 0x8);
-        QCOMPARE(closeCode(frames.last()), 1007);
+        QCOMPARE(frames.last().closeCode(), 1007);
         ++answered;
     }
     QCOMPARE(answered, 49);

@@ -1,9 +1,12 @@
 // The shapes real database callers use, on raw sockets: HTTP/1.0, Connection: close,
 // keep-alive and pipelining, chunked bodies, 1 MiB bodies, Expect: 100-continue, duplicated
 // Host, bodies over the limit (413 that can be read, no memory growth), stalled senders
-// (408 or closed after --read-timeout-s while others are served) and huge headers (431).
+// (408 or closed after --read-timeout-s while others are served, the timeout counted from
+// the last byte), huge headers and more than 100 header fields (431), and no 100 Continue
+// for HTTP/1.0.
 
 #include "ApiHelpers.h"
+#include "DaemonTest.h"
 #include "RawConn.h"
 #include "TestSupport.h"
 
@@ -15,7 +18,52 @@
 using namespace Qt::StringLiterals;
 using namespace sbit;
 
-class TestHttpEdge : public QObject
+namespace {
+
+// A head of `fields` header fields in all (Host, X-API-Key, Content-Type and Content-Length
+// included) for a POST of `body`.
+QByteArray headWithFields(quint16 port, const QByteArray &apiKey, const QByteArray &path,
+                          const QByteArray &body, int fields)
+{
+    QByteArray h = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + QByteArray::number(port)
+            + "\r\nX-API-Key: " + apiKey + "\r\nContent-Type: application/json\r\nContent-Length: "
+            + QByteArray::number(body.size()) + "\r\n";
+    for (int i = 4; i < fields; ++i)
+        h += "X-Field-" + QByteArray::number(i) + ": v" + QByteArray::number(i) + "\r\n";
+    return h + "\r\n";
+}
+
+// messages_in_total of GET /api/stats now, less its value in `before`.
+int messagesInSince(HttpClient &api, const QJsonObject &before)
+{
+    return stats(api).value(u"messages_in_total"_s).toInt()
+            - before.value(u"messages_in_total"_s).toInt();
+}
+
+// What a sender cut off by the read timeout may get: 408 timeout, or no answer (closed).
+bool isTimeoutOrNothing(const HttpResponse &r)
+{
+    return !r.isValid() || (r.status == 408 && r.errorCode() == u"timeout");
+}
+
+// A body over the limit was refused with 413 too_large while the daemon's RSS (rss0 before,
+// peak during the upload, in kB) grew by less than 10 MiB.
+bool refusedTooLargeWithoutGrowth(const HttpResponse &r, qint64 rss0, qint64 peak, QString *why)
+{
+    if (r.status != 413 || r.errorCode() != u"too_large") {
+        *why = u"not 413 too_large: "_s % r.describe();
+        return false;
+    }
+    if (peak - rss0 >= 10 * 1024) {
+        *why = u"RSS grew from %1 kB to %2 kB"_s.arg(rss0).arg(peak);
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
+class TestHttpEdge : public DaemonTest
 {
     Q_OBJECT
 
@@ -39,65 +87,31 @@ private Q_SLOTS:
     void stalledBody_cutOffAfterReadTimeout();
     void stalledHead_cutOffAfterReadTimeout();
     void hugeHeaders_431();
-
-private:
-    QByteArray head(const QByteArray &method, const QByteArray &path,
-                    const QByteArray &version = "HTTP/1.1", const QByteArray &extra = {}) const;
-    QByteArray request(const QByteArray &method, const QByteArray &path, const QByteArray &body,
-                       const QByteArray &version = "HTTP/1.1", const QByteArray &extra = {}) const;
-    bool nothingDelivered();
-
-    std::unique_ptr<ServerProcess> m_server;
-    std::unique_ptr<HttpClient> m_api;
-    std::unique_ptr<WsClient> m_member;
+    void headerFields_over100_431ThenServed();
+    void headerFields_90WithBody_served();
+    void readTimeout_isStallTimeout();
+    void expectContinue_http10_noInterimAnswer();
 };
 
 void TestHttpEdge::initTestCase()
 {
-    m_server = std::make_unique<ServerProcess>();
-    QVERIFY2(m_server->start(
-                     {u"--read-timeout-s"_s, u"2"_s, u"--max-message-bytes"_s, u"2097152"_s}),
-             qPrintable(m_server->lastError()));
-    m_api = m_server->client();
     QString why;
-    m_member = openJoined(*m_server, *m_api, u"edge"_s, u"edgeuser"_s, u"s"_s, false, &why);
-    QVERIFY2(m_member, qPrintable(why));
+    QVERIFY2(startDaemon({u"--read-timeout-s"_s, u"2"_s, u"--max-message-bytes"_s, u"2097152"_s},
+                         &why),
+             qPrintable(why));
+    QVERIFY2(joinMember(u"edge"_s, u"edgeuser"_s, u"s"_s, &why), qPrintable(why));
 }
 
 void TestHttpEdge::cleanupTestCase()
 {
-    m_member.reset();
-    m_api.reset();
-    if (m_server)
-        m_server->kill();
+    stopDaemon();
 }
 
 void TestHttpEdge::cleanup()
 {
-    if (QTest::currentTestFailed())
-        qWarning().noquote() << "daemon output (tail):\n" << m_server->output().right(3000);
-    flushMember(*m_api, *m_member, u"edge"_s);
-    const HttpResponse health = m_server->client(false)->get("/api/health");
-    QVERIFY2(health.status == 200 && health.object().value(u"status"_s).toString() == u"ok",
-             qPrintable(u"health after the case: "_s % health.describe()));
-}
-
-QByteArray TestHttpEdge::head(const QByteArray &method, const QByteArray &path,
-                              const QByteArray &version, const QByteArray &extra) const
-{
-    return rawHead(*m_server, method, path, version, extra);
-}
-
-QByteArray TestHttpEdge::request(const QByteArray &method, const QByteArray &path,
-                                 const QByteArray &body, const QByteArray &version,
-                                 const QByteArray &extra) const
-{
-    return rawRequest(*m_server, method, path, body, version, extra);
-}
-
-bool TestHttpEdge::nothingDelivered()
-{
-    return nextEventIsSentinel(*m_api, *m_member, u"edge"_s);
+    endCase();
+    QString why;
+    QVERIFY2(daemonHealthy(&why), qPrintable(why));
 }
 
 void TestHttpEdge::http10_answeredWithoutChunkingAndClosed()
@@ -358,10 +372,8 @@ void TestHttpEdge::bodyOverLimit_413ReadableAndNoMemoryGrowth()
                         % QString::fromLatin1(c.received().left(300))));
     peak = qMax(peak, m_server->rssKb());
     qInfo("sent %lld of %lld body bytes; RSS %lld kB -> peak %lld kB", sent, total, rss0, peak);
-    QCOMPARE(r.status, 413);
-    QCOMPARE(r.errorCode(), u"too_large"_s);
-    QVERIFY2(peak - rss0 < 10 * 1024,
-             qPrintable(u"RSS grew from %1 kB to %2 kB"_s.arg(rss0).arg(peak)));
+    QString why;
+    QVERIFY2(refusedTooLargeWithoutGrowth(r, rss0, peak, &why), qPrintable(why));
     QCOMPARE(stableStats(stats(*m_api)), before);
     QVERIFY(nothingDelivered());
 }
@@ -398,10 +410,8 @@ void TestHttpEdge::chunkedOverLimit_413()
         answered = c.read(&r, 5000);
     }
     QVERIFY2(answered, c.received().left(300).constData());
-    QCOMPARE(r.status, 413);
-    QCOMPARE(r.errorCode(), u"too_large"_s);
-    QVERIFY2(peak - rss0 < 10 * 1024,
-             qPrintable(u"RSS grew from %1 kB to %2 kB"_s.arg(rss0).arg(peak)));
+    QString why;
+    QVERIFY2(refusedTooLargeWithoutGrowth(r, rss0, peak, &why), qPrintable(why));
     QCOMPARE(stableStats(stats(*m_api)), before);
     QVERIFY(nothingDelivered());
 }
@@ -445,14 +455,9 @@ void TestHttpEdge::stalledBody_cutOffAfterReadTimeout()
     QVERIFY2(cut, qPrintable(u"stalled client still connected after %1 ms"_s.arg(elapsed)));
     QVERIFY2(elapsed >= 1000,
              qPrintable(u"cut off after only %1 ms (read timeout is 2 s)"_s.arg(elapsed)));
-    if (r.isValid()) {
-        QCOMPARE(r.status, 408);
-        QCOMPARE(r.errorCode(), u"timeout"_s);
-    }
+    QVERIFY2(isTimeoutOrNothing(r), qPrintable(r.describe()));
     // The call changed nothing: only the "other" emit was counted.
-    const QJsonObject after = stats(*m_api);
-    QCOMPARE(after.value(u"messages_in_total"_s).toInt(),
-             before.value(u"messages_in_total"_s).toInt() + 1);
+    QCOMPARE(messagesInSince(*m_api, before), 1);
     QVERIFY(nothingDelivered());
 }
 
@@ -501,6 +506,220 @@ void TestHttpEdge::hugeHeaders_431()
         QCOMPARE(r.status, 431);
     }
     QVERIFY(nothingDelivered());
+}
+
+// More than 100 header fields: 431 too_large (Qt's parser would drop them all and read the
+// body as a request); the next connection is served.
+void TestHttpEdge::headerFields_over100_431ThenServed()
+{
+    const QJsonObject before = stableStats(stats(*m_api));
+    for (const int fields : {101, 150}) {
+        const QByteArray body =
+                R"({"room":"edge","event":"hdr","data":)" + QByteArray::number(fields) + '}';
+        RawConn c;
+        QVERIFY(c.connectTo(m_server->port()));
+        c.write(headWithFields(m_server->port(), m_server->apiKey(), "/api/emit/room", body, fields)
+                + body);
+        HttpResponse r;
+        QVERIFY2(c.read(&r, 5000),
+                 qPrintable(u"no answer to %1 header fields; received: "_s.arg(fields)
+                            % QString::fromLatin1(c.received().left(300))));
+        QVERIFY2(r.status == 431, qPrintable(u"%1 header fields: "_s.arg(fields) % r.describe()));
+        QCOMPARE(r.errorCode(), u"too_large"_s);
+        QVERIFY2(!r.errorMessage().isEmpty(), qPrintable(r.describe()));
+        // Nothing else comes on that connection (the body is not read as another request).
+        HttpResponse extra;
+        QVERIFY2(!c.read(&extra, 300),
+                 qPrintable(u"a second answer after the 431: "_s % extra.describe()));
+
+        // A following request on a new connection is served.
+        RawConn next;
+        QVERIFY(next.connectTo(m_server->port()));
+        next.write(request("POST", "/api/emit/room", R"({"room":"edge","event":"after431"})"));
+        QVERIFY2(next.read(&r, 5000), next.received().left(300).constData());
+        QVERIFY2(r.status == 200, qPrintable(r.describe()));
+        QCOMPARE(r.object().value(u"delivered"_s).toInt(-1), 1);
+        QCOMPARE(m_member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"after431"_s);
+    }
+    QVERIFY(nothingDelivered());
+    // Only the two after431 emits and the sentinel were counted.
+    QCOMPARE(messagesInSince(*m_api, before), 3);
+}
+
+void TestHttpEdge::headerFields_90WithBody_served()
+{
+    for (const int fields : {90, 100}) {
+        const QByteArray body = R"({"room":"edge","event":"hdr-ok","data":{"fields":)"
+                + QByteArray::number(fields) + R"(,"s":"x y"}})";
+        RawConn c;
+        QVERIFY(c.connectTo(m_server->port()));
+        c.write(headWithFields(m_server->port(), m_server->apiKey(), "/api/emit/room", body, fields)
+                + body);
+        HttpResponse r;
+        QVERIFY2(c.read(&r, 5000), c.received().left(300).constData());
+        QVERIFY2(r.status == 200, qPrintable(u"%1 header fields: "_s.arg(fields) % r.describe()));
+        QCOMPARE(r.object().value(u"delivered"_s).toInt(-1), 1);
+        WsFrame f;
+        QVERIFY(m_member->waitForFrame(u"event"_s, &f));
+        QCOMPARE(f.object.value(u"event"_s).toString(), u"hdr-ok"_s);
+        QCOMPARE(rawJsonValue(f.text.toUtf8(), "data"),
+                 R"({"fields":)" + QByteArray::number(fields) + R"(,"s":"x y"})");
+        // the keep-alive connection serves the next request
+        c.write(request("GET", "/api/health", {}));
+        QVERIFY(c.read(&r, 5000));
+        QCOMPARE(r.status, 200);
+    }
+    QVERIFY(nothingDelivered());
+}
+
+// read_timeout_s counts from the last byte received: a slow but steady sender is served,
+// one that stops is cut off about read_timeout_s after its last byte.
+void TestHttpEdge::readTimeout_isStallTimeout()
+{
+    const QJsonObject before = stats(*m_api);
+    const QByteArray body = R"({"room":"edge","event":"drip"})";
+    QCOMPARE(body.size(), 30);
+    const QByteArray bodyHead = head("POST", "/api/emit/room", "HTTP/1.1",
+                                     "Content-Type: application/json\r\nContent-Length: 30\r\n")
+            + "\r\n";
+
+    // The dripping sender: one byte every 500 ms, 15 s in all (7.5 read timeouts).
+    RawConn drip;
+    QVERIFY(drip.connectTo(m_server->port()));
+    // A sender that sends half a body at once and stops.
+    RawConn stalled;
+    QVERIFY(stalled.connectTo(m_server->port()));
+    // A sender that drips 6 bytes (3 s, longer than the timeout) and then stops: it is cut
+    // off a read timeout after its last byte, not after the first.
+    RawConn dripThenStall;
+    QVERIFY(dripThenStall.connectTo(m_server->port()));
+
+    const QByteArray stalledBody =
+            R"({"room":"edge","event":"stalled","data":")" + QByteArray(40, 's') + R"("})";
+    stalled.write(head("POST", "/api/emit/room", "HTTP/1.1",
+                       "Content-Type: application/json\r\nContent-Length: "
+                               + QByteArray::number(stalledBody.size()) + "\r\n")
+                  + "\r\n" + stalledBody.left(stalledBody.size() / 2));
+    QElapsedTimer clock;
+    clock.start();
+    drip.write(bodyHead);
+    dripThenStall.write(bodyHead);
+
+    qint64 stalledCutAt = -1, dripStallLastByteAt = -1, dripStallCutAt = -1;
+    HttpResponse stalledAnswer, dripStallAnswer, dripAnswer;
+    auto watch = [&] {
+        if (stalledCutAt < 0 && (stalled.read(&stalledAnswer, 0) || stalled.closed()))
+            stalledCutAt = clock.elapsed();
+        if (dripStallCutAt < 0
+            && (dripThenStall.read(&dripStallAnswer, 0) || dripThenStall.closed()))
+            dripStallCutAt = clock.elapsed();
+    };
+    qint64 maxGap = 0;
+    qint64 lastSent = 0;
+    bool dripCut = false;
+    for (int i = 0; i < body.size(); ++i) {
+        // byte i at i * 500 ms (no drift)
+        waitUntil(
+                [&] {
+                    watch();
+                    return clock.elapsed() >= qint64(i) * 500;
+                },
+                1000);
+        if (drip.closed() || drip.read(&dripAnswer, 0)) {
+            dripCut = true;
+            break;
+        }
+        const qint64 now = clock.elapsed();
+        if (i > 0)
+            maxGap = qMax(maxGap, now - lastSent);
+        lastSent = now;
+        drip.write(body.mid(i, 1));
+        if (i < 6) {
+            dripThenStall.write(body.mid(i, 1));
+            dripStallLastByteAt = clock.elapsed();
+        }
+    }
+    const qint64 dripTook = clock.elapsed();
+    QVERIFY2(!dripCut,
+             qPrintable(u"the dripping sender was cut off after %1 ms (max gap %2 ms): %3"_s
+                                .arg(clock.elapsed())
+                                .arg(maxGap)
+                                .arg(dripAnswer.describe())));
+    QVERIFY2(drip.read(&dripAnswer, 5000), drip.received().left(300).constData());
+    qInfo("dripped 30 bytes in %lld ms, largest gap %lld ms", dripTook, maxGap);
+    QVERIFY2(dripAnswer.status == 200, qPrintable(dripAnswer.describe()));
+    QVERIFY2(dripTook >= 14000, qPrintable(u"drip took only %1 ms"_s.arg(dripTook)));
+    QCOMPARE(dripAnswer.object().value(u"delivered"_s).toInt(-1), 1);
+    const QJsonObject ev = m_member->waitForFrame(u"event"_s);
+    QCOMPARE(ev.value(u"event"_s).toString(), u"drip"_s);
+    QCOMPARE(ev.value(u"id"_s).toDouble(), dripAnswer.object().value(u"id"_s).toDouble());
+
+    // The stalled senders were cut off (408 timeout or closed) about 2 s after their last byte.
+    waitUntil(
+            [&] {
+                watch();
+                return stalledCutAt >= 0 && dripStallCutAt >= 0;
+            },
+            3000);
+    QVERIFY2(stalledCutAt >= 0, "the stalled sender was never cut off");
+    QVERIFY2(stalledCutAt >= 1500 && stalledCutAt <= 4500,
+             qPrintable(
+                     u"stalled sender cut off after %1 ms (read timeout 2 s)"_s.arg(stalledCutAt)));
+    QVERIFY2(isTimeoutOrNothing(stalledAnswer), qPrintable(stalledAnswer.describe()));
+    QVERIFY2(dripStallCutAt >= 0, "the sender that stopped after dripping was never cut off");
+    const qint64 afterLast = dripStallCutAt - dripStallLastByteAt;
+    QVERIFY2(
+            afterLast >= 1500 && afterLast <= 4500,
+            qPrintable(
+                    u"dripping sender cut off %1 ms after its last byte (at %2 ms; read timeout 2 s)"_s
+                            .arg(afterLast)
+                            .arg(dripStallCutAt)));
+    QVERIFY2(isTimeoutOrNothing(dripStallAnswer), qPrintable(dripStallAnswer.describe()));
+    // Only the drip was counted; nothing of the cut-off calls was delivered.
+    QCOMPARE(messagesInSince(*m_api, before), 1);
+    QVERIFY(nothingDelivered());
+}
+
+// Expect: 100-continue on an HTTP/1.0 request gets no interim answer.
+void TestHttpEdge::expectContinue_http10_noInterimAnswer()
+{
+    const QByteArray body = R"({"room":"edge","event":"expect10"})";
+    const QByteArray h =
+            head("POST", "/api/emit/room", "HTTP/1.0",
+                 "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: "
+                         + QByteArray::number(body.size()) + "\r\n")
+            + "\r\n";
+    // head alone: no 100 Continue (the client would not understand it) ...
+    {
+        RawConn c;
+        QVERIFY(c.connectTo(m_server->port()));
+        c.write(h);
+        spin(800);
+        c.pump();
+        QVERIFY2(c.received().isEmpty(), c.received().constData());
+        c.write(body);
+        HttpResponse r;
+        QVERIFY2(c.read(&r, 5000, true), c.received().constData());
+        QVERIFY2(r.status == 200, qPrintable(r.describe()));
+        QVERIFY2(!c.received().contains(" 100 ") && !c.received().contains("Continue"),
+                 c.received().constData());
+        QVERIFY(c.waitClosed(3000));
+        QCOMPARE(m_member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"expect10"_s);
+    }
+    // ... and with head and body together the first answer is the final one.
+    {
+        RawConn c;
+        QVERIFY(c.connectTo(m_server->port()));
+        c.write(h + body);
+        HttpResponse r;
+        QVERIFY2(c.read(&r, 5000, true), c.received().constData());
+        QVERIFY2(r.status == 200, qPrintable(r.describe()));
+        QVERIFY2(c.received().startsWith("HTTP/1.1 200") || c.received().startsWith("HTTP/1.0 200"),
+                 c.received().constData());
+        QVERIFY(c.waitClosed(3000));
+        QVERIFY2(!c.received().contains("Continue"), c.received().constData());
+        QCOMPARE(m_member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"expect10"_s);
+    }
 }
 
 QTEST_MAIN(TestHttpEdge)

@@ -5,6 +5,7 @@
 // nbf and a future iat are honoured; the revocation journal is 0600.
 
 #include "ApiHelpers.h"
+#include "DaemonTest.h"
 #include "TestSupport.h"
 
 #include <QFile>
@@ -42,7 +43,7 @@ bool isCleanJson(const QByteArray &text, QString *why)
 
 } // namespace
 
-class TestInputHardening : public QObject
+class TestInputHardening : public DaemonTest
 {
     Q_OBJECT
 
@@ -61,29 +62,22 @@ private Q_SLOTS:
 
 private:
     QByteArray logOf(const QString &room);
-
-    std::unique_ptr<ServerProcess> m_server;
-    std::unique_ptr<HttpClient> m_api;
 };
 
 void TestInputHardening::initTestCase()
 {
-    m_server = std::make_unique<ServerProcess>();
-    QVERIFY2(m_server->start(), qPrintable(m_server->lastError()));
-    m_api = m_server->client();
+    QString why;
+    QVERIFY2(startDaemon({}, &why), qPrintable(why));
 }
 
 void TestInputHardening::cleanupTestCase()
 {
-    m_api.reset();
-    if (m_server)
-        m_server->kill();
+    stopDaemon();
 }
 
 void TestInputHardening::cleanup()
 {
-    if (QTest::currentTestFailed())
-        qWarning().noquote() << "daemon output (tail):\n" << m_server->output().right(2000);
+    endCase();
 }
 
 QByteArray TestInputHardening::logOf(const QString &room)

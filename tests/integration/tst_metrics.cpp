@@ -4,6 +4,8 @@
 // daemon per test. The exposition is parsed line by line (name{labels} value), not searched.
 
 #include "ApiHelpers.h"
+#include "DaemonTest.h"
+#include "RawConn.h"
 #include "TestSupport.h"
 
 #include <QElapsedTimer>
@@ -202,7 +204,7 @@ const QStringList kSources = {u"rest"_s, u"ws"_s, u"console"_s, u"compat"_s, u"n
 
 } // namespace
 
-class TestMetrics : public QObject
+class TestMetrics : public DaemonTest
 {
     Q_OBJECT
 
@@ -224,31 +226,18 @@ private Q_SLOTS:
 private:
     // GET /metrics with the key, parsed; fails the test when it is not valid exposition text.
     Exposition scrape(ServerProcess *server = nullptr);
-
-    std::unique_ptr<ServerProcess> m_server;
-    std::unique_ptr<HttpClient> m_api;
-    std::unique_ptr<ServerProcess> m_extra; // a daemon with other options
 };
 
 void TestMetrics::init()
 {
-    m_server = std::make_unique<ServerProcess>();
-    QVERIFY2(m_server->start(), qPrintable(m_server->lastError()));
-    m_api = m_server->client();
+    QString why;
+    QVERIFY2(startDaemon({}, &why), qPrintable(why));
 }
 
 void TestMetrics::cleanup()
 {
-    m_api.reset();
-    for (auto *server : {&m_server, &m_extra}) {
-        if (*server) {
-            if (QTest::currentTestFailed())
-                qWarning().noquote() << "daemon output (tail):\n"
-                                     << (*server)->output().right(4000);
-            (*server)->kill();
-        }
-        server->reset();
-    }
+    endCase();
+    stopDaemon();
 }
 
 Exposition TestMetrics::scrape(ServerProcess *server)
@@ -523,37 +512,23 @@ void TestMetrics::httpRequests_routePatternAndStatus()
     // Answered by the request guard before routing: 413 (Content-Length over max_body_bytes)
     // and 431 (a head over 64 KiB), each on its own connection.
     {
-        QTcpSocket raw;
-        raw.connectToHost(m_server->host(), m_server->port());
-        QVERIFY(waitUntil([&] { return raw.state() == QAbstractSocket::ConnectedState; }, 5000));
+        RawConn raw;
+        QVERIFY(raw.connectTo(m_server->port()));
         raw.write(rawHead(*m_server, "POST", "/api/emit/room?x=" + u8, "HTTP/1.1",
                           "Content-Type: application/json\r\nContent-Length: 5000000")
                   + "\r\n\r\n");
-        HttpResponseParser parser;
         HttpResponse r;
-        QVERIFY(waitUntil(
-                [&] {
-                    parser.feed(raw.readAll());
-                    return parser.take(&r);
-                },
-                5000));
+        QVERIFY(raw.read(&r, 5000));
         QCOMPARE(r.status, 413);
     }
     {
-        QTcpSocket raw;
-        raw.connectToHost(m_server->host(), m_server->port());
-        QVERIFY(waitUntil([&] { return raw.state() == QAbstractSocket::ConnectedState; }, 5000));
+        RawConn raw;
+        QVERIFY(raw.connectTo(m_server->port()));
         raw.write(rawHead(*m_server, "GET", "/api/stats", "HTTP/1.1",
                           "X-Big: " + QByteArray(70 * 1024, 'b'))
                   + "\r\n\r\n");
-        HttpResponseParser parser;
         HttpResponse r;
-        QVERIFY(waitUntil(
-                [&] {
-                    parser.feed(raw.readAll());
-                    return parser.take(&r, raw.state() != QAbstractSocket::ConnectedState);
-                },
-                5000));
+        QVERIFY(raw.read(&r, 5000));
         QCOMPARE(r.status, 431);
     }
 
@@ -710,17 +685,9 @@ void TestMetrics::heldAnswers_countedWhenWritten()
 
 void TestMetrics::slowClient_disconnectCounted()
 {
-    m_extra = std::make_unique<ServerProcess>();
-    QVERIFY2(m_extra->start({u"--max-queue-bytes"_s, u"65536"_s}),
-             qPrintable(m_extra->lastError()));
-    auto api = m_extra->client();
+    SlowRoom slowRoom;
     QString why;
-    auto good = openJoined(*m_extra, *api, u"slow"_s, u"gooduser"_s, u"S"_s, false, &why);
-    QVERIFY2(good, qPrintable(why));
-    RawWsClient slow;
-    QVERIFY2(openRawJoined(slow, *m_extra, *api, u"slow"_s, u"slowuser"_s, u"S"_s, &why),
-             qPrintable(why));
-    slow.stopReading();
+    QVERIFY2(startSlowRoom(m_extra, {}, &slowRoom, &why), qPrintable(why));
     const QString counter = u"switchboard_slow_client_disconnects_total"_s;
     const Exposition before = scrape(m_extra.get());
     QVERIFY(before.errors.isEmpty());
@@ -728,33 +695,13 @@ void TestMetrics::slowClient_disconnectCounted()
     QCOMPARE(before.value(u"switchboard_connections"_s), 2.0);
 
     // Big events, pipelined on one raw connection, until the slow client is closed.
-    QTcpSocket rest;
-    rest.connectToHost(m_extra->host(), m_extra->port());
-    QVERIFY(waitUntil([&] { return rest.state() == QAbstractSocket::ConnectedState; }, 5000));
-    HttpResponseParser parser;
-    const QByteArray body =
-            R"({"room":"slow","event":"flood","data":")" + QByteArray(10000, 'f') + "\"}";
-    const QByteArray one = rawRequest(*m_extra, "POST", "/api/emit/room", body);
     int emitted = 0;
     double closed = 0;
     QElapsedTimer t;
     t.start();
     while (emitted < 3000 && t.elapsed() < 60000 && closed == 0) {
         const int batch = 25;
-        rest.write(one.repeated(batch));
-        int answered = 0;
-        QVERIFY2(waitUntil(
-                         [&] {
-                             parser.feed(rest.readAll());
-                             HttpResponse r;
-                             while (parser.take(&r)) {
-                                 if (r.status != 200)
-                                     qWarning().noquote() << "emit answered" << r.describe();
-                                 ++answered;
-                             }
-                             return answered == batch;
-                         },
-                         10000),
+        QVERIFY2(slowRoom.rest.sendBatch(slowRoom.flood, batch),
                  "emits not answered while a client is slow");
         emitted += batch;
         if (emitted % 100 == 0)
@@ -765,7 +712,7 @@ void TestMetrics::slowClient_disconnectCounted()
     QVERIFY(after.errors.isEmpty());
     QCOMPARE(after.value(counter), 1.0); // one slow client, closed once
     QCOMPARE(after.value(u"switchboard_connections"_s), 1.0);
-    QVERIFY(good->isConnected());
+    QVERIFY(slowRoom.good->isConnected());
     qInfo("slow client closed after %d emits of 10 KB", emitted);
 }
 

@@ -3,6 +3,7 @@
 // lists start from zero.
 
 #include "ApiHelpers.h"
+#include "DaemonTest.h"
 #include "TestSupport.h"
 
 #include <QJsonArray>
@@ -13,11 +14,6 @@ using namespace Qt::StringLiterals;
 using namespace sbit;
 
 namespace {
-
-QString compact(const QJsonObject &o)
-{
-    return QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact));
-}
 
 QJsonObject findByKey(const QJsonArray &list, const QString &key, const QString &value)
 {
@@ -30,7 +26,7 @@ QJsonObject findByKey(const QJsonArray &list, const QString &key, const QString 
 
 } // namespace
 
-class TestRestApi : public QObject
+class TestRestApi : public DaemonTest
 {
     Q_OBJECT
 
@@ -57,41 +53,19 @@ private Q_SLOTS:
     void wrongMethod();
     void auth_data();
     void auth();
-
-private:
-    std::unique_ptr<WsClient> joined(const QString &room, const QString &user,
-                                     const QString &session, bool publish = false);
-
-    std::unique_ptr<ServerProcess> m_server;
-    std::unique_ptr<HttpClient> m_api;
+    void unregisterManyTriples_fastAndDurable();
 };
 
 void TestRestApi::init()
 {
-    m_server = std::make_unique<ServerProcess>();
-    QVERIFY2(m_server->start(), qPrintable(m_server->lastError()));
-    m_api = m_server->client();
+    QString why;
+    QVERIFY2(startDaemon({}, &why), qPrintable(why));
 }
 
 void TestRestApi::cleanup()
 {
-    m_api.reset();
-    if (m_server) {
-        if (QTest::currentTestFailed())
-            qWarning().noquote() << "daemon output (tail):\n" << m_server->output().right(4000);
-        m_server->kill();
-    }
-    m_server.reset();
-}
-
-std::unique_ptr<WsClient> TestRestApi::joined(const QString &room, const QString &user,
-                                              const QString &session, bool publish)
-{
-    QString why;
-    auto c = openJoined(*m_server, *m_api, room, user, session, publish, &why);
-    if (!c)
-        qWarning().noquote() << "openJoined failed:" << why;
-    return c;
+    endCase();
+    stopDaemon();
 }
 
 void TestRestApi::register_tokenIsJwtWithClaims()
@@ -786,6 +760,95 @@ void TestRestApi::auth()
     QVERIFY2(r.status == status, qPrintable(r.describe()));
     const QJsonObject s = stats(*m_api);
     QCOMPARE(s.value(u"messages_in_total"_s).toInt(-1), status == 200 ? 1 : 0);
+}
+
+// Unregister of many distinct triples stays fast, and the revocations survive a restart.
+void TestRestApi::unregisterManyTriples_fastAndDurable()
+{
+    m_server = std::make_unique<ServerProcess>();
+    QVERIFY2(m_server->start(), qPrintable(m_server->lastError()));
+    auto api = m_server->client();
+
+    const int total = 3000;
+    auto triple = [](int i) {
+        return QJsonObject{{u"room"_s, u"rv:room:%1"_s.arg(i)},
+                           {u"user"_s, u"rv-user-%1"_s.arg(i)},
+                           {u"session"_s, u"rv-session-%1"_s.arg(i)}};
+    };
+    // tokens issued before the unregisters
+    const QList<int> probes{0, 1, total / 2, total - 1};
+    QHash<int, QByteArray> before;
+    for (const int i : probes) {
+        const QJsonObject t = triple(i);
+        before.insert(i,
+                      registerToken(*api, t.value(u"room"_s).toString(),
+                                    t.value(u"user"_s).toString(),
+                                    t.value(u"session"_s).toString()));
+        QVERIFY(!before.value(i).isEmpty());
+    }
+
+    QElapsedTimer timer;
+    timer.start();
+    // per-call cost at the start and at the end: the first and the last tenth of the calls
+    const int tenth = total / 10;
+    qint64 firstTenth = 0;
+    qint64 lastTenthStart = 0;
+    for (int i = 0; i < total; ++i) {
+        if (i == tenth)
+            firstTenth = timer.elapsed();
+        if (i == total - tenth)
+            lastTenthStart = timer.elapsed();
+        const HttpResponse r = api->postJson("/api/unregister", triple(i));
+        if (r.status != 200 || r.object().value(u"removed"_s).toInt(-1) != 0)
+            QFAIL(qPrintable(u"unregister %1: "_s.arg(i) % r.describe()));
+    }
+    const qint64 took = timer.elapsed();
+    const qint64 lastTenth = took - lastTenthStart;
+    qInfo("%d unregisters of distinct triples on one connection in %lld ms (first %d: %lld ms, "
+          "last %d: %lld ms)",
+          total, took, tenth, firstTenth, tenth, lastTenth);
+    QVERIFY2(took < 20000, qPrintable(u"%1 unregisters took %2 ms"_s.arg(total).arg(took)));
+    // The cost of one unregister does not grow with the revocations already held (no rewrite
+    // of the whole file per call): the last calls take about as long as the first.
+    QVERIFY2(lastTenth <= 2 * firstTenth + 500,
+             qPrintable(u"the first %1 unregisters took %2 ms, the last %1 took %3 ms"_s.arg(tenth)
+                                .arg(firstTenth)
+                                .arg(lastTenth)));
+
+    auto joinAnswer = [&](ServerProcess &server, const QByteArray &token) {
+        WsClient c;
+        if (!c.open(server.wsUrl(u"/ws"_s)))
+            return QJsonObject{{u"type"_s, u"cannot open /ws"_s}};
+        return c.join(token);
+    };
+    for (const int i : probes) {
+        const QJsonObject a = joinAnswer(*m_server, before.value(i));
+        QVERIFY2(a.value(u"code"_s).toString() == u"revoked",
+                 qPrintable(u"triple %1 before the restart: "_s.arg(i) % compact(a)));
+    }
+
+    // restart on the same data dir
+    api.reset();
+    QCOMPARE(m_server->stop(10000), 0);
+    QElapsedTimer restart;
+    restart.start();
+    QVERIFY2(m_server->start(), qPrintable(m_server->lastError()));
+    qInfo("restart with %d revocations took %lld ms", total, restart.elapsed());
+    api = m_server->client();
+    for (const int i : probes) {
+        const QJsonObject a = joinAnswer(*m_server, before.value(i));
+        QVERIFY2(a.value(u"type"_s).toString() == u"error"
+                         && a.value(u"code"_s).toString() == u"revoked",
+                 qPrintable(u"triple %1 after the restart: "_s.arg(i) % compact(a)));
+    }
+    // a token issued after the unregister works
+    const QJsonObject t = triple(total / 2);
+    const QByteArray fresh =
+            registerToken(*api, t.value(u"room"_s).toString(), t.value(u"user"_s).toString(),
+                          t.value(u"session"_s).toString());
+    QVERIFY(!fresh.isEmpty());
+    const QJsonObject a = joinAnswer(*m_server, fresh);
+    QVERIFY2(a.value(u"type"_s).toString() == u"joined", qPrintable(compact(a)));
 }
 
 QTEST_MAIN(TestRestApi)

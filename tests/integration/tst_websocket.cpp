@@ -3,6 +3,8 @@
 // order and shape, legacy connections, origins, shutdown, slow clients and server pings.
 
 #include "ApiHelpers.h"
+#include "DaemonTest.h"
+#include "RawConn.h"
 #include "TestSupport.h"
 
 #include <QElapsedTimer>
@@ -16,11 +18,6 @@ using namespace Qt::StringLiterals;
 using namespace sbit;
 
 namespace {
-
-QString compact(const QJsonObject &o)
-{
-    return QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact));
-}
 
 QSet<QString> keysOf(const QJsonObject &o)
 {
@@ -39,7 +36,7 @@ bool hasNullValue(const QJsonObject &o)
 
 } // namespace
 
-class TestWebSocket : public QObject
+class TestWebSocket : public DaemonTest
 {
     Q_OBJECT
 
@@ -77,54 +74,33 @@ private Q_SLOTS:
     void slowClient_closedOthersKeepReceiving();
     void serverPings_silentPeerClosed();
     void socketBuffersReleased_connectionKeepsWorking();
+    void malformedUpgrade_400Named_data();
+    void malformedUpgrade_400Named();
+    void joined_meansInAtLeastOneRoom();
+    void rejoinWithSince_noReplayNoDuplicates();
+    void slowClient_leavesHubAtOnce();
 
 private:
-    std::unique_ptr<WsClient> joined(const QString &room, const QString &user,
-                                     const QString &session, bool publish = false);
     std::unique_ptr<WsClient> opened(const QString &path = u"/ws"_s);
     QJsonObject emitRoom(const QString &room, const QString &event,
                          const QJsonValue &data = QJsonValue());
-
-    std::unique_ptr<ServerProcess> m_server;
-    std::unique_ptr<HttpClient> m_api;
-    std::unique_ptr<ServerProcess> m_extra; // a dedicated daemon for tests that need other flags
 };
 
 void TestWebSocket::initTestCase()
 {
-    m_server = std::make_unique<ServerProcess>();
-    QVERIFY2(m_server->start({u"--max-message-bytes"_s, u"8192"_s}),
-             qPrintable(m_server->lastError()));
-    m_api = m_server->client();
+    QString why;
+    QVERIFY2(startDaemon({u"--max-message-bytes"_s, u"8192"_s}, &why), qPrintable(why));
 }
 
 void TestWebSocket::cleanupTestCase()
 {
-    m_api.reset();
-    if (m_server)
-        m_server->kill();
+    stopDaemon();
 }
 
 void TestWebSocket::cleanup()
 {
-    if (QTest::currentTestFailed()) {
-        qWarning().noquote() << "daemon output (tail):\n" << m_server->output().right(3000);
-        if (m_extra)
-            qWarning().noquote() << "dedicated daemon output (tail):\n"
-                                 << m_extra->output().right(3000);
-    }
-    m_extra.reset();
+    endCase();
     QCOMPARE(m_server->client(false)->get("/api/health").status, 200);
-}
-
-std::unique_ptr<WsClient> TestWebSocket::joined(const QString &room, const QString &user,
-                                                const QString &session, bool publish)
-{
-    QString why;
-    auto c = openJoined(*m_server, *m_api, room, user, session, publish, &why);
-    if (!c)
-        qWarning().noquote() << why;
-    return c;
 }
 
 std::unique_ptr<WsClient> TestWebSocket::opened(const QString &path)
@@ -232,15 +208,7 @@ void TestWebSocket::joinRightAfterUpgrade_neverLost()
         WsFrame pushed;
         QVERIFY(legacy->waitForAny(&pushed, 2000));
         legacy->close();
-        QVERIFY(waitUntil(
-                [&] {
-                    return m_api->post("/", "{}", "application/json")
-                                   .object()
-                                   .value(u"message"_s)
-                                   .toString()
-                            == u"Send to 0 clients";
-                },
-                3000));
+        QVERIFY(waitUntil([&] { return legacyPush(*m_api, "{}") == u"Send to 0 clients"; }, 3000));
     }
 }
 
@@ -691,10 +659,7 @@ void TestWebSocket::eventsInIdOrderUnderConcurrentEmits()
                     ? QByteArray(R"({"user":"U1","event":"o","data":")" + tag + "\"}")
                     : QByteArray(R"({"room":")" + room.toUtf8() + R"(","event":"o","data":")" + tag
                                  + "\"}");
-            batch += QByteArray(toUser ? "POST /api/emit/user" : "POST /api/emit/room")
-                    + " HTTP/1.1\r\nHost: x\r\nX-API-Key: " + m_server->apiKey()
-                    + "\r\nContent-Type: application/json\r\nContent-Length: "
-                    + QByteArray::number(body.size()) + "\r\n\r\n" + body;
+            batch += request("POST", toUser ? "/api/emit/user" : "/api/emit/room", body);
         }
         sockets[s]->write(batch);
     }
@@ -920,35 +885,14 @@ void TestWebSocket::shutdown_closeCode1001()
 
 void TestWebSocket::slowClient_closedOthersKeepReceiving()
 {
-    m_extra = std::make_unique<ServerProcess>();
-    QVERIFY2(m_extra->start({u"--max-queue-bytes"_s, u"65536"_s}),
-             qPrintable(m_extra->lastError()));
-    auto api = m_extra->client();
+    SlowRoom slowRoom;
     QString why;
-    auto good = openJoined(*m_extra, *api, u"slow"_s, u"gooduser"_s, u"S"_s, false, &why);
-    QVERIFY2(good, qPrintable(why));
-
-    RawWsClient slow;
-    QVERIFY2(openRawJoined(slow, *m_extra, *api, u"slow"_s, u"slowuser"_s, u"S"_s, &why),
-             qPrintable(why));
-    slow.stopReading();
-
-    auto slowListed = [&] {
-        const HttpResponse r = api->get("/api/connections?user=slowuser");
-        return r.status == 200 && !r.array().isEmpty();
-    };
+    QVERIFY2(startSlowRoom(m_extra, {}, &slowRoom, &why), qPrintable(why));
+    auto slowListed = [&] { return slowRoom.slowListed(); };
     QVERIFY(slowListed());
+    std::unique_ptr<WsClient> &good = slowRoom.good;
 
     // Emit 10 KB events (pipelined batches on one raw connection) until the slow client is gone.
-    QTcpSocket rest;
-    rest.connectToHost(m_extra->host(), m_extra->port());
-    QVERIFY(waitUntil([&] { return rest.state() == QAbstractSocket::ConnectedState; }, 5000));
-    HttpResponseParser parser;
-    const QByteArray body =
-            R"({"room":"slow","event":"flood","data":")" + QByteArray(10000, 'f') + "\"}";
-    const QByteArray one = "POST /api/emit/room HTTP/1.1\r\nHost: x\r\nX-API-Key: "
-            + m_extra->apiKey() + "\r\nContent-Type: application/json\r\nContent-Length: "
-            + QByteArray::number(body.size()) + "\r\n\r\n" + body;
     // 2000 events of 10 KB are 20 MB: far more than the kernel buffers and any queue limit
     // (the daemon raises max_queue_bytes to the largest emit it accepts, about 1 MiB).
     int emitted = 0;
@@ -957,20 +901,7 @@ void TestWebSocket::slowClient_closedOthersKeepReceiving()
     t.start();
     while (emitted < 2000 && t.elapsed() < 40000) {
         const int batch = 25;
-        rest.write(one.repeated(batch));
-        int answered = 0;
-        QVERIFY2(waitUntil(
-                         [&] {
-                             parser.feed(rest.readAll());
-                             HttpResponse r;
-                             while (parser.take(&r)) {
-                                 if (r.status != 200)
-                                     qWarning().noquote() << "emit answered" << r.describe();
-                                 ++answered;
-                             }
-                             return answered == batch;
-                         },
-                         10000),
+        QVERIFY2(slowRoom.rest.sendBatch(slowRoom.flood, batch),
                  "emits not answered while a client is slow");
         emitted += batch;
         if (emitted % 200 == 0 && !slowListed()) {
@@ -1000,12 +931,12 @@ void TestWebSocket::slowClient_closedOthersKeepReceiving()
 
 void TestWebSocket::serverPings_silentPeerClosed()
 {
-    m_extra = std::make_unique<ServerProcess>();
-    QVERIFY2(m_extra->start({u"--ping-interval-s"_s, u"1"_s}), qPrintable(m_extra->lastError()));
-    auto api = m_extra->client();
+    std::unique_ptr<HttpClient> api;
+    std::unique_ptr<WsClient> answering;
     QString why;
-    auto answering = openJoined(*m_extra, *api, u"ping"_s, u"U"_s, u"S"_s, false, &why);
-    QVERIFY2(answering, qPrintable(why));
+    QVERIFY2(startExtraWithMember({u"--ping-interval-s"_s, u"1"_s}, u"ping"_s, &api, &answering,
+                                  &why),
+             qPrintable(why));
 
     RawWsClient silent;
     QElapsedTimer t;
@@ -1026,11 +957,7 @@ void TestWebSocket::serverPings_silentPeerClosed()
     QVERIFY(answering->isConnected());
     answering->send({{u"type"_s, u"ping"_s}});
     QVERIFY(!answering->waitForFrame(u"pong"_s).isEmpty());
-    QCOMPARE(api->postJson("/api/emit/room", {{u"room"_s, u"ping"_s}, {u"event"_s, u"e"_s}})
-                     .object()
-                     .value(u"delivered"_s)
-                     .toInt(-1),
-             1);
+    QCOMPARE(emitToRoom(*api, u"ping"_s, u"e"_s), 1);
     QCOMPARE(answering->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"e"_s);
 }
 
@@ -1038,12 +965,12 @@ void TestWebSocket::socketBuffersReleased_connectionKeepsWorking()
 {
     // Every sweep (250 ms at --ping-interval-s 1) re-wraps the sockets of clients that sent
     // something (their pongs) to free Qt's buffers: nothing may be lost or reordered by it.
-    m_extra = std::make_unique<ServerProcess>();
-    QVERIFY2(m_extra->start({u"--ping-interval-s"_s, u"1"_s}), qPrintable(m_extra->lastError()));
-    auto api = m_extra->client();
+    std::unique_ptr<HttpClient> api;
+    std::unique_ptr<WsClient> client;
     QString why;
-    auto client = openJoined(*m_extra, *api, u"release"_s, u"U"_s, u"S"_s, false, &why);
-    QVERIFY2(client, qPrintable(why));
+    QVERIFY2(startExtraWithMember({u"--ping-interval-s"_s, u"1"_s}, u"release"_s, &api, &client,
+                                  &why),
+             qPrintable(why));
     for (int round = 0; round < 3; ++round) {
         spin(1100); // a ping, its pong, and a sweep that releases the buffers
         QVERIFY(client->isConnected());
@@ -1054,12 +981,349 @@ void TestWebSocket::socketBuffersReleased_connectionKeepsWorking()
             QCOMPARE(pong.value(u"ref"_s).toString(), QString::number(round * 10 + i));
         }
         const QString event = u"e%1"_s.arg(round);
-        QCOMPARE(api->postJson("/api/emit/room", {{u"room"_s, u"release"_s}, {u"event"_s, event}})
-                         .object()
-                         .value(u"delivered"_s)
-                         .toInt(-1),
-                 1);
+        QCOMPARE(emitToRoom(*api, u"release"_s, event), 1);
         QCOMPARE(client->waitForFrame(u"event"_s).value(u"event"_s).toString(), event);
+    }
+}
+
+// Malformed upgrades get a 400 naming the problem instead of a silent close.
+void TestWebSocket::malformedUpgrade_400Named_data()
+{
+    QTest::addColumn<QByteArray>("method");
+    QTest::addColumn<QByteArray>("path");
+    QTest::addColumn<QByteArray>("version");
+    QTest::addColumn<bool>("withKey");
+    QTest::addColumn<QByteArray>("wsVersion");
+    QTest::addColumn<QString>("named");
+    QTest::newRow("no Sec-WebSocket-Key")
+            << QByteArray("GET") << QByteArray("/ws") << QByteArray("HTTP/1.1") << false
+            << QByteArray("13") << u"Sec-WebSocket-Key"_s;
+    QTest::newRow("no Sec-WebSocket-Key, legacy path")
+            << QByteArray("GET") << QByteArray("/") << QByteArray("HTTP/1.1") << false
+            << QByteArray("13") << u"Sec-WebSocket-Key"_s;
+    QTest::newRow("Sec-WebSocket-Version 8")
+            << QByteArray("GET") << QByteArray("/ws") << QByteArray("HTTP/1.1") << true
+            << QByteArray("8") << u"Sec-WebSocket-Version"_s;
+    QTest::newRow("no Sec-WebSocket-Version")
+            << QByteArray("GET") << QByteArray("/ws") << QByteArray("HTTP/1.1") << true
+            << QByteArray() << u"Sec-WebSocket-Version"_s;
+    QTest::newRow("POST /ws") << QByteArray("POST") << QByteArray("/ws") << QByteArray("HTTP/1.1")
+                              << true << QByteArray("13") << u"GET"_s;
+    QTest::newRow("HTTP/1.0") << QByteArray("GET") << QByteArray("/ws") << QByteArray("HTTP/1.0")
+                              << true << QByteArray("13") << u"HTTP/1.1"_s;
+}
+
+void TestWebSocket::malformedUpgrade_400Named()
+{
+    QFETCH(QByteArray, method);
+    QFETCH(QByteArray, path);
+    QFETCH(QByteArray, version);
+    QFETCH(bool, withKey);
+    QFETCH(QByteArray, wsVersion);
+    QFETCH(QString, named);
+
+    const int connectionsBefore = stats(*m_api).value(u"connections"_s).toInt(-1);
+    QByteArray req = method + ' ' + path + ' ' + version
+            + "\r\nHost: 127.0.0.1:" + QByteArray::number(m_server->port())
+            + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
+    if (withKey)
+        req += "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    if (!wsVersion.isEmpty())
+        req += "Sec-WebSocket-Version: " + wsVersion + "\r\n";
+    if (method == "POST")
+        req += "Content-Length: 0\r\n";
+    req += "\r\n";
+
+    RawConn c;
+    QVERIFY(c.connectTo(m_server->port()));
+    c.write(req);
+    HttpResponse r;
+    QVERIFY2(c.read(&r, 5000),
+             qPrintable(u"no answer to the upgrade (silent close?); received: "_s
+                        % QString::fromLatin1(c.received().left(300))));
+    QVERIFY2(r.status == 400, qPrintable(r.describe()));
+    QCOMPARE(r.errorCode(), u"bad_request"_s);
+    QVERIFY2(r.errorMessage().contains(named, Qt::CaseInsensitive),
+             qPrintable(u"the message does not name "_s % named % u": "_s % r.describe()));
+    QVERIFY(r.header("Sec-WebSocket-Accept").isNull());
+    QVERIFY2(c.waitClosed(3000), "the connection stays open after a refused upgrade");
+    // no WebSocket connection was made (earlier rows' connections may still be going away)
+    QVERIFY(stats(*m_api).value(u"connections"_s).toInt(-1) <= connectionsBefore);
+
+    // A well-formed upgrade to the same path still works.
+    RawWsClient good;
+    QCOMPARE(good.connectAndUpgrade(m_server->host(), m_server->port(), path), 101);
+}
+
+// Joined = in at least one room: emit/all, emit/user and the users count follow the rooms.
+void TestWebSocket::joined_meansInAtLeastOneRoom()
+{
+    m_extra = std::make_unique<ServerProcess>();
+    QVERIFY2(m_extra->start(), qPrintable(m_extra->lastError()));
+    auto api = m_extra->client();
+    const QString r1 = u"j:one"_s, r2 = u"j:two"_s;
+
+    auto deliveredAll = [&] {
+        const HttpResponse r = api->postJson("/api/emit/all", {{u"event"_s, u"all"_s}});
+        return r.status == 200 ? r.object().value(u"delivered"_s).toInt(-1) : -2;
+    };
+    auto deliveredUser = [&](const QString &user) {
+        const HttpResponse r =
+                api->postJson("/api/emit/user", {{u"user"_s, user}, {u"event"_s, u"user"_s}});
+        return r.status == 200 ? r.object().value(u"delivered"_s).toInt(-1) : -2;
+    };
+    auto users = [&] { return stats(*api).value(u"users"_s).toInt(-1); };
+    auto usersBecomes = [&](int n) { return waitUntil([&] { return users() == n; }, 2000); };
+
+    WsClient c;
+    QVERIFY(c.open(m_extra->wsUrl(u"/ws"_s)));
+    const QByteArray t1 = registerToken(*api, r1, u"U"_s, u"S"_s);
+    QCOMPARE(c.join(t1).value(u"type"_s).toString(), u"joined"_s);
+    QCOMPARE(users(), 1);
+    QCOMPARE(deliveredAll(), 1);
+    QCOMPARE(deliveredUser(u"U"_s), 1);
+    QCOMPARE(c.waitForFrame(u"event"_s).value(u"event"_s).toString(), u"all"_s);
+    QCOMPARE(c.waitForFrame(u"event"_s).value(u"event"_s).toString(), u"user"_s);
+
+    // leave its only room: no longer joined
+    c.send({{u"type"_s, u"leave"_s}, {u"room"_s, r1}});
+    QCOMPARE(c.waitForFrame(u"left"_s).value(u"room"_s).toString(), r1);
+    QVERIFY2(usersBecomes(0), qPrintable(u"users after leave: %1"_s.arg(users())));
+    QCOMPARE(deliveredAll(), 0);
+    QCOMPARE(deliveredUser(u"U"_s), 0);
+    QVERIFY2(c.noFrameWithin(200, u"event"_s), qPrintable(c.frames().value(0).text));
+    QCOMPARE(stats(*api).value(u"connections"_s).toInt(-1), 1); // still open, just not joined
+
+    // a connection keeps its user, in a room or not
+    QJsonObject answer = c.join(registerToken(*api, r2, u"V"_s, u"S2"_s));
+    QCOMPARE(answer.value(u"type"_s).toString(), u"error"_s);
+    QCOMPARE(answer.value(u"code"_s).toString(), u"forbidden"_s);
+    QCOMPARE(deliveredUser(u"V"_s), 0);
+    QCOMPARE(users(), 0);
+
+    // joining again restores it
+    QCOMPARE(c.join(registerToken(*api, r2, u"U"_s, u"S"_s)).value(u"type"_s).toString(),
+             u"joined"_s);
+    QCOMPARE(users(), 1);
+    QCOMPARE(deliveredAll(), 1);
+    QCOMPARE(deliveredUser(u"U"_s), 1);
+    QCOMPARE(c.waitForFrame(u"event"_s).value(u"event"_s).toString(), u"all"_s);
+    QCOMPARE(c.waitForFrame(u"event"_s).value(u"event"_s).toString(), u"user"_s);
+
+    // unregister takes it out of its only room: no longer joined either
+    const HttpResponse un = api->postJson(
+            "/api/unregister", {{u"room"_s, r2}, {u"user"_s, u"U"_s}, {u"session"_s, u"S"_s}});
+    QVERIFY2(un.status == 200, qPrintable(un.describe()));
+    QCOMPARE(un.object().value(u"removed"_s).toInt(-1), 1);
+    const QJsonObject left = c.waitForFrame(u"left"_s);
+    QCOMPARE(left.value(u"room"_s).toString(), r2);
+    QCOMPARE(left.value(u"reason"_s).toString(), u"revoked"_s);
+    QVERIFY2(usersBecomes(0), qPrintable(u"users after unregister: %1"_s.arg(users())));
+    QCOMPARE(deliveredAll(), 0);
+    QCOMPARE(deliveredUser(u"U"_s), 0);
+    QVERIFY(c.noFrameWithin(200, u"event"_s));
+
+    answer = c.join(registerToken(*api, r2, u"V"_s, u"S2"_s));
+    QCOMPARE(answer.value(u"code"_s).toString(), u"forbidden"_s);
+
+    // and joining again (a room not revoked) restores it
+    QCOMPARE(c.join(t1).value(u"type"_s).toString(), u"joined"_s);
+    QCOMPARE(users(), 1);
+    QCOMPARE(deliveredAll(), 1);
+    QCOMPARE(deliveredUser(u"U"_s), 1);
+    QCOMPARE(c.waitForFrame(u"event"_s).value(u"event"_s).toString(), u"all"_s);
+    QCOMPARE(c.waitForFrame(u"event"_s).value(u"event"_s).toString(), u"user"_s);
+    QVERIFY(c.isConnected());
+}
+
+// A member re-joining its room with since gets no replay: under a stream of emits, every
+// event arrives exactly once and in increasing id order.
+void TestWebSocket::rejoinWithSince_noReplayNoDuplicates()
+{
+    const QString room = uniqueName(u"rf:rejoin"_s);
+    const QByteArray token = registerToken(*m_api, room, u"RJ"_s, u"S"_s);
+    QVERIFY(!token.isEmpty());
+    // some history before the member joins
+    qint64 firstId = 0;
+    for (int i = 0; i < 5; ++i) {
+        const HttpResponse r = m_api->postJson(
+                "/api/emit/room", {{u"room"_s, room}, {u"event"_s, u"old"_s}, {u"data"_s, i}});
+        QVERIFY2(r.status == 200, qPrintable(r.describe()));
+        if (i == 0)
+            firstId = qint64(r.object().value(u"id"_s).toDouble());
+    }
+    WsClient c;
+    QVERIFY(c.open(m_server->wsUrl(u"/ws"_s)));
+    QCOMPARE(c.join(token).value(u"type"_s).toString(), u"joined"_s);
+    QVERIFY(c.noFrameWithin(100, u"event"_s));
+
+    QTcpSocket emitter;
+    emitter.connectToHost(m_server->host(), m_server->port());
+    QVERIFY(waitUntil([&] { return emitter.state() == QAbstractSocket::ConnectedState; }, 5000));
+    HttpResponseParser parser;
+    QList<qint64> restIds;
+    int answered = 0;
+    int failed = 0;
+    auto pumpAnswers = [&] {
+        parser.feed(emitter.readAll());
+        HttpResponse r;
+        while (parser.take(&r)) {
+            ++answered;
+            if (r.status == 200)
+                restIds.append(qint64(r.object().value(u"id"_s).toDouble()));
+            else if (++failed < 5)
+                qWarning().noquote() << "emit answered" << r.describe();
+        }
+    };
+    auto lastSeen = [&] {
+        qint64 last = 0;
+        for (const WsFrame &f : c.frames()) {
+            if (f.type() == u"event")
+                last = qMax(last, qint64(f.object.value(u"id"_s).toDouble()));
+        }
+        return last;
+    };
+
+    const int total = 200;
+    int joins = 0;
+    QElapsedTimer t;
+    t.start();
+    for (int i = 0; i < total; ++i) {
+        const QByteArray body = R"({"room":")" + room.toUtf8() + R"(","event":"stream","data":)"
+                + QByteArray::number(i) + '}';
+        emitter.write(request("POST", "/api/emit/room", body));
+        emitter.flush();
+        if (i % 2 == 0) {
+            // since: the last id seen (what a client would send), a few back, or before all
+            const qint64 seen = lastSeen();
+            qint64 since = seen;
+            if (joins % 3 == 1)
+                since = qMax<qint64>(0, seen - 5);
+            else if (joins % 3 == 2)
+                since = firstId - 1;
+            c.send({{u"type"_s, u"join"_s},
+                    {u"token"_s, QString::fromLatin1(token)},
+                    {u"since"_s, since},
+                    {u"ref"_s, joins}});
+            ++joins;
+        }
+        waitUntil([] { return false; }, 2); // about 2 ms (spin() may sleep up to 20 ms)
+        pumpAnswers();
+    }
+    QVERIFY2(waitUntil(
+                     [&] {
+                         pumpAnswers();
+                         return answered == total;
+                     },
+                     15000),
+             qPrintable(u"%1 of %2 emits answered"_s.arg(answered).arg(total)));
+    QCOMPARE(failed, 0);
+    QVERIFY2(waitUntil(
+                     [&] {
+                         return c.count(u"event"_s) >= total
+                                 && c.count(u"joined"_s) + c.count(u"error"_s) >= joins;
+                     },
+                     10000),
+             qPrintable(u"%1 events of %2, %3 answers to %4 joins"_s.arg(c.count(u"event"_s))
+                                .arg(total)
+                                .arg(c.count(u"joined"_s) + c.count(u"error"_s))
+                                .arg(joins)));
+    spin(300); // late duplicates would arrive now
+    qInfo("%d emits and %d re-joins in %lld ms", total, joins, t.elapsed());
+
+    const QList<WsFrame> errors = c.take(u"error"_s);
+    QVERIFY2(errors.isEmpty(), qPrintable(errors.value(0).text));
+    const QList<WsFrame> joinedFrames = c.take(u"joined"_s);
+    QCOMPARE(joinedFrames.size(), qsizetype(joins));
+    for (qsizetype i = 0; i < joinedFrames.size(); ++i) {
+        const QJsonObject j = joinedFrames.at(i).object;
+        QCOMPARE(j.value(u"ref"_s).toInt(-1), int(i)); // in the order of the frames
+        QCOMPARE(j.value(u"room"_s).toString(), room);
+        QVERIFY2(j.value(u"recovered"_s) == QJsonValue(true), qPrintable(compact(j)));
+    }
+    const QList<WsFrame> events = c.take(u"event"_s);
+    QList<qint64> got;
+    for (const WsFrame &e : events)
+        got.append(qint64(e.object.value(u"id"_s).toDouble()));
+    for (qsizetype i = 1; i < got.size(); ++i) {
+        QVERIFY2(got.at(i) > got.at(i - 1),
+                 qPrintable(u"event %1 has id %2 after id %3 (a replayed duplicate?)"_s.arg(i)
+                                    .arg(got.at(i))
+                                    .arg(got.at(i - 1))));
+    }
+    std::sort(restIds.begin(), restIds.end());
+    QCOMPARE(got, restIds);
+    QCOMPARE(c.count(), 0);
+}
+
+// A slow client closed with 1013 leaves the hub at once: it is no longer listed or counted
+// in delivered while its close is still flushing.
+void TestWebSocket::slowClient_leavesHubAtOnce()
+{
+    SlowRoom slowRoom;
+    QString why;
+    QVERIFY2(startSlowRoom(m_extra, {u"--log-level"_s, u"info"_s}, &slowRoom, &why),
+             qPrintable(why));
+    auto slowListed = [&] { return slowRoom.slowListed(); };
+    QVERIFY(slowListed());
+    auto decided = [&] { return m_extra->output().contains(u"closing slow client"_s); };
+    QVERIFY(!decided());
+    HttpClient *api = slowRoom.api.get();
+    std::unique_ptr<WsClient> &good = slowRoom.good;
+
+    // Flood the room with 10 KB events until the server decides to close the slow client.
+    int emitted = 0;
+    QElapsedTimer sinceDecision;
+    QElapsedTimer t;
+    t.start();
+    while (emitted < 3000 && t.elapsed() < 40000 && !sinceDecision.isValid()) {
+        const int batch = 10;
+        QVERIFY2(slowRoom.rest.sendBatch(slowRoom.flood, batch, 10000,
+                                         [&] {
+                                             if (!sinceDecision.isValid() && decided())
+                                                 sinceDecision.start();
+                                         }),
+                 "emits not answered while a client is slow");
+        emitted += batch;
+    }
+    QVERIFY2(sinceDecision.isValid() || waitUntil(decided, 5000),
+             qPrintable(u"the slow client was not closed after %1 events of 10 KB"_s.arg(emitted)));
+    if (!sinceDecision.isValid())
+        sinceDecision.start();
+
+    // Gone from the listing and from delivered counts within 1 s of the close decision.
+    QVERIFY2(waitUntil([&] { return !slowListed(); }, 1000),
+             qPrintable(u"the slow client is still listed %1 ms after the close decision"_s.arg(
+                     sinceDecision.elapsed())));
+    const HttpResponse room =
+            api->postJson("/api/emit/room", {{u"room"_s, u"slow"_s}, {u"event"_s, u"after"_s}});
+    const HttpResponse all = api->postJson("/api/emit/all", {{u"event"_s, u"after-all"_s}});
+    const HttpResponse user = api->postJson(
+            "/api/emit/user", {{u"user"_s, u"slowuser"_s}, {u"event"_s, u"after-user"_s}});
+    const QJsonObject s = stats(*api);
+    const qint64 checkedAfter = sinceDecision.elapsed();
+    qInfo("close decision after %d emits; listing, delivered and stats checked %lld ms after it "
+          "(slow TCP %s)",
+          emitted, checkedAfter, slowRoom.slow.isClosed() ? "closed" : "still open");
+    QVERIFY2(room.status == 200 && all.status == 200 && user.status == 200,
+             qPrintable(room.describe()));
+    QVERIFY2(room.object().value(u"delivered"_s).toInt(-1) == 1, qPrintable(room.describe()));
+    QVERIFY2(all.object().value(u"delivered"_s).toInt(-1) == 1, qPrintable(all.describe()));
+    QVERIFY2(user.object().value(u"delivered"_s).toInt(-1) == 0, qPrintable(user.describe()));
+    QCOMPARE(s.value(u"connections"_s).toInt(-1), 1);
+    QCOMPARE(s.value(u"users"_s).toInt(-1), 1);
+    QVERIFY2(checkedAfter < 2500, // the close flush grace is 5 s
+             qPrintable(u"checks took until %1 ms after the decision"_s.arg(checkedAfter)));
+
+    // The good client got every event, in order.
+    QVERIFY2(waitUntil([&] { return good->count(u"event"_s) >= emitted + 2; }, 30000),
+             qPrintable(u"good client got %1 of %2 events"_s.arg(good->count(u"event"_s))
+                                .arg(emitted + 2)));
+    qint64 last = 0;
+    for (const WsFrame &e : good->take(u"event"_s)) {
+        const qint64 id = qint64(e.object.value(u"id"_s).toDouble());
+        QVERIFY(id > last);
+        last = id;
     }
 }
 

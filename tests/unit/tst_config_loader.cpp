@@ -3,6 +3,8 @@
 
 #include "config/ConfigLoader.h"
 
+#include "TestFiles.h"
+
 #include <QCommandLineParser>
 #include <QDir>
 #include <QFile>
@@ -10,13 +12,13 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include <sys/stat.h>
-
 #include <functional>
 
 using namespace Qt::StringLiterals;
 using sb::ConfigLoader;
 using sb::ServerConfig;
+using sbtest::fileMode;
+using sbtest::readFile;
 
 namespace {
 
@@ -77,22 +79,6 @@ QString textValue(const ServerConfig &c, const QString &key)
     if (const Getter g = getterOf(key))
         return QString::number(g(c));
     qFatal("textValue: unknown key");
-}
-
-int fileMode(const QString &path)
-{
-    struct stat st;
-    if (::stat(QFile::encodeName(path).constData(), &st) != 0)
-        return -1;
-    return int(st.st_mode & 07777);
-}
-
-QByteArray readFile(const QString &path)
-{
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        return {};
-    return f.readAll();
 }
 
 bool anyContains(const QStringList &list, const QString &needle)

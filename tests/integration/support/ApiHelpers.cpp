@@ -159,4 +159,90 @@ QByteArray rawRequest(const ServerProcess &server, const QByteArray &method, con
     return h + "\r\n" + body;
 }
 
+double metricValue(HttpClient &api, const QByteArray &line)
+{
+    const HttpResponse r = api.get("/metrics");
+    for (const QByteArray &l : r.body.split('\n')) {
+        if (l.startsWith(QByteArray(line + ' ')))
+            return l.mid(line.size() + 1).toDouble();
+    }
+    return -1;
+}
+
+int emitToRoom(HttpClient &api, const QString &room, const QString &event)
+{
+    return api.postJson("/api/emit/room", {{u"room"_s, room}, {u"event"_s, event}})
+            .object()
+            .value(u"delivered"_s)
+            .toInt(-1);
+}
+
+QString legacyPush(HttpClient &api, const QByteArray &json)
+{
+    return api.post("/", json, "application/json").object().value(u"message"_s).toString();
+}
+
+bool userListed(HttpClient &api, const QString &user)
+{
+    const HttpResponse r = api.get("/api/connections?user=" + encodeSegment(user));
+    return r.status == 200 && !r.array().isEmpty();
+}
+
+// The raw request of one 10 KB event to room "slow".
+static QByteArray floodRequest(const ServerProcess &server)
+{
+    const QByteArray body =
+            R"({"room":"slow","event":"flood","data":")" + QByteArray(10000, 'f') + "\"}";
+    return rawRequest(server, "POST", "/api/emit/room", body);
+}
+
+bool startSlowRoom(std::unique_ptr<ServerProcess> &server, const QStringList &extraArgs,
+                   SlowRoom *room, QString *why)
+{
+    server = std::make_unique<ServerProcess>();
+    if (!server->start(QStringList{u"--max-queue-bytes"_s, u"65536"_s} + extraArgs)) {
+        *why = server->lastError();
+        return false;
+    }
+    room->api = server->client();
+    room->good = openJoined(*server, *room->api, u"slow"_s, u"gooduser"_s, u"S"_s, false, why);
+    if (!room->good
+        || !openRawJoined(room->slow, *server, *room->api, u"slow"_s, u"slowuser"_s, u"S"_s, why))
+        return false;
+    room->slow.stopReading();
+    if (!room->rest.connectTo(*server)) {
+        *why = u"cannot connect the flooding client"_s;
+        return false;
+    }
+    room->flood = floodRequest(*server);
+    return true;
+}
+
+bool PipelinedEmitter::connectTo(const ServerProcess &server)
+{
+    m_socket.connectToHost(server.host(), server.port());
+    return waitUntil([&] { return m_socket.state() == QAbstractSocket::ConnectedState; }, 5000);
+}
+
+bool PipelinedEmitter::sendBatch(const QByteArray &request, int count, int timeoutMs,
+                                 const std::function<void()> &onPoll)
+{
+    m_socket.write(request.repeated(count));
+    int answered = 0;
+    return waitUntil(
+            [&] {
+                m_parser.feed(m_socket.readAll());
+                HttpResponse r;
+                while (m_parser.take(&r)) {
+                    if (r.status != 200)
+                        qWarning().noquote() << "emit answered" << r.describe();
+                    ++answered;
+                }
+                if (onPoll)
+                    onPoll();
+                return answered == count;
+            },
+            timeoutMs);
+}
+
 } // namespace sbit

@@ -9,7 +9,9 @@
 
 #include <QJsonObject>
 #include <QString>
+#include <QTcpSocket>
 
+#include <functional>
 #include <memory>
 
 namespace sbit {
@@ -58,5 +60,52 @@ QByteArray rawRequest(const ServerProcess &server, const QByteArray &method, con
 
 // Compact JSON text of an object.
 QByteArray json(const QJsonObject &o);
+
+// The value of the sample `line` (a metric name with its labels, as /metrics prints it) in
+// GET /metrics; -1 when absent.
+double metricValue(HttpClient &api, const QByteArray &line);
+
+// POST /api/emit/room of event to room; the answer's delivered count (-1 when it failed).
+int emitToRoom(HttpClient &api, const QString &room, const QString &event);
+
+// POST / (the legacy push) of a JSON body; the answer's message ("Send to N clients").
+QString legacyPush(HttpClient &api, const QByteArray &json);
+
+// True when GET /api/connections?user=... lists a connection of user.
+bool userListed(HttpClient &api, const QString &user);
+
+// One raw keep-alive connection that sends emits pipelined, in batches, and reads the answers
+// (a non-200 answer is printed as a warning).
+class PipelinedEmitter
+{
+public:
+    bool connectTo(const ServerProcess &server);
+    // Writes `request` `count` times at once and waits until all are answered; onPoll runs at
+    // every wake. False when they are not all answered within timeoutMs.
+    bool sendBatch(const QByteArray &request, int count, int timeoutMs = 10000,
+                   const std::function<void()> &onPoll = {});
+
+private:
+    QTcpSocket m_socket;
+    HttpResponseParser m_parser;
+};
+
+// A room "slow" with two members, `good` (a WsClient that reads) and `slow` (a raw client
+// that stopped reading), and `rest`, a connection to flood the room with 10 KB events
+// (`flood` is the request of one).
+struct SlowRoom
+{
+    std::unique_ptr<HttpClient> api;
+    std::unique_ptr<WsClient> good;
+    RawWsClient slow;
+    PipelinedEmitter rest;
+    QByteArray flood;
+    bool slowListed() { return userListed(*api, QStringLiteral("slowuser")); }
+};
+
+// Starts a daemon into *server with --max-queue-bytes 65536 and extraArgs, and opens the slow
+// room on it. False on failure, with *why set.
+bool startSlowRoom(std::unique_ptr<ServerProcess> &server, const QStringList &extraArgs,
+                   SlowRoom *room, QString *why);
 
 } // namespace sbit

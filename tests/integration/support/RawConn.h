@@ -1,7 +1,7 @@
 #pragma once
 
 // One raw HTTP connection for the tests of database caller shapes: write exact bytes, read
-// the responses as they come (shared by tst_http_edge and tst_review_fixes).
+// the responses as they come (tst_http_edge, tst_websocket).
 
 #include "HttpClient.h"
 #include "TestSupport.h"

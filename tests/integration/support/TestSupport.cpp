@@ -172,6 +172,11 @@ QByteArray rawJsonValue(const QByteArray &t, const QByteArray &key)
     }
 }
 
+QString compact(const QJsonObject &o)
+{
+    return QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact));
+}
+
 QJsonObject parseObject(const QByteArray &text)
 {
     const QJsonDocument doc = QJsonDocument::fromJson(text);

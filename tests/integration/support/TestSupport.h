@@ -26,6 +26,9 @@ QByteArray minifyJson(const QByteArray &json);
 // `objectText` (exactly as it appears there), or a null QByteArray when absent.
 QByteArray rawJsonValue(const QByteArray &objectText, const QByteArray &key);
 
+// Compact JSON text of an object, for failure messages.
+QString compact(const QJsonObject &o);
+
 // Parses a JSON object text; an empty object when it is not one.
 QJsonObject parseObject(const QByteArray &text);
 

@@ -203,13 +203,6 @@ QString WsClient::errorString() const
 
 // ---------------------------------------------------------------------------------------
 
-int RawWsClient::Frame::closeCode() const
-{
-    if (opcode != 8 || payload.size() < 2)
-        return -1;
-    return (quint8(payload.at(0)) << 8) | quint8(payload.at(1));
-}
-
 RawWsClient::RawWsClient(QObject *parent) : QObject(parent), m_socket(new QTcpSocket(this)) { }
 
 RawWsClient::~RawWsClient()
@@ -271,70 +264,7 @@ int RawWsClient::connectAndUpgrade(const QString &host, quint16 port,
 
 void RawWsClient::sendFrame(int opcode, const QByteArray &payload, bool fin)
 {
-    QByteArray frame;
-    frame.append(char((fin ? 0x80 : 0x00) | (opcode & 0x0f)));
-    const quint64 len = quint64(payload.size());
-    if (len < 126) {
-        frame.append(char(0x80 | len));
-    } else if (len <= 0xffff) {
-        frame.append(char(0x80 | 126));
-        frame.append(char((len >> 8) & 0xff));
-        frame.append(char(len & 0xff));
-    } else {
-        frame.append(char(0x80 | 127));
-        for (int i = 7; i >= 0; --i)
-            frame.append(char((len >> (8 * i)) & 0xff));
-    }
-    char mask[4];
-    for (char &m : mask)
-        m = char(QRandomGenerator::global()->bounded(256));
-    frame.append(mask, 4);
-    QByteArray masked = payload;
-    for (qsizetype i = 0; i < masked.size(); ++i)
-        masked[i] = char(masked.at(i) ^ mask[i % 4]);
-    frame.append(masked);
-    m_socket->write(frame);
-}
-
-bool RawWsClient::parseFrame(Frame *out)
-{
-    if (m_buffer.size() < 2)
-        return false;
-    const quint8 b0 = quint8(m_buffer.at(0));
-    const quint8 b1 = quint8(m_buffer.at(1));
-    qsizetype pos = 2;
-    quint64 len = b1 & 0x7f;
-    if (len == 126) {
-        if (m_buffer.size() < 4)
-            return false;
-        len = (quint64(quint8(m_buffer.at(2))) << 8) | quint8(m_buffer.at(3));
-        pos = 4;
-    } else if (len == 127) {
-        if (m_buffer.size() < 10)
-            return false;
-        len = 0;
-        for (int i = 0; i < 8; ++i)
-            len = (len << 8) | quint8(m_buffer.at(2 + i));
-        pos = 10;
-    }
-    const bool masked = b1 & 0x80;
-    QByteArray mask;
-    if (masked) {
-        if (m_buffer.size() < pos + 4)
-            return false;
-        mask = m_buffer.mid(pos, 4);
-        pos += 4;
-    }
-    if (quint64(m_buffer.size()) < quint64(pos) + len)
-        return false;
-    out->opcode = b0 & 0x0f;
-    out->payload = m_buffer.mid(pos, qsizetype(len));
-    if (masked) {
-        for (qsizetype i = 0; i < out->payload.size(); ++i)
-            out->payload[i] = char(out->payload.at(i) ^ mask.at(i % 4));
-    }
-    m_buffer.remove(0, pos + qsizetype(len));
-    return true;
+    m_socket->write(randomlyMaskedFrame(quint8(opcode), payload, fin));
 }
 
 bool RawWsClient::waitForFrame(Frame *out, int timeoutMs)
@@ -342,7 +272,7 @@ bool RawWsClient::waitForFrame(Frame *out, int timeoutMs)
     return waitUntil(
             [&] {
                 m_buffer += m_socket->readAll();
-                return parseFrame(out);
+                return takeFrame(m_buffer, out);
             },
             timeoutMs);
 }
@@ -353,7 +283,7 @@ bool RawWsClient::waitForOpcode(int opcode, Frame *out, int timeoutMs)
             [&] {
                 m_buffer += m_socket->readAll();
                 Frame f;
-                while (parseFrame(&f)) {
+                while (takeFrame(m_buffer, &f)) {
                     if (f.opcode == opcode) {
                         *out = f;
                         return true;

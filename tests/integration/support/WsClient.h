@@ -15,6 +15,8 @@
 #include <QString>
 #include <QUrl>
 
+#include "WsWire.h"
+
 class QTcpSocket;
 class QWebSocket;
 
@@ -83,12 +85,7 @@ class RawWsClient : public QObject
 {
     Q_OBJECT
 public:
-    struct Frame
-    {
-        int opcode = -1; // 1 text, 2 binary, 8 close, 9 ping, 10 pong
-        QByteArray payload;
-        int closeCode() const;
-    };
+    using Frame = WireFrame; // opcode 1 text, 2 binary, 8 close, 9 ping, 10 pong
 
     explicit RawWsClient(QObject *parent = nullptr);
     ~RawWsClient() override;
@@ -117,8 +114,6 @@ public:
     QTcpSocket *socket() const { return m_socket; }
 
 private:
-    bool parseFrame(Frame *out);
-
     QTcpSocket *m_socket;
     QByteArray m_buffer;
     QByteArray m_handshake;
