@@ -38,7 +38,7 @@ for arg in "$@"; do
     esac
 done
 
-# Qt: no GLib dispatcher (see DESIGN.md), no display needed.
+# Qt: no GLib dispatcher (docs/ARCHITECTURE.md, "Event loops"), no display needed.
 export QT_NO_GLIB=1
 export QT_QPA_PLATFORM=offscreen
 export CTEST_PARALLEL_LEVEL=2

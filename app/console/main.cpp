@@ -29,11 +29,12 @@ bool hasArgument(int argc, char **argv, std::initializer_list<const char *> name
 
 int main(int argc, char *argv[])
 {
-    // GLib's dispatcher costs O(sockets) per wake-up (DESIGN.md, "Qt 6.4 notes").
+    // GLib's dispatcher costs O(sockets) per wake-up (docs/ARCHITECTURE.md, "Event loops").
     qputenv("QT_NO_GLIB", "1");
     // The application object is chosen before parsing: --headless, --help and --version need
     // no display; with no display at all the console serves headless and says so.
-    const bool textOnly = hasArgument(argc, argv, {"--help", "-h", "--help-all", "--version", "-v"});
+    const bool textOnly =
+            hasArgument(argc, argv, {"--help", "-h", "--help-all", "--version", "-v"});
     bool headless = hasArgument(argc, argv, {"--headless"});
     const bool display = qEnvironmentVariableIsSet("DISPLAY")
             || qEnvironmentVariableIsSet("WAYLAND_DISPLAY")

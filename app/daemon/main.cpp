@@ -7,7 +7,7 @@
 
 int main(int argc, char *argv[])
 {
-    // GLib's dispatcher costs O(sockets) per wake-up (DESIGN.md, "Qt 6.4 notes").
+    // GLib's dispatcher costs O(sockets) per wake-up (docs/ARCHITECTURE.md, "Event loops").
     qputenv("QT_NO_GLIB", "1");
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("switchboardd"));

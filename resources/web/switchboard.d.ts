@@ -1,7 +1,7 @@
 // Types of the Switchboard browser client, served at /switchboard.d.ts.
 //   <script src="/switchboard.js"></script>        -> window.Switchboard
 //   import Switchboard from '/switchboard.mjs';     -> the same object
-// The interface is PROTOCOL.md, "Pages and scripts"; members marked "addition" go beyond it.
+// The interface is docs/API.md, "Pages and the browser client"; members marked "addition" go beyond it.
 
 export type State = 'connecting' | 'open' | 'reconnecting' | 'closed';
 

@@ -1,8 +1,8 @@
 // Switchboard browser client: the one source of /switchboard.js (a classic script that
 // defines window.Switchboard) and /switchboard.mjs (an ES module, export default
 // Switchboard). The build wraps this file (resources/web/wrap-client.cmake); edit it here.
-// No dependencies. The interface is PROTOCOL.md, "Pages and scripts"; the wire frames are
-// PROTOCOL.md, "WebSocket protocol"; /switchboard.d.ts declares the types.
+// No dependencies. The interface is docs/API.md, "Pages and the browser client"; the
+// wire frames are docs/API.md, "WebSocket protocol"; /switchboard.d.ts declares the types.
 
 var SWITCHBOARD_VERSION = '@SWITCHBOARD_VERSION@';
 
@@ -654,7 +654,7 @@ function raiseInApex(event, data) {
 
 var Switchboard = {
   version: SWITCHBOARD_VERSION,
-  // Opens a connection; see PROTOCOL.md, "Pages and scripts".
+  // Opens a connection; see docs/API.md, "Pages and the browser client".
   connect: function (options) {
     return new Client(options);
   },

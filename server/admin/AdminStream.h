@@ -18,7 +18,7 @@ class AdminFeed;
 struct ServerContext;
 class StatsSampler;
 
-// The admin stream at /admin (PROTOCOL.md, "Admin stream"). Each observer gets a snapshot
+// The admin stream at /admin (docs/API.md, "Admin stream"). Each observer gets a snapshot
 // (connections, rooms, the newest 100 log records, stats), then the hub's events and the new
 // log records, batched every kFlushMs, and the stats once a second.
 //

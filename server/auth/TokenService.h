@@ -37,9 +37,9 @@ struct TokenCheck
 };
 
 // JWT HS256 only. The HMAC key is the secret's UTF-8 bytes, used as given. Any other alg,
-// "none" included, is refused. sub, room, sid and exp are required; lengths as PROTOCOL.md.
-// nbf and iat are optional numbers: refused (invalid_token) before nbf and when iat lies in
-// the future, both beyond kTokenClockSkewSeconds; the iat + 1 that a register gets after an
+// "none" included, is refused. sub, room, sid and exp are required; lengths as in docs/API.md,
+// "Names". nbf and iat are optional numbers: refused (invalid_token) before nbf and when iat lies
+// in the future, both beyond kTokenClockSkewSeconds; the iat + 1 that a register gets after an
 // unregister in the same second (RevocationList::issueSecond) is accepted however far ahead.
 // Thread-safe (immutable apart from the shared revocation list, which locks itself).
 class TokenService

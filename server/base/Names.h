@@ -3,7 +3,7 @@
 #include <QString>
 #include <QStringView>
 
-// Limits of the identities of PROTOCOL.md. Lengths count Unicode characters, not bytes.
+// Limits of the names (docs/API.md, "Names"). Lengths count Unicode characters, not bytes.
 namespace sb::names {
 
 inline constexpr qsizetype kRoomMax = 4000;

@@ -5,8 +5,8 @@
 #include <QList>
 #include <QStringView>
 
-// The `data` scanner of DESIGN.md: QJsonDocument validates a body, then these helpers take
-// the raw text of one member so that numbers and key order reach clients exactly as sent
+// the `data` scanner (docs/API.md, "`data`"): QJsonDocument validates a body, then these helpers
+// take the raw text of one member so that numbers and key order reach clients exactly as sent
 // (QJsonDocument would turn 1.0 into 1 and round integers beyond 2^53). Not a JSON parser:
 // the input must already be valid JSON.
 namespace sb::rawjson {

@@ -11,7 +11,7 @@
 
 namespace sb {
 
-// A request body decoded by the rules of PROTOCOL.md: application/json or
+// A request body decoded by the rules of docs/API.md, "Request bodies": application/json or
 // application/x-www-form-urlencoded (same field names; in forms `data` is JSON text and `+` is
 // a space); no Content-Type means JSON when the body starts with `{`, else form; any charset
 // QStringDecoder knows; without one the body must be UTF-8.

@@ -13,9 +13,9 @@ class QCommandLineParser;
 
 namespace sb {
 
-// Resolves the server configuration with the precedence of PROTOCOL.md: command-line flag,
-// then SWITCHBOARD_<KEY> environment variable, then the INI file (--config), then the defaults
-// of the schema (ConfigSchema.h), which also gives every key's type, range and format.
+// Resolves the server configuration (docs/API.md, "Configuration"), in this order: command-line
+// flag, then SWITCHBOARD_<KEY> environment variable, then the INI file (--config), then the
+// defaults of the schema (ConfigSchema.h), which also gives every key's type, range and format.
 class ConfigLoader
 {
 public:

@@ -185,7 +185,7 @@ void HttpServer::addRoutes()
              [compat](const HttpCall &c, const QStringList &) { return compat->broadcast(c); });
     addRoute(QStringLiteral("/"), Post, Auth::Compat,
              [compat](const HttpCall &c, const QStringList &) { return compat->pushLegacy(c); });
-    // Pages and scripts (PROTOCOL.md): no key needed.
+    // Pages and scripts (docs/API.md, "Pages and the browser client"): no key needed.
     const StaticFiles *files = &m_static;
     for (const char *path : {"/", "/switchboard.js", "/switchboard.mjs", "/switchboard.d.ts"}) {
         const QString p = QString::fromLatin1(path);

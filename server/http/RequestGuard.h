@@ -20,10 +20,10 @@ class HttpLimits;
 class Metrics;
 struct ServerConfig;
 
-// The request-head guard of DESIGN.md, one per HTTP socket, in front of Qt 6.4's request
-// parser (which buffers whole bodies, never answers Expect: 100-continue and ignores
-// HTTP/1.0 and Connection: close). It looks at the bytes before the parser reads them, finds
-// where each request ends (Content-Length or chunk sizes), and:
+// the request-head guard (docs/ARCHITECTURE.md, "How one emit flows"), one per HTTP socket, in
+// front of Qt 6.4's request parser (which buffers whole bodies, never answers Expect: 100-continue
+// and ignores HTTP/1.0 and Connection: close). It looks at the bytes before the parser reads them,
+// finds where each request ends (Content-Length or chunk sizes), and:
 //   - answers 100 Continue at once when a request asks for it;
 //   - answers 413 when Content-Length or the counted chunk bytes pass max_body_bytes, 431 for
 //     a head over 64 KiB, 400 for a malformed request line or Content-Length, 408 when a

@@ -8,8 +8,8 @@ namespace sb {
 struct ServerContext;
 class StatsSampler;
 
-// The handlers of PROTOCOL.md's REST table (/api/...). Authentication and routing are done
-// by HttpServer before these run; each handler validates its own fields.
+// The handlers of the REST calls (/api/...; docs/API.md, "REST calls"). Authentication and routing
+// are done by HttpServer before these run; each handler validates its own fields.
 class RestApi
 {
 public:
@@ -44,7 +44,7 @@ private:
     const StatsSampler *m_stats;
 };
 
-// The drop-in routes of the seed Node.js bridges (PROTOCOL.md, "Drop-in compatibility").
+// The drop-in routes of the seed Node.js bridges (docs/API.md, "Drop-in compatibility routes").
 class CompatApi
 {
 public:

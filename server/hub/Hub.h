@@ -72,7 +72,7 @@ struct HubStats
     std::array<quint64, kEmitSourceCount> messagesBySource{}; // messagesIn by EmitSource
 };
 
-// What the admin stream shows of the hub's life (PROTOCOL.md, "Admin stream").
+// What the admin stream shows of the hub's life (docs/API.md, "Admin stream").
 struct HubEvent
 {
     enum class Kind { Opened, Closed, Joined, Left } kind = Kind::Opened;

@@ -83,11 +83,11 @@ enum class NotifyRejectReason {
 inline constexpr int kNotifyRejectReasonCount = 4;
 QLatin1String notifyRejectReasonName(NotifyRejectReason reason);
 
-// The counters behind GET /metrics (PROTOCOL.md, "Metrics"), owned by Server and reachable
-// from every thread through ServerContext. Counting is lock-free and allocation-free: relaxed
-// atomic increments into fixed arrays. Label sets are bounded: routes are the patterns of the
-// HTTP route table (registered once at start) plus a few fixed ones, statuses at most
-// kMaxStatuses distinct codes. Gauges and the hub's own counters (messages in by source,
+// The counters behind GET /metrics (docs/API.md, "`GET /metrics`: Prometheus metrics"), owned by
+// Server and reachable from every thread through ServerContext. Counting is lock-free and
+// allocation-free: relaxed atomic increments into fixed arrays. Label sets are bounded: routes are
+// the patterns of the HTTP route table (registered once at start) plus a few fixed ones, statuses
+// at most kMaxStatuses distinct codes. Gauges and the hub's own counters (messages in by source,
 // deliveries) are read when rendering, never counted twice.
 class Metrics
 {

@@ -14,8 +14,8 @@
 
 namespace sb {
 
-// Authenticated LISTEN/NOTIFY (PROTOCOL.md, "Database side"; the format is in docs/API.md,
-// "Notifications are signed"). switchboard.notify() of sql/postgresql/install.sql sends
+// Authenticated LISTEN/NOTIFY (docs/API.md, "Notifications are signed"). switchboard.notify() of
+// sql/postgresql/install.sql sends
 //
 //   sb1.<ts>.<nonce>.<sig>.<payload>
 //

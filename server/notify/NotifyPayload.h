@@ -9,7 +9,7 @@
 
 namespace sb {
 
-// One LISTEN/NOTIFY payload (PROTOCOL.md, "Database side"):
+// One LISTEN/NOTIFY payload (docs/API.md, "The payload"):
 //   {"room":R | "user":U | "connection":C | "all":true, "event":E, "data":D}
 // read by the rules of a REST emit body: exactly one target, names within their limits, `data`
 // any JSON value, kept as the raw text that was sent (numbers and key order untouched; absent

@@ -19,12 +19,12 @@ namespace sb {
 
 class EmitService;
 
-// LISTEN/NOTIFY ingest (PROTOCOL.md, "Database side"): a connection of its own to PostgreSQL
-// through Qt's QPSQL driver LISTENs on one channel; each notification is authenticated
-// (NotifyVerifier: signed by switchboard.notify() with the API key, fresh, not replayed), its
-// payload read like a REST emit body (NotifyPayload) and published to the hub with source
-// notify, so it gets an id, a log record, deliveries and metrics exactly as a REST call would.
-// PostgreSQL delivers a notification only once its transaction has committed, so a trigger
+// LISTEN/NOTIFY ingest (docs/API.md, "Database notifications (LISTEN/NOTIFY)"): a connection of its
+// own to PostgreSQL through Qt's QPSQL driver LISTENs on one channel; each notification is
+// authenticated (NotifyVerifier: signed by switchboard.notify() with the API key, fresh, not
+// replayed), its payload read like a REST emit body (NotifyPayload) and published to the hub with
+// source notify, so it gets an id, a log record, deliveries and metrics exactly as a REST call
+// would. PostgreSQL delivers a notification only once its transaction has committed, so a trigger
 // that notifies publishes nothing when its transaction rolls back. Any role that may connect
 // can NOTIFY (PostgreSQL checks no privilege for it): what does not verify is dropped, counted
 // in switchboard_notify_rejected_total and logged with a warning at most every 10 s, without

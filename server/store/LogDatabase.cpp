@@ -61,7 +61,7 @@ void configureLogConnection(QSqlDatabase &connection, const LogDatabase &db)
     if (db.driver == u"QSQLITE") {
         // WAL: readers never block the writer; NORMAL: a commit is in the file (the OS
         // cache) when it returns, so a killed process loses nothing. Power loss may lose
-        // the last commits, which PROTOCOL.md allows.
+        // the last commits (docs/API.md, "Message log").
         q.exec(QStringLiteral("PRAGMA journal_mode=WAL"));
         q.exec(QStringLiteral("PRAGMA synchronous=NORMAL"));
         // Checkpoints (copying the WAL back into the database, with an fsync) every 16 MiB of

@@ -18,7 +18,7 @@ namespace sb {
 
 class Histogram;
 
-// What GET /api/log asks for (PROTOCOL.md, "Message log records").
+// What GET /api/log asks for (docs/API.md, "Message log records").
 struct LogQuery
 {
     // Default byte budget of one query (see MessageLog::recordBytes): about what the answer's

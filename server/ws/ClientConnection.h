@@ -18,7 +18,7 @@ namespace sb {
 
 class IoShard;
 
-// One WebSocket client on its shard's thread: the client protocol of PROTOCOL.md (join,
+// One WebSocket client on its shard's thread: (docs/API.md, "WebSocket protocol") (join,
 // leave, emit, presence, ping) for /ws connections; legacy connections only receive pushes.
 // Frames to the client are written to the TCP socket as pre-encoded bytes; QWebSocket reads
 // and validates what the client sends (UTF-8, size limits, control frames).

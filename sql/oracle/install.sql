@@ -1,4 +1,4 @@
--- Installs websocket_pkg (PROTOCOL.md, "Database side") into the current schema.
+-- Installs websocket_pkg (docs/oracle.md) into the current schema.
 --
 --   cd sql/oracle
 --   sql app_owner@//dbhost:1521/FREEPDB1 @install.sql          (SQLcl, or sqlplus)

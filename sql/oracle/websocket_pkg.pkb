@@ -22,7 +22,7 @@ as
    *
    * APEX_WEB_SERVICE.MAKE_REST_REQUEST (http_apex below): the same body and Content-Type (in
    * g_request_headers), the key as the password of HTTP Basic (p_scheme => 'Basic', user
-   * c_basic_user), which PROTOCOL.md accepts for every /api call. See apex-basic.http and
+   * c_basic_user), which the server accepts for every /api call (docs/API.md, "Authentication"). See apex-basic.http and
    * apex-basic-chunked.http.
    */
 

@@ -5,7 +5,7 @@ as
    * websocket_pkg: push events from Oracle PL/SQL to browsers through Switchboard.
    *
    * The database cannot speak the WebSocket protocol: it calls Switchboard's REST API over
-   * HTTP(S) and Switchboard delivers over WebSocket (PROTOCOL.md, "REST API"). The interface of
+   * HTTP(S) and Switchboard delivers over WebSocket (docs/API.md, "REST calls"). The interface of
    * the original package is kept as it was (types, constants, register, unregister,
    * emit_to_user, emit_to_room), with emit_to_all, configure and mint_token added.
    *

@@ -1,4 +1,4 @@
--- Switchboard for PostgreSQL: push events from SQL (PROTOCOL.md, "Database side").
+-- Switchboard for PostgreSQL: push events from SQL (docs/postgresql.md; docs/API.md, "Database notifications (LISTEN/NOTIFY)").
 --
 --   psql -v ON_ERROR_STOP=1 -d "postgresql://admin@dbhost/appdb" -f sql/postgresql/install.sql
 --

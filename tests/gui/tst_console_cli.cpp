@@ -1,4 +1,4 @@
-// The console's command line as PROTOCOL.md's Configuration section gives it: --help,
+// The console's command line as docs/API.md, "Configuration" gives it: --help,
 // --headless (no display needed), --attach, --lang; and the daemon linking no GUI library.
 #include <QDir>
 #include <QFile>
@@ -78,9 +78,10 @@ void TstConsoleCli::helpListsTheFlags()
 {
     const Run r = run({QStringLiteral("--help")}, noDisplay());
     QCOMPARE(r.code, 0);
-    for (const char *flag : {"--attach", "--headless", "--lang", "--listen", "--config", "--api-key",
-                             "--jwt-secret", "--data-dir", "--tls-cert", "--tls-key", "--insecure",
-                             "--log-level", "--pg-listen", "--pg-channel", "--version"}) {
+    for (const char *flag :
+         {"--attach", "--headless", "--lang", "--listen", "--config", "--api-key", "--jwt-secret",
+          "--data-dir", "--tls-cert", "--tls-key", "--insecure", "--log-level", "--pg-listen",
+          "--pg-channel", "--version"}) {
         QVERIFY2(r.out.contains(QLatin1String(flag)), flag);
     }
     const Run v = run({QStringLiteral("--version")}, noDisplay());
@@ -99,9 +100,10 @@ void TstConsoleCli::headlessServesWithoutADisplay()
 {
     QFETCH(bool, flag);
     QTemporaryDir dir;
-    QStringList args{QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
-                     QStringLiteral("--data-dir"), dir.path(), QStringLiteral("--api-key"),
-                     QStringLiteral("k"), QStringLiteral("--jwt-secret"), QStringLiteral("s")};
+    QStringList args{QStringLiteral("--listen"),     QStringLiteral("127.0.0.1:0"),
+                     QStringLiteral("--data-dir"),   dir.path(),
+                     QStringLiteral("--api-key"),    QStringLiteral("k"),
+                     QStringLiteral("--jwt-secret"), QStringLiteral("s")};
     if (flag)
         args.prepend(QStringLiteral("--headless"));
     QProcess p;
@@ -109,7 +111,8 @@ void TstConsoleCli::headlessServesWithoutADisplay()
     p.setProcessChannelMode(QProcess::MergedChannels);
     p.start(QStringLiteral(SWITCHBOARD_PATH), args);
     QVERIFY(p.waitForStarted());
-    const QRegularExpression listening(QStringLiteral("switchboard: listening on http://127.0.0.1:(\\d+)"));
+    const QRegularExpression listening(
+            QStringLiteral("switchboard: listening on http://127.0.0.1:(\\d+)"));
     QString out;
     quint16 port = 0;
     QTRY_VERIFY_WITH_TIMEOUT(
@@ -138,7 +141,8 @@ void TstConsoleCli::badLanguageIsRefused()
     QProcessEnvironment env = noDisplay();
     env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
     const Run r = run({QStringLiteral("--lang"), QStringLiteral("fr"), QStringLiteral("--attach"),
-                       QStringLiteral("http://127.0.0.1:1"), QStringLiteral("--api-key"), QStringLiteral("k")},
+                       QStringLiteral("http://127.0.0.1:1"), QStringLiteral("--api-key"),
+                       QStringLiteral("k")},
                       env);
     QCOMPARE(r.code, 2);
     QVERIFY2(r.out.contains(u"--lang") && r.out.contains(u"en, de, nl"), qPrintable(r.out));

@@ -1,4 +1,4 @@
-// The admin stream at /admin from outside the process (PROTOCOL.md, "Admin stream"): the
+// The admin stream at /admin from outside the process (docs/API.md, "Admin stream"): the
 // key is required at the upgrade; a snapshot comes first; connection, room and message events
 // follow live, batched; stats once a second; an observer that does not read is closed, and
 // the server keeps serving everyone else.

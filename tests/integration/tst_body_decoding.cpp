@@ -1,4 +1,4 @@
-// Body decoding of PROTOCOL.md's REST section: JSON and form bodies, the no-Content-Type
+// Body decoding (docs/API.md, "Request bodies"): JSON and form bodies, the no-Content-Type
 // rule, 415 for other media types, charsets, invalid UTF-8, byte-exact forwarding of `data`,
 // name lengths counted in Unicode characters, and the same charset rules for the legacy
 // POST / push.

@@ -1,5 +1,6 @@
-// Drop-in compatibility routes of PROTOCOL.md: /api/broadcast, POST /, /socket,
-// /socket/room, /socket/user, and their key rule (key, trusted_networks, --insecure).
+// The drop-in compatibility routes (docs/API.md, "Drop-in compatibility routes"): /api/broadcast,
+// POST /, /socket, /socket/room, /socket/user, and their key rule (key, trusted_networks,
+// --insecure).
 
 #include "ApiHelpers.h"
 #include "DaemonTest.h"

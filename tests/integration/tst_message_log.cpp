@@ -1,8 +1,8 @@
 // The message log from outside the process: every emit is a record in GET /api/log, with the
-// filters of PROTOCOL.md; an emit answered 200 survives kill -9; ids continue after a
-// restart. As tst_integration_message_log_pg (SB_TEST_LOG_BACKEND=postgresql) the daemon logs to
-// a real PostgreSQL server instead (--log-database postgresql://...), each daemon in a fresh
-// database of its own (tests/common/PgTestDatabase.h).
+// filters of docs/API.md, "`GET /api/log`: message log"; an emit answered 200 survives kill -9; ids
+// continue after a restart. As tst_integration_message_log_pg (SB_TEST_LOG_BACKEND=postgresql) the
+// daemon logs to a real PostgreSQL server instead (--log-database postgresql://...), each daemon in
+// a fresh database of its own (tests/common/PgTestDatabase.h).
 
 #include "HttpClient.h"
 #include "PgTestDatabase.h"

@@ -1,7 +1,8 @@
-// GET /metrics (PROTOCOL.md, "Metrics"): the key, the Prometheus text format, and that each
-// counter moves by exactly what happened: emits by source, deliveries, HTTP answers by route
-// pattern and status (refusals included), slow-client disconnects, the histograms. A fresh
-// daemon per test. The exposition is parsed line by line (name{labels} value), not searched.
+// GET /metrics (docs/API.md, "`GET /metrics`: Prometheus metrics"): the key, the Prometheus text
+// format, and that each counter moves by exactly what happened: emits by source, deliveries, HTTP
+// answers by route pattern and status (refusals included), slow-client disconnects, the histograms.
+// A fresh daemon per test. The exposition is parsed line by line (name{labels} value), not
+// searched.
 
 #include "ApiHelpers.h"
 #include "DaemonTest.h"

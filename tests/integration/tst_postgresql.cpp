@@ -1,5 +1,5 @@
-// The PostgreSQL side of PROTOCOL.md's "Database side", against a real PostgreSQL 15 (the
-// pg_cluster_start fixture) and the real switchboardd:
+// The PostgreSQL side (docs/API.md, "Database notifications (LISTEN/NOTIFY)"), against a real
+// PostgreSQL 15 (the pg_cluster_start fixture) and the real switchboardd:
 //  - sql/postgresql/install.sql installs into a fresh database; switchboard.configure() points
 //    it at the daemon started here; emit_to_room/user/all from SQL reach WebSocket clients and
 //    return the message id; register() returns a token that joins; unregister() returns the

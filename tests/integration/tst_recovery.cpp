@@ -1,8 +1,8 @@
-// `join` with `since` from outside the process (PROTOCOL.md, WebSocket protocol and message
-// log): missed room events are replayed in order before `joined`, from memory when it still
-// holds them and from the message log when it does not (an old `since`, a restart, a kill -9);
-// live events follow with no gap and no duplicate even while emits race the join; a gap the
-// log no longer holds (retention) answers recovered: false.
+// `join` with `since` from outside the process (docs/API.md, "Recovery and history"): missed room
+// events are replayed in order before `joined`, from memory when it still holds them and from the
+// message log when it does not (an old `since`, a restart, a kill -9); live events follow with no
+// gap and no duplicate even while emits race the join; a gap the log no longer holds (retention)
+// answers recovered: false.
 
 #include "ApiHelpers.h"
 #include "HttpClient.h"

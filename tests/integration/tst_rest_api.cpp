@@ -1,5 +1,5 @@
-// REST API rows of PROTOCOL.md: register/unregister, emits, health, stats, connections,
-// rooms, 404/405 and authentication. A fresh daemon per test: counters and connection
+// The REST calls (docs/API.md, "REST calls"): register/unregister, emits, health, stats,
+// connections, rooms, 404/405 and authentication. A fresh daemon per test: counters and connection
 // lists start from zero.
 
 #include "ApiHelpers.h"

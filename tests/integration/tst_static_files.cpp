@@ -1,5 +1,5 @@
-// Pages and scripts (PROTOCOL.md, "Pages and scripts"): the landing page, the browser client
-// as a classic script and as an ES module, its types and the examples are served with no API
+// Pages and scripts (docs/API.md, "Pages and the browser client"): the landing page, the browser
+// client as a classic script and as an ES module, its types and the examples are served with no API
 // key and a proper Content-Type; ETag revalidation answers 304 with no body; HEAD gives the
 // head only; unknown files are 404; the metrics labels of these routes stay bounded. (What
 // the files do in a browser is tests/e2e.)

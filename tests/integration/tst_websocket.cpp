@@ -1,5 +1,5 @@
-// The WebSocket protocol of PROTOCOL.md with real clients: join (frame and ?token=,
-// since), leave, presence, ping, client emits, error frames, token checks, limits, event
+// The WebSocket protocol (docs/API.md, "WebSocket protocol") with real clients: join (frame and
+// ?token=, since), leave, presence, ping, client emits, error frames, token checks, limits, event
 // order and shape, legacy connections, origins, shutdown, slow clients and server pings.
 
 #include "ApiHelpers.h"

@@ -292,7 +292,7 @@ function selftest(args) {
     return failed ? 1 : 0;
 }
 
-// The seed package's interface (PROTOCOL.md, "Database side"), compared without comments,
+// The seed package's interface (docs/oracle.md, "Oracle: `websocket_pkg`"), compared without comments,
 // case or layout.
 const SEED_INTERFACE = [
     'subtype t_room is varchar2(4000);',

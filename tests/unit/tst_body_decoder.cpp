@@ -1,4 +1,4 @@
-// Unit tests of sb::BodyDecoder and sb::FieldReader (PROTOCOL.md, "REST API": bodies).
+// Unit tests of sb::BodyDecoder and sb::FieldReader (docs/API.md, "Request bodies").
 //
 // QHttpServerRequest cannot be constructed publicly, so the decoder runs inside a tiny
 // QAbstractHttpServer on 127.0.0.1 (port 0) that answers what it decoded as JSON. The test

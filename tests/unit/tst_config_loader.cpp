@@ -1,4 +1,4 @@
-// Unit tests of sb::ConfigLoader (PROTOCOL.md, "Configuration"): precedence, validation of
+// Unit tests of sb::ConfigLoader (docs/API.md, "Configuration"): precedence, validation of
 // every key, and first-run secret generation.
 
 #include "config/ConfigLoader.h"
@@ -341,7 +341,8 @@ void TestConfigLoader::positiveIntegersAccepted()
 
 void TestConfigLoader::anyPositiveIntegerForLogRowsAndHistory_data()
 {
-    // PROTOCOL.md: "Any positive integer is valid for log_max_rows and history_per_room."
+    // Any positive integer is valid for log_max_rows and history_per_room (docs/API.md,
+    // "Configuration").
     QTest::addColumn<QString>("key");
     QTest::addColumn<qint64>("value");
     QTest::newRow("log_max_rows 1") << u"log_max_rows"_s << qint64(1);
@@ -365,7 +366,8 @@ void TestConfigLoader::anyPositiveIntegerForLogRowsAndHistory()
 
 void TestConfigLoader::queueNeverBelowTheLargestEmit()
 {
-    // PROTOCOL.md: max_queue_bytes is never below the largest frame an accepted emit can make.
+    // max_queue_bytes is never below the largest frame an accepted emit can make
+    // (docs/API.md, "Configuration").
     ConfigLoader::Result r = loadWithSecrets({u"--max-queue-bytes=1000"_s});
     QVERIFY2(r.errors.isEmpty(), qPrintable(r.errors.join(u'\n')));
     QVERIFY(r.config.maxQueueBytes > r.config.maxBodyBytes);

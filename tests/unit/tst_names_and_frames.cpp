@@ -333,7 +333,7 @@ void TestNamesAndFrames::invalidConnectionIds()
 
 void TestNamesAndFrames::targetAndSourceNames()
 {
-    // The names of log records (PROTOCOL.md, "Message log records").
+    // The names of log records (docs/API.md, "Message log records").
     QCOMPARE(sb::targetName(sb::EmitTarget::Room), u"room"_s);
     QCOMPARE(sb::targetName(sb::EmitTarget::User), u"user"_s);
     QCOMPARE(sb::targetName(sb::EmitTarget::All), u"all"_s);

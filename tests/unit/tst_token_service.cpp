@@ -1,4 +1,4 @@
-// Unit tests of sb::TokenService (JWT HS256) and sb::RevocationList (PROTOCOL.md, "Tokens").
+// Unit tests of sb::TokenService (JWT HS256) and sb::RevocationList (docs/API.md, "Tokens").
 
 #include "auth/RevocationList.h"
 #include "auth/TokenService.h"
@@ -362,7 +362,7 @@ void TestTokenService::farFutureExpiryIsNotExpired()
 
 void TestTokenService::iatIsOptional()
 {
-    // PROTOCOL.md: sub, room, sid and exp are required; iat is not.
+    // sub, room, sid and exp are required, iat is not (docs/API.md, "Tokens").
     const qint64 now = 1'700'000'000;
     QJsonObject o = fullPayload(now);
     o.remove(u"iat"_s);

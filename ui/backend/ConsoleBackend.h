@@ -14,7 +14,7 @@ namespace sb::ui {
 
 // What the console shows and does, whatever the server: hosted in this process
 // (LocalBackend) or a remote switchboardd (RemoteBackend). Both deliver the frames of the
-// admin stream (PROTOCOL.md, "Admin stream"): a snapshot, then batches of changes, records
+// admin stream (docs/API.md, "Admin stream"): a snapshot, then batches of changes, records
 // and stats; both act through the REST API. The widgets and models know only this class.
 //
 // Signals come in batches: everything that arrived together is one signal, never one per

@@ -7,7 +7,7 @@
 #include <QString>
 #include <QStringList>
 
-// Value types the console shows, read from admin-stream frames (PROTOCOL.md, "Admin stream").
+// Value types the console shows, read from admin-stream frames (docs/API.md, "Admin stream").
 namespace sb::ui {
 
 struct ConnectionInfo

@@ -13,7 +13,7 @@ class QNetworkRequest;
 
 namespace sb::ui {
 
-// The console's REST calls (PROTOCOL.md, "REST API") to the server it shows, hosted or
+// The console's REST calls (docs/API.md, "REST calls") to the server it shows, hosted or
 // remote: the API key on every call, and `X-Switchboard-Source: console` so that its emits
 // are logged with source "console". Asynchronous; callbacks run on the caller's thread.
 class RestClient final : public QObject
@@ -23,9 +23,9 @@ class RestClient final : public QObject
 public:
     struct Reply
     {
-        int status = 0;     // HTTP status; 0 when no answer came
-        QByteArray body;    // the answer's body
-        QString error;      // empty on 2xx; else the server's message or the network error
+        int status = 0;  // HTTP status; 0 when no answer came
+        QByteArray body; // the answer's body
+        QString error;   // empty on 2xx; else the server's message or the network error
         bool ok() const { return status >= 200 && status < 300; }
     };
     using Callback = std::function<void(const Reply &)>;
