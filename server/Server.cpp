@@ -124,6 +124,29 @@ bool Server::start(QString *error)
 {
     if (m_running)
         return true;
+    if (!createCore(error))
+        return false;
+    startShards();
+    QString listenError;
+    startHttp(&listenError);
+    m_running = true;
+    if (!listenError.isEmpty()) {
+        *error = listenError;
+        stop(0);
+        return false;
+    }
+    if (!startPgListener(m_context.config, error)) {
+        stop(0);
+        return false;
+    }
+    qCInfo(lcServer).noquote() << "started with" << m_shards.size() << "I/O threads";
+    return true;
+}
+
+// What has no thread of its own: metrics, revocations, tokens, the hub, the message log and
+// the command layer over them.
+bool Server::createCore(QString *error)
+{
     const ServerConfig &config = m_context.config;
     m_context.startedMs = QDateTime::currentMSecsSinceEpoch();
     m_context.apiKey = ApiKeyAuth(config.apiKey.toUtf8());
@@ -132,19 +155,14 @@ bool Server::start(QString *error)
 
     m_revocations = std::make_unique<RevocationList>(
             QDir(config.dataDir).filePath(QStringLiteral("revocations.jsonl")), config.tokenMaxTtl);
-    QString why;
-    if (!m_revocations->load(&why)) {
-        *error = why;
+    if (!m_revocations->load(error))
         return false;
-    }
     m_tokens = std::make_unique<TokenService>(config.jwtSecret.toUtf8(), m_revocations.get());
     m_hub = std::make_unique<Hub>(config.historyPerRoom, m_revocations.get());
     m_context.hub = m_hub.get();
     m_emits = std::make_unique<EmitService>(m_hub.get());
     m_context.emits = m_emits.get();
 
-    // The message log: ids continue after the highest one recorded, every accepted emit is
-    // handed to it (under the hub lock, in id order), and a full log queue refuses emits.
     if (config.logDatabase.compare(u"off", Qt::CaseInsensitive) == 0) {
         // No log: history comes from memory only, GET /api/log answers 503.
         qCWarning(lcServer) << "message log off (log_database=off): emits are not recorded";
@@ -155,7 +173,13 @@ bool Server::start(QString *error)
     m_recovery = std::make_unique<RecoveryService>(m_hub.get(), m_log.get(), config.maxQueueBytes);
     m_context.recovery = m_recovery.get();
     m_context.revocations = m_revocations.get();
+    return true;
+}
 
+// One I/O shard per thread (io_threads, default one per core); the hub delivers to them.
+void Server::startShards()
+{
+    const ServerConfig &config = m_context.config;
     const int shardCount =
             config.ioThreads > 0 ? config.ioThreads : qMax(1, QThread::idealThreadCount());
     QList<DeliverySink *> sinks;
@@ -171,26 +195,28 @@ bool Server::start(QString *error)
         sinks << shard;
     }
     m_hub->setSinks(sinks);
-    m_hub->setReplayBudget(m_context.config.maxQueueBytes);
+    m_hub->setReplayBudget(config.maxQueueBytes);
+    m_clientAcceptor = std::make_unique<ClientAcceptor>(&m_context, m_shards);
+}
 
+// The HTTP thread: the listener, the stats sampler and the admin stream, created on that
+// thread (QAbstractHttpServer holds its QWebSocketServer as a member, which moveToThread()
+// would leave behind); then the hub's observers and the log's commits are wired to them.
+void Server::startHttp(QString *listenError)
+{
     m_httpThread = new QThread(this);
     m_httpThread->setObjectName(QStringLiteral("switchboard-http"));
     m_httpThread->start();
-    // Created on its own thread: QAbstractHttpServer holds its QWebSocketServer as a member,
-    // which moveToThread() would leave behind.
     auto *anchor = new QObject;
     anchor->moveToThread(m_httpThread);
-    QString listenError;
     quint16 port = 0;
     HttpServer *http = nullptr;
     AdminStream *admin = nullptr;
-    m_clientAcceptor = std::make_unique<ClientAcceptor>(&m_context, m_shards);
     ClientAcceptor *clients = m_clientAcceptor.get();
     ServerContext *context = &m_context;
     QMetaObject::invokeMethod(
             anchor,
-            [&http, &admin, &listenError, &port, clients, context] {
-                // The sampler and the admin stream live on this thread, with the server.
+            [&http, &admin, listenError, &port, clients, context] {
                 auto *stats = new StatsSampler(context->hub, context->startedMs);
                 HttpServer::Upgrades upgrades;
                 upgrades.client = [clients](QWebSocket *socket, QTcpSocket *tcp,
@@ -201,16 +227,17 @@ bool Server::start(QString *error)
                 stats->setParent(http);
                 admin = new AdminStream(context, stats, http);
                 http->setAdminUpgrade([admin](QWebSocket *socket) { admin->addObserver(socket); });
-                listenError = http->listen();
+                *listenError = http->listen();
                 port = http->port();
             },
             Qt::BlockingQueuedConnection);
     anchor->deleteLater();
     m_http = http;
+    m_admin = admin;
+    m_port = port;
     connect(m_httpThread, &QThread::finished, m_http, &QObject::deleteLater);
     // Every accepted emit goes to the log and the admin stream; every connection and
     // membership change to the admin stream. Both are cheap appends under the hub lock.
-    m_admin = admin;
     MessageLog *log = m_log.get();
     m_hub->setRecordObserver([log, admin](const MessageRecord &record) {
         if (log)
@@ -220,19 +247,6 @@ bool Server::start(QString *error)
     m_hub->setEventObserver([admin](const HubEvent &event) { admin->hubEvent(event); });
     if (m_log)
         connect(m_log.get(), &MessageLog::committed, m_http, &HttpServer::logCommitted);
-    m_running = true;
-    if (!listenError.isEmpty()) {
-        *error = listenError;
-        stop(0);
-        return false;
-    }
-    m_port = port;
-    if (!startPgListener(config, error)) {
-        stop(0);
-        return false;
-    }
-    qCInfo(lcServer).noquote() << "started with" << shardCount << "I/O threads";
-    return true;
 }
 
 bool Server::addAdminFeed(const std::shared_ptr<AdminFeed> &feed)

@@ -57,7 +57,10 @@ public:
     const PgNotifyListener *pgListener() const { return m_pgListener; }
 
 private:
+    bool createCore(QString *error);
     bool openLog(const ServerConfig &config, QString *error);
+    void startShards();
+    void startHttp(QString *listenError);
     bool startPgListener(const ServerConfig &config, QString *error);
     void stopPgListener();
     ServerContext m_context;

@@ -8,6 +8,9 @@
 #include <QJsonObject>
 #include <QMessageAuthenticationCode>
 
+#include <optional>
+#include <tuple>
+
 namespace sb {
 
 namespace {
@@ -93,72 +96,99 @@ QByteArray TokenService::sign(const TokenClaims &claims) const
     return signingInput + '.' + hmac(m_secret, signingInput).toBase64(kBase64Url);
 }
 
-TokenCheck TokenService::verify(QByteArrayView token, qint64 nowSeconds) const
+namespace {
+
+// The payload of a well-formed HS256 token whose signature matches; nullopt with *error.
+std::optional<QJsonObject> verifiedPayload(QByteArrayView token, const QByteArray &secret,
+                                           QString *error)
 {
+    const auto fail = [error](const QString &why) {
+        *error = why;
+        return std::nullopt;
+    };
     if (token.isEmpty())
-        return invalid(QStringLiteral("token is missing"));
+        return fail(QStringLiteral("token is missing"));
     if (token.size() > 64 * 1024)
-        return invalid(QStringLiteral("token is too long"));
+        return fail(QStringLiteral("token is too long"));
     const qsizetype dot1 = token.indexOf('.');
     const qsizetype dot2 = dot1 < 0 ? -1 : token.indexOf('.', dot1 + 1);
     if (dot1 <= 0 || dot2 < 0 || token.indexOf('.', dot2 + 1) >= 0)
-        return invalid(QStringLiteral("token is not a JWT (header.payload.signature)"));
+        return fail(QStringLiteral("token is not a JWT (header.payload.signature)"));
 
     const auto headerJson = decodeSegment(token.first(dot1));
     const auto payloadJson = decodeSegment(token.sliced(dot1 + 1, dot2 - dot1 - 1));
     const auto signature = decodeSegment(token.sliced(dot2 + 1));
     if (!headerJson || !payloadJson || !signature)
-        return invalid(QStringLiteral("token is not base64url encoded"));
+        return fail(QStringLiteral("token is not base64url encoded"));
 
     const QJsonDocument header = QJsonDocument::fromJson(*headerJson);
     if (!header.isObject())
-        return invalid(QStringLiteral("token header is not a JSON object"));
-    const QJsonValue alg = header.object().value(u"alg");
-    if (alg.toString() != u"HS256")
-        return invalid(QStringLiteral("token alg must be HS256"));
+        return fail(QStringLiteral("token header is not a JSON object"));
+    if (header.object().value(u"alg").toString() != u"HS256")
+        return fail(QStringLiteral("token alg must be HS256"));
 
-    const QByteArray expected = hmac(m_secret, token.first(dot2));
+    const QByteArray expected = hmac(secret, token.first(dot2));
     if (!ApiKeyAuth::constantTimeEquals(expected, *signature))
-        return invalid(QStringLiteral("token signature does not match"));
+        return fail(QStringLiteral("token signature does not match"));
 
     const QJsonDocument payload = QJsonDocument::fromJson(*payloadJson);
     if (!payload.isObject())
-        return invalid(QStringLiteral("token payload is not a JSON object"));
-    const QJsonObject claims = payload.object();
+        return fail(QStringLiteral("token payload is not a JSON object"));
+    return payload.object();
+}
 
-    TokenCheck check;
+// The claims of a verified payload (docs/API.md, "Tokens"); false with *error naming the
+// claim. *hasNbf: the token has a not-before time.
+bool readClaims(const QJsonObject &claims, TokenClaims *out, bool *hasNbf, QString *error)
+{
+    const auto fail = [error](const QString &why) {
+        *error = why;
+        return false;
+    };
     for (const char *name : {"sub", "room", "sid"}) {
         if (!claims.value(QLatin1StringView(name)).isString())
-            return invalid(QStringLiteral("token claim %1 is missing or not a string")
-                                   .arg(QLatin1StringView(name)));
+            return fail(QStringLiteral("token claim %1 is missing or not a string")
+                                .arg(QLatin1StringView(name)));
     }
-    check.claims.user = claims.value(u"sub").toString();
-    check.claims.room = claims.value(u"room").toString();
-    check.claims.session = claims.value(u"sid").toString();
-    if (QString why = names::checkLength(u"room", check.claims.room, names::kRoomMax);
-        !why.isEmpty())
-        return invalid(QStringLiteral("token claim ") + why);
-    if (QString why = names::checkLength(u"sub", check.claims.user, names::kUserMax);
-        !why.isEmpty())
-        return invalid(QStringLiteral("token claim ") + why);
-    if (QString why = names::checkLength(u"sid", check.claims.session, names::kSessionMax);
-        !why.isEmpty())
-        return invalid(QStringLiteral("token claim ") + why);
-
+    out->user = claims.value(u"sub").toString();
+    out->room = claims.value(u"room").toString();
+    out->session = claims.value(u"sid").toString();
+    for (const auto &[name, value, max] : {std::tuple{u"room", &out->room, names::kRoomMax},
+                                           std::tuple{u"sub", &out->user, names::kUserMax},
+                                           std::tuple{u"sid", &out->session, names::kSessionMax}}) {
+        if (QString why = names::checkLength(name, *value, max); !why.isEmpty())
+            return fail(QStringLiteral("token claim ") + why);
+    }
     const QJsonValue exp = claims.value(u"exp");
     if (!exp.isDouble())
-        return invalid(QStringLiteral("token claim exp is missing or not a number"));
-    check.claims.expiresAt = secondsOf(exp.toDouble());
+        return fail(QStringLiteral("token claim exp is missing or not a number"));
+    out->expiresAt = secondsOf(exp.toDouble());
     const QJsonValue iat = claims.value(u"iat");
     if (!iat.isUndefined() && !iat.isDouble())
-        return invalid(QStringLiteral("token claim iat is not a number"));
-    check.claims.issuedAt = secondsOf(iat.toDouble());
+        return fail(QStringLiteral("token claim iat is not a number"));
+    out->issuedAt = secondsOf(iat.toDouble());
     const QJsonValue nbf = claims.value(u"nbf");
     if (!nbf.isUndefined() && !nbf.isDouble())
-        return invalid(QStringLiteral("token claim nbf is not a number"));
-    check.claims.notBefore = nbf.isUndefined() ? 0 : secondsOf(nbf.toDouble());
+        return fail(QStringLiteral("token claim nbf is not a number"));
+    *hasNbf = !nbf.isUndefined();
+    out->notBefore = *hasNbf ? secondsOf(nbf.toDouble()) : 0;
     const QJsonValue pub = claims.value(u"pub");
-    check.claims.publish = pub.isBool() ? pub.toBool() : false;
+    out->publish = pub.isBool() ? pub.toBool() : false;
+    return true;
+}
+
+} // namespace
+
+TokenCheck TokenService::verify(QByteArrayView token, qint64 nowSeconds) const
+{
+    QString why;
+    const std::optional<QJsonObject> payload = verifiedPayload(token, m_secret, &why);
+    if (!payload)
+        return invalid(why);
+    TokenCheck check;
+    bool hasNbf = false;
+    if (!readClaims(*payload, &check.claims, &hasNbf, &why))
+        return invalid(why);
 
     if (check.claims.expiresAt <= nowSeconds) {
         check.error = TokenError::Expired;
@@ -166,7 +196,7 @@ TokenCheck TokenService::verify(QByteArrayView token, qint64 nowSeconds) const
         return check;
     }
     // secondsOf() clamps to +-9e18: with a clock near today these differences cannot overflow.
-    if (!nbf.isUndefined() && check.claims.notBefore - nowSeconds > kTokenClockSkewSeconds)
+    if (hasNbf && check.claims.notBefore - nowSeconds > kTokenClockSkewSeconds)
         return invalid(QStringLiteral("token is not valid yet: its nbf is %1 s in the future")
                                .arg(check.claims.notBefore - nowSeconds));
     const qint64 revokedAt = m_revocations

@@ -158,37 +158,67 @@ std::optional<DecodedBody> BodyDecoder::decodeJsonText(const QByteArray &utf8, c
     return decoded;
 }
 
+namespace {
+
+// Whether a body of this media type is a form (else JSON); nullopt: a type not taken (415).
+std::optional<bool> isFormBody(const QByteArray &mediaType, const QByteArray &body,
+                               CommandError *error)
+{
+    if (mediaType.isEmpty()) {
+        qsizetype i = 0;
+        while (i < body.size() && QByteArrayView(" \t\r\n").contains(body[i]))
+            ++i;
+        return !(i < body.size() && body[i] == '{');
+    }
+    if (mediaType == "application/x-www-form-urlencoded") {
+        // curl -d sends JSON with this type unless told otherwise: a body that is a JSON
+        // object is read as JSON (a form body never starts with '{' and parses as JSON).
+        const QByteArray trimmed = body.trimmed();
+        return !(trimmed.startsWith('{') && QJsonDocument::fromJson(trimmed).isObject());
+    }
+    if (mediaType == "application/json")
+        return false;
+    *error = CommandError{415, QStringLiteral("unsupported_media_type"),
+                          QStringLiteral("Content-Type %1 is not supported; send "
+                                         "application/json or "
+                                         "application/x-www-form-urlencoded")
+                                  .arg(QString::fromLatin1(mediaType.left(100)))};
+    return std::nullopt;
+}
+
+// A form pair's name and value: '+' is a space, every '%' starts two hex digits.
+bool unescapeFormPair(QByteArray *rawKey, QByteArray *rawValue, CommandError *error)
+{
+    for (const QByteArray *part : {rawKey, rawValue}) {
+        for (qsizetype i = 0; i < part->size(); ++i) {
+            if (part->at(i) == '%'
+                && (i + 2 >= part->size() || !isHex(part->at(i + 1)) || !isHex(part->at(i + 2)))) {
+                *error = CommandError{
+                        400, QStringLiteral("bad_request"),
+                        QStringLiteral("form field '%1' has an invalid percent-encoding")
+                                .arg(QString::fromLatin1(rawKey->left(60)))};
+                return false;
+            }
+        }
+    }
+    rawKey->replace('+', ' ');
+    rawValue->replace('+', ' ');
+    *rawKey = QByteArray::fromPercentEncoding(*rawKey);
+    *rawValue = QByteArray::fromPercentEncoding(*rawValue);
+    return true;
+}
+
+} // namespace
+
 std::optional<DecodedBody> BodyDecoder::decode(const QByteArray &contentType,
                                                const QByteArray &body, CommandError *error)
 {
     QByteArray mediaType, charset;
     parseContentType(contentType, &mediaType, &charset);
-
-    bool form = false;
-    if (mediaType.isEmpty()) {
-        qsizetype i = 0;
-        while (i < body.size() && QByteArrayView(" \t\r\n").contains(body[i]))
-            ++i;
-        form = !(i < body.size() && body[i] == '{');
-    } else if (mediaType == "application/x-www-form-urlencoded") {
-        // curl -d sends JSON with this type unless told otherwise: a body that is a JSON
-        // object is read as JSON (a form body never starts with '{' and parses as JSON).
-        const QByteArray trimmed = body.trimmed();
-        form = !(trimmed.startsWith('{') && QJsonDocument::fromJson(trimmed).isObject());
-    } else if (mediaType == "application/json") {
-        form = false;
-    } else {
-        *error = CommandError{415, QStringLiteral("unsupported_media_type"),
-                              QStringLiteral("Content-Type %1 is not supported; send "
-                                             "application/json or "
-                                             "application/x-www-form-urlencoded")
-                                      .arg(QString::fromLatin1(mediaType.left(100)))};
+    const std::optional<bool> form = isFormBody(mediaType, body, error);
+    if (!form)
         return std::nullopt;
-    }
-
-    DecodedBody decoded;
-    decoded.m_form = form;
-    if (!form) {
+    if (!*form) {
         const auto text = decodeBytes(body, charset, QStringLiteral("the body"), error);
         if (!text)
             return std::nullopt;
@@ -199,8 +229,17 @@ std::optional<DecodedBody> BodyDecoder::decode(const QByteArray &contentType,
             *error = CommandError{400, QStringLiteral("invalid_json"), why};
         return json;
     }
+    DecodedBody decoded;
+    decoded.m_form = true;
+    if (!decodeForm(body, charset, &decoded, error))
+        return std::nullopt;
+    return decoded;
+}
 
-    // application/x-www-form-urlencoded, in one pass over the body: linear in its size.
+// application/x-www-form-urlencoded, in one pass over the body: linear in its size.
+bool BodyDecoder::decodeForm(const QByteArray &body, const QByteArray &charset,
+                             DecodedBody *decoded, CommandError *error)
+{
     FieldDecoder decodeField(charset);
     qsizetype fields = 0;
     for (qsizetype start = 0; start <= body.size();) {
@@ -216,52 +255,44 @@ std::optional<DecodedBody> BodyDecoder::decode(const QByteArray &contentType,
                                   QStringLiteral("the form has more than %1 fields; at most "
                                                  "%1 are allowed")
                                           .arg(kMaxFormFields)};
-            return std::nullopt;
+            return false;
         }
         const qsizetype eq = pair.indexOf('=');
         QByteArray rawKey = (eq < 0 ? pair : pair.first(eq)).toByteArray();
         QByteArray rawValue = eq < 0 ? QByteArray() : pair.sliced(eq + 1).toByteArray();
-        for (const QByteArray *part : {&rawKey, &rawValue}) {
-            for (qsizetype i = 0; i < part->size(); ++i) {
-                if (part->at(i) == '%'
-                    && (i + 2 >= part->size() || !isHex(part->at(i + 1))
-                        || !isHex(part->at(i + 2)))) {
-                    *error = CommandError{
-                            400, QStringLiteral("bad_request"),
-                            QStringLiteral("form field '%1' has an invalid percent-encoding")
-                                    .arg(QString::fromLatin1(rawKey.left(60)))};
-                    return std::nullopt;
-                }
-            }
-        }
-        rawKey.replace('+', ' ');
-        rawValue.replace('+', ' ');
+        if (!unescapeFormPair(&rawKey, &rawValue, error))
+            return false;
         const auto key = decodeField(
-                QByteArray::fromPercentEncoding(rawKey),
-                [] { return QStringLiteral("a form field name"); }, error);
+                rawKey, [] { return QStringLiteral("a form field name"); }, error);
         if (!key)
-            return std::nullopt;
+            return false;
         const auto value = decodeField(
-                QByteArray::fromPercentEncoding(rawValue),
-                [&] { return QStringLiteral("form field '%1'").arg(key->left(60)); }, error);
-        if (!value)
-            return std::nullopt;
-        if (*key == u"data" || *key == u"payload") {
-            const QByteArray json = value->toUtf8();
-            QString why;
-            if (!rawjson::isValidValue(json, &why)) { // strict too (rawjson::strictError)
-                *error = CommandError{
-                        400, QStringLiteral("invalid_json"),
-                        QStringLiteral("%1 is not valid JSON text: %2").arg(*key, why)};
-                return std::nullopt;
-            }
-            decoded.m_formJson.insert(*key, rawjson::compact(json));
-            decoded.m_formFields.insert(*key, QJsonValue::Null); // present; use rawJson()
-        } else {
-            decoded.m_formFields.insert(*key, *value);
-        }
+                rawValue, [&] { return QStringLiteral("form field '%1'").arg(key->left(60)); },
+                error);
+        if (!value || !addFormField(decoded, *key, *value, error))
+            return false;
     }
-    return decoded;
+    return true;
+}
+
+// `data` and `payload` are JSON text in a form (strict, as in a JSON body); the rest text.
+bool BodyDecoder::addFormField(DecodedBody *decoded, const QString &key, const QString &value,
+                               CommandError *error)
+{
+    if (key != u"data" && key != u"payload") {
+        decoded->m_formFields.insert(key, value);
+        return true;
+    }
+    const QByteArray json = value.toUtf8();
+    QString why;
+    if (!rawjson::isValidValue(json, &why)) { // strict too (rawjson::strictError)
+        *error = CommandError{400, QStringLiteral("invalid_json"),
+                              QStringLiteral("%1 is not valid JSON text: %2").arg(key, why)};
+        return false;
+    }
+    decoded->m_formJson.insert(key, rawjson::compact(json));
+    decoded->m_formFields.insert(key, QJsonValue::Null); // present; use rawJson()
+    return true;
 }
 
 } // namespace sb

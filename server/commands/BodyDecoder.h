@@ -67,6 +67,12 @@ public:
     // Media type (lower case, no parameters) and charset parameter of a Content-Type value.
     static void parseContentType(const QByteArray &value, QByteArray *mediaType,
                                  QByteArray *charset);
+
+private:
+    static bool decodeForm(const QByteArray &body, const QByteArray &charset, DecodedBody *decoded,
+                           CommandError *error);
+    static bool addFormField(DecodedBody *decoded, const QString &key, const QString &value,
+                             CommandError *error);
 };
 
 } // namespace sb

@@ -289,6 +289,44 @@ quint64 Metrics::httpRequests(int route, int status) const
     return 0;
 }
 
+// The request counters and durations, by route pattern and status.
+void Metrics::renderHttp(QByteArray &out) const
+{
+    // Statuses in numeric order, routes in registration order; only pairs that occurred.
+    const int routes = m_routeCount.load(std::memory_order_acquire);
+    std::vector<std::pair<quint16, size_t>> statuses;
+    for (size_t i = 0; i < m_statuses.size(); ++i) {
+        const quint16 code = m_statuses[i].load(std::memory_order_acquire);
+        if (code || i + 1 == m_statuses.size())
+            statuses.emplace_back(code, i);
+    }
+    std::sort(statuses.begin(), statuses.end(), [](const auto &a, const auto &b) {
+        return (a.first ? a.first : 1000) < (b.first ? b.first : 1000);
+    });
+    family(out, "switchboard_http_requests_total", "counter",
+           "Answered HTTP requests (refusals included), by route pattern and status.");
+    for (int r = 0; r < routes; ++r) {
+        const QByteArray route = "route=\"" + escapeLabel(m_routes[size_t(r)].label) + '"';
+        for (const auto &[code, slot] : statuses) {
+            const quint64 n = m_http[size_t(r)][slot].load(std::memory_order_relaxed);
+            if (n == 0)
+                continue;
+            const QByteArray status = code ? QByteArray::number(code) : QByteArrayLiteral("other");
+            sample(out, "switchboard_http_requests_total",
+                   QByteArray(route + ",status=\"" + status + '"'), QByteArray::number(n));
+        }
+    }
+    family(out, "switchboard_http_request_duration_seconds", "histogram",
+           "Time from a complete request head to its answer being written, by route pattern.");
+    for (int r = 0; r < routes; ++r) {
+        const Histogram &h = m_httpDuration[size_t(r)];
+        if (h.snapshot().count() == 0)
+            continue;
+        h.render(out, "switchboard_http_request_duration_seconds",
+                 QByteArray("route=\"" + escapeLabel(m_routes[size_t(r)].label) + '"'));
+    }
+}
+
 QByteArray Metrics::render(const MetricsGauges &hub) const
 {
     QByteArray out;
@@ -339,39 +377,7 @@ QByteArray Metrics::render(const MetricsGauges &hub) const
                QByteArray::number(m_notifyRejected[size_t(r)].load(std::memory_order_relaxed)));
     }
 
-    // Statuses in numeric order, routes in registration order; only pairs that occurred.
-    const int routes = m_routeCount.load(std::memory_order_acquire);
-    std::vector<std::pair<quint16, size_t>> statuses;
-    for (size_t i = 0; i < m_statuses.size(); ++i) {
-        const quint16 code = m_statuses[i].load(std::memory_order_acquire);
-        if (code || i + 1 == m_statuses.size())
-            statuses.emplace_back(code, i);
-    }
-    std::sort(statuses.begin(), statuses.end(), [](const auto &a, const auto &b) {
-        return (a.first ? a.first : 1000) < (b.first ? b.first : 1000);
-    });
-    family(out, "switchboard_http_requests_total", "counter",
-           "Answered HTTP requests (refusals included), by route pattern and status.");
-    for (int r = 0; r < routes; ++r) {
-        const QByteArray route = "route=\"" + escapeLabel(m_routes[size_t(r)].label) + '"';
-        for (const auto &[code, slot] : statuses) {
-            const quint64 n = m_http[size_t(r)][slot].load(std::memory_order_relaxed);
-            if (n == 0)
-                continue;
-            const QByteArray status = code ? QByteArray::number(code) : QByteArrayLiteral("other");
-            sample(out, "switchboard_http_requests_total",
-                   QByteArray(route + ",status=\"" + status + '"'), QByteArray::number(n));
-        }
-    }
-    family(out, "switchboard_http_request_duration_seconds", "histogram",
-           "Time from a complete request head to its answer being written, by route pattern.");
-    for (int r = 0; r < routes; ++r) {
-        const Histogram &h = m_httpDuration[size_t(r)];
-        if (h.snapshot().count() == 0)
-            continue;
-        h.render(out, "switchboard_http_request_duration_seconds",
-                 QByteArray("route=\"" + escapeLabel(m_routes[size_t(r)].label) + '"'));
-    }
+    renderHttp(out);
     family(out, "switchboard_log_write_seconds", "histogram",
            "Duration of each message log batch commit.");
     m_logWrite.render(out, "switchboard_log_write_seconds", {});

@@ -157,6 +157,7 @@ public:
     static const std::array<qint64, 15> kLogWriteBoundsNs;
 
 private:
+    void renderHttp(QByteArray &out) const;
     struct Route
     {
         QStringList pattern; // decoded literal segments, "*" for one any segment

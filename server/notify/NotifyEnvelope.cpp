@@ -100,95 +100,122 @@ void NotifyVerifier::forgetOlderThan(qint64 tsMs)
         m_seen.erase(m_seen.begin());
 }
 
+namespace {
+
+NotifyVerifier::Result rejection(NotifyRejectReason reason, QString why)
+{
+    NotifyVerifier::Result result;
+    result.rejected = reason;
+    result.why = std::move(why);
+    return result;
+}
+
+} // namespace
+
 NotifyVerifier::Result NotifyVerifier::verify(QByteArrayView notification, qint64 nowMs)
 {
-    Result result;
-    auto reject = [&result](NotifyRejectReason reason, QString why) {
-        result.rejected = reason;
-        result.why = std::move(why);
-        return result;
-    };
     // PostgreSQL sends nothing longer; this bounds the work done for one.
     if (notification.size() > kMaxBytes) {
-        return reject(NotifyRejectReason::Invalid,
-                      QStringLiteral("it is %1 bytes long, more than a NOTIFY carries (%2)")
-                              .arg(notification.size())
-                              .arg(kMaxBytes));
+        return rejection(NotifyRejectReason::Invalid,
+                         QStringLiteral("it is %1 bytes long, more than a NOTIFY carries (%2)")
+                                 .arg(notification.size())
+                                 .arg(kMaxBytes));
     }
     const bool enveloped = notification.startsWith(kPrefix);
-    if (!authenticates()) {
-        // Nothing to check against: the payload as sent, unwrapped when it is an envelope.
-        if (enveloped) {
-            QString why;
-            const std::optional<Fields> f = split(notification, &why);
-            if (!f)
-                return reject(NotifyRejectReason::Invalid, why);
-            result.payload = f->payload.toByteArray();
-        } else {
-            result.payload = notification.toByteArray();
-        }
-        return result;
-    }
+    if (!authenticates())
+        return unwrapUnchecked(notification, enveloped);
     if (!enveloped) {
-        return reject(NotifyRejectReason::Signature,
-                      QStringLiteral("it is not signed (switchboard.notify() signs; a plain "
-                                     "NOTIFY is refused)"));
+        return rejection(NotifyRejectReason::Signature,
+                         QStringLiteral("it is not signed (switchboard.notify() signs; a plain "
+                                        "NOTIFY is refused)"));
     }
     QString why;
     const std::optional<Fields> f = split(notification, &why);
     if (!f)
-        return reject(NotifyRejectReason::Invalid, why);
+        return rejection(NotifyRejectReason::Invalid, why);
 
     // Before anything else is believed, and before the nonce is remembered: a forged
     // notification must not take a nonce from a genuine one.
     const QByteArray expected =
             signature(m_options.apiKey, m_options.channel, f->ts, f->nonce, f->payload);
     if (!ApiKeyAuth::constantTimeEquals(expected, f->sig)) {
-        return reject(NotifyRejectReason::Signature,
-                      QStringLiteral("its signature does not verify with the server's api_key "
-                                     "(another key given to switchboard.configure, another "
-                                     "channel, or a forgery)"));
+        return rejection(NotifyRejectReason::Signature,
+                         QStringLiteral("its signature does not verify with the server's "
+                                        "api_key (another key given to switchboard.configure, "
+                                        "another channel, or a forgery)"));
     }
-
     bool ok = false;
     const qint64 ts = f->ts.toLongLong(&ok);
     if (!ok)
-        return reject(NotifyRejectReason::Invalid, QStringLiteral("its timestamp is out of range"));
+        return rejection(NotifyRejectReason::Invalid,
+                         QStringLiteral("its timestamp is out of range"));
+    if (!isFresh(ts, nowMs, &why))
+        return rejection(NotifyRejectReason::Stale, why);
+    if (!remember(ts, f->nonce, nowMs))
+        return rejection(NotifyRejectReason::Replay,
+                         QStringLiteral("its nonce was seen already: a replay"));
+    Result result;
+    result.payload = f->payload.toByteArray();
+    return result;
+}
+
+// No api_key to check with: the payload as sent, unwrapped when it is an envelope.
+NotifyVerifier::Result NotifyVerifier::unwrapUnchecked(QByteArrayView notification,
+                                                       bool enveloped) const
+{
+    Result result;
+    if (!enveloped) {
+        result.payload = notification.toByteArray();
+        return result;
+    }
+    QString why;
+    const std::optional<Fields> f = split(notification, &why);
+    if (!f)
+        return rejection(NotifyRejectReason::Invalid, why);
+    result.payload = f->payload.toByteArray();
+    return result;
+}
+
+// Signed within the accepted window, and newer than what the replay memory has forgotten.
+bool NotifyVerifier::isFresh(qint64 ts, qint64 nowMs, QString *why) const
+{
     if (ts < nowMs - m_options.maxAgeMs) {
-        return reject(NotifyRejectReason::Stale,
-                      QStringLiteral("it was signed %1 ms ago, more than the %2 ms accepted (a "
-                                     "transaction that committed late, or clocks that differ)")
-                              .arg(nowMs - ts)
-                              .arg(m_options.maxAgeMs));
+        *why = QStringLiteral("it was signed %1 ms ago, more than the %2 ms accepted (a "
+                              "transaction that committed late, or clocks that differ)")
+                       .arg(nowMs - ts)
+                       .arg(m_options.maxAgeMs);
+        return false;
     }
     if (ts > nowMs + m_options.maxAheadMs) {
-        return reject(NotifyRejectReason::Stale,
-                      QStringLiteral("it was signed %1 ms in the future, more than the %2 ms "
-                                     "accepted (the database's clock is ahead)")
-                              .arg(ts - nowMs)
-                              .arg(m_options.maxAheadMs));
+        *why = QStringLiteral("it was signed %1 ms in the future, more than the %2 ms "
+                              "accepted (the database's clock is ahead)")
+                       .arg(ts - nowMs)
+                       .arg(m_options.maxAheadMs);
+        return false;
     }
     if (ts <= m_floorMs) {
-        return reject(NotifyRejectReason::Stale,
-                      QStringLiteral("it is older than the oldest of the %1 notifications the "
-                                     "server remembers against replays")
-                              .arg(m_options.maxNonces));
+        *why = QStringLiteral("it is older than the oldest of the %1 notifications the "
+                              "server remembers against replays")
+                       .arg(m_options.maxNonces);
+        return false;
     }
+    return true;
+}
 
+// Remembers a verified notification's nonce; false when it was seen already (a replay).
+bool NotifyVerifier::remember(qint64 ts, QByteArrayView nonceHex, qint64 nowMs)
+{
     forgetOlderThan(nowMs - m_options.maxAgeMs);
-    const QByteArray nonce = QByteArray::fromHex(f->nonce.toByteArray());
+    const QByteArray nonce = QByteArray::fromHex(nonceHex.toByteArray());
     const Seen seen{ts, qFromBigEndian<quint64>(nonce.constData()),
                     qFromBigEndian<quint64>(nonce.constData() + 8)};
-    if (!m_seen.insert(seen).second) {
-        return reject(NotifyRejectReason::Replay,
-                      QStringLiteral("its nonce was seen already: a replay"));
-    }
+    if (!m_seen.insert(seen).second)
+        return false;
     if (qsizetype(m_seen.size()) > m_options.maxNonces) {
         m_floorMs = std::max(m_floorMs, std::get<0>(*m_seen.begin()));
         m_seen.erase(m_seen.begin());
     }
-    result.payload = f->payload.toByteArray();
-    return result;
+    return true;
 }
 
 } // namespace sb

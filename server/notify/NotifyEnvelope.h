@@ -76,6 +76,9 @@ public:
 private:
     using Seen = std::tuple<qint64, quint64, quint64>; // ts, the nonce's two halves
     void forgetOlderThan(qint64 tsMs);
+    Result unwrapUnchecked(QByteArrayView notification, bool enveloped) const;
+    bool isFresh(qint64 ts, qint64 nowMs, QString *why) const;
+    bool remember(qint64 ts, QByteArrayView nonceHex, qint64 nowMs);
 
     const Options m_options;
     std::set<Seen> m_seen;                                 // ordered by ts: oldest first
