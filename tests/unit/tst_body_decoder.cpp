@@ -220,8 +220,6 @@ private Q_SLOTS:
     void unsupportedMediaTypes();
     void declaredCharsets_data();
     void declaredCharsets();
-    void unknownCharset_data();
-    void unknownCharset();
     void invalidUtf8_data();
     void invalidUtf8();
     void invalidJson_data();
@@ -427,6 +425,11 @@ void TestBodyDecoder::unsupportedMediaTypes_data()
                                          << "--x--"_ba;
     QTest::newRow("application/octet-stream") << "application/octet-stream"_ba
                                               << R"({"room":"r"})"_ba;
+    // A charset the decoder does not know (formerly the test unknownCharset).
+    QTest::newRow("unknownCharset json") << "application/json; charset=no-such-charset-42"_ba
+                                         << R"({"room":"r"})"_ba;
+    QTest::newRow("unknownCharset form") << "application/x-www-form-urlencoded; charset=klingon"_ba
+                                         << "room=r"_ba;
 }
 
 void TestBodyDecoder::unsupportedMediaTypes()
@@ -474,25 +477,6 @@ void TestBodyDecoder::declaredCharsets()
     QCOMPARE(r.field(u"room"_s).value(u"value").toString(), room);
     if (!dataRaw.isEmpty())
         QCOMPARE(r.field(u"data"_s).value(u"raw").toString(), dataRaw);
-}
-
-void TestBodyDecoder::unknownCharset_data()
-{
-    QTest::addColumn<QByteArray>("contentType");
-    QTest::addColumn<QByteArray>("body");
-    QTest::newRow("json") << "application/json; charset=no-such-charset-42"_ba
-                          << R"({"room":"r"})"_ba;
-    QTest::newRow("form") << "application/x-www-form-urlencoded; charset=klingon"_ba
-                          << "room=r"_ba;
-}
-
-void TestBodyDecoder::unknownCharset()
-{
-    QFETCH(QByteArray, contentType);
-    QFETCH(QByteArray, body);
-    const Response r = post("/?keys=room", contentType, body);
-    QVERIFY2(r.status == 415, r.describe().constData());
-    QCOMPARE(r.errorCode(), u"unsupported_media_type"_s);
 }
 
 void TestBodyDecoder::invalidUtf8_data()
