@@ -50,6 +50,23 @@ bool withConnection(const QString &url, QString *error,
     return ok;
 }
 
+// The URL a file of the CTest fixture holds, or an empty string with *error (starting with
+// missing: what there is none of) when it cannot be read or is empty.
+QString urlFromFile(const QString &path, const QString &missing, QString *error)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("%1: cannot read %2 (%3); did the CTest fixture pg_cluster_start "
+                                "fail?")
+                         .arg(missing, path, file.errorString());
+        return {};
+    }
+    const QString url = QString::fromUtf8(file.readAll()).trimmed();
+    if (url.isEmpty())
+        *error = QStringLiteral("%1: %2 is empty").arg(missing, path);
+    return url;
+}
+
 } // namespace
 
 bool postgresqlWanted()
@@ -73,17 +90,7 @@ QString postgresqlServerUrl(QString *error)
                                 "fixture pg_cluster_start starts one)");
         return {};
     }
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly)) {
-        *error = QStringLiteral("no PostgreSQL server: cannot read %1 (%2); did the CTest "
-                                "fixture pg_cluster_start fail?")
-                         .arg(path, file.errorString());
-        return {};
-    }
-    const QString url = QString::fromUtf8(file.readAll()).trimmed();
-    if (url.isEmpty())
-        *error = QStringLiteral("no PostgreSQL server: %1 is empty").arg(path);
-    return url;
+    return urlFromFile(path, QStringLiteral("no PostgreSQL server"), error);
 }
 
 QString postgresqlAdminUrl(QString *error)
@@ -98,18 +105,8 @@ QString postgresqlAdminUrl(QString *error)
                                 "test through ctest (fixture pg_cluster_start)");
         return {};
     }
-    const QString adminPath = QFileInfo(path).dir().filePath(QStringLiteral("admin_url"));
-    QFile file(adminPath);
-    if (!file.open(QIODevice::ReadOnly)) {
-        *error = QStringLiteral("no PostgreSQL superuser: cannot read %1 (%2); did the CTest "
-                                "fixture pg_cluster_start fail?")
-                         .arg(adminPath, file.errorString());
-        return {};
-    }
-    const QString url = QString::fromUtf8(file.readAll()).trimmed();
-    if (url.isEmpty())
-        *error = QStringLiteral("no PostgreSQL superuser: %1 is empty").arg(adminPath);
-    return url;
+    return urlFromFile(QFileInfo(path).dir().filePath(QStringLiteral("admin_url")),
+                       QStringLiteral("no PostgreSQL superuser"), error);
 }
 
 QString withDatabase(const QString &url, const QString &database)

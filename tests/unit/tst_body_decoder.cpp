@@ -136,6 +136,21 @@ struct Response
     {
         return QByteArray::number(status) + ' ' + body + ' ' + failure.toUtf8();
     }
+    // What the FieldReader made of the field key: "ok", "error naming KEY" (its error says
+    // which field), or what came instead (another HTTP status, an error about something else).
+    QString outcome(const QString &key) const
+    {
+        if (status != 200)
+            return u"HTTP "_s + QString::fromUtf8(describe());
+        if (reader().value(u"ok").toBool())
+            return u"ok"_s;
+        const QString error = reader().value(u"error").toString();
+        return error.contains(key) ? expectedOutcome(false, key) : u"error: "_s + error;
+    }
+    static QString expectedOutcome(bool ok, const QString &key)
+    {
+        return ok ? u"ok"_s : u"error naming "_s + key;
+    }
 };
 
 // Reads one HTTP/1.1 response (Content-Length framed) from a raw socket.
@@ -205,8 +220,6 @@ private Q_SLOTS:
     void unsupportedMediaTypes();
     void declaredCharsets_data();
     void declaredCharsets();
-    void unknownCharset_data();
-    void unknownCharset();
     void invalidUtf8_data();
     void invalidUtf8();
     void invalidJson_data();
@@ -246,6 +259,10 @@ private:
     Response postForm(const QByteArray &q, const QByteArray &body)
     {
         return post(q, "application/x-www-form-urlencoded", body);
+    }
+    Response postAs(bool form, const QByteArray &q, const QByteArray &body)
+    {
+        return form ? postForm(q, body) : postJson(q, body);
     }
 
     EchoServer m_server;
@@ -408,6 +425,11 @@ void TestBodyDecoder::unsupportedMediaTypes_data()
                                          << "--x--"_ba;
     QTest::newRow("application/octet-stream") << "application/octet-stream"_ba
                                               << R"({"room":"r"})"_ba;
+    // A charset the decoder does not know (formerly the test unknownCharset).
+    QTest::newRow("unknownCharset json") << "application/json; charset=no-such-charset-42"_ba
+                                         << R"({"room":"r"})"_ba;
+    QTest::newRow("unknownCharset form") << "application/x-www-form-urlencoded; charset=klingon"_ba
+                                         << "room=r"_ba;
 }
 
 void TestBodyDecoder::unsupportedMediaTypes()
@@ -455,25 +477,6 @@ void TestBodyDecoder::declaredCharsets()
     QCOMPARE(r.field(u"room"_s).value(u"value").toString(), room);
     if (!dataRaw.isEmpty())
         QCOMPARE(r.field(u"data"_s).value(u"raw").toString(), dataRaw);
-}
-
-void TestBodyDecoder::unknownCharset_data()
-{
-    QTest::addColumn<QByteArray>("contentType");
-    QTest::addColumn<QByteArray>("body");
-    QTest::newRow("json") << "application/json; charset=no-such-charset-42"_ba
-                          << R"({"room":"r"})"_ba;
-    QTest::newRow("form") << "application/x-www-form-urlencoded; charset=klingon"_ba
-                          << "room=r"_ba;
-}
-
-void TestBodyDecoder::unknownCharset()
-{
-    QFETCH(QByteArray, contentType);
-    QFETCH(QByteArray, body);
-    const Response r = post("/?keys=room", contentType, body);
-    QVERIFY2(r.status == 415, r.describe().constData());
-    QCOMPARE(r.errorCode(), u"unsupported_media_type"_s);
 }
 
 void TestBodyDecoder::invalidUtf8_data()
@@ -755,12 +758,8 @@ void TestBodyDecoder::nameRequiredMissingWrongType()
 {
     QFETCH(QByteArray, body);
     QFETCH(bool, form);
-    const QByteArray q = "/?op=name&key=room&max=4000";
-    const Response r = form ? postForm(q, body) : postJson(q, body);
-    QVERIFY2(r.status == 200, r.describe().constData());
-    QCOMPARE(r.reader().value(u"ok").toBool(), false);
-    const QString error = r.reader().value(u"error").toString();
-    QVERIFY2(error.contains(u"room"), qPrintable(error));
+    const Response r = postAs(form, "/?op=name&key=room&max=4000", body);
+    QCOMPARE(r.outcome(u"room"_s), Response::expectedOutcome(false, u"room"_s));
     QCOMPARE(r.reader().value(u"replyStatus").toInt(), 400);
 }
 
@@ -791,53 +790,42 @@ void TestBodyDecoder::nameLengthInCodePoints()
             QJsonDocument(QJsonObject{{u"room"_s, value}}).toJson(QJsonDocument::Compact);
     const QByteArray form = "room=" + value.toUtf8().toPercentEncoding();
     for (const Response &r : {postJson(q, json), postForm(q, form)}) {
-        QVERIFY2(r.status == 200, r.describe().constData());
-        QCOMPARE(r.reader().value(u"ok").toBool(), valid);
-        if (valid) {
+        QCOMPARE(r.outcome(u"room"_s), Response::expectedOutcome(valid, u"room"_s));
+        if (valid)
             QCOMPARE(r.reader().value(u"value").toString(), value);
-        } else {
-            const QString error = r.reader().value(u"error").toString();
-            QVERIFY2(error.contains(u"room"), qPrintable(error));
-        }
     }
 }
 
 void TestBodyDecoder::optionalName()
 {
-    Response r = postJson("/?op=optionalName&key=user&max=255", R"({"room":"r"})");
-    QVERIFY2(r.status == 200, r.describe().constData());
-    QCOMPARE(r.reader().value(u"ok").toBool(), true);
+    const QString ok = Response::expectedOutcome(true, u"user"_s);
+    const QString refused = Response::expectedOutcome(false, u"user"_s);
+    const QByteArray q = "/?op=optionalName&key=user&max=255";
+    Response r = postJson(q, R"({"room":"r"})");
+    QCOMPARE(r.outcome(u"user"_s), ok);
     QCOMPARE(r.reader().value(u"isNull").toBool(), true);
 
-    r = postJson("/?op=optionalName&key=user&max=255", R"({"user":"SCOTT"})");
-    QCOMPARE(r.reader().value(u"ok").toBool(), true);
+    r = postJson(q, R"({"user":"SCOTT"})");
+    QCOMPARE(r.outcome(u"user"_s), ok);
     QCOMPARE(r.reader().value(u"value").toString(), u"SCOTT"_s);
 
     const QByteArray tooLong = "{\"user\":\"" + QByteArray(256, 'u') + "\"}";
-    r = postJson("/?op=optionalName&key=user&max=255", tooLong);
-    QCOMPARE(r.reader().value(u"ok").toBool(), false);
-    QVERIFY(r.reader().value(u"error").toString().contains(u"user"));
-
-    r = postJson("/?op=optionalName&key=user&max=255", R"({"user":7})");
-    QCOMPARE(r.reader().value(u"ok").toBool(), false);
-    QVERIFY(r.reader().value(u"error").toString().contains(u"user"));
+    QCOMPARE(postJson(q, tooLong).outcome(u"user"_s), refused);
+    QCOMPARE(postJson(q, R"({"user":7})").outcome(u"user"_s), refused);
 }
 
 void TestBodyDecoder::textField()
 {
-    Response r = postJson("/?op=text&key=text&allowEmpty=1", R"({"text":""})");
-    QVERIFY2(r.status == 200, r.describe().constData());
-    QCOMPARE(r.reader().value(u"ok").toBool(), true);
-    r = postJson("/?op=text&key=text&allowEmpty=0", R"({"text":""})");
-    QCOMPARE(r.reader().value(u"ok").toBool(), false);
-    QVERIFY(r.reader().value(u"error").toString().contains(u"text"));
-    r = postJson("/?op=text&key=text", R"({"other":"x"})");
-    QCOMPARE(r.reader().value(u"ok").toBool(), false);
-    QVERIFY(r.reader().value(u"error").toString().contains(u"text"));
-    r = postJson("/?op=text&key=text", R"({"text":{"type":"x"}})");
+    const QString ok = Response::expectedOutcome(true, u"text"_s);
+    const QString refused = Response::expectedOutcome(false, u"text"_s);
+    QCOMPARE(postJson("/?op=text&key=text&allowEmpty=1", R"({"text":""})").outcome(u"text"_s), ok);
+    QCOMPARE(postJson("/?op=text&key=text&allowEmpty=0", R"({"text":""})").outcome(u"text"_s),
+             refused);
+    QCOMPARE(postJson("/?op=text&key=text", R"({"other":"x"})").outcome(u"text"_s), refused);
+    Response r = postJson("/?op=text&key=text", R"({"text":{"type":"x"}})");
     QCOMPARE(r.reader().value(u"ok").toBool(), false);
     r = postForm("/?op=text&key=text", "text=%7B%22type%22%3A%22x%22%7D");
-    QCOMPARE(r.reader().value(u"ok").toBool(), true);
+    QCOMPARE(r.outcome(u"text"_s), ok);
     QCOMPARE(r.reader().value(u"value").toString(), uR"({"type":"x"})"_s);
 }
 
@@ -875,17 +863,13 @@ void TestBodyDecoder::positiveInt()
     QFETCH(QByteArray, body);
     QFETCH(bool, ok);
     QFETCH(QJsonValue, value);
-    const QByteArray q = "/?op=positiveInt&key=ttl&max=604800";
-    const Response r = form ? postForm(q, body) : postJson(q, body);
-    QVERIFY2(r.status == 200, r.describe().constData());
-    QCOMPARE(r.reader().value(u"ok").toBool(), ok);
+    const Response r = postAs(form, "/?op=positiveInt&key=ttl&max=604800", body);
+    QCOMPARE(r.outcome(u"ttl"_s), Response::expectedOutcome(ok, u"ttl"_s));
     if (ok) {
         QCOMPARE(r.reader().value(u"isNull").toBool(), value.isNull());
         if (!value.isNull())
             QCOMPARE(r.reader().value(u"value").toInteger(), value.toInteger());
     } else {
-        const QString error = r.reader().value(u"error").toString();
-        QVERIFY2(error.contains(u"ttl"), qPrintable(error));
         QCOMPARE(r.reader().value(u"replyStatus").toInt(), 400);
     }
 }
@@ -920,13 +904,10 @@ void TestBodyDecoder::boolean()
     QFETCH(bool, value);
     const QByteArray q =
             "/?op=boolean&key=publish&fallback=" + QByteArray(fallback ? "true" : "false");
-    const Response r = form ? postForm(q, body) : postJson(q, body);
-    QVERIFY2(r.status == 200, r.describe().constData());
-    QCOMPARE(r.reader().value(u"ok").toBool(), ok);
+    const Response r = postAs(form, q, body);
+    QCOMPARE(r.outcome(u"publish"_s), Response::expectedOutcome(ok, u"publish"_s));
     if (ok)
         QCOMPARE(r.reader().value(u"value").toBool(), value);
-    else
-        QVERIFY(r.reader().value(u"error").toString().contains(u"publish"));
 }
 
 void TestBodyDecoder::jsonOfAbsentIsNull()

@@ -3,6 +3,7 @@
 
 #include "config/ConfigLoader.h"
 
+#include "ServerConfigFields.h"
 #include "TestFiles.h"
 
 #include <QCommandLineParser>
@@ -32,24 +33,20 @@ QString envOf(const QString &key)
     return u"SWITCHBOARD_"_s + key.toUpper();
 }
 
-using Getter = std::function<qint64(const ServerConfig &)>;
+using Getter = sbtest::ConfigGetter;
 
-// Every positive-integer key and where it lands.
+// Every positive-integer key tested here, and where it lands.
 const QList<QPair<QString, Getter>> &positiveKeys()
 {
-    static const QList<QPair<QString, Getter>> keys = {
-            {u"max_body_bytes"_s, [](const ServerConfig &c) { return c.maxBodyBytes; }},
-            {u"max_message_bytes"_s, [](const ServerConfig &c) { return c.maxMessageBytes; }},
-            {u"max_queue_bytes"_s, [](const ServerConfig &c) { return c.maxQueueBytes; }},
-            {u"max_connections"_s, [](const ServerConfig &c) { return c.maxConnections; }},
-            {u"token_max_ttl"_s, [](const ServerConfig &c) { return c.tokenMaxTtl; }},
-            {u"read_timeout_s"_s, [](const ServerConfig &c) { return qint64(c.readTimeoutS); }},
-            {u"ping_interval_s"_s, [](const ServerConfig &c) { return qint64(c.pingIntervalS); }},
-            {u"log_retention_days"_s, [](const ServerConfig &c) { return c.logRetentionDays; }},
-            {u"log_max_rows"_s, [](const ServerConfig &c) { return c.logMaxRows; }},
-            {u"history_per_room"_s, [](const ServerConfig &c) { return c.historyPerRoom; }},
-            {u"io_threads"_s, [](const ServerConfig &c) { return qint64(c.ioThreads); }},
-    };
+    static const QList<QPair<QString, Getter>> keys = [] {
+        QList<QPair<QString, Getter>> list;
+        for (const QString &key :
+             {u"max_body_bytes"_s, u"max_message_bytes"_s, u"max_queue_bytes"_s,
+              u"max_connections"_s, u"token_max_ttl"_s, u"read_timeout_s"_s, u"ping_interval_s"_s,
+              u"log_retention_days"_s, u"log_max_rows"_s, u"history_per_room"_s, u"io_threads"_s})
+            list.append({key, sbtest::integerConfigFields().value(key)});
+        return list;
+    }();
     return keys;
 }
 
@@ -64,18 +61,8 @@ Getter getterOf(const QString &key)
 
 QString textValue(const ServerConfig &c, const QString &key)
 {
-    if (key == u"listen")
-        return c.listen;
-    if (key == u"log_level")
-        return c.logLevel;
-    if (key == u"pg_channel")
-        return c.pgChannel;
-    if (key == u"api_key")
-        return c.apiKey;
-    if (key == u"jwt_secret")
-        return c.jwtSecret;
-    if (key == u"log_database")
-        return c.logDatabase;
+    if (const auto field = sbtest::textConfigFields().value(key))
+        return c.*field;
     if (const Getter g = getterOf(key))
         return QString::number(g(c));
     qFatal("textValue: unknown key");

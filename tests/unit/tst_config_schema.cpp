@@ -6,6 +6,8 @@
 #include "config/ConfigLoader.h"
 #include "config/ConfigSchema.h"
 
+#include "ServerConfigFields.h"
+
 #include <QCommandLineParser>
 #include <QFile>
 #include <QTemporaryDir>
@@ -22,29 +24,12 @@ using sb::ServerConfig;
 
 namespace {
 
-using Getter = std::function<qint64(const ServerConfig &)>;
+using Getter = sbtest::ConfigGetter;
 
 // Where each Integer key lands; the test fails for a schema key missing here.
 const QMap<QString, Getter> &getters()
 {
-    static const QMap<QString, Getter> map = {
-            {u"max_body_bytes"_s, [](const ServerConfig &c) { return c.maxBodyBytes; }},
-            {u"max_message_bytes"_s, [](const ServerConfig &c) { return c.maxMessageBytes; }},
-            {u"max_queue_bytes"_s, [](const ServerConfig &c) { return c.maxQueueBytes; }},
-            {u"max_connections"_s, [](const ServerConfig &c) { return c.maxConnections; }},
-            {u"max_request_buffer_bytes"_s,
-             [](const ServerConfig &c) { return c.maxRequestBufferBytes; }},
-            {u"max_http_connections_per_address"_s,
-             [](const ServerConfig &c) { return c.maxHttpConnectionsPerAddress; }},
-            {u"token_max_ttl"_s, [](const ServerConfig &c) { return c.tokenMaxTtl; }},
-            {u"read_timeout_s"_s, [](const ServerConfig &c) { return qint64(c.readTimeoutS); }},
-            {u"ping_interval_s"_s, [](const ServerConfig &c) { return qint64(c.pingIntervalS); }},
-            {u"log_retention_days"_s, [](const ServerConfig &c) { return c.logRetentionDays; }},
-            {u"log_max_rows"_s, [](const ServerConfig &c) { return c.logMaxRows; }},
-            {u"history_per_room"_s, [](const ServerConfig &c) { return c.historyPerRoom; }},
-            {u"io_threads"_s, [](const ServerConfig &c) { return qint64(c.ioThreads); }},
-    };
-    return map;
+    return sbtest::integerConfigFields();
 }
 
 // n + delta as text, also past the ends of qint64.

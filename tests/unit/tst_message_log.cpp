@@ -35,6 +35,10 @@
 
 using namespace sb;
 
+namespace {
+class WriteLock;
+} // namespace
+
 class TestMessageLog : public QObject
 {
     Q_OBJECT
@@ -76,6 +80,13 @@ private:
     static QList<quint64> idsOf(const QList<MessageRecord> &records);
     // Runs sql on a connection of its own to the log's database.
     bool execSql(const QString &sql, QString *error) const;
+    // Takes the write lock of the log's database (false, with a warning, when it cannot).
+    bool lockDatabase(WriteLock &lock) const;
+    // The writer's warning that ids (a pattern) could not be written, then its note that the
+    // log is written again.
+    static void expectWritesRetried(const QString &ids);
+    // Appends records from..to (ids) for room r, event e; false at the first refused.
+    static bool appendRoomRecords(MessageLog &log, quint64 from, quint64 to);
 
     std::unique_ptr<QTemporaryDir> m_dir;
     QString m_pgServer;          // the PostgreSQL variant: the test server's URL
@@ -242,6 +253,36 @@ std::optional<LogDatabase> TestMessageLog::logDatabase() const
     return db;
 }
 
+bool TestMessageLog::lockDatabase(WriteLock &lock) const
+{
+    const auto db = logDatabase();
+    if (!db)
+        return false;
+    QString error;
+    if (lock.take(*db, &error))
+        return true;
+    qWarning("cannot lock the log database: %s", qPrintable(error));
+    return false;
+}
+
+void TestMessageLog::expectWritesRetried(const QString &ids)
+{
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("^cannot write ids ") + ids
+                                            + QStringLiteral(" to the log")));
+    QTest::ignoreMessage(QtInfoMsg,
+                         QRegularExpression(QStringLiteral("^the log is written again after")));
+}
+
+bool TestMessageLog::appendRoomRecords(MessageLog &log, quint64 from, quint64 to)
+{
+    for (quint64 id = from; id <= to; ++id) {
+        if (!log.append(record(id, EmitTarget::Room, QStringLiteral("r"), QStringLiteral("e"))))
+            return false;
+    }
+    return true;
+}
+
 std::unique_ptr<MessageLog> TestMessageLog::openLog(qint64 retentionDays, qint64 maxRows)
 {
     const auto db = logDatabase();
@@ -335,9 +376,7 @@ void TestMessageLog::appendCommitsInOrder()
     QVERIFY(log);
     QCOMPARE(log->lastIdAtOpen(), quint64(0));
     QSignalSpy committed(log.get(), &MessageLog::committed);
-    for (quint64 id = 1; id <= 500; ++id)
-        QVERIFY(log->append(
-                record(id, EmitTarget::Room, QStringLiteral("r"), QStringLiteral("e"))));
+    QVERIFY(appendRoomRecords(*log, 1, 500));
     QVERIFY(waitCommitted(*log, 500));
     // Group commit: far fewer commits than records, and the last one reports 500.
     QVERIFY(committed.wait(100) || !committed.isEmpty());
@@ -537,13 +576,11 @@ void TestMessageLog::writeLockHeldPastTwoBusyTimeouts()
                                               "failed attempts in \\d+ ms: ids 1 to")));
     QTest::ignoreMessage(QtWarningMsg,
                          QRegularExpression(QStringLiteral("^cannot read the history of room r")));
-    const auto db = logDatabase();
-    QVERIFY(db);
     auto log = openLog();
     QVERIFY(log);
-    QString error;
     WriteLock lock;
-    QVERIFY2(lock.take(*db, &error), qPrintable(error));
+    QVERIFY(lockDatabase(lock));
+    QString error;
     QElapsedTimer held;
     held.start();
     quint64 id = 0;
@@ -591,16 +628,10 @@ void TestMessageLog::writerBackendTerminated()
 {
     if (m_pgServer.isEmpty())
         QSKIP("PostgreSQL only (tst_message_log_pg)");
-    QTest::ignoreMessage(
-            QtWarningMsg,
-            QRegularExpression(QStringLiteral("^cannot write ids 11 to \\d+ to the log")));
-    QTest::ignoreMessage(QtInfoMsg,
-                         QRegularExpression(QStringLiteral("^the log is written again after")));
+    expectWritesRetried(QStringLiteral("11 to \\d+"));
     auto log = openLog();
     QVERIFY(log);
-    for (quint64 id = 1; id <= 10; ++id)
-        QVERIFY(log->append(
-                record(id, EmitTarget::Room, QStringLiteral("r"), QStringLiteral("e"))));
+    QVERIFY(appendRoomRecords(*log, 1, 10));
     QVERIFY(waitCommitted(*log, 10));
     QCOMPARE(idsOf(everything(*log)), range(1, 10)); // a reader connection of this thread too
     // Every other connection to this test's database: the writer's and the reader's.
@@ -610,14 +641,10 @@ void TestMessageLog::writerBackendTerminated()
                                     "pg_backend_pid()"),
                      &error),
              qPrintable(error));
-    for (quint64 id = 11; id <= 20; ++id)
-        QVERIFY(log->append(
-                record(id, EmitTarget::Room, QStringLiteral("r"), QStringLiteral("e"))));
+    QVERIFY(appendRoomRecords(*log, 11, 20));
     QVERIFY(QTest::qWaitFor([&] { return log->committedId() >= 20; }, 10'000));
     QCOMPARE(idsOf(everything(*log)), range(1, 20));
-    for (quint64 id = 21; id <= 30; ++id)
-        QVERIFY(log->append(
-                record(id, EmitTarget::Room, QStringLiteral("r"), QStringLiteral("e"))));
+    QVERIFY(appendRoomRecords(*log, 21, 30));
     QVERIFY(waitCommitted(*log, 30));
     QCOMPARE(idsOf(everything(*log)), range(1, 30));
 }
@@ -758,21 +785,13 @@ void TestMessageLog::retryAfterLostCommitIsIdempotent()
     // next try then meets ids the table has. Here the rows of ids 2 and 4 are written by
     // another connection while the writer's tries fail; the retry leaves them as they are and
     // writes the others, instead of failing for ever on the duplicates.
-    QTest::ignoreMessage(
-            QtWarningMsg,
-            QRegularExpression(QStringLiteral("^cannot write ids 1 to [1-5] to the log")));
-    QTest::ignoreMessage(QtInfoMsg,
-                         QRegularExpression(QStringLiteral("^the log is written again after")));
-    const auto db = logDatabase();
-    QVERIFY(db);
+    expectWritesRetried(QStringLiteral("1 to [1-5]"));
     auto log = openLog();
     QVERIFY(log);
-    QString error;
     WriteLock lock;
-    QVERIFY2(lock.take(*db, &error), qPrintable(error));
-    for (quint64 id = 1; id <= 5; ++id)
-        QVERIFY(log->append(
-                record(id, EmitTarget::Room, QStringLiteral("r"), QStringLiteral("e"))));
+    QVERIFY(lockDatabase(lock));
+    QVERIFY(appendRoomRecords(*log, 1, 5));
+    QString error;
     // Once a try has failed, queries say so at once.
     QVERIFY(QTest::qWaitFor(
             [&] {
@@ -799,13 +818,10 @@ void TestMessageLog::queueBoundCountsHeldRecords()
 {
     // While the database is locked the writer holds the batch it tried; the bound counts it:
     // exactly kMaxQueued records are taken, then append() refuses (a 503 for the emit).
-    const auto db = logDatabase();
-    QVERIFY(db);
     auto log = openLog();
     QVERIFY(log);
-    QString error;
     WriteLock lock;
-    QVERIFY2(lock.take(*db, &error), qPrintable(error));
+    QVERIFY(lockDatabase(lock));
     MessageRecord r = record(1, EmitTarget::Room, QStringLiteral("r"), QStringLiteral("e"));
     QVERIFY(log->append(r));
     // The writer has taken it and waits for the lock.
@@ -840,12 +856,9 @@ void TestMessageLog::closeWithDatabaseLockedIsBounded()
     QVERIFY(db);
     auto log = openLog();
     QVERIFY(log);
-    QString error;
     WriteLock lock;
-    QVERIFY2(lock.take(*db, &error), qPrintable(error));
-    for (quint64 id = 1; id <= 5; ++id)
-        QVERIFY(log->append(
-                record(id, EmitTarget::Room, QStringLiteral("r"), QStringLiteral("e"))));
+    QVERIFY(lockDatabase(lock));
+    QVERIFY(appendRoomRecords(*log, 1, 5));
     QCOMPARE(log->durableId(), quint64(5));
     QElapsedTimer closing;
     closing.start();

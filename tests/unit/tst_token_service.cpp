@@ -65,6 +65,14 @@ QList<QByteArray> segments(const QByteArray &token)
     return token.split('.');
 }
 
+// A revocations file in a directory of its own, and the current second.
+struct RevocationFile
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(u"revocations.json"_s);
+    const qint64 now = QDateTime::currentSecsSinceEpoch();
+};
+
 } // namespace
 
 class TestTokenService : public QObject
@@ -590,34 +598,32 @@ void TestTokenService::revocationOnlyAffectsItsTriple()
 
 void TestTokenService::revocationPersistsAcrossInstances()
 {
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString path = dir.filePath(u"revocations.json"_s);
-    const qint64 now = QDateTime::currentSecsSinceEpoch();
+    const RevocationFile file;
+    QVERIFY(file.dir.isValid());
     {
-        RevocationList first(path, 604800);
+        RevocationList first(file.path, 604800);
         QVERIFY(first.load());
         QCOMPARE(first.size(), 0);
-        first.revoke(u"hr:emp:1"_s, u"SCOTT"_s, u"S-1"_s, now - 10);
-        first.revoke(u"hr:emp:2"_s, u"SCOTT"_s, u"S-2"_s, now - 20);
+        first.revoke(u"hr:emp:1"_s, u"SCOTT"_s, u"S-1"_s, file.now - 10);
+        first.revoke(u"hr:emp:2"_s, u"SCOTT"_s, u"S-2"_s, file.now - 20);
     }
-    QVERIFY(QFile::exists(path));
+    QVERIFY(QFile::exists(file.path));
 
-    RevocationList second(path, 604800);
+    RevocationList second(file.path, 604800);
     QString error;
     QVERIFY2(second.load(&error), qPrintable(error));
     QCOMPARE(second.size(), 2);
-    QCOMPARE(second.revokedAt(u"hr:emp:1"_s, u"SCOTT"_s, u"S-1"_s), now - 10);
-    QCOMPARE(second.revokedAt(u"hr:emp:2"_s, u"SCOTT"_s, u"S-2"_s), now - 20);
+    QCOMPARE(second.revokedAt(u"hr:emp:1"_s, u"SCOTT"_s, u"S-1"_s), file.now - 10);
+    QCOMPARE(second.revokedAt(u"hr:emp:2"_s, u"SCOTT"_s, u"S-2"_s), file.now - 20);
     QCOMPARE(second.revokedAt(u"hr:emp:1"_s, u"SCOTT"_s, u"S-2"_s), 0);
 
     TokenService service("secret"_ba, &second);
     const auto token = [&](qint64 iat) {
         return service.sign(
-                TokenClaims{u"SCOTT"_s, u"hr:emp:1"_s, u"S-1"_s, iat, now + 3600, false});
+                TokenClaims{u"SCOTT"_s, u"hr:emp:1"_s, u"S-1"_s, iat, file.now + 3600, false});
     };
-    QCOMPARE(service.verify(token(now - 10), now).error, TokenError::Revoked);
-    QVERIFY(service.verify(token(now - 9), now).ok());
+    QCOMPARE(service.verify(token(file.now - 10), file.now).error, TokenError::Revoked);
+    QVERIFY(service.verify(token(file.now - 9), file.now).ok());
 }
 
 void TestTokenService::revocationPruning()
@@ -637,21 +643,19 @@ void TestTokenService::revocationPruning()
 
 void TestTokenService::revocationPruningOnLoad()
 {
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString path = dir.filePath(u"revocations.json"_s);
-    const qint64 now = QDateTime::currentSecsSinceEpoch();
+    const RevocationFile file;
+    QVERIFY(file.dir.isValid());
     {
-        RevocationList first(path, 3600);
+        RevocationList first(file.path, 3600);
         // Pruning on revoke uses the revocation's second, so both are kept here.
-        first.revoke(u"r"_s, u"fresh"_s, u"s"_s, now - 3000); // 10 min left
-        first.revoke(u"r"_s, u"stale"_s, u"s"_s, now - 7200); // expired an hour ago
+        first.revoke(u"r"_s, u"fresh"_s, u"s"_s, file.now - 3000); // 10 min left
+        first.revoke(u"r"_s, u"stale"_s, u"s"_s, file.now - 7200); // expired an hour ago
         QCOMPARE(first.size(), 2);
     }
-    RevocationList second(path, 3600);
+    RevocationList second(file.path, 3600);
     QVERIFY(second.load());
     QCOMPARE(second.revokedAt(u"r"_s, u"stale"_s, u"s"_s), 0);
-    QCOMPARE(second.revokedAt(u"r"_s, u"fresh"_s, u"s"_s), now - 3000);
+    QCOMPARE(second.revokedAt(u"r"_s, u"fresh"_s, u"s"_s), file.now - 3000);
     QCOMPARE(second.size(), 1);
 }
 
