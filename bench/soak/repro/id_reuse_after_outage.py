@@ -14,55 +14,32 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 import websockets
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
-DAEMON = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-    ROOT, 'build/release/app/daemon/switchboardd')
+import repro_support
+
+DAEMON = repro_support.daemon_path()
 WORK = tempfile.mkdtemp(prefix='sb-repro.')
 PG = os.path.join(WORK, 'pg')
 PORT = 18997
-CLUSTER = os.path.join(ROOT, 'scripts/pg-test-cluster.sh')
 BIG = 'x' * 900_000   # a record of ~900 KB: the 16 MiB journal is full after ~18 of them
 
 
 def pg(command):
-    return subprocess.run(['bash', CLUSTER, command, PG], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return repro_support.pg(PG, command)
 
 
 def start(url):
-    out = open(os.path.join(WORK, 'daemon.log'), 'ab')
-    p = subprocess.Popen([DAEMON, '--listen', f'127.0.0.1:{PORT}', '--data-dir',
-                          os.path.join(WORK, 'data'), '--api-key', 'k', '--jwt-secret', 's',
-                          '--log-database', url], stdout=out, stderr=out,
-                         env={**os.environ, 'QT_NO_GLIB': '1'})
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f'http://127.0.0.1:{PORT}/api/health', timeout=1)
-            return p
-        except Exception:
-            time.sleep(0.05)
-    raise SystemExit('the daemon did not start')
+    return repro_support.start_daemon(DAEMON, PORT, os.path.join(WORK, 'data'),
+                                      os.path.join(WORK, 'daemon.log'), '--log-database', url)
 
 
 def post(path, body, timeout=10):
-    r = urllib.request.Request(f'http://127.0.0.1:{PORT}{path}', data=json.dumps(body).encode(),
-                               headers={'X-API-Key': 'k', 'Content-Type': 'application/json'})
-    try:
-        with urllib.request.urlopen(r, timeout=timeout) as a:
-            return a.status, json.loads(a.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b'{}')
-    except Exception as e:
-        return None, repr(e)
+    return repro_support.post_status(PORT, path, body, timeout)
 
 
 async def watch(seen, stop):
@@ -117,14 +94,7 @@ def main():
             print(f'id {answer["id"]} was already received by the member as another event '
                   f'(data {str(seen[answer["id"]])[:20]}...)')
     finally:
-        if p:
-            p.kill()
-            p.wait()
-        try:
-            pg('stop')
-        except Exception:
-            pass
-        subprocess.run(['rm', '-rf', WORK])
+        repro_support.stop_all(p, PG, WORK)
     if reused:
         print('REPRODUCED')
         sys.exit(1)

@@ -22,22 +22,19 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 import websockets
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
-DAEMON = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-    ROOT, 'build/release/app/daemon/switchboardd')
+import repro_support
+
+DAEMON = repro_support.daemon_path()
 WORK = tempfile.mkdtemp(prefix='sb-repro.')
 PG = os.path.join(WORK, 'pg')
 PORT = 18996
-CLUSTER = os.path.join(ROOT, 'scripts/pg-test-cluster.sh')
 
 
 def pg(command):
-    return subprocess.run(['bash', CLUSTER, command, PG], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return repro_support.pg(PG, command)
 
 
 def pg_ctl(action):
@@ -48,24 +45,12 @@ def pg_ctl(action):
 
 
 def start(url):
-    out = open(os.path.join(WORK, 'daemon.log'), 'ab')
-    p = subprocess.Popen([DAEMON, '--listen', f'127.0.0.1:{PORT}', '--data-dir',
-                          os.path.join(WORK, 'data'), '--api-key', 'k', '--jwt-secret', 's',
-                          '--log-database', url], stdout=out, stderr=out,
-                         env={**os.environ, 'QT_NO_GLIB': '1'})
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f'http://127.0.0.1:{PORT}/api/health', timeout=1)
-            return p
-        except Exception:
-            time.sleep(0.05)
-    raise SystemExit('the daemon did not start')
+    return repro_support.start_daemon(DAEMON, PORT, os.path.join(WORK, 'data'),
+                                      os.path.join(WORK, 'daemon.log'), '--log-database', url)
 
 
 def post(path, body):
-    r = urllib.request.Request(f'http://127.0.0.1:{PORT}{path}', data=json.dumps(body).encode(),
-                               headers={'X-API-Key': 'k', 'Content-Type': 'application/json'})
-    return json.loads(urllib.request.urlopen(r, timeout=10).read())
+    return repro_support.post(PORT, path, body)
 
 
 async def join(room, since):
@@ -112,14 +97,7 @@ def main():
         for l in warns[:6]:
             print('  ' + l[:200])
     finally:
-        if p:
-            p.kill()
-            p.wait()
-        try:
-            pg('stop')
-        except Exception:
-            pass
-        subprocess.run(['rm', '-rf', WORK])
+        repro_support.stop_all(p, PG, WORK)
     if bad_a or bad_b:
         print('REPRODUCED', ('A (silent skip, recovered: true)' if bad_a else ''),
               ('B (last_id 0)' if bad_b else ''))
