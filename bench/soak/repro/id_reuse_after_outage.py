@@ -15,31 +15,20 @@ import json
 import os
 import signal
 import sys
-import tempfile
 import time
 
 import websockets
 
 import repro_support
 
-DAEMON = repro_support.daemon_path()
-WORK = tempfile.mkdtemp(prefix='sb-repro.')
-PG = os.path.join(WORK, 'pg')
-PORT = 18997
+SCRATCH = repro_support.Scratch(port=18997)
+PORT = SCRATCH.port
+pg, post = SCRATCH.pg, SCRATCH.post_status
 BIG = 'x' * 900_000   # a record of ~900 KB: the 16 MiB journal is full after ~18 of them
 
 
-def pg(command):
-    return repro_support.pg(PG, command)
-
-
 def start(url):
-    return repro_support.start_daemon(DAEMON, PORT, os.path.join(WORK, 'data'),
-                                      os.path.join(WORK, 'daemon.log'), '--log-database', url)
-
-
-def post(path, body, timeout=10):
-    return repro_support.post_status(PORT, path, body, timeout)
+    return SCRATCH.start('--log-database', url)
 
 
 async def watch(seen, stop):
@@ -94,7 +83,7 @@ def main():
             print(f'id {answer["id"]} was already received by the member as another event '
                   f'(data {str(seen[answer["id"]])[:20]}...)')
     finally:
-        repro_support.stop_all(p, PG, WORK)
+        SCRATCH.clean_up(p)
     if reused:
         print('REPRODUCED')
         sys.exit(1)

@@ -20,21 +20,15 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import websockets
 
 import repro_support
 
-DAEMON = repro_support.daemon_path()
-WORK = tempfile.mkdtemp(prefix='sb-repro.')
-PG = os.path.join(WORK, 'pg')
-PORT = 18996
-
-
-def pg(command):
-    return repro_support.pg(PG, command)
+SCRATCH = repro_support.Scratch(port=18996)
+WORK, PG, PORT = SCRATCH.work, SCRATCH.pg_dir, SCRATCH.port
+pg, post = SCRATCH.pg, SCRATCH.post
 
 
 def pg_ctl(action):
@@ -45,12 +39,7 @@ def pg_ctl(action):
 
 
 def start(url):
-    return repro_support.start_daemon(DAEMON, PORT, os.path.join(WORK, 'data'),
-                                      os.path.join(WORK, 'daemon.log'), '--log-database', url)
-
-
-def post(path, body):
-    return repro_support.post(PORT, path, body)
+    return SCRATCH.start('--log-database', url)
 
 
 async def join(room, since):
@@ -97,7 +86,7 @@ def main():
         for l in warns[:6]:
             print('  ' + l[:200])
     finally:
-        repro_support.stop_all(p, PG, WORK)
+        SCRATCH.clean_up(p)
     if bad_a or bad_b:
         print('REPRODUCED', ('A (silent skip, recovered: true)' if bad_a else ''),
               ('B (last_id 0)' if bad_b else ''))

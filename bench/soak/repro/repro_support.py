@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -76,3 +77,30 @@ def stop_all(p, pg_dir, work):
     except Exception:
         pass
     subprocess.run(['rm', '-rf', work])
+
+
+class Scratch:
+    """A repro's scratch space: a new work directory, the daemon of daemon_path() on
+    127.0.0.1:`port` with its data and log in there, and a PostgreSQL cluster in work/pg."""
+
+    def __init__(self, port):
+        self.port = port
+        self.daemon = daemon_path()
+        self.work = tempfile.mkdtemp(prefix='sb-repro.')
+        self.pg_dir = os.path.join(self.work, 'pg')
+
+    def start(self, *args):
+        return start_daemon(self.daemon, self.port, os.path.join(self.work, 'data'),
+                            os.path.join(self.work, 'daemon.log'), *args)
+
+    def pg(self, command):
+        return pg(self.pg_dir, command)
+
+    def post(self, path, body, timeout=10):
+        return post(self.port, path, body, timeout)
+
+    def post_status(self, path, body, timeout=10):
+        return post_status(self.port, path, body, timeout)
+
+    def clean_up(self, p):
+        stop_all(p, self.pg_dir, self.work)
