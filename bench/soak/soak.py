@@ -97,6 +97,16 @@ def _pdeathsig():
         pass
 
 
+def abort_transport(stream):
+    """Drops the connection of `stream` (an asyncio StreamWriter or a websockets connection) at
+    once, with no closing handshake; nothing when there is none or it is gone already."""
+    if stream is not None:
+        try:
+            stream.transport.abort()
+        except Exception:
+            pass
+
+
 class Lost(Exception):
     """The WebSocket connection went away (or was given up) during an operation."""
 
@@ -126,11 +136,7 @@ class HttpConn:
         self.closed = False
 
     def close(self):
-        if self.writer is not None:
-            try:
-                self.writer.transport.abort()
-            except Exception:
-                pass
+        abort_transport(self.writer)
         self.writer = self.reader = None
         self.closed = True
 
@@ -701,11 +707,7 @@ class Client:
             raise Lost('no answer in time')
 
     def _abort(self):
-        if self.ws is not None:
-            try:
-                self.ws.transport.abort()
-            except Exception:
-                pass
+        abort_transport(self.ws)
 
     async def _send(self, obj):
         try:
