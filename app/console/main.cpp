@@ -52,8 +52,9 @@ int main(int argc, char *argv[])
     QCommandLineParser parser;
     sb::setUpCommandLine(
             parser, QStringLiteral("switchboard"),
-            QStringLiteral("Switchboard admin console: hosts the server (the same flags as "
-                           "switchboardd) or watches a remote one with --attach URL --api-key KEY."));
+            QStringLiteral(
+                    "Switchboard admin console: hosts the server (the same flags as "
+                    "switchboardd) or watches a remote one with --attach URL --api-key KEY."));
     sb::ui::addConsoleOptions(parser);
     parser.process(*app);
 
