@@ -141,17 +141,26 @@ def verdict(value, target, higher_is_better):
     return "met" if ok else "**not met**"
 
 
-def section_fanout(runs, lines, targets):
-    bridge = pick(runs, "fanout", "bridge")
+def server_rows(find, row_of):
+    """One table row for each server in SERVERS that find(server) has a run of: the server's
+    name, then row_of(server, run)."""
     rows = []
     for s in SERVERS:
-        r = pick(runs, "fanout", s)
-        if not r:
-            continue
+        r = find(s)
+        if r:
+            rows.append([NAMES[s]] + row_of(s, r))
+    return rows
+
+
+def section_fanout(runs, lines, targets):
+    bridge = pick(runs, "fanout", "bridge")
+
+    def row(s, r):
         cpu = get(r, "server", "cpu_us_per_delivery")
-        rows.append([NAMES[s], r["clients"], num(cpu, 2), num(r.get("deliveries_per_s")),
-                     num(get(r, "latency_us", "p99")), r.get("lost"),
-                     ratio(cpu, get(bridge, "server", "cpu_us_per_delivery")) if bridge else "n/a"])
+        return [r["clients"], num(cpu, 2), num(r.get("deliveries_per_s")),
+                num(get(r, "latency_us", "p99")), r.get("lost"),
+                ratio(cpu, get(bridge, "server", "cpu_us_per_delivery")) if bridge else "n/a"]
+    rows = server_rows(lambda s: pick(runs, "fanout", s), row)
     ref = pick(runs, "fanout", "switchboard") or {}
     lines += ["## Server CPU per delivered message", "",
               f"{ref.get('clients', 0):,} clients in one room; emits as fast as they are delivered "
@@ -168,18 +177,16 @@ def section_fanout(runs, lines, targets):
 
 def section_latency(runs, lines, targets):
     bridge = median_run(runs, "latency", "bridge", "latency_us", "p99")
-    rows = []
-    for s in SERVERS:
-        r = median_run(runs, "latency", s, "latency_us", "p99")
-        if not r:
-            continue
+
+    def row(s, r):
         p99 = get(r, "latency_us", "p99")
         each = ", ".join(num(get(x, "latency_us", "p99")) for x in pick_all(runs, "latency", s))
-        rows.append([NAMES[s], r["clients"], num(r.get("deliveries_per_s")),
-                     num(get(r, "latency_us", "p50")), num(p99), num(get(r, "latency_us", "max")),
-                     num(get(r, "server", "cpu_us_per_delivery"), 2), each,
-                     sum((x.get("lost") or 0) for x in pick_all(runs, "latency", s)),
-                     ratio(p99, get(bridge, "latency_us", "p99")) if bridge else "n/a"])
+        return [r["clients"], num(r.get("deliveries_per_s")),
+                num(get(r, "latency_us", "p50")), num(p99), num(get(r, "latency_us", "max")),
+                num(get(r, "server", "cpu_us_per_delivery"), 2), each,
+                sum((x.get("lost") or 0) for x in pick_all(runs, "latency", s)),
+                ratio(p99, get(bridge, "latency_us", "p99")) if bridge else "n/a"]
+    rows = server_rows(lambda s: median_run(runs, "latency", s, "latency_us", "p99"), row)
     ref = pick(runs, "latency", "switchboard") or {}
     rate = ref.get("rate", 0)
     count = len(pick_all(runs, "latency", "switchboard"))
@@ -201,14 +208,10 @@ def section_latency(runs, lines, targets):
 
 def section_rest(runs, lines, targets):
     bridge = pick(runs, "rest", "bridge")
-    rows = []
-    for s in SERVERS:
-        r = pick(runs, "rest", s)
-        if not r:
-            continue
-        rows.append([NAMES[s], num(r.get("emits_per_s")), num(get(r, "rest_latency_us", "p50")),
-                     num(get(r, "rest_latency_us", "p99")), num(get(r, "server", "cpu_us_per_emit"), 1),
-                     r.get("emit_errors"), ratio(r.get("emits_per_s"), bridge.get("emits_per_s")) if bridge else "n/a"])
+    rows = server_rows(lambda s: pick(runs, "rest", s), lambda s, r: [
+        num(r.get("emits_per_s")), num(get(r, "rest_latency_us", "p50")),
+        num(get(r, "rest_latency_us", "p99")), num(get(r, "server", "cpu_us_per_emit"), 1),
+        r.get("emit_errors"), ratio(r.get("emits_per_s"), bridge.get("emits_per_s")) if bridge else "n/a"])
     lines += ["## REST emits per second", "",
               "No WebSocket clients; 8 keep-alive HTTP/1.1 callers, each sending its next emit "
               f"when the previous one is answered, {(pick(runs, 'rest', 'switchboard') or {}).get('duration_s', 0):.0f} s.", "",
@@ -219,14 +222,11 @@ def section_rest(runs, lines, targets):
         targets.append(("REST emits per second", f"{value:.2f}x the bridge", "at least 3x",
                         verdict(value, 3.0, True)))
 
-    rows = []
-    for s in SERVERS:
+    def row(s, idle):
         alone = pick(runs, "rest", s)
-        idle = pick(runs, "rest_idle", s)
-        if not alone or not idle:
-            continue
-        rows.append([NAMES[s], idle["clients_ready"], num(alone.get("emits_per_s")),
-                     num(idle.get("emits_per_s")), ratio(idle.get("emits_per_s"), alone.get("emits_per_s"))])
+        return [idle["clients_ready"], num(alone.get("emits_per_s")),
+                num(idle.get("emits_per_s")), ratio(idle.get("emits_per_s"), alone.get("emits_per_s"))]
+    rows = server_rows(lambda s: pick(runs, "rest", s) and pick(runs, "rest_idle", s), row)
     lines += ["## REST with idle clients connected", "",
               f"The same 8 callers while {(pick(runs, 'rest_idle', 'switchboard') or {}).get('clients', 0):,} "
               "WebSocket clients sit joined to another room. "
@@ -241,14 +241,11 @@ def section_rest(runs, lines, targets):
 
 
 def section_memory(runs, lines, targets):
-    rows = []
-    for s in SERVERS:
-        r = pick(runs, "fanout", s)
-        if not r:
-            continue
+    def row(s, r):
         per = get(r, "server", "rss_per_conn_bytes")
-        rows.append([NAMES[s], r["clients_ready"], num(get(r, "server", "rss_before_kb")),
-                     num(get(r, "server", "rss_connected_kb")), num(per / 1024 if per else None, 1)])
+        return [r["clients_ready"], num(get(r, "server", "rss_before_kb")),
+                num(get(r, "server", "rss_connected_kb")), num(per / 1024 if per else None, 1)]
+    rows = server_rows(lambda s: pick(runs, "fanout", s), row)
     lines += ["## Memory per idle connection", "",
               "Resident memory of the server before the clients connect and 2 s after the last "
               "one joined (before any emit), from the fan-out runs.", "",

@@ -1,8 +1,8 @@
 // switchboard: the admin console. Hosts the server (same flags as switchboardd) or, with
 // --attach URL --api-key KEY, watches a remote one; --headless runs the server with no display.
+#include "CommandLine.h"
 #include "ConsoleApp.h"
 #include "HeadlessRun.h"
-#include "config/ConfigLoader.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -48,17 +48,13 @@ int main(int argc, char *argv[])
         app = std::make_unique<QCoreApplication>(argc, argv);
     else
         app = std::make_unique<QApplication>(argc, argv);
-    QCoreApplication::setApplicationName(QStringLiteral("switchboard"));
     QCoreApplication::setOrganizationName(QStringLiteral("Switchboard"));
-    QCoreApplication::setApplicationVersion(QStringLiteral(SWITCHBOARD_VERSION));
-
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-            "Switchboard admin console: hosts the server (the same flags as switchboardd) or "
-            "watches a remote one with --attach URL --api-key KEY."));
-    parser.addHelpOption();
-    parser.addVersionOption();
-    sb::ConfigLoader::addOptions(parser);
+    sb::setUpCommandLine(
+            parser, QStringLiteral("switchboard"),
+            QStringLiteral(
+                    "Switchboard admin console: hosts the server (the same flags as "
+                    "switchboardd) or watches a remote one with --attach URL --api-key KEY."));
     sb::ui::addConsoleOptions(parser);
     parser.process(*app);
 

@@ -97,6 +97,16 @@ def _pdeathsig():
         pass
 
 
+def abort_transport(stream):
+    """Drops the connection of `stream` (an asyncio StreamWriter or a websockets connection) at
+    once, with no closing handshake; nothing when there is none or it is gone already."""
+    if stream is not None:
+        try:
+            stream.transport.abort()
+        except Exception:
+            pass
+
+
 class Lost(Exception):
     """The WebSocket connection went away (or was given up) during an operation."""
 
@@ -126,11 +136,7 @@ class HttpConn:
         self.closed = False
 
     def close(self):
-        if self.writer is not None:
-            try:
-                self.writer.transport.abort()
-            except Exception:
-                pass
+        abort_transport(self.writer)
         self.writer = self.reader = None
         self.closed = True
 
@@ -701,11 +707,7 @@ class Client:
             raise Lost('no answer in time')
 
     def _abort(self):
-        if self.ws is not None:
-            try:
-                self.ws.transport.abort()
-            except Exception:
-                pass
+        abort_transport(self.ws)
 
     async def _send(self, obj):
         try:
@@ -1977,6 +1979,34 @@ async def main_async(args):
     return 0
 
 
+FLAG = object()  # the "type" of a setting that takes no value
+# The run's settings, in the order --help lists them: flag, type (FLAG: on when given),
+# default, help.
+SETTINGS = [
+    ('--duration', float, 3600, 'seconds of the whole run'),
+    ('--phases', str, 'steady,kill,postgres,diskfull', 'phases to run, in this order'),
+    ('--no-postgres', FLAG, None, 'skip the PostgreSQL phase'),
+    ('--no-diskfull', FLAG, None, 'skip the tmpfs phase'),
+    ('--clients', int, 200, 'churning WebSocket clients'),
+    ('--rooms', int, 40, 'rooms in the pool'),
+    ('--rate', float, 200, 'emits per second, all callers'),
+    ('--emitters', int, 8, 'concurrent REST callers'),
+    ('--min-stay', float, 1.0, 'seconds a connection stays, least'),
+    ('--max-stay', float, 20.0, 'seconds a connection stays, most'),
+    ('--emit-timeout', float, 30.0, 'seconds an emit may wait for its answer (then: no answer)'),
+    ('--join-timeout', float, 20.0, 'seconds a join may wait for joined'),
+    ('--settle-timeout', float, 60.0, 'seconds the clients get at the end to rejoin and catch up'),
+    ('--kill-every', float, 0, 'seconds between kills (0: auto)'),
+    ('--pg-restart-every', float, 0, 'seconds between PostgreSQL restarts (0: auto)'),
+    ('--chaos-grace', float, 10.0, 'seconds after a chaos step during which 503 is still allowed'),
+    ('--rss-slack-mib', float, 40.0, 'VmRSS allowed above the baseline once the load is over'),
+    ('--report-interval', float, 60.0, 'seconds between status lines'),
+    ('--phase-overhead', float, 15.0,
+     'seconds of --duration kept per phase for start, settle and checks'),
+    ('--min-phase', float, 15.0, 'least seconds of load per phase'),
+]
+
+
 def main():
     class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
         pass
@@ -1988,35 +2018,11 @@ def main():
     p.add_argument('--repo', help='the source tree (scripts/pg-test-cluster.sh)',
                    default=os.path.abspath(os.path.join(os.path.dirname(__file__),
                                                                   '..', '..')))
-    p.add_argument('--duration', type=float, default=3600, help='seconds of the whole run')
-    p.add_argument('--phases', default='steady,kill,postgres,diskfull',
-                   help='phases to run, in this order')
-    p.add_argument('--no-postgres', action='store_true', help='skip the PostgreSQL phase')
-    p.add_argument('--no-diskfull', action='store_true', help='skip the tmpfs phase')
-    p.add_argument('--clients', type=int, default=200, help='churning WebSocket clients')
-    p.add_argument('--rooms', type=int, default=40, help='rooms in the pool')
-    p.add_argument('--rate', type=float, default=200, help='emits per second, all callers')
-    p.add_argument('--emitters', type=int, default=8, help='concurrent REST callers')
-    p.add_argument('--min-stay', type=float, default=1.0, help='seconds a connection stays, least')
-    p.add_argument('--max-stay', type=float, default=20.0, help='seconds a connection stays, most')
-    p.add_argument('--emit-timeout', type=float, default=30.0,
-                   help='seconds an emit may wait for its answer (then: no answer)')
-    p.add_argument('--join-timeout', type=float, default=20.0,
-                   help='seconds a join may wait for joined')
-    p.add_argument('--settle-timeout', type=float, default=60.0,
-                   help='seconds the clients get at the end to rejoin and catch up')
-    p.add_argument('--kill-every', type=float, default=0, help='seconds between kills (0: auto)')
-    p.add_argument('--pg-restart-every', type=float, default=0,
-                   help='seconds between PostgreSQL restarts (0: auto)')
-    p.add_argument('--chaos-grace', type=float, default=10.0,
-                   help='seconds after a chaos step during which 503 is still allowed')
-    p.add_argument('--rss-slack-mib', type=float, default=40.0,
-                   help='VmRSS allowed above the baseline once the load is over')
-    p.add_argument('--report-interval', type=float, default=60.0,
-                   help='seconds between status lines')
-    p.add_argument('--phase-overhead', type=float, default=15.0,
-                   help='seconds of --duration kept per phase for start, settle and checks')
-    p.add_argument('--min-phase', type=float, default=15.0, help='least seconds of load per phase')
+    for flag, kind, default, text in SETTINGS:
+        if kind is FLAG:
+            p.add_argument(flag, action='store_true', help=text)
+        else:
+            p.add_argument(flag, type=kind, default=default, help=text)
     p.add_argument('--sidestep-join-spin', action='store_true',
                    help='after each daemon start, emit once into every room before any join, '
                         'so that the join-with-since hang after a restart (docs/soak.md, bug 1) '

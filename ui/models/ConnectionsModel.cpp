@@ -5,45 +5,23 @@
 
 namespace sb::ui {
 
-ConnectionsModel::ConnectionsModel(QObject *parent) : QAbstractTableModel(parent) { }
+namespace {
+// Header texts by column (ConnectionsModel::Column).
+constexpr const char *kHeaders[] = {
+        QT_TRANSLATE_NOOP("sb::ui::ConnectionsModel", "Connection"),
+        QT_TRANSLATE_NOOP("sb::ui::ConnectionsModel", "User"),
+        QT_TRANSLATE_NOOP("sb::ui::ConnectionsModel", "Session"),
+        QT_TRANSLATE_NOOP("sb::ui::ConnectionsModel", "Rooms"),
+        QT_TRANSLATE_NOOP("sb::ui::ConnectionsModel", "Remote address"),
+        QT_TRANSLATE_NOOP("sb::ui::ConnectionsModel", "Origin"),
+        QT_TRANSLATE_NOOP("sb::ui::ConnectionsModel", "Connected since"),
+        QT_TRANSLATE_NOOP("sb::ui::ConnectionsModel", "Sent"),
+        QT_TRANSLATE_NOOP("sb::ui::ConnectionsModel", "Received"),
+};
+static_assert(std::size(kHeaders) == ConnectionsModel::ColumnCount);
+} // namespace
 
-int ConnectionsModel::rowCount(const QModelIndex &parent) const
-{
-    return parent.isValid() ? 0 : int(m_rows.size());
-}
-
-int ConnectionsModel::columnCount(const QModelIndex &parent) const
-{
-    return parent.isValid() ? 0 : ColumnCount;
-}
-
-QVariant ConnectionsModel::headerData(int section, Qt::Orientation orientation, int role) const
-{
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
-        return {};
-    switch (section) {
-    case Id:
-        return tr("Connection");
-    case User:
-        return tr("User");
-    case Session:
-        return tr("Session");
-    case Rooms:
-        return tr("Rooms");
-    case Remote:
-        return tr("Remote address");
-    case Origin:
-        return tr("Origin");
-    case Since:
-        return tr("Connected since");
-    case Sent:
-        return tr("Sent");
-    case Received:
-        return tr("Received");
-    default:
-        return {};
-    }
-}
+ConnectionsModel::ConnectionsModel(QObject *parent) : FlatTableModel(kHeaders, parent) { }
 
 QVariant ConnectionsModel::data(const QModelIndex &index, int role) const
 {
@@ -65,7 +43,8 @@ QVariant ConnectionsModel::data(const QModelIndex &index, int role) const
         case Origin:
             return c.origin;
         case Since:
-            return QDateTime::fromMSecsSinceEpoch(c.since).toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
+            return QDateTime::fromMSecsSinceEpoch(c.since).toString(
+                    QStringLiteral("yyyy-MM-dd HH:mm:ss"));
         case Sent:
             return c.sent;
         case Received:
@@ -74,19 +53,12 @@ QVariant ConnectionsModel::data(const QModelIndex &index, int role) const
             return {};
         }
     }
-    if (role == Qt::UserRole) { // the sort key
-        switch (index.column()) {
-        case Id:
+    if (role == Qt::UserRole) { // the sort key: the shown value but for the id and the time
+        if (index.column() == Id)
             return c.id.mid(1).toULongLong(); // "c123" sorts by number
-        case Since:
+        if (index.column() == Since)
             return c.since;
-        case Sent:
-            return c.sent;
-        case Received:
-            return c.received;
-        default:
-            return data(index, Qt::DisplayRole);
-        }
+        return data(index, Qt::DisplayRole);
     }
     if (role == Qt::TextAlignmentRole && (index.column() == Sent || index.column() == Received))
         return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);

@@ -1,14 +1,14 @@
 #pragma once
 
 #include "backend/ConsoleTypes.h"
+#include "models/TableColumns.h"
 
-#include <QAbstractTableModel>
 #include <QHash>
 
 namespace sb::ui {
 
 // The live connections table: one row per /ws connection of the server shown.
-class ConnectionsModel final : public QAbstractTableModel
+class ConnectionsModel final : public FlatTableModel
 {
     Q_OBJECT
 
@@ -19,11 +19,7 @@ public:
 
     explicit ConnectionsModel(QObject *parent = nullptr);
 
-    int rowCount(const QModelIndex &parent = {}) const override;
-    int columnCount(const QModelIndex &parent = {}) const override;
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation,
-                        int role = Qt::DisplayRole) const override;
 
     void reset(const QList<ConnectionInfo> &connections);
     void apply(const QList<LiveChange> &changes);
@@ -36,6 +32,7 @@ public:
     QStringList users() const;
 
 private:
+    int size() const override { return int(m_rows.size()); }
     void applyOne(const LiveChange &change, bool signal);
     void reindexFrom(int row);
 

@@ -7,47 +7,23 @@ namespace sb::ui {
 namespace {
 // The data column shows the start of the JSON text; the detail pane shows all of it.
 constexpr qsizetype kDataPreviewChars = 200;
+
+// Header texts by column (LogModel::Column).
+constexpr const char *kHeaders[] = {
+        QT_TRANSLATE_NOOP("sb::ui::LogModel", "Id"),
+        QT_TRANSLATE_NOOP("sb::ui::LogModel", "Time"),
+        QT_TRANSLATE_NOOP("sb::ui::LogModel", "Source"),
+        QT_TRANSLATE_NOOP("sb::ui::LogModel", "Target"),
+        QT_TRANSLATE_NOOP("sb::ui::LogModel", "To"),
+        QT_TRANSLATE_NOOP("sb::ui::LogModel", "Event"),
+        QT_TRANSLATE_NOOP("sb::ui::LogModel", "Delivered"),
+        QT_TRANSLATE_NOOP("sb::ui::LogModel", "Data"),
+        QT_TRANSLATE_NOOP("sb::ui::LogModel", "Remote"),
+};
+static_assert(std::size(kHeaders) == LogModel::ColumnCount);
 } // namespace
 
-LogModel::LogModel(QObject *parent) : QAbstractTableModel(parent) { }
-
-int LogModel::rowCount(const QModelIndex &parent) const
-{
-    return parent.isValid() ? 0 : int(m_rows.size());
-}
-
-int LogModel::columnCount(const QModelIndex &parent) const
-{
-    return parent.isValid() ? 0 : ColumnCount;
-}
-
-QVariant LogModel::headerData(int section, Qt::Orientation orientation, int role) const
-{
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
-        return {};
-    switch (section) {
-    case Id:
-        return tr("Id");
-    case Time:
-        return tr("Time");
-    case Source:
-        return tr("Source");
-    case Target:
-        return tr("Target");
-    case To:
-        return tr("To");
-    case Event:
-        return tr("Event");
-    case Delivered:
-        return tr("Delivered");
-    case Data:
-        return tr("Data");
-    case Remote:
-        return tr("Remote");
-    default:
-        return {};
-    }
-}
+LogModel::LogModel(QObject *parent) : FlatTableModel(kHeaders, parent) { }
 
 QString LogModel::timeText(qint64 ts)
 {

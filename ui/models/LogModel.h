@@ -1,8 +1,7 @@
 #pragma once
 
 #include "backend/ConsoleTypes.h"
-
-#include <QAbstractTableModel>
+#include "models/TableColumns.h"
 
 #include <deque>
 
@@ -12,7 +11,7 @@ namespace sb::ui {
 // and each batch is one insert (plus at most one removal of the oldest rows when the ring is
 // full), never one model signal per message. While paused, batches wait in a bounded queue
 // and are shown on resume. Older history (GET /api/log) is prepended in one insert.
-class LogModel final : public QAbstractTableModel
+class LogModel final : public FlatTableModel
 {
     Q_OBJECT
 
@@ -23,11 +22,7 @@ public:
 
     explicit LogModel(QObject *parent = nullptr);
 
-    int rowCount(const QModelIndex &parent = {}) const override;
-    int columnCount(const QModelIndex &parent = {}) const override;
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation,
-                        int role = Qt::DisplayRole) const override;
 
     void setCapacity(qsizetype capacity);
     qsizetype capacity() const { return m_capacity; }
@@ -58,6 +53,7 @@ Q_SIGNALS:
     void countsChanged();
 
 private:
+    int size() const override { return int(m_rows.size()); }
     void insertNow(std::deque<LogRecord> &&batch);
 
     std::deque<LogRecord> m_rows;

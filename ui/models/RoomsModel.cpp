@@ -6,6 +6,18 @@ namespace sb::ui {
 
 // Top-level rows (rooms) have internal id 0; a member row has its room's row + 1.
 
+namespace {
+// Header texts by column (RoomsModel::Column).
+constexpr const char *kHeaders[] = {
+        QT_TRANSLATE_NOOP("sb::ui::RoomsModel", "Room / connection"),
+        QT_TRANSLATE_NOOP("sb::ui::RoomsModel", "Connections"),
+        QT_TRANSLATE_NOOP("sb::ui::RoomsModel", "Users"),
+        QT_TRANSLATE_NOOP("sb::ui::RoomsModel", "User"),
+        QT_TRANSLATE_NOOP("sb::ui::RoomsModel", "Session"),
+};
+static_assert(std::size(kHeaders) == RoomsModel::ColumnCount);
+} // namespace
+
 RoomsModel::RoomsModel(QObject *parent) : QAbstractItemModel(parent) { }
 
 QModelIndex RoomsModel::index(int row, int column, const QModelIndex &parent) const
@@ -44,22 +56,7 @@ int RoomsModel::columnCount(const QModelIndex &) const
 
 QVariant RoomsModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
-        return {};
-    switch (section) {
-    case Name:
-        return tr("Room / connection");
-    case User:
-        return tr("User");
-    case Session:
-        return tr("Session");
-    case Connections:
-        return tr("Connections");
-    case Users:
-        return tr("Users");
-    default:
-        return {};
-    }
+    return columnHeader(*this, kHeaders, section, orientation, role);
 }
 
 int RoomsModel::distinctUsers(const Room &room)
@@ -211,10 +208,9 @@ void RoomsModel::leave(const QString &room, const QString &connection, bool sign
     if (row < 0)
         return;
     Room &r = m_rooms[row];
-    const auto it = std::find_if(r.members.cbegin(), r.members.cend(),
-                                 [&connection](const RoomMemberInfo &m) {
-                                     return m.connection == connection;
-                                 });
+    const auto it = std::find_if(
+            r.members.cbegin(), r.members.cend(),
+            [&connection](const RoomMemberInfo &m) { return m.connection == connection; });
     if (it == r.members.cend())
         return;
     if (r.members.size() == 1) { // the room goes with its last member

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "backend/ConsoleTypes.h"
+#include "models/TableColumns.h"
 
 #include <QAbstractItemModel>
 #include <QHash>
@@ -46,7 +47,7 @@ private:
     static int distinctUsers(const Room &room);
 
     QList<Room> m_rooms;
-    QHash<QString, int> m_roomIndex;               // room -> row
+    QHash<QString, int> m_roomIndex;                 // room -> row
     QHash<QString, QStringList> m_roomsOfConnection; // connection -> its rooms
 };
 

@@ -2,6 +2,7 @@
 
 #include "backend/ConsoleBackend.h"
 #include "models/ConnectionsModel.h"
+#include "widgets/PanelSetup.h"
 
 #include <QApplication>
 #include <QClipboard>
@@ -19,7 +20,8 @@
 
 namespace sb::ui {
 
-ConnectionsPanel::ConnectionsPanel(ConsoleBackend *backend, ConnectionsModel *model, QWidget *parent)
+ConnectionsPanel::ConnectionsPanel(ConsoleBackend *backend, ConnectionsModel *model,
+                                   QWidget *parent)
     : QWidget(parent),
       m_backend(backend),
       m_model(model),
@@ -28,27 +30,15 @@ ConnectionsPanel::ConnectionsPanel(ConsoleBackend *backend, ConnectionsModel *mo
       m_filter(new QLineEdit(this)),
       m_count(new QLabel(this))
 {
-    m_proxy->setSourceModel(model);
-    m_proxy->setSortRole(Qt::UserRole);
-    m_proxy->setFilterKeyColumn(-1); // any column
-    m_proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
-
-    m_filter->setObjectName(QStringLiteral("connectionsFilter"));
-    m_filter->setPlaceholderText(tr("Filter connections (id, user, session, room, address...)"));
-    m_filter->setClearButtonEnabled(true);
+    setUpFilterProxy(m_proxy, model, Qt::UserRole, -1); // any column
+    setUpFilterField(m_filter, QStringLiteral("connectionsFilter"),
+                     tr("Filter connections (id, user, session, room, address...)"));
     connect(m_filter, &QLineEdit::textChanged, this, &ConnectionsPanel::setFilterText);
 
-    m_view->setObjectName(QStringLiteral("connectionsView"));
-    m_view->setModel(m_proxy);
+    setUpRecordTable(m_view, QStringLiteral("connectionsView"), m_proxy,
+                     QAbstractItemView::ExtendedSelection);
     m_view->setSortingEnabled(true);
     m_view->sortByColumn(ConnectionsModel::Id, Qt::AscendingOrder);
-    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
-    m_view->setAlternatingRowColors(true);
-    m_view->setWordWrap(false);
-    m_view->verticalHeader()->hide();
-    m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 6);
-    m_view->horizontalHeader()->setStretchLastSection(true);
     m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
     m_view->setColumnWidth(ConnectionsModel::Id, 80);
     m_view->setColumnWidth(ConnectionsModel::Rooms, 160);
@@ -66,10 +56,7 @@ ConnectionsPanel::ConnectionsPanel(ConsoleBackend *backend, ConnectionsModel *mo
     auto *top = new QHBoxLayout;
     top->addWidget(m_filter, 1);
     top->addWidget(m_count);
-    auto *layout = new QVBoxLayout(this);
-    layout->setContentsMargins(4, 4, 4, 4);
-    layout->addLayout(top);
-    layout->addWidget(m_view);
+    setUpPanelLayout(this, top)->addWidget(m_view);
 
     for (auto signal : {&QAbstractItemModel::rowsInserted, &QAbstractItemModel::rowsRemoved})
         connect(m_proxy, signal, this, &ConnectionsPanel::updateCount);
@@ -117,14 +104,13 @@ void ConnectionsPanel::showMenu(const QPoint &pos)
     QAction *sendEvent = menu.addAction(tr("Send event to %1...").arg(first));
     QAction *sendRawText = menu.addAction(tr("Send raw text frame to %1...").arg(first));
     menu.addSeparator();
-    QAction *copy = menu.addAction(ids.size() == 1 ? tr("Copy connection id")
-                                                   : tr("Copy %n connection id(s)", nullptr,
-                                                        int(ids.size())));
+    QAction *copy = menu.addAction(
+            ids.size() == 1 ? tr("Copy connection id")
+                            : tr("Copy %n connection id(s)", nullptr, int(ids.size())));
     menu.addSeparator();
-    QAction *disconnect = menu.addAction(ids.size() == 1
-                                                 ? tr("Disconnect %1").arg(first)
-                                                 : tr("Disconnect %n connection(s)", nullptr,
-                                                      int(ids.size())));
+    QAction *disconnect = menu.addAction(
+            ids.size() == 1 ? tr("Disconnect %1").arg(first)
+                            : tr("Disconnect %n connection(s)", nullptr, int(ids.size())));
     QAction *chosen = menu.exec(m_view->viewport()->mapToGlobal(pos));
     if (chosen == sendEvent)
         Q_EMIT sendEventRequested(first);
@@ -167,8 +153,9 @@ void ConnectionsPanel::disconnectIds(const QStringList &ids)
         m_backend->disconnectConnection(id, [self, id](const RestClient::Reply &reply) {
             if (!self)
                 return;
-            Q_EMIT self->message(reply.ok() ? tr("%1 disconnected").arg(id)
-                                            : tr("Disconnecting %1 failed: %2").arg(id, reply.error),
+            Q_EMIT self->message(reply.ok()
+                                         ? tr("%1 disconnected").arg(id)
+                                         : tr("Disconnecting %1 failed: %2").arg(id, reply.error),
                                  !reply.ok());
         });
     }

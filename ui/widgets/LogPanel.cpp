@@ -5,6 +5,7 @@
 #include "models/LogModel.h"
 #include "util/JsonText.h"
 #include "util/LogExport.h"
+#include "widgets/PanelSetup.h"
 
 #include <QFile>
 #include <QFileDialog>
@@ -49,9 +50,7 @@ LogPanel::LogPanel(ConsoleBackend *backend, LogModel *model, QWidget *parent)
       m_status(new QLabel(this))
 {
     const auto setupFilter = [this](QLineEdit *edit, const QString &name, const QString &hint) {
-        edit->setObjectName(name);
-        edit->setPlaceholderText(hint);
-        edit->setClearButtonEnabled(true);
+        setUpFilterField(edit, name, hint);
         connect(edit, &QLineEdit::textChanged, this, &LogPanel::filtersChanged);
     };
     setupFilter(m_room, QStringLiteral("logRoomFilter"), tr("Room"));
@@ -97,17 +96,10 @@ LogPanel::LogPanel(ConsoleBackend *backend, LogModel *model, QWidget *parent)
     bar->addWidget(exportButton);
     bar->addWidget(clear);
 
-    m_view->setObjectName(QStringLiteral("logView"));
-    m_view->setModel(m_proxy);
-    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_view->setSelectionMode(QAbstractItemView::SingleSelection);
-    m_view->setAlternatingRowColors(true);
-    m_view->setWordWrap(false);
-    m_view->verticalHeader()->hide();
+    setUpRecordTable(m_view, QStringLiteral("logView"), m_proxy,
+                     QAbstractItemView::SingleSelection);
     // Fixed row heights: no per-row measuring, whatever the number of rows.
     m_view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 6);
-    m_view->horizontalHeader()->setStretchLastSection(true);
     m_view->setColumnWidth(LogModel::Id, 56);
     m_view->setColumnWidth(LogModel::Time, 96);
     m_view->setColumnWidth(LogModel::Source, 62);
@@ -139,9 +131,7 @@ LogPanel::LogPanel(ConsoleBackend *backend, LogModel *model, QWidget *parent)
     m_splitter->setStretchFactor(1, 1);
     m_splitter->setObjectName(QStringLiteral("logSplitter"));
 
-    auto *layout = new QVBoxLayout(this);
-    layout->setContentsMargins(4, 4, 4, 4);
-    layout->addLayout(bar);
+    QVBoxLayout *layout = setUpPanelLayout(this, bar);
     layout->addWidget(m_splitter, 1);
     layout->addWidget(m_status);
 
@@ -194,8 +184,9 @@ void LogPanel::updateStatus()
 {
     const QLocale locale;
     QString text = m_proxy->isFiltering()
-            ? tr("%1 of %2 records").arg(locale.toString(m_proxy->rowCount()),
-                                         locale.toString(m_model->rowCount()))
+            ? tr("%1 of %2 records")
+                      .arg(locale.toString(m_proxy->rowCount()),
+                           locale.toString(m_model->rowCount()))
             : tr("%1 records").arg(locale.toString(m_model->rowCount()));
     if (m_model->isPaused())
         text += tr(" | paused, %1 waiting").arg(locale.toString(m_model->pendingCount()));
@@ -214,8 +205,7 @@ QString LogPanel::detailText(const LogRecord &r)
     QString text;
     text += tr("id %1   %2   source %3\n").arg(r.id).arg(LogModel::timeText(r.ts), r.source);
     text += tr("to %1%2   event %3   delivered %4   from %5\n\n")
-                    .arg(r.target, r.to.isEmpty() ? QString() : QStringLiteral(" ") + r.to,
-                         r.event)
+                    .arg(r.target, r.to.isEmpty() ? QString() : QStringLiteral(" ") + r.to, r.event)
                     .arg(r.delivered)
                     .arg(r.remote);
     text += jsontext::pretty(r.data.isEmpty() ? QByteArray("null") : r.data);
@@ -264,7 +254,8 @@ void LogPanel::exportRows(const QString &givenPath)
         Q_EMIT message(tr("Export to %1 failed: %2").arg(path, file.errorString()), true);
         return;
     }
-    Q_EMIT message(tr("%n record(s) exported to %1", nullptr, int(records.size())).arg(path), false);
+    Q_EMIT message(tr("%n record(s) exported to %1", nullptr, int(records.size())).arg(path),
+                   false);
 }
 
 void LogPanel::loadOlder()
@@ -279,7 +270,8 @@ void LogPanel::loadOlder()
     filter.event = m_proxy->event();
     // The oldest row that this filter shows; with no rows, the newest records.
     for (int row = 0; row < m_proxy->rowCount() && filter.beforeId == 0; ++row)
-        filter.beforeId = m_proxy->index(row, LogModel::Id).data(LogModel::RecordIdRole).toULongLong();
+        filter.beforeId =
+                m_proxy->index(row, LogModel::Id).data(LogModel::RecordIdRole).toULongLong();
     if (filter.beforeId == 0)
         filter.beforeId = m_model->oldestId();
     if (filter.beforeId == 1) {

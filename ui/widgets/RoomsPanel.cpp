@@ -1,6 +1,7 @@
 #include "widgets/RoomsPanel.h"
 
 #include "models/RoomsModel.h"
+#include "widgets/PanelSetup.h"
 
 #include <QApplication>
 #include <QClipboard>
@@ -24,16 +25,11 @@ RoomsPanel::RoomsPanel(RoomsModel *model, QWidget *parent)
       m_filter(new QLineEdit(this)),
       m_count(new QLabel(this))
 {
-    m_proxy->setSourceModel(model);
-    m_proxy->setSortRole(RoomsModel::SortRole);
+    setUpFilterProxy(m_proxy, model, RoomsModel::SortRole, RoomsModel::Name);
     m_proxy->setRecursiveFilteringEnabled(true);
-    m_proxy->setFilterKeyColumn(RoomsModel::Name);
-    m_proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
-
-    m_filter->setObjectName(QStringLiteral("roomsFilter"));
-    m_filter->setPlaceholderText(tr("Filter rooms"));
-    m_filter->setClearButtonEnabled(true);
-    connect(m_filter, &QLineEdit::textChanged, m_proxy, &QSortFilterProxyModel::setFilterFixedString);
+    setUpFilterField(m_filter, QStringLiteral("roomsFilter"), tr("Filter rooms"));
+    connect(m_filter, &QLineEdit::textChanged, m_proxy,
+            &QSortFilterProxyModel::setFilterFixedString);
 
     auto *filterLog = new QToolButton(this);
     filterLog->setText(tr("Filter log"));
@@ -75,9 +71,7 @@ RoomsPanel::RoomsPanel(RoomsModel *model, QWidget *parent)
     top->addWidget(m_filter, 1);
     top->addWidget(filterLog);
     top->addWidget(broadcast);
-    auto *layout = new QVBoxLayout(this);
-    layout->setContentsMargins(4, 4, 4, 4);
-    layout->addLayout(top);
+    QVBoxLayout *layout = setUpPanelLayout(this, top);
     layout->addWidget(m_view);
     layout->addWidget(m_count);
 

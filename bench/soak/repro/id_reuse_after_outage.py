@@ -14,55 +14,21 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 
 import websockets
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
-DAEMON = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-    ROOT, 'build/release/app/daemon/switchboardd')
-WORK = tempfile.mkdtemp(prefix='sb-repro.')
-PG = os.path.join(WORK, 'pg')
-PORT = 18997
-CLUSTER = os.path.join(ROOT, 'scripts/pg-test-cluster.sh')
+import repro_support
+
+SCRATCH = repro_support.Scratch(port=18997)
+PORT = SCRATCH.port
+pg, post = SCRATCH.pg, SCRATCH.post_status
 BIG = 'x' * 900_000   # a record of ~900 KB: the 16 MiB journal is full after ~18 of them
 
 
-def pg(command):
-    return subprocess.run(['bash', CLUSTER, command, PG], capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
 def start(url):
-    out = open(os.path.join(WORK, 'daemon.log'), 'ab')
-    p = subprocess.Popen([DAEMON, '--listen', f'127.0.0.1:{PORT}', '--data-dir',
-                          os.path.join(WORK, 'data'), '--api-key', 'k', '--jwt-secret', 's',
-                          '--log-database', url], stdout=out, stderr=out,
-                         env={**os.environ, 'QT_NO_GLIB': '1'})
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f'http://127.0.0.1:{PORT}/api/health', timeout=1)
-            return p
-        except Exception:
-            time.sleep(0.05)
-    raise SystemExit('the daemon did not start')
-
-
-def post(path, body, timeout=10):
-    r = urllib.request.Request(f'http://127.0.0.1:{PORT}{path}', data=json.dumps(body).encode(),
-                               headers={'X-API-Key': 'k', 'Content-Type': 'application/json'})
-    try:
-        with urllib.request.urlopen(r, timeout=timeout) as a:
-            return a.status, json.loads(a.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b'{}')
-    except Exception as e:
-        return None, repr(e)
+    return SCRATCH.start('--log-database', url)
 
 
 async def watch(seen, stop):
@@ -117,14 +83,7 @@ def main():
             print(f'id {answer["id"]} was already received by the member as another event '
                   f'(data {str(seen[answer["id"]])[:20]}...)')
     finally:
-        if p:
-            p.kill()
-            p.wait()
-        try:
-            pg('stop')
-        except Exception:
-            pass
-        subprocess.run(['rm', '-rf', WORK])
+        SCRATCH.clean_up(p)
     if reused:
         print('REPRODUCED')
         sys.exit(1)

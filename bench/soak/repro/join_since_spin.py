@@ -9,32 +9,22 @@ appends a pin), every connection of that thread freezes and memory grows.
 
 Prints FIXED or REPRODUCED (exit status 1), with the spinning thread's stack when gdb is there.
 """
-import asyncio, json, os, signal, subprocess, sys, tempfile, time, urllib.request
+import asyncio, json, os, signal, subprocess, sys, tempfile
 import websockets
 
-DAEMON = sys.argv[1] if len(sys.argv) > 1 else 'build/release/app/daemon/switchboardd'
+import repro_support
+
+DAEMON = repro_support.daemon_path()
 DATA = tempfile.mkdtemp(prefix='sb-repro.')
 PORT = 18993
 
 
 def start():
-    out = open(os.path.join(DATA, 'daemon.log'), 'ab')
-    p = subprocess.Popen([DAEMON, '--listen', f'127.0.0.1:{PORT}', '--data-dir', DATA,
-                          '--api-key', 'k', '--jwt-secret', 's'], stdout=out, stderr=out,
-                         env={**os.environ, 'QT_NO_GLIB': '1'})
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f'http://127.0.0.1:{PORT}/api/health', timeout=1)
-            return p
-        except Exception:
-            time.sleep(0.05)
-    raise SystemExit('the daemon did not start')
+    return repro_support.start_daemon(DAEMON, PORT, DATA, os.path.join(DATA, 'daemon.log'))
 
 
 def post(path, body):
-    r = urllib.request.Request(f'http://127.0.0.1:{PORT}{path}', data=json.dumps(body).encode(),
-                               headers={'X-API-Key': 'k', 'Content-Type': 'application/json'})
-    return json.loads(urllib.request.urlopen(r, timeout=10).read())
+    return repro_support.post(PORT, path, body)
 
 
 async def two_joins():

@@ -20,24 +20,15 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 
 import websockets
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
-DAEMON = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-    ROOT, 'build/release/app/daemon/switchboardd')
-WORK = tempfile.mkdtemp(prefix='sb-repro.')
-PG = os.path.join(WORK, 'pg')
-PORT = 18996
-CLUSTER = os.path.join(ROOT, 'scripts/pg-test-cluster.sh')
+import repro_support
 
-
-def pg(command):
-    return subprocess.run(['bash', CLUSTER, command, PG], capture_output=True, text=True,
-                          check=True).stdout.strip()
+SCRATCH = repro_support.Scratch(port=18996)
+WORK, PG, PORT = SCRATCH.work, SCRATCH.pg_dir, SCRATCH.port
+pg, post = SCRATCH.pg, SCRATCH.post
 
 
 def pg_ctl(action):
@@ -48,24 +39,7 @@ def pg_ctl(action):
 
 
 def start(url):
-    out = open(os.path.join(WORK, 'daemon.log'), 'ab')
-    p = subprocess.Popen([DAEMON, '--listen', f'127.0.0.1:{PORT}', '--data-dir',
-                          os.path.join(WORK, 'data'), '--api-key', 'k', '--jwt-secret', 's',
-                          '--log-database', url], stdout=out, stderr=out,
-                         env={**os.environ, 'QT_NO_GLIB': '1'})
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f'http://127.0.0.1:{PORT}/api/health', timeout=1)
-            return p
-        except Exception:
-            time.sleep(0.05)
-    raise SystemExit('the daemon did not start')
-
-
-def post(path, body):
-    r = urllib.request.Request(f'http://127.0.0.1:{PORT}{path}', data=json.dumps(body).encode(),
-                               headers={'X-API-Key': 'k', 'Content-Type': 'application/json'})
-    return json.loads(urllib.request.urlopen(r, timeout=10).read())
+    return SCRATCH.start('--log-database', url)
 
 
 async def join(room, since):
@@ -112,14 +86,7 @@ def main():
         for l in warns[:6]:
             print('  ' + l[:200])
     finally:
-        if p:
-            p.kill()
-            p.wait()
-        try:
-            pg('stop')
-        except Exception:
-            pass
-        subprocess.run(['rm', '-rf', WORK])
+        SCRATCH.clean_up(p)
     if bad_a or bad_b:
         print('REPRODUCED', ('A (silent skip, recovered: true)' if bad_a else ''),
               ('B (last_id 0)' if bad_b else ''))
