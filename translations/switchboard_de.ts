@@ -320,6 +320,22 @@
         <source>stopping</source>
         <translation>wird gestoppt</translation>
     </message>
+    <message>
+        <source>%1: %2 cannot be read</source>
+        <translation>%1: %2 kann nicht gelesen werden</translation>
+    </message>
+    <message>
+        <source>%1: no spaces at the start or end</source>
+        <translation>%1: keine Leerzeichen am Anfang oder Ende</translation>
+    </message>
+    <message>
+        <source>The configuration file is not known.</source>
+        <translation>Die Konfigurationsdatei ist nicht bekannt.</translation>
+    </message>
+    <message>
+        <source>%1: not a setting of the server</source>
+        <translation>%1: keine Einstellung des Servers</translation>
+    </message>
 </context>
 <context>
     <name>sb::ui::LogModel</name>
@@ -647,6 +663,10 @@
         <source>%1; retrying in %2 s</source>
         <translation>%1; neuer Versuch in %2 s</translation>
     </message>
+    <message>
+        <source>The settings of a remote server are edited in its configuration file, on its machine.</source>
+        <translation>Die Einstellungen eines entfernten Servers werden in seiner Konfigurationsdatei auf seinem Rechner bearbeitet.</translation>
+    </message>
 </context>
 <context>
     <name>sb::ui::RoomsModel</name>
@@ -907,44 +927,8 @@
         <translation>Für diese Sitzung durch Kommandozeilenoptionen oder Umgebungsvariablen gesetzt (sie haben Vorrang vor der Datei): %1</translation>
     </message>
     <message>
-        <source>Listen address: %1</source>
-        <translation>Adresse: %1</translation>
-    </message>
-    <message>
-        <source>TLS: give both the certificate and the key, or neither.</source>
-        <translation>TLS: Zertifikat und Schlüssel beide angeben oder keines von beiden.</translation>
-    </message>
-    <message>
-        <source>TLS certificate: %1 cannot be read.</source>
-        <translation>TLS-Zertifikat: %1 kann nicht gelesen werden.</translation>
-    </message>
-    <message>
-        <source>TLS private key: %1 cannot be read.</source>
-        <translation>Privater TLS-Schlüssel: %1 kann nicht gelesen werden.</translation>
-    </message>
-    <message>
-        <source>Trusted networks: %1</source>
-        <translation>Vertrauenswürdige Netze: %1</translation>
-    </message>
-    <message>
-        <source>%1: no spaces at the start or end.</source>
-        <translation>%1: keine Leerzeichen am Anfang oder Ende.</translation>
-    </message>
-    <message>
-        <source>Log database: &apos;%1&apos; is not a valid URL.</source>
-        <translation>Protokolldatenbank: &apos;%1&apos; ist keine gültige URL.</translation>
-    </message>
-    <message>
-        <source>%1 could not be written.</source>
-        <translation>%1 konnte nicht geschrieben werden.</translation>
-    </message>
-    <message>
-        <source>PostgreSQL LISTEN: %1</source>
-        <translation>PostgreSQL LISTEN: %1</translation>
-    </message>
-    <message>
-        <source>LISTEN channel: %1</source>
-        <translation>LISTEN-Kanal: %1</translation>
+        <source>%1: the file&apos;s value &apos;%2&apos; is outside %3..%4; the field shows the default.</source>
+        <translation>%1: der Wert &apos;%2&apos; der Datei liegt außerhalb von %3..%4; das Feld zeigt den Standardwert.</translation>
     </message>
 </context>
 <context>

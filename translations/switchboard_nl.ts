@@ -320,6 +320,22 @@
         <source>stopping</source>
         <translation>wordt gestopt</translation>
     </message>
+    <message>
+        <source>%1: %2 cannot be read</source>
+        <translation>%1: %2 kan niet worden gelezen</translation>
+    </message>
+    <message>
+        <source>%1: no spaces at the start or end</source>
+        <translation>%1: geen spaties aan het begin of einde</translation>
+    </message>
+    <message>
+        <source>The configuration file is not known.</source>
+        <translation>Het configuratiebestand is niet bekend.</translation>
+    </message>
+    <message>
+        <source>%1: not a setting of the server</source>
+        <translation>%1: geen instelling van de server</translation>
+    </message>
 </context>
 <context>
     <name>sb::ui::LogModel</name>
@@ -647,6 +663,10 @@
         <source>%1; retrying in %2 s</source>
         <translation>%1; nieuwe poging over %2 s</translation>
     </message>
+    <message>
+        <source>The settings of a remote server are edited in its configuration file, on its machine.</source>
+        <translation>De instellingen van een externe server worden in zijn configuratiebestand op zijn eigen machine bewerkt.</translation>
+    </message>
 </context>
 <context>
     <name>sb::ui::RoomsModel</name>
@@ -907,44 +927,8 @@
         <translation>Voor deze sessie ingesteld via opdrachtregelopties of omgevingsvariabelen (die gaan voor het bestand): %1</translation>
     </message>
     <message>
-        <source>Listen address: %1</source>
-        <translation>Luisteradres: %1</translation>
-    </message>
-    <message>
-        <source>TLS: give both the certificate and the key, or neither.</source>
-        <translation>TLS: geef zowel het certificaat als de sleutel op, of geen van beide.</translation>
-    </message>
-    <message>
-        <source>TLS certificate: %1 cannot be read.</source>
-        <translation>TLS-certificaat: %1 kan niet worden gelezen.</translation>
-    </message>
-    <message>
-        <source>TLS private key: %1 cannot be read.</source>
-        <translation>Privésleutel voor TLS: %1 kan niet worden gelezen.</translation>
-    </message>
-    <message>
-        <source>Trusted networks: %1</source>
-        <translation>Vertrouwde netwerken: %1</translation>
-    </message>
-    <message>
-        <source>%1: no spaces at the start or end.</source>
-        <translation>%1: geen spaties aan het begin of einde.</translation>
-    </message>
-    <message>
-        <source>Log database: &apos;%1&apos; is not a valid URL.</source>
-        <translation>Logdatabase: &apos;%1&apos; is geen geldige URL.</translation>
-    </message>
-    <message>
-        <source>%1 could not be written.</source>
-        <translation>%1 kon niet worden geschreven.</translation>
-    </message>
-    <message>
-        <source>PostgreSQL LISTEN: %1</source>
-        <translation>PostgreSQL LISTEN: %1</translation>
-    </message>
-    <message>
-        <source>LISTEN channel: %1</source>
-        <translation>LISTEN-kanaal: %1</translation>
+        <source>%1: the file&apos;s value &apos;%2&apos; is outside %3..%4; the field shows the default.</source>
+        <translation>%1: de waarde &apos;%2&apos; in het bestand ligt buiten %3..%4; het veld toont de standaardwaarde.</translation>
     </message>
 </context>
 <context>

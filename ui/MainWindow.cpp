@@ -58,6 +58,30 @@ MainWindow::MainWindow(ConsoleBackend *backend, QString settingsPath, QStringLis
     setObjectName(QStringLiteral("mainWindow"));
     setDockOptions(AnimatedDocks | AllowNestedDocks | AllowTabbedDocks);
 
+    buildLayout();
+    buildMenus();
+    m_defaultState = saveState();
+    connectBackend();
+    connectPanels();
+
+    m_counters->setInterval(kCountersIntervalMs);
+    connect(m_counters, &QTimer::timeout, this, &MainWindow::refreshCounters);
+    m_counters->start();
+
+    QSettings settings;
+    resize(1360, 860);
+    restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+    restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+    m_logPanel->splitter()->restoreState(
+            settings.value(QStringLiteral("window/logSplitter")).toByteArray());
+    updateTitle();
+}
+
+MainWindow::~MainWindow() = default;
+
+// The status tool bar, the log in the middle and the docks around it.
+void MainWindow::buildLayout()
+{
     auto *statusBarTool = new QToolBar(tr("Server status"), this);
     statusBarTool->setObjectName(QStringLiteral("statusToolBar"));
     statusBarTool->setMovable(false);
@@ -81,11 +105,12 @@ MainWindow::MainWindow(ConsoleBackend *backend, QString settingsPath, QStringLis
     resizeDocks({m_roomsDock, m_broadcastDock}, {300, 340}, Qt::Horizontal);
     resizeDocks({m_connectionsDock}, {230}, Qt::Vertical);
     statusBar()->addPermanentWidget(m_stateLabel);
-    buildMenus();
-    m_defaultState = saveState();
+}
 
-    // The live picture: a snapshot starts the models over; batches follow.
-    connect(backend, &ConsoleBackend::snapshotReceived, this,
+// The live picture: a snapshot starts the models over; batches follow.
+void MainWindow::connectBackend()
+{
+    connect(m_backend, &ConsoleBackend::snapshotReceived, this,
             [this](const AdminFrameReader::Snapshot &s) {
                 m_connections->reset(s.connections);
                 m_rooms->reset(s.connections);
@@ -101,23 +126,29 @@ MainWindow::MainWindow(ConsoleBackend *backend, QString settingsPath, QStringLis
                     m_log->append(s.log);
                 }
             });
-    connect(backend, &ConsoleBackend::liveChanges, this, [this](const QList<LiveChange> &changes) {
+    connect(m_backend, &ConsoleBackend::liveChanges, this, [this](const QList<LiveChange> &changes) {
         m_connections->apply(changes);
         m_rooms->apply(changes);
     });
-    connect(backend, &ConsoleBackend::recordsReceived, this,
+    connect(m_backend, &ConsoleBackend::recordsReceived, this,
             [this](const QList<LogRecord> &records, quint64 dropped) {
                 m_log->append(records);
                 m_log->addDropped(dropped);
             });
-    connect(backend, &ConsoleBackend::stateChanged, this, [this] { updateTitle(); });
+    connect(m_backend, &ConsoleBackend::stateChanged, this, [this] { updateTitle(); });
+}
 
-    connect(m_status, &StatusPanel::startRequested, backend, &ConsoleBackend::start);
-    connect(m_status, &StatusPanel::stopRequested, backend, &ConsoleBackend::stop);
+// What the panels ask of each other and of the window.
+void MainWindow::connectPanels()
+{
+    connect(m_status, &StatusPanel::startRequested, m_backend, &ConsoleBackend::start);
+    connect(m_status, &StatusPanel::stopRequested, m_backend, &ConsoleBackend::stop);
     connect(m_connectionsPanel, &ConnectionsPanel::message, this, &MainWindow::showMessage);
     connect(m_logPanel, &LogPanel::message, this, &MainWindow::showMessage);
     connect(m_connectionsPanel, &ConnectionsPanel::sendEventRequested, this,
-            [this](const QString &id) { broadcastTo(int(ConsoleBackend::Target::Connection), id); });
+            [this](const QString &id) {
+                broadcastTo(int(ConsoleBackend::Target::Connection), id);
+            });
     connect(m_roomsPanel, &RoomsPanel::filterLogRequested, m_logPanel, &LogPanel::setRoomFilter);
     connect(m_roomsPanel, &RoomsPanel::broadcastRequested, this,
             [this](const QString &room) { broadcastTo(int(ConsoleBackend::Target::Room), room); });
@@ -131,26 +162,12 @@ MainWindow::MainWindow(ConsoleBackend *backend, QString settingsPath, QStringLis
                 if (delivered < 0)
                     showMessage(tr("Broadcast failed: %1").arg(error), true);
                 else
-                    showMessage(tr("Message %1 delivered to %n connection(s)", nullptr,
-                                   int(delivered))
-                                        .arg(id),
-                                false);
+                    showMessage(
+                            tr("Message %1 delivered to %n connection(s)", nullptr, int(delivered))
+                                    .arg(id),
+                            false);
             });
-
-    m_counters->setInterval(kCountersIntervalMs);
-    connect(m_counters, &QTimer::timeout, this, &MainWindow::refreshCounters);
-    m_counters->start();
-
-    QSettings settings;
-    resize(1360, 860);
-    restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
-    restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
-    m_logPanel->splitter()->restoreState(
-            settings.value(QStringLiteral("window/logSplitter")).toByteArray());
-    updateTitle();
 }
-
-MainWindow::~MainWindow() = default;
 
 void MainWindow::buildMenus()
 {
@@ -191,7 +208,8 @@ void MainWindow::buildMenus()
                 this, tr("About Switchboard"),
                 tr("<h3>Switchboard %1</h3><p>Databases push events over HTTP REST; browsers "
                    "receive them over WebSocket rooms.</p><p>This console shows %2.</p>")
-                        .arg(QStringLiteral(SWITCHBOARD_VERSION), m_backend->address().toHtmlEscaped()));
+                        .arg(QStringLiteral(SWITCHBOARD_VERSION),
+                             m_backend->address().toHtmlEscaped()));
     });
     help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
 }
@@ -209,7 +227,8 @@ void MainWindow::updateTitle()
 
 void MainWindow::showMessage(const QString &text, bool error)
 {
-    statusBar()->setStyleSheet(error ? QStringLiteral("QStatusBar { color: #c62828; }") : QString());
+    statusBar()->setStyleSheet(error ? QStringLiteral("QStatusBar { color: #c62828; }")
+                                     : QString());
     statusBar()->showMessage(text, error ? 15000 : 6000);
 }
 

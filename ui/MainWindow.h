@@ -30,8 +30,8 @@ class MainWindow final : public QMainWindow
 public:
     // `settingsPath` and `overriddenKeys` are for the settings dialog of a hosted server; the
     // handler given to setRestartHandler() applies saved settings (none when attached).
-    MainWindow(ConsoleBackend *backend, QString settingsPath = {},
-               QStringList overriddenKeys = {}, QWidget *parent = nullptr);
+    MainWindow(ConsoleBackend *backend, QString settingsPath = {}, QStringList overriddenKeys = {},
+               QWidget *parent = nullptr);
     ~MainWindow() override;
 
     ConnectionsModel *connectionsModel() const { return m_connections; }
@@ -54,7 +54,10 @@ protected:
     void closeEvent(QCloseEvent *event) override;
 
 private:
+    void buildLayout();
     void buildMenus();
+    void connectBackend();
+    void connectPanels();
     void showMessage(const QString &text, bool error);
     void updateTitle();
     void refreshCounters();

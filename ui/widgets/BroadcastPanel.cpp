@@ -82,23 +82,7 @@ BroadcastPanel::BroadcastPanel(ConsoleBackend *backend, RoomsModel *rooms,
     auto *repeat = new QPushButton(tr("Send again"), this);
     repeat->setObjectName(QStringLiteral("broadcastRepeat"));
 
-    auto *form = new QFormLayout;
-    form->addRow(tr("Target"), m_target);
-    form->addRow(tr("Name"), m_name);
-    form->addRow(tr("Event"), m_event);
-    auto *layout = new QVBoxLayout(this);
-    layout->setContentsMargins(6, 6, 6, 6);
-    layout->addLayout(form);
-    layout->addWidget(new QLabel(tr("Data (JSON)"), this));
-    layout->addWidget(m_data, 2);
-    layout->addWidget(m_validation);
-    auto *sendRow = new QHBoxLayout;
-    sendRow->addWidget(m_result, 1);
-    sendRow->addWidget(m_send);
-    layout->addLayout(sendRow);
-    layout->addWidget(new QLabel(tr("Recent sends"), this));
-    layout->addWidget(m_recent, 1);
-    layout->addWidget(repeat, 0, Qt::AlignRight);
+    layOut(repeat);
 
     connect(m_target, &QComboBox::currentIndexChanged, this, &BroadcastPanel::targetChanged);
     connect(m_name, &QLineEdit::textChanged, this, &BroadcastPanel::validate);
@@ -124,6 +108,28 @@ BroadcastPanel::BroadcastPanel(ConsoleBackend *backend, RoomsModel *rooms,
     }
     loadRecent();
     targetChanged();
+}
+
+// The form (target, name, event), the data, the send row and the recent sends.
+void BroadcastPanel::layOut(QPushButton *repeat)
+{
+    auto *form = new QFormLayout;
+    form->addRow(tr("Target"), m_target);
+    form->addRow(tr("Name"), m_name);
+    form->addRow(tr("Event"), m_event);
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(6, 6, 6, 6);
+    layout->addLayout(form);
+    layout->addWidget(new QLabel(tr("Data (JSON)"), this));
+    layout->addWidget(m_data, 2);
+    layout->addWidget(m_validation);
+    auto *sendRow = new QHBoxLayout;
+    sendRow->addWidget(m_result, 1);
+    sendRow->addWidget(m_send);
+    layout->addLayout(sendRow);
+    layout->addWidget(new QLabel(tr("Recent sends"), this));
+    layout->addWidget(m_recent, 1);
+    layout->addWidget(repeat, 0, Qt::AlignRight);
 }
 
 void BroadcastPanel::setTarget(ConsoleBackend::Target target, const QString &name)
@@ -271,30 +277,30 @@ void BroadcastPanel::send()
     m_send->setEnabled(false);
     m_result->setText(tr("Sending..."));
     QPointer<BroadcastPanel> self(this);
-    m_backend->emitEvent(recent.target, recent.name, recent.event, recent.data.trimmed().toUtf8(),
-                         [self, recent](const RestClient::Reply &reply) {
-                             if (!self)
-                                 return;
-                             self->m_sending = false;
-                             if (!reply.ok()) {
-                                 self->m_result->setText(tr("Not sent: %1").arg(reply.error));
-                                 self->m_result->setStyleSheet(
-                                         QStringLiteral("QLabel { color: #c62828; }"));
-                                 self->validate();
-                                 Q_EMIT self->sent(0, -1, reply.error);
-                                 return;
-                             }
-                             const QJsonObject answer = QJsonDocument::fromJson(reply.body).object();
-                             const quint64 id = quint64(answer.value(u"id").toDouble());
-                             const qint64 delivered = qint64(answer.value(u"delivered").toDouble());
-                             self->m_result->setText(tr("Delivered to %n connection(s) (message id %1).",
-                                                        nullptr, int(delivered))
-                                                             .arg(id));
-                             self->m_result->setStyleSheet(QStringLiteral("QLabel { color: #2e7d32; }"));
-                             self->addRecent(recent);
-                             self->validate();
-                             Q_EMIT self->sent(id, delivered, QString());
-                         });
+    m_backend->emitEvent(
+            recent.target, recent.name, recent.event, recent.data.trimmed().toUtf8(),
+            [self, recent](const RestClient::Reply &reply) {
+                if (!self)
+                    return;
+                self->m_sending = false;
+                if (!reply.ok()) {
+                    self->m_result->setText(tr("Not sent: %1").arg(reply.error));
+                    self->m_result->setStyleSheet(QStringLiteral("QLabel { color: #c62828; }"));
+                    self->validate();
+                    Q_EMIT self->sent(0, -1, reply.error);
+                    return;
+                }
+                const QJsonObject answer = QJsonDocument::fromJson(reply.body).object();
+                const quint64 id = quint64(answer.value(u"id").toDouble());
+                const qint64 delivered = qint64(answer.value(u"delivered").toDouble());
+                self->m_result->setText(tr("Delivered to %n connection(s) (message id %1).",
+                                           nullptr, int(delivered))
+                                                .arg(id));
+                self->m_result->setStyleSheet(QStringLiteral("QLabel { color: #2e7d32; }"));
+                self->addRecent(recent);
+                self->validate();
+                Q_EMIT self->sent(id, delivered, QString());
+            });
 }
 
 QString BroadcastPanel::recentLabel(const Recent &r)

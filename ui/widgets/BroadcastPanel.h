@@ -51,6 +51,7 @@ Q_SIGNALS:
     void sent(quint64 id, qint64 delivered, const QString &error);
 
 private:
+    void layOut(QPushButton *repeat);
     struct Recent
     {
         ConsoleBackend::Target target;

@@ -49,6 +49,33 @@ LogPanel::LogPanel(ConsoleBackend *backend, LogModel *model, QWidget *parent)
       m_follow(new QToolButton(this)),
       m_status(new QLabel(this))
 {
+    QHBoxLayout *bar = buildFilterBar();
+    buildRecordView();
+    m_detail->setObjectName(QStringLiteral("logDetail"));
+    m_detail->setReadOnly(true);
+    m_detail->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_detail->setPlaceholderText(tr("Select a record to see its data"));
+
+    m_splitter->addWidget(m_view);
+    m_splitter->addWidget(m_detail);
+    m_splitter->setStretchFactor(0, 3);
+    m_splitter->setStretchFactor(1, 1);
+    m_splitter->setObjectName(QStringLiteral("logSplitter"));
+
+    QVBoxLayout *layout = setUpPanelLayout(this, bar);
+    layout->addWidget(m_splitter, 1);
+    layout->addWidget(m_status);
+
+    connect(m_proxy, &QAbstractItemModel::rowsInserted, this, &LogPanel::rowsArrived);
+    connect(m_proxy, &QAbstractItemModel::modelReset, this, &LogPanel::rowsArrived);
+    connect(m_model, &LogModel::countsChanged, this, &LogPanel::updateStatus);
+    connect(m_model, &QAbstractItemModel::modelReset, this, [this] { m_reachedStart = false; });
+    updateStatus();
+}
+
+// The filters and the buttons above the records.
+QHBoxLayout *LogPanel::buildFilterBar()
+{
     const auto setupFilter = [this](QLineEdit *edit, const QString &name, const QString &hint) {
         setUpFilterField(edit, name, hint);
         connect(edit, &QLineEdit::textChanged, this, &LogPanel::filtersChanged);
@@ -95,10 +122,16 @@ LogPanel::LogPanel(ConsoleBackend *backend, LogModel *model, QWidget *parent)
     bar->addWidget(older);
     bar->addWidget(exportButton);
     bar->addWidget(clear);
+    return bar;
+}
 
+// The table of records: fixed row heights (no per-row measuring, whatever the number of
+// rows); scrolling to the top loads older history, scrolling away from the bottom stops
+// following.
+void LogPanel::buildRecordView()
+{
     setUpRecordTable(m_view, QStringLiteral("logView"), m_proxy,
                      QAbstractItemView::SingleSelection);
-    // Fixed row heights: no per-row measuring, whatever the number of rows.
     m_view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
     m_view->setColumnWidth(LogModel::Id, 56);
     m_view->setColumnWidth(LogModel::Time, 96);
@@ -110,7 +143,6 @@ LogPanel::LogPanel(ConsoleBackend *backend, LogModel *model, QWidget *parent)
     m_view->setColumnWidth(LogModel::Data, 300);
     connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &LogPanel::showDetail);
-    // Scrolling to the top loads older history; scrolling away from the bottom stops following.
     connect(m_view->verticalScrollBar(), &QScrollBar::actionTriggered, this, [this] {
         QScrollBar *scroll = m_view->verticalScrollBar();
         QTimer::singleShot(0, this, [this, scroll] {
@@ -119,27 +151,6 @@ LogPanel::LogPanel(ConsoleBackend *backend, LogModel *model, QWidget *parent)
                 loadOlder();
         });
     });
-
-    m_detail->setObjectName(QStringLiteral("logDetail"));
-    m_detail->setReadOnly(true);
-    m_detail->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
-    m_detail->setPlaceholderText(tr("Select a record to see its data"));
-
-    m_splitter->addWidget(m_view);
-    m_splitter->addWidget(m_detail);
-    m_splitter->setStretchFactor(0, 3);
-    m_splitter->setStretchFactor(1, 1);
-    m_splitter->setObjectName(QStringLiteral("logSplitter"));
-
-    QVBoxLayout *layout = setUpPanelLayout(this, bar);
-    layout->addWidget(m_splitter, 1);
-    layout->addWidget(m_status);
-
-    connect(m_proxy, &QAbstractItemModel::rowsInserted, this, &LogPanel::rowsArrived);
-    connect(m_proxy, &QAbstractItemModel::modelReset, this, &LogPanel::rowsArrived);
-    connect(m_model, &LogModel::countsChanged, this, &LogPanel::updateStatus);
-    connect(m_model, &QAbstractItemModel::modelReset, this, [this] { m_reachedStart = false; });
-    updateStatus();
 }
 
 void LogPanel::setRoomFilter(const QString &room)

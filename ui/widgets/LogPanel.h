@@ -4,6 +4,7 @@
 
 #include <QWidget>
 
+class QHBoxLayout;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
@@ -51,6 +52,8 @@ Q_SIGNALS:
     void message(const QString &text, bool error);
 
 private:
+    QHBoxLayout *buildFilterBar();
+    void buildRecordView();
     void filtersChanged();
     void rowsArrived();
     void showDetail();
