@@ -9,7 +9,7 @@ namespace sb {
 class MessageLog;
 struct TokenClaims;
 
-// A join with recovery (docs/API.md, "Recovery"): the events a page missed since `since`
+// A join with recovery (docs/API.md, "Recovery and history"): the events a page missed since `since`
 // come from memory first and, where memory falls short (an old `since`, a room not seen since
 // a restart), from the message log, joined under the hub lock so that no event is missed or
 // sent twice while emits race the join. The WebSocket side calls it; a Redis-backed history

@@ -22,7 +22,7 @@ class Histogram;
 struct LogQuery
 {
     // Default byte budget of one query (see MessageLog::recordBytes): about what the answer's
-    // body may hold before it is cut short (docs/API.md, "GET /api/log").
+    // body may hold before it is cut short (docs/API.md, "`GET /api/log`: message log").
     static constexpr qint64 kDefaultMaxBytes = 8 << 20;
 
     QString room;                    // records whose target is this room

@@ -728,7 +728,7 @@ void TestBodyDecoder::formOf131000FieldsIsRefused()
 
 void TestBodyDecoder::decodeJsonTextIsStrict()
 {
-    // Database notifications are read like JSON bodies (docs/API.md, "Database side").
+    // Database notifications are read like JSON bodies (docs/API.md, "The payload").
     QString why;
     QVERIFY(BodyDecoder::decodeJsonText(R"({"room":"r","data":"\n"})"_ba, u"the payload"_s, &why));
     QVERIFY(!BodyDecoder::decodeJsonText("{\"room\":\"r\",\"data\":\"\n\"}"_ba, u"the payload"_s,
