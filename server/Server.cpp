@@ -60,9 +60,7 @@ bool Server::openLog(const ServerConfig &config, QString *error)
     }
     m_log = std::make_unique<MessageLog>(*database, config.logRetentionDays, config.logMaxRows);
     m_log->setWriteHistogram(m_metrics->logWriteSeconds());
-    why = m_log->open();
-    if (!why.isEmpty()) {
-        *error = why;
+    if (!m_log->open(error)) {
         m_log.reset();
         return false;
     }

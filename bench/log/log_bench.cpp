@@ -93,8 +93,7 @@ std::optional<Round> runRound(const QString &setting, qint64 records, int dataBy
     if (db->driver == u"QPSQL" && !emptyPostgresql(*db))
         return std::nullopt;
     MessageLog log(*db, 30, 100'000'000);
-    error = log.open();
-    if (!error.isEmpty()) {
+    if (!log.open(&error)) {
         std::fprintf(stderr, "sb-log-bench: %s\n", qPrintable(error));
         return std::nullopt;
     }

@@ -46,27 +46,32 @@ MessageLog::~MessageLog()
     close();
 }
 
-QString MessageLog::open()
+bool MessageLog::open(QString *errorOut)
 {
-    const auto failed = [this](const QString &why) {
-        return QStringLiteral("log_database %1: %2").arg(m_database.describe(), why);
-    };
     QString error;
-    if (!prepareLogFile(m_database, &error))
-        return error;
+    const auto failed = [this, errorOut, &error] {
+        if (errorOut)
+            *errorOut = QStringLiteral("log_database %1: %2").arg(m_database.describe(), error);
+        return false;
+    };
+    if (!prepareLogFile(m_database, &error)) {
+        if (errorOut)
+            *errorOut = error;
+        return false;
+    }
     if (!createLogSchema(m_database, this, &error))
-        return failed(error);
+        return failed();
     LogWriter::Settings settings{m_database,      this,
                                  m_retentionDays, m_maxRows,
                                  m_writeSeconds,  [this](quint64 upTo) { Q_EMIT committed(upTo); }};
     quint64 unreadableUpTo = 0;
     if (!replayJournal(settings, m_state, &unreadableUpTo, &error))
-        return failed(error);
+        return failed();
     m_journalLastId = qMax(m_journalLastId, unreadableUpTo);
     // The highest id after the replay: ids go on from there.
     const std::optional<LogBounds> bounds = readLogBounds(m_database, this, &error);
     if (!bounds)
-        return failed(error);
+        return failed();
     if (bounds->prunedUpTo)
         m_state.prunedUpTo.store(*bounds->prunedUpTo);
     m_lastIdAtOpen = qMax(bounds->lastId, m_journalLastId);
@@ -96,9 +101,9 @@ QString MessageLog::open()
             Qt::BlockingQueuedConnection);
     if (!started) {
         close();
-        return failed(error);
+        return failed();
     }
-    return {};
+    return true;
 }
 
 void MessageLog::close()

@@ -66,8 +66,8 @@ public:
     ~MessageLog() override;
 
     // Opens the database, creates the schema, reads the highest id and starts the writer.
-    // Returns an error text (empty on success).
-    QString open();
+    // False with *error (which names log_database) when it cannot.
+    bool open(QString *error);
     // Writes what is queued, stops the writer. Called by the destructor too.
     void close();
 

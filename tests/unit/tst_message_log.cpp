@@ -289,8 +289,8 @@ std::unique_ptr<MessageLog> TestMessageLog::openLog(qint64 retentionDays, qint64
     if (!db)
         return nullptr;
     auto log = std::make_unique<MessageLog>(*db, retentionDays, maxRows);
-    const QString error = log->open();
-    if (!error.isEmpty()) {
+    QString error;
+    if (!log->open(&error)) {
         qWarning("%s", qPrintable(error));
         return nullptr;
     }
@@ -1018,7 +1018,7 @@ void TestMessageLog::databaseThatIsNotAFileIsLeftAlone()
     const auto db = LogDatabase::parse(fifo, m_dir->path(), &error);
     QVERIFY2(db, qPrintable(error));
     MessageLog log(*db, 30, 1000);
-    error = log.open();
+    QVERIFY(!log.open(&error));
     QVERIFY2(error.contains(u"not a regular file"), qPrintable(error));
     struct stat st = {};
     QCOMPARE(::stat(name.constData(), &st), 0);
@@ -1039,7 +1039,7 @@ static int appendAndWait(int argc, char *argv[])
     if (!db)
         return 3;
     MessageLog log(*db, 30, 1'000'000);
-    if (!log.open().isEmpty())
+    if (!log.open(nullptr))
         return 4;
     std::printf("open\n");
     std::fflush(stdout);
