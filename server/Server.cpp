@@ -201,7 +201,7 @@ bool Server::start(QString *error)
                 stats->setParent(http);
                 admin = new AdminStream(context, stats, http);
                 http->setAdminUpgrade([admin](QWebSocket *socket) { admin->addObserver(socket); });
-                listenError = http->listen();
+                http->listen(&listenError); // false with the reason in listenError
                 port = http->port();
             },
             Qt::BlockingQueuedConnection);

@@ -20,7 +20,7 @@ class HttpLimits;
 class Metrics;
 struct ServerConfig;
 
-// The request-head guard of DESIGN.md, one per HTTP socket, in front of Qt 6.4's request
+// The request-head guard (docs/API.md, "Errors"), one per HTTP socket, in front of Qt 6.4's request
 // parser (which buffers whole bodies, never answers Expect: 100-continue and ignores
 // HTTP/1.0 and Connection: close). It looks at the bytes before the parser reads them, finds
 // where each request ends (Content-Length or chunk sizes), and:
