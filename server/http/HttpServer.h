@@ -90,9 +90,6 @@ private:
     bool handleUpgrade(const QHttpServerRequest &request, QTcpSocket *socket, bool http10);
     void takeWebSockets();
     void write(QTcpSocket *socket, const HttpReply &reply, bool close, bool headOnly = false);
-    // Keyless compatibility calls: the browser checks of docs/SECURITY.md (Origin,
-    // Sec-Fetch-Site, Host). Returns the refusal, or empty when the call may go on.
-    QString keylessRefusal(const HttpCall &call) const;
     const ServerContext *m_context;
     HeldAnswers m_held;
     Upgrades m_upgrades;
