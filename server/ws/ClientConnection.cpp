@@ -30,19 +30,24 @@ constexpr qint64 kReadSlack = 64 * 1024;
 // What a closing connection may still read before the kernel holds the rest.
 constexpr qint64 kClosingReadBuffer = 4096;
 
-// since: a non-negative integer id, as JSON number or decimal text.
-std::optional<quint64> parseSince(const QByteArray &text, bool *ok)
+// since: a non-negative integer id, as JSON number or decimal text; absent or null: none.
+bool parseSince(const QByteArray &text, std::optional<quint64> *since, QString *error)
 {
-    *ok = true;
+    since->reset();
     if (text.isNull() || text == "null")
-        return std::nullopt;
+        return true;
     QByteArray t = text;
     if (t.startsWith('"') && t.endsWith('"') && t.size() >= 2)
         t = t.mid(1, t.size() - 2);
-    const quint64 v = t.toULongLong(ok);
-    if (!*ok)
-        return std::nullopt;
-    return v;
+    bool ok = false;
+    const quint64 v = t.toULongLong(&ok);
+    if (!ok) {
+        if (error)
+            *error = QStringLiteral("since must be a non-negative integer message id");
+        return false;
+    }
+    *since = v;
+    return true;
 }
 
 } // namespace
@@ -310,11 +315,10 @@ void ClientConnection::handleText(const QString &message)
 void ClientConnection::handleJoin(const QByteArray &token, const QByteArray &sinceText,
                                   const QByteArray &ref)
 {
-    bool sinceOk = true;
-    const std::optional<quint64> since = parseSince(sinceText, &sinceOk);
-    if (!sinceOk) {
-        sendError("bad_request", QStringLiteral("since must be a non-negative integer message id"),
-                  ref);
+    std::optional<quint64> since;
+    QString sinceError;
+    if (!parseSince(sinceText, &since, &sinceError)) {
+        sendError("bad_request", sinceError, ref);
         return;
     }
     const ServerContext *ctx = m_shard->context();
