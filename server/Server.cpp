@@ -125,11 +125,9 @@ bool Server::start(QString *error)
     if (!createCore(error))
         return false;
     startShards();
-    QString listenError;
-    startHttp(&listenError);
-    m_running = true;
-    if (!listenError.isEmpty()) {
-        *error = listenError;
+    const bool listening = startHttp(error);
+    m_running = true; // from here stop() takes down what was started
+    if (!listening) {
         stop(0);
         return false;
     }
@@ -200,7 +198,7 @@ void Server::startShards()
 // The HTTP thread: the listener, the stats sampler and the admin stream, created on that
 // thread (QAbstractHttpServer holds its QWebSocketServer as a member, which moveToThread()
 // would leave behind); then the hub's observers and the log's commits are wired to them.
-void Server::startHttp(QString *listenError)
+bool Server::startHttp(QString *listenError)
 {
     m_httpThread = new QThread(this);
     m_httpThread->setObjectName(QStringLiteral("switchboard-http"));
@@ -208,13 +206,14 @@ void Server::startHttp(QString *listenError)
     auto *anchor = new QObject;
     anchor->moveToThread(m_httpThread);
     quint16 port = 0;
+    bool listening = false;
     HttpServer *http = nullptr;
     AdminStream *admin = nullptr;
     ClientAcceptor *clients = m_clientAcceptor.get();
     ServerContext *context = &m_context;
     QMetaObject::invokeMethod(
             anchor,
-            [&http, &admin, listenError, &port, clients, context] {
+            [&http, &admin, &listening, listenError, &port, clients, context] {
                 auto *stats = new StatsSampler(context->hub, context->startedMs);
                 HttpServer::Upgrades upgrades;
                 upgrades.client = [clients](QWebSocket *socket, QTcpSocket *tcp,
@@ -225,7 +224,7 @@ void Server::startHttp(QString *listenError)
                 stats->setParent(http);
                 admin = new AdminStream(context, stats, http);
                 http->setAdminUpgrade([admin](QWebSocket *socket) { admin->addObserver(socket); });
-                *listenError = http->listen();
+                listening = http->listen(listenError);
                 port = http->port();
             },
             Qt::BlockingQueuedConnection);
@@ -245,6 +244,7 @@ void Server::startHttp(QString *listenError)
     m_hub->setEventObserver([admin](const HubEvent &event) { admin->hubEvent(event); });
     if (m_log)
         connect(m_log.get(), &MessageLog::committed, m_http, &HttpServer::logCommitted);
+    return listening;
 }
 
 bool Server::addAdminFeed(const std::shared_ptr<AdminFeed> &feed)

@@ -28,8 +28,10 @@ class RevocationList;
 class TokenService;
 
 // The whole server, shared by the daemon and the console: the hub, the I/O shards on their
-// threads, and the HTTP listener on its own thread. The object itself lives on the thread
-// that creates it; start() and stop() block until the threads have done their part.
+// threads (switchboard-io-N), the HTTP listener on its own thread (switchboard-http), the
+// message log's writer (switchboard-log, when the log is on) and the PostgreSQL listener
+// (switchboard-pg-listen, with pg_listen). The object itself lives on the thread that
+// creates it; start() and stop() block until the threads have done their part.
 class Server final : public QObject
 {
     Q_OBJECT
@@ -60,7 +62,7 @@ private:
     bool createCore(QString *error);
     bool openLog(const ServerConfig &config, QString *error);
     void startShards();
-    void startHttp(QString *listenError);
+    bool startHttp(QString *listenError);
     bool startPgListener(const ServerConfig &config, QString *error);
     void stopPgListener();
     ServerContext m_context;

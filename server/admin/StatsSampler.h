@@ -12,8 +12,8 @@ namespace sb {
 class Hub;
 
 // Samples the hub's counters once a second to give per-second rates, and renders the
-// /api/stats object (also the admin stream's stats frame). Lives on the HTTP thread; rates()
-// and json() may be read from any thread.
+// /api/stats object (also the admin stream's stats frame). Lives on the HTTP thread;
+// inPerSecond(), outPerSecond() and json() may be read from any thread.
 class StatsSampler final : public QObject
 {
     Q_OBJECT

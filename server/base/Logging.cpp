@@ -11,7 +11,6 @@ namespace sb {
 Q_LOGGING_CATEGORY(lcServer, "switchboard.server", QtInfoMsg)
 Q_LOGGING_CATEGORY(lcHttp, "switchboard.http", QtInfoMsg)
 Q_LOGGING_CATEGORY(lcWs, "switchboard.ws", QtInfoMsg)
-Q_LOGGING_CATEGORY(lcHub, "switchboard.hub", QtInfoMsg)
 Q_LOGGING_CATEGORY(lcConfig, "switchboard.config", QtInfoMsg)
 Q_LOGGING_CATEGORY(lcLog, "switchboard.log", QtInfoMsg)
 

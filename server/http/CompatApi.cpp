@@ -134,10 +134,7 @@ HttpReply CompatApi::pushLegacy(const HttpCall &call) const
 
 HttpReply CompatApi::socketRegister(const HttpCall &call) const
 {
-    HttpReply error;
-    const auto body = decodeRequestBody(call.request, &error);
-    if (!body)
-        return error;
+    const DecodedBody *body = call.body; // decoded by the router (Body::Fields)
     FieldReader f(*body);
     const QString room = f.name(u"room", names::kRoomMax);
     const QString session = f.name(u"sessionId", names::kSessionMax);
@@ -155,10 +152,7 @@ HttpReply CompatApi::socketRegister(const HttpCall &call) const
 
 HttpReply CompatApi::socketEmitRoom(const HttpCall &call) const
 {
-    HttpReply error;
-    const auto body = decodeRequestBody(call.request, &error);
-    if (!body)
-        return error;
+    const DecodedBody *body = call.body; // decoded by the router (Body::Fields)
     CommandError why;
     std::optional<EmitRequest> request = EmitService::read(*body, EmitTarget::Room, u"room", &why);
     if (!request)
@@ -168,10 +162,7 @@ HttpReply CompatApi::socketEmitRoom(const HttpCall &call) const
 
 HttpReply CompatApi::socketEmitUser(const HttpCall &call) const
 {
-    HttpReply error;
-    const auto body = decodeRequestBody(call.request, &error);
-    if (!body)
-        return error;
+    const DecodedBody *body = call.body; // decoded by the router (Body::Fields)
     CommandError why;
     std::optional<EmitRequest> request =
             EmitService::read(*body, EmitTarget::User, u"username", &why);

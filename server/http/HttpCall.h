@@ -11,6 +11,8 @@ class QTcpSocket;
 
 namespace sb {
 
+class DecodedBody;
+
 // Qt joins repeated header fields with ", ". A field a caller sent twice with the same value
 // (some database clients duplicate headers) is read as that one value.
 inline QByteArray singleHeaderValue(const QByteArray &value)
@@ -34,6 +36,8 @@ struct HttpCall
     QStringList segments; // decoded path segments: /api/rooms/a%2Fb -> api, rooms, a/b
     QHostAddress peer;
     QString remote; // address:port
+    // The decoded body, for the routes that take one (HttpServer::addRoutes); else null.
+    const DecodedBody *body = nullptr;
 };
 
 } // namespace sb

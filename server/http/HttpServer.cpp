@@ -3,17 +3,15 @@
 #include "admin/StatsSampler.h"
 #include "base/Logging.h"
 #include "context/ServerContext.h"
+#include "http/KeylessCheck.h"
 #include "http/ListenServers.h"
+#include "http/RequestBody.h"
 #include "http/RequestGuard.h"
 #include "http/RequestKey.h"
+#include "http/TlsConfig.h"
 #include "hub/Hub.h"
 #include "metrics/Metrics.h"
-#include "net/LingeringClose.h"
-#include "store/MessageLog.h"
 
-#include <QFile>
-#include <QHostInfo>
-#include <QSslKey>
 #include <QTcpSocket>
 #include <QWebSocket>
 
@@ -62,6 +60,7 @@ HttpServer::HttpServer(const ServerContext *context, const StatsSampler *stats, 
                        QObject *parent)
     : QAbstractHttpServer(parent),
       m_context(context),
+      m_held(this, context),
       m_upgrades(std::move(upgrades)),
       m_rest(context, stats),
       m_compat(context, &m_rest)
@@ -72,49 +71,30 @@ HttpServer::HttpServer(const ServerContext *context, const StatsSampler *stats, 
 
 HttpServer::~HttpServer() = default;
 
-QString HttpServer::listen()
+bool HttpServer::listen(QString *error)
 {
     const ServerConfig &config = m_context->config;
     QTcpServer *server = nullptr;
     if (config.tlsEnabled()) {
-        QFile certFile(config.tlsCert);
-        if (!certFile.open(QIODevice::ReadOnly))
-            return QStringLiteral("cannot read tls_cert %1: %2")
-                    .arg(config.tlsCert, certFile.errorString());
-        const QList<QSslCertificate> chain =
-                QSslCertificate::fromData(certFile.readAll(), QSsl::Pem);
-        if (chain.isEmpty())
-            return QStringLiteral("tls_cert %1 holds no PEM certificate").arg(config.tlsCert);
-        QFile keyFile(config.tlsKey);
-        if (!keyFile.open(QIODevice::ReadOnly))
-            return QStringLiteral("cannot read tls_key %1: %2")
-                    .arg(config.tlsKey, keyFile.errorString());
-        const QByteArray keyPem = keyFile.readAll();
-        QSslKey key(keyPem, QSsl::Rsa, QSsl::Pem);
-        if (key.isNull())
-            key = QSslKey(keyPem, QSsl::Ec, QSsl::Pem);
-        if (key.isNull())
-            return QStringLiteral("tls_key %1 holds no PEM RSA or EC private key (unencrypted)")
-                    .arg(config.tlsKey);
-        QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
-        ssl.setLocalCertificateChain(chain);
-        ssl.setPrivateKey(key);
-        ssl.setPeerVerifyMode(QSslSocket::VerifyNone);
+        const std::optional<QSslConfiguration> ssl = loadTlsConfiguration(config, error);
+        if (!ssl)
+            return false;
         auto *sslServer = new GuardedSslServer(&config, this, m_context->metrics);
-        sslServer->setSslConfiguration(ssl);
+        sslServer->setSslConfiguration(*ssl);
         server = sslServer;
     } else {
         server = new GuardedTcpServer(&config, this, m_context->metrics);
     }
     if (!server->listen(config.listenAddress, config.listenPort)) {
-        const QString why =
-                QStringLiteral("cannot listen on %1: %2").arg(config.listen, server->errorString());
+        if (error)
+            *error = QStringLiteral("cannot listen on %1: %2")
+                             .arg(config.listen, server->errorString());
         delete server;
-        return why;
+        return false;
     }
     m_listener = server;
     bind(server);
-    return {};
+    return true;
 }
 
 quint16 HttpServer::port() const
@@ -129,10 +109,10 @@ void HttpServer::closeListeners()
 }
 
 void HttpServer::addRoute(const QString &path, QHttpServerRequest::Methods methods, Auth auth,
-                          Handler handler)
+                          Body body, Handler handler)
 {
-    m_routes.append(Route{path.split(u'/', Qt::SkipEmptyParts), methods, auth, std::move(handler),
-                          m_context->metrics->addRoute(path)});
+    m_routes.append(Route{path.split(u'/', Qt::SkipEmptyParts), methods, auth, body,
+                          std::move(handler), m_context->metrics->addRoute(path)});
 }
 
 void HttpServer::addRoutes()
@@ -141,86 +121,97 @@ void HttpServer::addRoutes()
     const QHttpServerRequest::Methods Post(Method::Post);
     const QHttpServerRequest::Methods Put(Method::Put);
     const QHttpServerRequest::Methods Delete(Method::Delete);
+    const Body NoBody = Body::None;
+    const Body Fields = Body::Fields; // decoded by dispatch(), handed over in HttpCall::body
     RestApi *rest = &m_rest;
     CompatApi *compat = &m_compat;
 
-    addRoute(QStringLiteral("/api/health"), Get, Auth::None,
+    addRoute(QStringLiteral("/api/health"), Get, Auth::None, NoBody,
              [rest](const HttpCall &c, const QStringList &) { return rest->health(c); });
-    addRoute(QStringLiteral("/api/stats"), Get, Auth::ApiKey,
+    addRoute(QStringLiteral("/api/stats"), Get, Auth::ApiKey, NoBody,
              [rest](const HttpCall &c, const QStringList &) { return rest->stats(c); });
-    addRoute(QStringLiteral("/api/register"), Post, Auth::ApiKey,
+    addRoute(QStringLiteral("/api/register"), Post, Auth::ApiKey, Fields,
              [rest](const HttpCall &c, const QStringList &) { return rest->registerToken(c); });
-    addRoute(QStringLiteral("/api/unregister"), Post, Auth::ApiKey,
+    addRoute(QStringLiteral("/api/unregister"), Post, Auth::ApiKey, Fields,
              [rest](const HttpCall &c, const QStringList &) { return rest->unregister(c); });
     for (const char *target : {"room", "user", "all", "connection"}) {
         const QString t = QString::fromLatin1(target);
-        addRoute(QStringLiteral("/api/emit/") + t, Post, Auth::ApiKey,
+        addRoute(QStringLiteral("/api/emit/") + t, Post, Auth::ApiKey, Fields,
                  [rest, t](const HttpCall &c, const QStringList &) { return rest->emitTo(c, t); });
     }
-    addRoute(QStringLiteral("/api/connections"), Get, Auth::ApiKey,
+    addRoute(QStringLiteral("/api/connections"), Get, Auth::ApiKey, NoBody,
              [rest](const HttpCall &c, const QStringList &) { return rest->listConnections(c); });
-    addRoute(QStringLiteral("/api/connections/*"), Get, Auth::ApiKey,
+    addRoute(QStringLiteral("/api/connections/*"), Get, Auth::ApiKey, NoBody,
              [rest](const HttpCall &c, const QStringList &a) {
                  return rest->getConnection(c, a[0]);
              });
-    addRoute(QStringLiteral("/api/connections/*"), Delete, Auth::ApiKey,
+    addRoute(QStringLiteral("/api/connections/*"), Delete, Auth::ApiKey, NoBody,
              [rest](const HttpCall &c, const QStringList &a) {
                  return rest->deleteConnection(c, a[0]);
              });
-    addRoute(QStringLiteral("/api/connections/*/send"), Post, Auth::ApiKey,
+    addRoute(QStringLiteral("/api/connections/*/send"), Post, Auth::ApiKey, Fields,
              [rest](const HttpCall &c, const QStringList &a) {
                  return rest->sendToConnection(c, a[0]);
              });
-    addRoute(QStringLiteral("/api/log"), Get, Auth::ApiKey,
+    addRoute(QStringLiteral("/api/log"), Get, Auth::ApiKey, NoBody,
              [this](const HttpCall &call, const QStringList &) { return m_rest.log(call); });
-    addRoute(QStringLiteral("/api/rooms"), Get, Auth::ApiKey,
+    addRoute(QStringLiteral("/api/rooms"), Get, Auth::ApiKey, NoBody,
              [rest](const HttpCall &c, const QStringList &) { return rest->listRooms(c); });
-    addRoute(QStringLiteral("/api/rooms/*"), Get, Auth::ApiKey,
+    addRoute(QStringLiteral("/api/rooms/*"), Get, Auth::ApiKey, NoBody,
              [rest](const HttpCall &c, const QStringList &a) { return rest->getRoom(c, a[0]); });
-    addRoute(QStringLiteral("/metrics"), Get, Auth::ApiKey,
+    addRoute(QStringLiteral("/metrics"), Get, Auth::ApiKey, NoBody,
              [rest](const HttpCall &c, const QStringList &) { return rest->metrics(c); });
 
-    // Drop-in routes of the seed bridges.
-    addRoute(QStringLiteral("/api/broadcast"), Post, Auth::Compat,
+    // Drop-in routes of the seed bridges. /api/broadcast answers a body it cannot decode in
+    // its own shape ({"ok":false}) and POST / reads text, not fields: both decode themselves.
+    addRoute(QStringLiteral("/api/broadcast"), Post, Auth::Compat, NoBody,
              [compat](const HttpCall &c, const QStringList &) { return compat->broadcast(c); });
-    addRoute(QStringLiteral("/"), Post, Auth::Compat,
+    addRoute(QStringLiteral("/"), Post, Auth::Compat, NoBody,
              [compat](const HttpCall &c, const QStringList &) { return compat->pushLegacy(c); });
     // Pages and scripts (docs/API.md, "Pages and the browser client"): no key needed.
     const StaticFiles *files = &m_static;
     for (const char *path : {"/", "/switchboard.js", "/switchboard.mjs", "/switchboard.d.ts"}) {
         const QString p = QString::fromLatin1(path);
-        addRoute(p, Get, Auth::None, [files, p](const HttpCall &c, const QStringList &) {
+        addRoute(p, Get, Auth::None, NoBody, [files, p](const HttpCall &c, const QStringList &) {
             return files->get(c.request, p);
         });
     }
-    addRoute(QStringLiteral("/examples"), Get, Auth::None,
+    addRoute(QStringLiteral("/examples"), Get, Auth::None, NoBody,
              [files](const HttpCall &c, const QStringList &) {
                  return files->get(c.request, QStringLiteral("/examples/"));
              });
     for (const char *folder : {"examples", "assets"}) {
         const QString prefix = u'/' + QString::fromLatin1(folder) + u'/';
-        addRoute(prefix + u'*', Get, Auth::None,
+        addRoute(prefix + u'*', Get, Auth::None, NoBody,
                  [files, prefix](const HttpCall &c, const QStringList &a) {
                      return files->get(c.request, prefix + a[0]);
                  });
     }
     addRoute(
-            QStringLiteral("/socket"), Post, Auth::Compat,
+            QStringLiteral("/socket"), Post, Auth::Compat, Fields,
             [compat](const HttpCall &c, const QStringList &) { return compat->socketRegister(c); });
     addRoute(
-            QStringLiteral("/socket/room"), Put, Auth::Compat,
+            QStringLiteral("/socket/room"), Put, Auth::Compat, Fields,
             [compat](const HttpCall &c, const QStringList &) { return compat->socketEmitRoom(c); });
     addRoute(
-            QStringLiteral("/socket/user"), Put, Auth::Compat,
+            QStringLiteral("/socket/user"), Put, Auth::Compat, Fields,
             [compat](const HttpCall &c, const QStringList &) { return compat->socketEmitUser(c); });
 }
 
-HttpReply HttpServer::dispatch(const HttpCall &call)
+namespace {
+
+bool isBroadcast(const HttpCall &call)
+{
+    return call.segments == QStringList{QStringLiteral("api"), QStringLiteral("broadcast")};
+}
+
+} // namespace
+
+const HttpServer::Route *HttpServer::match(const HttpCall &call, QStringList *args,
+                                           HttpReply *refusal)
 {
     const Method method = call.request.method();
-    const Route *match = nullptr;
     QHttpServerRequest::Methods allowed;
-    QStringList args;
     for (const Route &route : std::as_const(m_routes)) {
         if (route.pattern.size() != call.segments.size())
             continue;
@@ -238,117 +229,75 @@ HttpReply HttpServer::dispatch(const HttpCall &call)
             m_metricsRoute = route.metricsRoute; // the first route of this path
         allowed |= route.methods;
         if (route.methods.testFlag(method)) {
-            match = &route;
-            args = captured;
-            break;
+            *args = captured;
+            return &route;
         }
     }
-    const bool broadcast =
-            call.segments == QStringList{QStringLiteral("api"), QStringLiteral("broadcast")};
-    if (!match) {
-        if (!allowed) {
-            return HttpReply::error(
-                    404, u"not_found",
-                    QStringLiteral("no route for %1")
-                            .arg(call.request.url().path(QUrl::FullyEncoded).left(200)));
-        }
-        HttpReply reply = broadcast
-                ? CompatApi::okFalse(405, QStringLiteral("method not allowed; use POST"))
-                : HttpReply::error(405, u"method_not_allowed",
-                                   QStringLiteral("method not allowed here; allowed: %1")
-                                           .arg(QString::fromLatin1(allowHeader(allowed))));
-        reply.headers.append({QByteArrayLiteral("Allow"), allowHeader(allowed)});
-        return reply;
+    if (!allowed) {
+        *refusal = HttpReply::error(
+                404, u"not_found",
+                QStringLiteral("no route for %1")
+                        .arg(call.request.url().path(QUrl::FullyEncoded).left(200)));
+        return nullptr;
     }
-    if (match->auth != Auth::None) {
-        const bool keyOk = m_context->apiKey.isConfigured()
-                && requestHasApiKey(m_context->apiKey, call.request);
-        const bool keyless = !keyOk
-                && (m_context->config.insecure
-                    || (match->auth == Auth::Compat && m_context->config.isTrusted(call.peer)));
-        if (keyless) {
-            // Let in without a key: only when no browser page can have sent it.
-            if (const QString why = keylessRefusal(call); !why.isEmpty()) {
-                qCInfo(lcHttp).noquote() << "keyless call refused from" << call.remote << why;
-                return broadcast ? CompatApi::okFalse(403, why)
-                                 : HttpReply::error(403, u"forbidden", why);
-            }
-        } else if (!keyOk) {
-            const QString message = QStringLiteral("missing or wrong API key: send X-API-Key, "
-                                                   "Authorization: Bearer, or Basic with "
-                                                   "the key as password");
-            HttpReply reply = broadcast ? CompatApi::okFalse(401, message)
-                                        : HttpReply::error(401, u"unauthorized", message);
-            reply.headers.append({QByteArrayLiteral("WWW-Authenticate"),
-                                  QByteArrayLiteral(R"(Basic realm="switchboard")")});
-            return reply;
-        }
-    }
-    return match->handler(call, args);
+    *refusal = isBroadcast(call)
+            ? CompatApi::okFalse(405, QStringLiteral("method not allowed; use POST"))
+            : HttpReply::error(405, u"method_not_allowed",
+                               QStringLiteral("method not allowed here; allowed: %1")
+                                       .arg(QString::fromLatin1(allowHeader(allowed))));
+    refusal->headers.append({QByteArrayLiteral("Allow"), allowHeader(allowed)});
+    return nullptr;
 }
 
-// A call without the API key is let in from trusted_networks (or with --insecure) because a
-// database on that network cannot send one. A web page that the browser of someone on that
-// network opens could send the same call (a form post needs no CORS preflight), or reach the
-// server through a name it controls (DNS rebinding). Browsers tell: they send Origin with
-// every cross-site POST and PUT, Sec-Fetch-Site on every request, and the Host the page
-// asked for. Database callers (UTL_HTTP, APEX_WEB_SERVICE, curl, libpq-side code) send no
-// Origin and no Sec-Fetch-Site, and a Host naming this server.
-QString HttpServer::keylessRefusal(const HttpCall &call) const
+std::optional<HttpReply> HttpServer::authRefusal(const Route &route, const HttpCall &call) const
 {
-    const ServerConfig &config = m_context->config;
-    const QString origin = QString::fromUtf8(call.request.value(QByteArrayLiteral("origin")));
-    // A page this server served itself (the landing page's demo) is same-origin: its Origin
-    // names the Host it was loaded from, which the Host check below then vouches for.
-    const QUrl originUrl(origin);
-    const QString hostHeader =
-            QString::fromLatin1(call.request.value(QByteArrayLiteral("host")).trimmed().toLower());
-    const bool sameOrigin = originUrl.isValid() && !originUrl.host().isEmpty()
-            && originUrl.authority().toLower() == hostHeader;
-    if (!origin.isEmpty() && !sameOrigin
-        && (config.allowedOrigins.isEmpty() || !config.isOriginAllowed(origin)))
-        return QStringLiteral("a request without the API key may not come from a web page: "
-                              "Origin %1 is not in allowed_origins")
-                .arg(origin.left(200));
-    const QByteArray site = call.request.value(QByteArrayLiteral("sec-fetch-site")).toLower();
-    if (site == "cross-site")
-        return QStringLiteral("a request without the API key may not come from a web page of "
-                              "another site (Sec-Fetch-Site: cross-site)");
-    QByteArray host = call.request.value(QByteArrayLiteral("host")).trimmed().toLower();
-    if (host.isEmpty())
-        return {}; // HTTP/1.0 callers may send none; a browser always does
-    // Drop the port: "[::1]:8080" -> "::1", "name:8080" -> "name".
-    if (host.startsWith('[')) {
-        const qsizetype close = host.indexOf(']');
-        host = close > 0 ? host.mid(1, close - 1) : host;
-    } else if (host.count(':') == 1) {
-        host = host.left(host.indexOf(':'));
+    if (route.auth == Auth::None)
+        return std::nullopt;
+    const bool keyOk =
+            m_context->apiKey.isConfigured() && requestHasApiKey(m_context->apiKey, call.request);
+    const bool keyless = !keyOk
+            && (m_context->config.insecure
+                || (route.auth == Auth::Compat && m_context->config.isTrusted(call.peer)));
+    if (keyless) {
+        // Let in without a key: only when no browser page can have sent it.
+        const QString why = keylessRefusal(m_context->config, call);
+        if (why.isEmpty())
+            return std::nullopt;
+        qCInfo(lcHttp).noquote() << "keyless call refused from" << call.remote << why;
+        return isBroadcast(call) ? CompatApi::okFalse(403, why)
+                                 : HttpReply::error(403, u"forbidden", why);
     }
-    if (host.endsWith('.'))
-        host.chop(1);
-    const QString name = QString::fromLatin1(host);
-    if (config.allowedHosts.contains(name) || name == u"localhost" || name.endsWith(u".localhost"))
-        return {};
-    const QHostAddress address(name);
-    if (!address.isNull()) {
-        // An address: this server's own (loopback, the listen address, any local one).
-        if (address.isLoopback() || address == config.listenAddress
-            || config.listenAddress == QHostAddress::Any
-            || config.listenAddress == QHostAddress::AnyIPv4
-            || config.listenAddress == QHostAddress::AnyIPv6)
-            return {};
-        if (call.socket && address == call.socket->localAddress())
-            return {};
-    } else {
-        static const QString machine = QHostInfo::localHostName().toLower();
-        static const QString domain = QHostInfo::localDomainName().toLower();
-        if (name == machine || (!domain.isEmpty() && name == machine + u'.' + domain))
-            return {};
-    }
-    return QStringLiteral("a request without the API key must name this server in Host (the "
-                          "listen address, localhost, the machine's name or allowed_hosts), "
-                          "not %1")
-            .arg(name.left(200));
+    if (keyOk)
+        return std::nullopt;
+    const QString message = QStringLiteral("missing or wrong API key: send X-API-Key, "
+                                           "Authorization: Bearer, or Basic with "
+                                           "the key as password");
+    HttpReply reply = isBroadcast(call) ? CompatApi::okFalse(401, message)
+                                        : HttpReply::error(401, u"unauthorized", message);
+    reply.headers.append({QByteArrayLiteral("WWW-Authenticate"),
+                          QByteArrayLiteral(R"(Basic realm="switchboard")")});
+    return reply;
+}
+
+HttpReply HttpServer::dispatch(HttpCall &call)
+{
+    QStringList args;
+    HttpReply refusal;
+    const Route *route = match(call, &args, &refusal);
+    if (!route)
+        return refusal;
+    if (std::optional<HttpReply> refused = authRefusal(*route, call))
+        return std::move(*refused);
+    if (route->body == Body::None)
+        return route->handler(call, args);
+    // Decoded once here for every route that takes fields (docs/API.md, "Request bodies").
+    const std::optional<DecodedBody> body = decodeRequestBody(call.request, &refusal);
+    if (!body)
+        return refusal;
+    call.body = &*body;
+    HttpReply reply = route->handler(call, args);
+    call.body = nullptr;
+    return reply;
 }
 
 bool HttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
@@ -374,7 +323,7 @@ bool HttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *so
     QStringList segments;
     for (const QString &segment : encodedPath.split(u'/', Qt::SkipEmptyParts))
         segments << QUrl::fromPercentEncoding(segment.toUtf8());
-    const HttpCall call{request, socket, segments, socket->peerAddress(), remoteOf(socket)};
+    HttpCall call{request, socket, segments, socket->peerAddress(), remoteOf(socket)};
     const HttpReply reply = dispatch(call);
     qCDebug(lcHttp).noquote() << call.remote << request.method() << encodedPath << reply.status;
     write(socket, reply, meta.closeAfter, request.method() == Method::Head);
@@ -383,81 +332,9 @@ bool HttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *so
 
 void HttpServer::write(QTcpSocket *socket, const HttpReply &reply, bool close, bool headOnly)
 {
-    QByteArray bytes = reply.serialize(close, headOnly);
-    const bool mustWait = reply.waitForLogId > m_logCommitted && m_context->log
-            && reply.waitForLogId > m_context->log->durableId();
-    auto held = m_held.find(socket);
-    if (!mustWait && held == m_held.end()) {
-        writeBytes(socket, bytes, close);
-        m_context->metrics->countHttp(m_metricsRoute, reply.status, m_requestStartNs);
-        outputChanged(socket, 0);
-        return;
-    }
-    // Behind an answer that waits for the log, or waiting itself: keep the request order.
-    if (held == m_held.end()) {
-        held = m_held.insert(socket, {});
-        held->onDestroyed = connect(socket, &QObject::destroyed, this,
-                                    [this, socket] { m_held.remove(socket); });
-        if (RequestGuard *guard = RequestGuard::of(socket)) {
-            guard->setAnswerQueue([this, socket](const QByteArray &answer, bool closeAfter) {
-                const auto it = m_held.find(socket);
-                if (it == m_held.end() || it->queue.empty())
-                    return false;
-                it->bytes += answer.size();
-                it->queue.push_back({answer, 0, closeAfter});
-                return true;
-            });
-        }
-    }
-    held->bytes += bytes.size();
-    held->queue.push_back({std::move(bytes), mustWait ? reply.waitForLogId : 0, close,
-                           m_metricsRoute, reply.status, m_requestStartNs});
-    outputChanged(socket, held->bytes);
-}
-
-void HttpServer::outputChanged(QTcpSocket *socket, qint64 heldBytes)
-{
-    if (RequestGuard *guard = RequestGuard::of(socket))
-        guard->outputChanged(heldBytes);
-}
-
-void HttpServer::writeBytes(QTcpSocket *socket, const QByteArray &bytes, bool close)
-{
-    socket->write(bytes);
-    if (close) {
-        // A client that pipelined more after its Connection: close request must still read
-        // this answer: no reset (see net/LingeringClose.h).
-        net::lingerAfterClose(socket);
-        socket->disconnectFromHost();
-    }
-}
-
-void HttpServer::logCommitted(quint64 upTo)
-{
-    m_logCommitted = qMax(m_logCommitted, upTo);
-    for (auto it = m_held.begin(); it != m_held.end();) {
-        HeldAnswers &held = *it;
-        bool wrote = false;
-        while (!held.queue.empty() && held.queue.front().waitForLogId <= m_logCommitted) {
-            const HeldAnswer answer = std::move(held.queue.front());
-            held.queue.pop_front();
-            held.bytes -= answer.bytes.size();
-            writeBytes(it.key(), answer.bytes, answer.close);
-            wrote = true;
-            if (answer.metricsRoute >= 0)
-                m_context->metrics->countHttp(answer.metricsRoute, answer.status, answer.startNs);
-        }
-        QTcpSocket *socket = it.key();
-        const qint64 stillHeld = held.bytes;
-        if (held.queue.empty()) {
-            disconnect(held.onDestroyed);
-            it = m_held.erase(it);
-        } else {
-            ++it;
-        }
-        if (wrote)
-            outputChanged(socket, stillHeld);
-    }
+    m_held.write(socket,
+                 HeldAnswers::Answer{reply.serialize(close, headOnly), reply.waitForLogId, close,
+                                     m_metricsRoute, reply.status, m_requestStartNs});
 }
 
 bool HttpServer::handleUpgrade(const QHttpServerRequest &request, QTcpSocket *socket, bool http10)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "base/Message.h"
+#include "http/HeldAnswers.h"
 #include "http/HttpCall.h"
 #include "http/HttpResponse.h"
 #include "http/RestApi.h"
@@ -12,7 +13,6 @@
 #include <QHash>
 #include <QPointer>
 
-#include <deque>
 #include <functional>
 
 class QTcpServer;
@@ -45,8 +45,8 @@ public:
                QObject *parent = nullptr);
     ~HttpServer() override;
 
-    // On the HTTP thread. Returns an error text, or empty when listening.
-    QString listen();
+    // On the HTTP thread. False with *error when it cannot listen (or load the TLS files).
+    bool listen(QString *error);
     quint16 port() const;
     // Where /admin upgrades go (set after construction: the admin stream needs the server).
     void setAdminUpgrade(std::function<void(QWebSocket *socket)> admin)
@@ -56,7 +56,7 @@ public:
     void closeListeners();
     // On the HTTP thread: the message log committed every id up to upTo. Answers waiting for
     // them leave (in order per connection).
-    void logCommitted(quint64 upTo);
+    void logCommitted(quint64 upTo) { m_held.logCommitted(upTo); }
 
 protected:
     bool handleRequest(const QHttpServerRequest &request, QTcpSocket *socket) override;
@@ -64,50 +64,34 @@ protected:
 
 private:
     enum class Auth { None, ApiKey, Compat };
+    // Fields: the router decodes the body (http/RequestBody.h) before the handler runs, hands
+    // it over in HttpCall::body and answers a body it cannot decode itself. None: the handler
+    // reads the body itself, if any (routes that answer in their own shape).
+    enum class Body { None, Fields };
     using Handler = std::function<HttpReply(const HttpCall &, const QStringList &args)>;
     struct Route
     {
         QStringList pattern; // literal segments, "*" matches one segment
         QHttpServerRequest::Methods methods;
         Auth auth;
+        Body body;
         Handler handler;
         int metricsRoute = 0; // its id in Metrics (route label of the request counters)
     };
 
     void addRoutes();
-    void addRoute(const QString &path, QHttpServerRequest::Methods methods, Auth auth,
+    void addRoute(const QString &path, QHttpServerRequest::Methods methods, Auth auth, Body body,
                   Handler handler);
-    HttpReply dispatch(const HttpCall &call);
+    HttpReply dispatch(HttpCall &call);
+    // The route for the call's path and method: null with *refusal (404, 405) when none.
+    const Route *match(const HttpCall &call, QStringList *args, HttpReply *refusal);
+    // The API key check of a route that needs one: empty when the call may go on.
+    std::optional<HttpReply> authRefusal(const Route &route, const HttpCall &call) const;
     bool handleUpgrade(const QHttpServerRequest &request, QTcpSocket *socket, bool http10);
     void takeWebSockets();
     void write(QTcpSocket *socket, const HttpReply &reply, bool close, bool headOnly = false);
-    void writeBytes(QTcpSocket *socket, const QByteArray &bytes, bool close);
-    // Answers held until the log commits: per connection, in request order.
-    struct HeldAnswer
-    {
-        QByteArray bytes;
-        quint64 waitForLogId = 0;
-        bool close = false;
-        int metricsRoute = -1; // counted when written (-1: a guard refusal, counted already)
-        int status = 0;
-        qint64 startNs = 0;
-    };
-    struct HeldAnswers
-    {
-        std::deque<HeldAnswer> queue;
-        qint64 bytes = 0; // of the answers in queue
-        QMetaObject::Connection onDestroyed;
-    };
-    // After an answer was written or held: the guard stops reading from a client that does
-    // not read its answers.
-    void outputChanged(QTcpSocket *socket, qint64 heldBytes);
-    // Keyless compatibility calls: the browser checks of docs/SECURITY.md (Origin,
-    // Sec-Fetch-Site, Host). Returns the refusal, or empty when the call may go on.
-    QString keylessRefusal(const HttpCall &call) const;
-    QHash<QTcpSocket *, HeldAnswers> m_held;
-    quint64 m_logCommitted = 0;
-
     const ServerContext *m_context;
+    HeldAnswers m_held;
     Upgrades m_upgrades;
     RestApi m_rest;
     CompatApi m_compat;

@@ -20,10 +20,10 @@ class HttpLimits;
 class Metrics;
 struct ServerConfig;
 
-// the request-head guard (docs/ARCHITECTURE.md, "How one emit flows"), one per HTTP socket, in
-// front of Qt 6.4's request parser (which buffers whole bodies, never answers Expect: 100-continue
-// and ignores HTTP/1.0 and Connection: close). It looks at the bytes before the parser reads them,
-// finds where each request ends (Content-Length or chunk sizes), and:
+// The request-head guard (docs/ARCHITECTURE.md, "How one emit flows"), one per HTTP socket,
+// in front of Qt 6.4's request parser (which buffers whole bodies, never answers Expect:
+// 100-continue and ignores HTTP/1.0 and Connection: close). It looks at the bytes before the
+// parser reads them, finds where each request ends (Content-Length or chunk sizes), and:
 //   - answers 100 Continue at once when a request asks for it;
 //   - answers 413 when Content-Length or the counted chunk bytes pass max_body_bytes, 431 for
 //     a head over 64 KiB, 400 for a malformed request line or Content-Length, 408 when a
@@ -101,7 +101,15 @@ private:
 
     void onReadyRead();
     void onTimeout();
+    // The framing (RequestFraming.cpp): analyze() reads bytes from `from` on; its steps
+    // return the offset after what they took, or -1 when the guard stopped.
     void analyze(const QByteArray &bytes, qsizetype from);
+    qsizetype startRequest(const QByteArray &bytes, qsizetype i);
+    qsizetype readHead(const QByteArray &bytes, qsizetype i);
+    qsizetype readBody(const QByteArray &bytes, qsizetype i);
+    qsizetype readChunkLine(const QByteArray &bytes, qsizetype i);
+    qsizetype readChunkData(const QByteArray &bytes, qsizetype i);
+    bool chunkSize(const QByteArray &line); // a chunk-size line: false when refused
     bool finishHead();
     void requestComplete(qsizetype endOffset);
     void reject(int status, const char *code, const QString &message);

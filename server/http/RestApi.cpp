@@ -12,7 +12,6 @@
 #include "commands/EmitService.h"
 #include "commands/Validation.h"
 #include "context/ServerContext.h"
-#include "http/RequestBody.h"
 #include "hub/Hub.h"
 #include "metrics/Metrics.h"
 #include "store/MessageLog.h"
@@ -78,10 +77,7 @@ RestApi::Registration RestApi::issueToken(const QString &room, const QString &us
 
 HttpReply RestApi::registerToken(const HttpCall &call) const
 {
-    HttpReply error;
-    const auto body = decodeRequestBody(call.request, &error);
-    if (!body)
-        return error;
+    const DecodedBody *body = call.body; // decoded by the router (Body::Fields)
     FieldReader f(*body);
     const QString room = f.name(u"room", names::kRoomMax);
     const QString user = f.name(u"user", names::kUserMax);
@@ -101,10 +97,7 @@ HttpReply RestApi::registerToken(const HttpCall &call) const
 
 HttpReply RestApi::unregister(const HttpCall &call) const
 {
-    HttpReply error;
-    const auto body = decodeRequestBody(call.request, &error);
-    if (!body)
-        return error;
+    const DecodedBody *body = call.body; // decoded by the router (Body::Fields)
     FieldReader f(*body);
     const QString room = f.name(u"room", names::kRoomMax);
     const QString user = f.name(u"user", names::kUserMax);
@@ -119,10 +112,7 @@ HttpReply RestApi::unregister(const HttpCall &call) const
 
 HttpReply RestApi::emitTo(const HttpCall &call, const QString &target) const
 {
-    HttpReply error;
-    const auto body = decodeRequestBody(call.request, &error);
-    if (!body)
-        return error;
+    const DecodedBody *body = call.body; // decoded by the router (Body::Fields)
     const EmitTarget kind = target == u"room" ? EmitTarget::Room
             : target == u"user"               ? EmitTarget::User
             : target == u"all"                ? EmitTarget::All
@@ -181,10 +171,7 @@ HttpReply RestApi::deleteConnection(const HttpCall &call, const QString &id) con
 
 HttpReply RestApi::sendToConnection(const HttpCall &call, const QString &id) const
 {
-    HttpReply error;
-    const auto body = decodeRequestBody(call.request, &error);
-    if (!body)
-        return error;
+    const DecodedBody *body = call.body; // decoded by the router (Body::Fields)
     FieldReader f(*body);
     const QString text = f.text(u"text");
     if (!f.ok())

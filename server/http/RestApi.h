@@ -8,8 +8,9 @@ namespace sb {
 struct ServerContext;
 class StatsSampler;
 
-// The handlers of the REST calls (/api/...; docs/API.md, "REST calls"). Authentication and routing
-// are done by HttpServer before these run; each handler validates its own fields.
+// The handlers of the REST calls (/api/...; docs/API.md, "REST calls"). Authentication,
+// routing and decoding the body of the routes that take one (HttpCall::body) are done by
+// HttpServer before these run; each handler validates its own fields.
 class RestApi
 {
 public:
@@ -44,7 +45,9 @@ private:
     const StatsSampler *m_stats;
 };
 
-// The drop-in routes of the seed Node.js bridges (docs/API.md, "Drop-in compatibility routes").
+// The drop-in routes of the seed Node.js bridges (docs/API.md, "Drop-in compatibility
+// routes"). broadcast() and pushLegacy() decode their bodies themselves; the others get
+// HttpCall::body.
 class CompatApi
 {
 public:

@@ -27,7 +27,7 @@ struct MetricsGauges
     qint64 startedMs = 0;
 };
 
-// A Prometheus histogram with fixed upper bounds (nanoseconds, shown in seconds). observe()
+// A Prometheus histogram with fixed upper bounds (nanoseconds, shown in seconds). observeNs()
 // is lock-free and allocates nothing: one relaxed increment of a bucket and one of the sum.
 // There is no separate count: _count is the total of the buckets, so it always equals the
 // +Inf bucket, whatever observations race with a scrape.

@@ -11,50 +11,43 @@
 #include "hub/Hub.h"
 #include "metrics/Metrics.h"
 #include "net/LingeringClose.h"
-#include "net/MemoryTrim.h"
 #include "ws/IoShard.h"
 
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSslSocket>
 #include <QTcpSocket>
-#include <QTimer>
 #include <QUrlQuery>
 #include <QWebSocket>
-
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-
-#include <unistd.h>
-
-#include <cerrno>
 
 namespace sb {
 
 namespace {
 
-constexpr int kCloseFlushMs = 5000;
 // QWebSocket needs a whole frame in the read buffer; beyond that the kernel holds the bytes.
 constexpr qint64 kReadSlack = 64 * 1024;
 // What a closing connection may still read before the kernel holds the rest.
 constexpr qint64 kClosingReadBuffer = 4096;
 
-// since: a non-negative integer id, as JSON number or decimal text.
-std::optional<quint64> parseSince(const QByteArray &text, bool *ok)
+// since: a non-negative integer id, as JSON number or decimal text; absent or null: none.
+bool parseSince(const QByteArray &text, std::optional<quint64> *since, QString *error)
 {
-    *ok = true;
+    since->reset();
     if (text.isNull() || text == "null")
-        return std::nullopt;
+        return true;
     QByteArray t = text;
     if (t.startsWith('"') && t.endsWith('"') && t.size() >= 2)
         t = t.mid(1, t.size() - 2);
-    const quint64 v = t.toULongLong(ok);
-    if (!*ok)
-        return std::nullopt;
-    return v;
+    bool ok = false;
+    const quint64 v = t.toULongLong(&ok);
+    if (!ok) {
+        if (error)
+            *error = QStringLiteral("since must be a non-negative integer message id");
+        return false;
+    }
+    *since = v;
+    return true;
 }
 
 } // namespace
@@ -66,11 +59,10 @@ ClientConnection::ClientConnection(IoShard *shard, ConnId id, ConnectionKind kin
       m_id(id),
       m_kind(kind),
       m_socket(socket),
-      m_tcp(tcp),
       m_remote(std::move(remote)),
       m_counters(std::move(counters)),
-      m_lastSeenMs(QDateTime::currentMSecsSinceEpoch()),
-      m_directWrites(qobject_cast<QSslSocket *>(tcp) == nullptr)
+      m_writer(shard, tcp),
+      m_lastSeenMs(QDateTime::currentMSecsSinceEpoch())
 {
     QObject::connect(socket, &QWebSocket::textMessageReceived, socket,
                      [this](const QString &message) { onText(message); });
@@ -87,7 +79,7 @@ ClientConnection::ClientConnection(IoShard *shard, ConnId id, ConnectionKind kin
     // invalid UTF-8: 1007): its close frame must reach the client, not a reset.
     QObject::connect(socket, &QWebSocket::aboutToClose, socket, [this] {
         stopReading();
-        net::lingerAfterClose(m_tcp);
+        net::lingerAfterClose(m_writer.socket());
     });
     tcp->setReadBufferSize(shard->context()->config.maxMessageBytes + kReadSlack);
     // Queued: removal must never run inside one of this object's own calls.
@@ -102,30 +94,18 @@ ClientConnection::~ClientConnection()
     // signals), so the socket can go at once; the TCP socket is its child.
     QObject::disconnect(m_socket, nullptr, nullptr, nullptr);
     delete m_socket;
-    if (m_peakUnsent > 256 * 1024)
-        net::noteFreed(m_peakUnsent);
-}
-
-qint64 ClientConnection::unsentBytes() const
-{
-    qint64 unsent = m_tcp->bytesToWrite() + m_outBytes;
-    if (!m_directWrites) {
-        if (const auto *ssl = qobject_cast<const QSslSocket *>(m_tcp))
-            unsent += ssl->encryptedBytesToWrite();
-    }
-    return unsent;
 }
 
 void ClientConnection::checkUnsent()
 {
-    if (m_closing)
-        return;
-    const qint64 unsent = unsentBytes();
-    m_peakUnsent = qMax(m_peakUnsent, unsent);
-    if (unsent <= m_shard->context()->config.maxQueueBytes)
-        return;
-    qCWarning(lcWs).noquote() << "closing slow client" << connectionIdText(m_id) << "with" << unsent
-                              << "bytes unsent (it does not read its pongs)";
+    if (!m_closing && m_writer.overLimit())
+        closeTooSlow(" (it does not read its pongs)");
+}
+
+void ClientConnection::closeTooSlow(const char *why)
+{
+    qCWarning(lcWs).noquote() << "closing slow client" << connectionIdText(m_id) << "with"
+                              << m_writer.unsentBytes() << QByteArrayLiteral("bytes unsent") + why;
     if (Metrics *metrics = m_shard->context()->metrics)
         metrics->countSlowClientDisconnect();
     closeWith(1013, "too slow: unsent queue over the limit");
@@ -133,156 +113,44 @@ void ClientConnection::checkUnsent()
 
 void ClientConnection::stopReading()
 {
-    QObject::disconnect(m_tcp, &QIODevice::readyRead, m_socket, nullptr);
-    m_tcp->setReadBufferSize(kClosingReadBuffer);
+    QTcpSocket *tcp = m_writer.socket();
+    QObject::disconnect(tcp, &QIODevice::readyRead, m_socket, nullptr);
+    tcp->setReadBufferSize(kClosingReadBuffer);
 }
 
 bool ClientConnection::send(const QByteArray &wire, bool countsAsSent)
 {
-    if (m_closing || m_tcp->state() != QAbstractSocket::ConnectedState)
+    if (m_closing)
         return false;
-    const qint64 limit = m_shard->context()->config.maxQueueBytes;
-    const qint64 unsent = unsentBytes();
-    m_peakUnsent = qMax(m_peakUnsent, unsent);
-    if (unsent + wire.size() > limit) {
-        qCWarning(lcWs).noquote() << "closing slow client" << connectionIdText(m_id) << "with"
-                                  << unsent << "bytes unsent";
-        if (Metrics *metrics = m_shard->context()->metrics)
-            metrics->countSlowClientDisconnect();
-        closeWith(1013, "too slow: unsent queue over the limit");
+    switch (m_writer.queue(wire)) {
+    case SocketWriter::Queued::Yes:
+        break;
+    case SocketWriter::Queued::Disconnected:
+        return false;
+    case SocketWriter::Queued::OverLimit:
+        closeTooSlow("");
         return false;
     }
-    m_out.append(wire);
-    m_outBytes += wire.size();
     if (countsAsSent)
         m_counters->sent.fetch_add(1, std::memory_order_relaxed);
-    if (!m_shard->inBatch() || m_flushAtOnce)
-        flush();
-    else if (!m_dirty) {
-        m_dirty = true;
-        m_shard->markDirty(this);
-    }
     return true;
-}
-
-// The write path of every event. While the socket's own buffer is empty, the queued frames go
-// to the kernel with one send()/sendmsg() on the socket's descriptor: no copy into QTcpSocket's
-// buffer, no write notifier switched on and off per frame, and one system call for all the
-// frames a batch brought (coalescing). What the kernel does not take (a slow reader), and
-// anything queued behind bytes QWebSocket wrote itself (pongs, the handshake), goes through
-// QTcpSocket::write() so the order on the wire is kept; Qt then flushes it when writable.
-// TLS sockets always use QSslSocket::write().
-//
-// The shard splits this in three passes over its dirty connections (beginFlush(), then
-// writeDirect() for all, then finishFlush() for all) so that the system calls run back to
-// back: measured with 10,000 clients, a send loop with less work between the calls costs the
-// kernel less per call (the readers stay awake), 12.8 against 16.4 µs per delivery.
-void ClientConnection::flush()
-{
-    const int fd = beginFlush();
-    if (fd >= 0)
-        finishFlush(writeDirect(fd));
-}
-
-int ClientConnection::beginFlush()
-{
-    m_dirty = false;
-    if (m_out.isEmpty())
-        return -1;
-    if (m_directWrites && m_tcp->bytesToWrite() == 0
-        && m_tcp->state() == QAbstractSocket::ConnectedState)
-        return int(m_tcp->socketDescriptor());
-    finishFlush(0);
-    return -1;
-}
-
-qint64 ClientConnection::writeDirect(int fd)
-{
-    if (m_out.size() == 1) {
-        const QByteArray &frame = m_out.front();
-        ssize_t n;
-        do {
-            n = ::send(fd, frame.constData(), size_t(frame.size()), MSG_NOSIGNAL | MSG_DONTWAIT);
-        } while (n < 0 && errno == EINTR);
-        return n > 0 ? n : 0;
-    }
-    constexpr qsizetype kMaxIov = 64;
-    qint64 written = 0;
-    qsizetype done = 0; // frames fully written
-    qint64 partial = 0; // bytes of m_out[done] already written
-    while (done < m_out.size()) {
-        iovec iov[kMaxIov];
-        int count = 0;
-        qint64 wanted = 0;
-        for (qsizetype i = done; i < m_out.size() && count < kMaxIov; ++i, ++count) {
-            const qint64 skip = i == done ? partial : 0;
-            iov[count].iov_base = const_cast<char *>(m_out[i].constData() + skip);
-            iov[count].iov_len = size_t(m_out[i].size() - skip);
-            wanted += m_out[i].size() - skip;
-        }
-        msghdr msg{};
-        msg.msg_iov = iov;
-        msg.msg_iovlen = size_t(count);
-        const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0 && errno == EINTR)
-            continue;
-        // EAGAIN: the rest waits in QTcpSocket. A broken peer is noticed by the read side
-        // (QTcpSocket reports the disconnect and drops what is queued).
-        if (n <= 0)
-            break;
-        written += n;
-        qint64 left = n;
-        while (done < m_out.size() && left >= m_out[done].size() - partial) {
-            left -= m_out[done].size() - partial;
-            partial = 0;
-            ++done;
-        }
-        partial += left;
-        if (n < wanted)
-            break; // the socket buffer is full
-    }
-    return written;
-}
-
-void ClientConnection::finishFlush(qint64 written)
-{
-    // Whatever the kernel did not take goes to QTcpSocket, in order.
-    for (const QByteArray &frame : std::as_const(m_out)) {
-        if (written >= frame.size()) {
-            written -= frame.size();
-            continue;
-        }
-        m_tcp->write(frame.constData() + written, frame.size() - written);
-        written = 0;
-    }
-    m_out.clear();
-    m_outBytes = 0;
 }
 
 void ClientConnection::closeWith(quint16 code, QByteArrayView reason)
 {
     if (m_closing)
         return;
-    flush(); // what was queued before the close goes before it
+    m_writer.flush(); // what was queued before the close goes before it
     m_closing = true;
     // Out of the hub at once: no more deliveries, counts or listings while the close flushes.
     m_shard->context()->hub->closeConnection(m_id, code);
     stopReading();
-    // Our own close frame: QWebSocketProtocol::CloseCode has no 1013 or 4000.
-    m_tcp->write(wsframe::close(code, reason));
-    m_peakUnsent = qMax(m_peakUnsent, unsentBytes());
-    net::lingerAfterClose(m_tcp);
-    m_tcp->disconnectFromHost();
-    QTcpSocket *tcp = m_tcp;
-    QTimer::singleShot(kCloseFlushMs, m_socket, [tcp] {
-        net::cancelLinger(tcp); // it did not read its close frame in 5 s: a reset
-        tcp->abort();
-    });
+    m_writer.close(code, reason, m_socket);
 }
 
 void ClientConnection::ping()
 {
-    // Our own frame through flush(), not QWebSocket::ping(): that would write through
+    // Our own frame through the writer, not QWebSocket::ping(): that would write through
     // QTcpSocket's buffer and make it allocate its write chunk again.
     static const QByteArray frame = wsframe::ping();
     send(frame);
@@ -290,13 +158,9 @@ void ClientConnection::ping()
 
 void ClientConnection::abort()
 {
-    m_peakUnsent = qMax(m_peakUnsent, unsentBytes());
-    m_out.clear();
-    m_outBytes = 0;
     m_closing = true;
     m_shard->context()->hub->closeConnection(m_id);
-    net::cancelLinger(m_tcp);
-    m_tcp->abort();
+    m_writer.abort();
 }
 
 void ClientConnection::sendJson(QByteArray json, const QByteArray &ref)
@@ -315,38 +179,22 @@ void ClientConnection::sendError(const char *code, const QString &message, const
              ref);
 }
 
-// QTcpSocket keeps the chunk each of its buffers last grew to (16 KiB for reads, 32 KiB for
-// writes; the touched pages stay resident) for the life of the connection: the write chunk
-// from the 101 answer, the read chunk from the last frame the client sent (its join, the pong
-// to our ping). Events never need them here (flush() writes to the descriptor). Re-wrapping a
-// duplicate of the descriptor with setSocketDescriptor() gives the socket fresh, empty buffers
-// and frees both chunks: about 5 KiB of resident memory per idle connection each
-// (docs/performance.md). Only from the event loop (never inside QWebSocket's own reading),
-// only when nothing is buffered either way, and never for TLS, whose session lives in the
-// QSslSocket.
 void ClientConnection::releaseSocketBuffers()
 {
     m_readSinceRelease = false;
-    if (!m_directWrites || m_closing || m_tcp->state() != QAbstractSocket::ConnectedState)
-        return;
-    m_tcp->flush();
-    if (m_tcp->bytesToWrite() > 0 || m_tcp->bytesAvailable() > 0)
-        return;
-    const int fd = ::fcntl(int(m_tcp->socketDescriptor()), F_DUPFD_CLOEXEC, 0);
-    if (fd < 0)
-        return;
-    if (!m_tcp->setSocketDescriptor(fd, QAbstractSocket::ConnectedState, QIODevice::ReadWrite))
-        ::close(fd);
+    if (!m_closing)
+        m_writer.releaseBuffers();
 }
 
 void ClientConnection::start()
 {
-    m_tcp->setParent(m_socket);
-    m_tcp->blockSignals(false);
+    QTcpSocket *tcp = m_writer.socket();
+    tcp->setParent(m_socket);
+    tcp->blockSignals(false);
     releaseSocketBuffers();
-    // Frames are coalesced per batch by flush(): Nagle's algorithm would only hold the last
-    // small frame back until the client's delayed ACK (40 ms on Linux).
-    m_tcp->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    // Frames are coalesced per batch by the writer: Nagle's algorithm would only hold the
+    // last small frame back until the client's delayed ACK (40 ms on Linux).
+    tcp->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     qCInfo(lcWs).noquote() << "connect" << connectionIdText(m_id) << "from" << m_remote
                            << (m_kind == ConnectionKind::Legacy ? "legacy" : "ws")
                            << m_socket->requestUrl().path()
@@ -358,13 +206,13 @@ void ClientConnection::start()
     // What the client sent since the upgrade is read now that everything is in place. The
     // shard is in a batch here; the answers leave at once all the same, so that a close
     // QWebSocket writes for a bad frame further on comes after them, as on the wire.
-    m_flushAtOnce = true;
-    flush();
-    if (m_tcp->bytesAvailable() > 0)
-        Q_EMIT m_tcp->readyRead();
-    m_flushAtOnce = false;
+    m_writer.setFlushAtOnce(true);
+    m_writer.flush();
+    if (tcp->bytesAvailable() > 0)
+        Q_EMIT tcp->readyRead();
+    m_writer.setFlushAtOnce(false);
     // The client left while the signals were blocked: nobody else will notice.
-    if (m_tcp->state() == QAbstractSocket::UnconnectedState) {
+    if (tcp->state() == QAbstractSocket::UnconnectedState) {
         IoShard *shard = m_shard;
         const ConnId id = m_id;
         QMetaObject::invokeMethod(
@@ -467,11 +315,10 @@ void ClientConnection::handleText(const QString &message)
 void ClientConnection::handleJoin(const QByteArray &token, const QByteArray &sinceText,
                                   const QByteArray &ref)
 {
-    bool sinceOk = true;
-    const std::optional<quint64> since = parseSince(sinceText, &sinceOk);
-    if (!sinceOk) {
-        sendError("bad_request", QStringLiteral("since must be a non-negative integer message id"),
-                  ref);
+    std::optional<quint64> since;
+    QString sinceError;
+    if (!parseSince(sinceText, &since, &sinceError)) {
+        sendError("bad_request", sinceError, ref);
         return;
     }
     const ServerContext *ctx = m_shard->context();

@@ -1,12 +1,12 @@
 #pragma once
 
 #include "base/Message.h"
+#include "ws/SocketWriter.h"
 
 #include <QByteArray>
 #include <QSet>
 #include <QString>
 #include <QStringList>
-#include <QVarLengthArray>
 
 #include <memory>
 
@@ -18,10 +18,10 @@ namespace sb {
 
 class IoShard;
 
-// One WebSocket client on its shard's thread: (docs/API.md, "WebSocket protocol") (join,
+// One WebSocket client on its shard's thread: the client protocol of docs/API.md (join,
 // leave, emit, presence, ping) for /ws connections; legacy connections only receive pushes.
-// Frames to the client are written to the TCP socket as pre-encoded bytes; QWebSocket reads
-// and validates what the client sends (UTF-8, size limits, control frames).
+// QWebSocket reads and validates what the client sends (UTF-8, size limits, control frames);
+// frames to the client go out as pre-encoded bytes through the SocketWriter.
 class ClientConnection
 {
 public:
@@ -36,25 +36,15 @@ public:
     QWebSocket *socket() const { return m_socket; }
     qint64 lastSeenMs() const { return m_lastSeenMs; }
     bool isClosing() const { return m_closing; }
-    bool isDirty() const { return m_dirty; }
 
     // Queues a pre-encoded frame (shared bytes, no copy); a client whose unsent bytes pass
     // max_queue_bytes is closed with 1013 instead. Returns false when the frame was not
-    // queued. Inside a shard batch the frames wait for flush(); otherwise they leave at once.
+    // queued. Inside a shard batch the frames wait for the shard's flush (SocketWriter);
+    // otherwise they leave at once.
     bool send(const QByteArray &wire, bool countsAsSent = false);
-    // Writes every queued frame with one system call (see flush() in the .cpp).
-    void flush();
-    // flush() in three steps, for the shard's batches: beginFlush() returns the descriptor
-    // to write to directly (or -1: nothing to write, or written through QTcpSocket already);
-    // writeDirect() makes the system call and returns the bytes the kernel took;
-    // finishFlush() hands the rest to QTcpSocket and empties the queue.
-    int beginFlush();
-    qint64 writeDirect(int fd);
-    void finishFlush(qint64 written);
     void closeWith(quint16 code, QByteArrayView reason);
-    // Frees the buffers QTcpSocket keeps after a read or a write through it (see the .cpp).
-    // From the event loop only. readSinceRelease(): the client sent something since the last
-    // release.
+    // Frees the buffers QTcpSocket keeps (SocketWriter::releaseBuffers()). From the event
+    // loop only. readSinceRelease(): the client sent something since the last release.
     void releaseSocketBuffers();
     bool readSinceRelease() const { return m_readSinceRelease; }
     void ping();
@@ -75,7 +65,8 @@ private:
     // After each read: every byte the server owes the client counts against max_queue_bytes,
     // also the pongs QWebSocket writes by itself for the client's pings.
     void checkUnsent();
-    qint64 unsentBytes() const;
+    // Closes with 1013 a client whose unsent bytes passed max_queue_bytes.
+    void closeTooSlow(const char *why);
     // No more reading: a closing connection must not make QWebSocket answer more pings.
     void stopReading();
     void handleJoin(const QByteArray &token, const QByteArray &since, const QByteArray &ref);
@@ -89,18 +80,11 @@ private:
     const ConnId m_id;
     const ConnectionKind m_kind;
     QWebSocket *m_socket;
-    QTcpSocket *m_tcp;
     const QString m_remote;
     std::shared_ptr<ConnectionCounters> m_counters;
+    SocketWriter m_writer; // writes to the TCP socket under m_socket
     qint64 m_lastSeenMs = 0;
     bool m_closing = false;
-    bool m_flushAtOnce = false; // in start(): answers leave before QWebSocket's own frames
-    qint64 m_peakUnsent = 0;    // reported to the heap trim when the connection goes
-    // Frames queued during the current shard batch, written together by flush().
-    QVarLengthArray<QByteArray, 2> m_out;
-    qint64 m_outBytes = 0;
-    bool m_directWrites = true; // false for TLS: bytes must go through QSslSocket
-    bool m_dirty = false;       // on the shard's list of connections to flush
     bool m_readSinceRelease = false;
 };
 

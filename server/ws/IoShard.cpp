@@ -3,6 +3,7 @@
 #include "base/Logging.h"
 #include "context/ServerContext.h"
 #include "ws/ClientConnection.h"
+#include "ws/SocketWriter.h"
 
 #include <QDateTime>
 #include <QTcpSocket>
@@ -93,20 +94,20 @@ void IoShard::drain()
 }
 
 // One write per connection for everything the batch brought it, in three passes so that the
-// system calls run back to back (see ClientConnection::flush()).
+// system calls run back to back (see SocketWriter::flush()).
 void IoShard::flushDirty()
 {
     m_writes.clear();
-    for (ClientConnection *c : m_dirty) {
-        const int fd = c->beginFlush();
+    for (SocketWriter *w : m_dirty) {
+        const int fd = w->beginFlush();
         if (fd >= 0)
-            m_writes.push_back({c, fd, 0});
+            m_writes.push_back({w, fd, 0});
     }
     m_dirty.clear();
     for (PendingWrite &w : m_writes)
-        w.written = w.connection->writeDirect(w.fd);
+        w.written = w.writer->writeDirect(w.fd);
     for (const PendingWrite &w : m_writes)
-        w.connection->finishFlush(w.written);
+        w.writer->finishFlush(w.written);
     m_writes.clear();
 }
 
@@ -146,8 +147,6 @@ void IoShard::removeConnection(ConnId id)
                            << (rooms.isEmpty() ? QString()
                                                : QStringLiteral("left ") + rooms.join(u','));
     delete c;
-    if (m_shuttingDown && m_connections.isEmpty())
-        Q_EMIT drained();
 }
 
 void IoShard::sweep()
@@ -198,8 +197,6 @@ void IoShard::shutdown(quint16 code)
         m_sweepTimer->stop();
     for (ClientConnection *c : std::as_const(m_connections))
         c->closeWith(code, "server shutting down");
-    if (m_connections.isEmpty())
-        Q_EMIT drained();
 }
 
 } // namespace sb

@@ -17,6 +17,7 @@ class QWebSocket;
 namespace sb {
 
 class ClientConnection;
+class SocketWriter;
 struct ServerContext;
 
 // One I/O thread's share of the WebSocket connections. The hub posts pre-encoded frames to
@@ -43,9 +44,9 @@ public:
     void removeConnection(ConnId id);
     int index() const { return m_index; }
     // True while the shard works through a batch of deliveries: connections queue their
-    // frames and the shard flushes each one once at the end (coalesced writes).
+    // frames and the shard flushes each writer once at the end (coalesced writes).
     bool inBatch() const { return m_inBatch; }
-    void markDirty(ClientConnection *connection) { m_dirty.push_back(connection); }
+    void markDirty(SocketWriter *writer) { m_dirty.push_back(writer); }
     // Connections still owned by this shard (closing ones included), from any thread.
     qint64 liveConnections() const { return m_live.load(std::memory_order_acquire); }
     const ServerContext *context() const { return m_context; }
@@ -54,9 +55,6 @@ public:
     static constexpr qint64 kMaxQueuedDeliveries = 200'000;
     // Released socket buffers or removed connections after which a sweep trims the heap.
     static constexpr qint64 kTrimAfter = 256;
-
-Q_SIGNALS:
-    void drained(); // all connections gone after shutdown()
 
 private:
     void drain();
@@ -72,10 +70,10 @@ private:
     bool m_shuttingDown = false;
     bool m_inBatch = false;
     qint64 m_removedSinceTrim = 0;
-    std::vector<ClientConnection *> m_dirty;
+    std::vector<SocketWriter *> m_dirty;
     struct PendingWrite
     {
-        ClientConnection *connection;
+        SocketWriter *writer;
         int fd;
         qint64 written;
     };

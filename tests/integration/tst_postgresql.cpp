@@ -220,6 +220,8 @@ private:
     static QJsonObject logRecord(HttpClient &api, qint64 id);
     // switchboard_notify_rejected_total{reason=...} of the daemon (-1 when absent).
     double rejected(const QString &reason) const;
+    // Notifications published (switchboard_messages_total{source="notify"}).
+    double notified() const;
     // A role with nothing but CONNECT on the test database (created on first use), as a URL.
     QString nobodyUrl();
     // A connection of `url` that LISTENs on channel: what arrives is in m_heard[connection]
@@ -306,6 +308,16 @@ QJsonObject TestPostgresql::logRecord(HttpClient &api, qint64 id)
     const HttpResponse r = api.get("/api/log?since_id=" + QByteArray::number(id - 1) + "&limit=1");
     const QJsonArray records = r.object().value(u"records"_s).toArray();
     return records.isEmpty() ? QJsonObject() : records.first().toObject();
+}
+
+double TestPostgresql::notified() const
+{
+    const QByteArray prefix = "switchboard_messages_total{source=\"notify\"} ";
+    for (const QByteArray &line : m_api->get("/metrics").body.split('\n')) {
+        if (line.startsWith(prefix))
+            return line.mid(prefix.size()).toDouble();
+    }
+    return -1;
 }
 
 double TestPostgresql::rejected(const QString &reason) const
@@ -763,12 +775,15 @@ void TestPostgresql::notifyRefusesWhatNotifyCannotCarry()
                    {}, &error)
                      .isValid());
     QVERIFY2(error.contains(u"the payload is 7941 bytes"_s), qPrintable(error));
-    // 7883 bytes fit: 7883 - 41 of {"all": true, "data": "...", "event": "big"}.
+    // 7883 bytes fit: 7883 - 41 of {"all": true, "data": "...", "event": "big"}. It goes to
+    // every connection: the case waits for it, or a later case's member could receive it.
+    const double notifiedBefore = notified();
     QVERIFY2(admin(u"SELECT switchboard.notify(jsonb_build_object('all', true, 'event', 'big', "
                    "'data', repeat('x', 7842)))"_s,
                    {}, &error)
                      .isValid(),
              qPrintable(error));
+    QVERIFY(waitUntil([&] { return notified() > notifiedBefore; }, 10000));
     // Not configured: nothing to sign with.
     QSqlDatabase db = QSqlDatabase::database(u"tst-pg-admin"_s);
     QVERIFY(db.transaction());
