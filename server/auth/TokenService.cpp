@@ -156,7 +156,7 @@ bool readClaims(const QJsonObject &claims, TokenClaims *out, bool *hasNbf, QStri
     for (const auto &[name, value, max] : {std::tuple{u"room", &out->room, names::kRoomMax},
                                            std::tuple{u"sub", &out->user, names::kUserMax},
                                            std::tuple{u"sid", &out->session, names::kSessionMax}}) {
-        if (QString why = names::checkLength(name, *value, max); !why.isEmpty())
+        if (QString why; !names::checkLength(name, *value, max, &why))
             return fail(QStringLiteral("token claim ") + why);
     }
     const QJsonValue exp = claims.value(u"exp");

@@ -14,20 +14,24 @@ qsizetype codePoints(QStringView s)
     return n;
 }
 
-QString checkLength(QStringView field, QStringView value, qsizetype max)
+bool checkLength(QStringView field, QStringView value, qsizetype max, QString *error)
 {
-    if (value.isEmpty())
-        return QStringLiteral("%1 must not be empty").arg(field);
-    // Fast path: UTF-16 units are an upper bound of code points.
-    if (value.size() <= max)
-        return {};
-    const qsizetype n = codePoints(value);
-    if (n > max)
-        return QStringLiteral("%1 is %2 characters long; at most %3 are allowed")
-                .arg(field)
-                .arg(n)
-                .arg(max);
-    return {};
+    QString why;
+    if (value.isEmpty()) {
+        why = QStringLiteral("%1 must not be empty").arg(field);
+    } else if (value.size() > max) { // UTF-16 units are an upper bound of code points
+        const qsizetype n = codePoints(value);
+        if (n > max)
+            why = QStringLiteral("%1 is %2 characters long; at most %3 are allowed")
+                          .arg(field)
+                          .arg(n)
+                          .arg(max);
+    }
+    if (why.isEmpty())
+        return true;
+    if (error)
+        *error = std::move(why);
+    return false;
 }
 
 } // namespace sb::names

@@ -14,7 +14,7 @@ inline constexpr qsizetype kSessionMax = 255;
 // Unicode code points in s (a surrogate pair counts once).
 qsizetype codePoints(QStringView s);
 
-// Empty when 1 <= codePoints(value) <= max, else a sentence naming the field.
-QString checkLength(QStringView field, QStringView value, qsizetype max);
+// True when 1 <= codePoints(value) <= max, else false with a sentence naming the field.
+bool checkLength(QStringView field, QStringView value, qsizetype max, QString *error = nullptr);
 
 } // namespace sb::names

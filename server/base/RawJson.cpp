@@ -188,7 +188,7 @@ qsizetype findControlCharacter(QByteArrayView text)
     return scanStrict(text, true).offset;
 }
 
-QString strictError(QByteArrayView text)
+static QString strictBreak(QByteArrayView text)
 {
     const Finding f = scanStrict(text, false);
     const auto shown = [&] {
@@ -208,6 +208,16 @@ QString strictError(QByteArrayView text)
         return QStringLiteral("invalid number %1 at offset %2").arg(shown()).arg(f.offset);
     }
     return {};
+}
+
+bool isStrictJson(QByteArrayView text, QString *error)
+{
+    QString why = strictBreak(text);
+    if (why.isEmpty())
+        return true;
+    if (error)
+        *error = std::move(why);
+    return false;
 }
 
 QByteArray compact(QByteArrayView text)
@@ -300,13 +310,7 @@ bool isValidValue(QByteArrayView text, QString *error)
         }
         return false;
     }
-    QString strict = strictError(text);
-    if (!strict.isEmpty()) {
-        if (error)
-            *error = std::move(strict);
-        return false;
-    }
-    return true;
+    return isStrictJson(text, error);
 }
 
 void appendQuoted(QByteArray &out, QStringView s)

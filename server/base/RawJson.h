@@ -24,7 +24,7 @@ QList<QByteArrayView> elements(QByteArrayView arrayText);
 QByteArray compact(QByteArrayView text);
 
 // True when text is one valid JSON value (object, array, string, number, true/false/null),
-// by QJsonDocument and the strict rules of strictError() below.
+// by QJsonDocument and the strict rules of isStrictJson() below.
 bool isValidValue(QByteArrayView text, QString *error = nullptr);
 
 // The byte offset of the first raw control character (a byte below 0x20) inside a string
@@ -37,10 +37,10 @@ qsizetype findControlCharacter(QByteArrayView text);
 // The RFC 8259 rules Qt 6.4's QJsonDocument does not enforce, checked on text it accepted:
 // no raw control characters (findControlCharacter), escapes only \" \\ \/ \b \f \n \r \t and
 // \uXXXX (Qt takes "\q" as "q"), numbers with digits on both sides of a decimal point (Qt
-// takes .5, 1. and 1.e5). Empty when text keeps them, else a sentence naming the first break
-// and its byte offset. Every entrance of JSON text calls it after QJsonDocument: request
-// bodies and form `data` (BodyDecoder), WebSocket frames, notification payloads.
-QString strictError(QByteArrayView text);
+// takes .5, 1. and 1.e5). True when text keeps them, else false with a sentence naming the
+// first break and its byte offset. Every entrance of JSON text calls it after QJsonDocument:
+// request bodies and form `data` (BodyDecoder), WebSocket frames, notification payloads.
+bool isStrictJson(QByteArrayView text, QString *error = nullptr);
 
 // A JSON string literal for s ("..." with the escapes RFC 8259 requires), in UTF-8: '"', '\\'
 // and every control character below U+0020 are escaped (\b \f \n \r \t or \u00XX), so names

@@ -150,7 +150,7 @@ std::optional<DecodedBody> BodyDecoder::decodeJsonText(const QByteArray &utf8, c
     }
     // QJsonDocument takes raw control characters in strings, "\q" and 1. as valid; kept raw,
     // they would leave the server as invalid JSON (the message log, /api/log, clients).
-    if (const QString why = rawjson::strictError(decoded.m_jsonText); !why.isEmpty()) {
+    if (QString why; !rawjson::isStrictJson(decoded.m_jsonText, &why)) {
         *error = QStringLiteral("%1 is not valid JSON: %2").arg(what, why);
         return std::nullopt;
     }
@@ -285,7 +285,7 @@ bool BodyDecoder::addFormField(DecodedBody *decoded, const QString &key, const Q
     }
     const QByteArray json = value.toUtf8();
     QString why;
-    if (!rawjson::isValidValue(json, &why)) { // strict too (rawjson::strictError)
+    if (!rawjson::isValidValue(json, &why)) { // strict too (rawjson::isStrictJson)
         *error = CommandError{400, QStringLiteral("invalid_json"),
                               QStringLiteral("%1 is not valid JSON text: %2").arg(key, why)};
         return false;

@@ -56,7 +56,7 @@ public:
     // A JSON object text (UTF-8) read like a JSON body, for JSON that arrives by other ways
     // than HTTP (database notifications). nullopt with *error ("<what> is not valid JSON: ...").
     // Strict: what QJsonDocument lets through against RFC 8259 (raw control characters in
-    // strings, unknown escapes, numbers like 1.) is refused too (rawjson::strictError).
+    // strings, unknown escapes, numbers like 1.) is refused too (rawjson::isStrictJson).
     static std::optional<DecodedBody> decodeJsonText(const QByteArray &utf8, const QString &what,
                                                      QString *error);
 

@@ -39,13 +39,10 @@ std::optional<EmitRequest> EmitService::read(const DecodedBody &body, EmitTarget
 bool EmitService::validate(const EmitRequest &request, CommandError *error)
 {
     QString why;
-    if (request.target == EmitTarget::Room || request.target == EmitTarget::User) {
-        const bool room = request.target == EmitTarget::Room;
-        why = names::checkLength(room ? u"room" : u"user", request.to, maxLengthOf(request.target));
-    }
-    if (why.isEmpty())
-        why = names::checkLength(u"event", request.event, names::kEventMax);
-    if (why.isEmpty())
+    const bool named = request.target == EmitTarget::Room || request.target == EmitTarget::User;
+    const QStringView field = request.target == EmitTarget::Room ? u"room" : u"user";
+    if ((!named || names::checkLength(field, request.to, maxLengthOf(request.target), &why))
+        && names::checkLength(u"event", request.event, names::kEventMax, &why))
         return true;
     if (error)
         *error = CommandError{400, QStringLiteral("bad_request"), why};

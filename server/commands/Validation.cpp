@@ -31,7 +31,7 @@ QString FieldReader::name(QStringView key, qsizetype max)
         return {};
     }
     const QString s = v.toString();
-    if (QString why = names::checkLength(key, s, max); !why.isEmpty()) {
+    if (QString why; !names::checkLength(key, s, max, &why)) {
         fail(why);
         return {};
     }

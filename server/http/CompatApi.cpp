@@ -65,8 +65,7 @@ HttpReply CompatApi::broadcast(const HttpCall &call) const
         return okFalse(400, QStringLiteral("channel is required"));
     if (!channel.isString())
         return okFalse(400, QStringLiteral("channel must be a string"));
-    if (QString why = names::checkLength(u"channel", channel.toString(), names::kRoomMax);
-        !why.isEmpty())
+    if (QString why; !names::checkLength(u"channel", channel.toString(), names::kRoomMax, &why))
         return okFalse(400, why);
     const QJsonValue eventName = body->value(u"eventName");
     if (eventName.isUndefined() || eventName.isNull()
@@ -74,8 +73,8 @@ HttpReply CompatApi::broadcast(const HttpCall &call) const
         return okFalse(400, QStringLiteral("eventName is required"));
     if (!eventName.isString())
         return okFalse(400, QStringLiteral("eventName must be a string"));
-    if (QString why = names::checkLength(u"eventName", eventName.toString(), names::kEventMax);
-        !why.isEmpty())
+    if (QString why;
+        !names::checkLength(u"eventName", eventName.toString(), names::kEventMax, &why))
         return okFalse(400, why);
 
     EmitRequest request;

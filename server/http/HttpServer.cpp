@@ -260,8 +260,8 @@ std::optional<HttpReply> HttpServer::authRefusal(const Route &route, const HttpC
                 || (route.auth == Auth::Compat && m_context->config.isTrusted(call.peer)));
     if (keyless) {
         // Let in without a key: only when no browser page can have sent it.
-        const QString why = keylessRefusal(m_context->config, call);
-        if (why.isEmpty())
+        QString why;
+        if (keylessCallAllowed(m_context->config, call, &why))
             return std::nullopt;
         qCInfo(lcHttp).noquote() << "keyless call refused from" << call.remote << why;
         return isBroadcast(call) ? CompatApi::okFalse(403, why)

@@ -17,8 +17,13 @@ namespace sb {
 // every cross-site POST and PUT, Sec-Fetch-Site on every request, and the Host the page
 // asked for. Database callers (UTL_HTTP, APEX_WEB_SERVICE, curl, libpq-side code) send no
 // Origin and no Sec-Fetch-Site, and a Host naming this server.
-QString keylessRefusal(const ServerConfig &config, const HttpCall &call)
+bool keylessCallAllowed(const ServerConfig &config, const HttpCall &call, QString *refusal)
 {
+    const auto refuse = [refusal](const QString &why) {
+        if (refusal)
+            *refusal = why;
+        return false;
+    };
     const QString origin = QString::fromUtf8(call.request.value(QByteArrayLiteral("origin")));
     // A page this server served itself (the landing page's demo) is same-origin: its Origin
     // names the Host it was loaded from, which the Host check below then vouches for.
@@ -29,16 +34,17 @@ QString keylessRefusal(const ServerConfig &config, const HttpCall &call)
             && originUrl.authority().toLower() == hostHeader;
     if (!origin.isEmpty() && !sameOrigin
         && (config.allowedOrigins.isEmpty() || !config.isOriginAllowed(origin)))
-        return QStringLiteral("a request without the API key may not come from a web page: "
-                              "Origin %1 is not in allowed_origins")
-                .arg(origin.left(200));
+        return refuse(QStringLiteral("a request without the API key may not come from a web page: "
+                                     "Origin %1 is not in allowed_origins")
+                              .arg(origin.left(200)));
     const QByteArray site = call.request.value(QByteArrayLiteral("sec-fetch-site")).toLower();
     if (site == "cross-site")
-        return QStringLiteral("a request without the API key may not come from a web page of "
-                              "another site (Sec-Fetch-Site: cross-site)");
+        return refuse(
+                QStringLiteral("a request without the API key may not come from a web page of "
+                               "another site (Sec-Fetch-Site: cross-site)"));
     QByteArray host = call.request.value(QByteArrayLiteral("host")).trimmed().toLower();
     if (host.isEmpty())
-        return {}; // HTTP/1.0 callers may send none; a browser always does
+        return true; // HTTP/1.0 callers may send none; a browser always does
     // Drop the port: "[::1]:8080" -> "::1", "name:8080" -> "name".
     if (host.startsWith('[')) {
         const qsizetype close = host.indexOf(']');
@@ -50,7 +56,7 @@ QString keylessRefusal(const ServerConfig &config, const HttpCall &call)
         host.chop(1);
     const QString name = QString::fromLatin1(host);
     if (config.allowedHosts.contains(name) || name == u"localhost" || name.endsWith(u".localhost"))
-        return {};
+        return true;
     const QHostAddress address(name);
     if (!address.isNull()) {
         // An address: this server's own (loopback, the listen address, any local one).
@@ -58,19 +64,19 @@ QString keylessRefusal(const ServerConfig &config, const HttpCall &call)
             || config.listenAddress == QHostAddress::Any
             || config.listenAddress == QHostAddress::AnyIPv4
             || config.listenAddress == QHostAddress::AnyIPv6)
-            return {};
+            return true;
         if (call.socket && address == call.socket->localAddress())
-            return {};
+            return true;
     } else {
         static const QString machine = QHostInfo::localHostName().toLower();
         static const QString domain = QHostInfo::localDomainName().toLower();
         if (name == machine || (!domain.isEmpty() && name == machine + u'.' + domain))
-            return {};
+            return true;
     }
-    return QStringLiteral("a request without the API key must name this server in Host (the "
-                          "listen address, localhost, the machine's name or allowed_hosts), "
-                          "not %1")
-            .arg(name.left(200));
+    return refuse(QStringLiteral("a request without the API key must name this server in Host (the "
+                                 "listen address, localhost, the machine's name or allowed_hosts), "
+                                 "not %1")
+                          .arg(name.left(200)));
 }
 
 } // namespace sb

@@ -214,27 +214,27 @@ HttpReply RestApi::log(const HttpCall &call) const
     q.user = text(QStringLiteral("user"));
     q.event = text(QStringLiteral("event"));
     // Ids and limit: decimal digits only, named in the error when they are anything else.
-    auto number = [&](const QString &key, quint64 min, std::optional<quint64> *out) -> QString {
+    QString why;
+    auto number = [&](const QString &key, quint64 min, std::optional<quint64> *out) {
         if (!query.hasQueryItem(key))
-            return {};
+            return true;
         const QString value = text(key);
         bool ok = !value.isEmpty() && value.size() <= 20
                 && std::all_of(value.cbegin(), value.cend(),
                                [](QChar c) { return c >= u'0' && c <= u'9'; });
         const quint64 n = ok ? value.toULongLong(&ok) : 0;
-        if (!ok || n < min)
-            return QStringLiteral("%1 must be %2 integer")
-                    .arg(key, min ? u"a positive"_qs : u"a non-negative"_qs);
+        if (!ok || n < min) {
+            why = QStringLiteral("%1 must be %2 integer")
+                          .arg(key, min ? u"a positive"_qs : u"a non-negative"_qs);
+            return false;
+        }
         *out = n;
-        return {};
+        return true;
     };
     std::optional<quint64> limit;
-    QString why = number(QStringLiteral("since_id"), 0, &q.sinceId);
-    if (why.isEmpty())
-        why = number(QStringLiteral("before_id"), 0, &q.beforeId);
-    if (why.isEmpty())
-        why = number(QStringLiteral("limit"), 1, &limit);
-    if (!why.isEmpty())
+    if (!number(QStringLiteral("since_id"), 0, &q.sinceId)
+        || !number(QStringLiteral("before_id"), 0, &q.beforeId)
+        || !number(QStringLiteral("limit"), 1, &limit))
         return HttpReply::error(400, u"bad_request", why);
     q.limit = int(qMin<quint64>(limit.value_or(100), 1000));
     if (!m_context->log)

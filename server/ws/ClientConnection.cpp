@@ -274,7 +274,7 @@ void ClientConnection::handleText(const QString &message)
                   {});
         return;
     }
-    if (const QString why = rawjson::strictError(text); !why.isEmpty()) // docs/API.md
+    if (QString why; !rawjson::isStrictJson(text, &why)) // docs/API.md
         return sendError("bad_request", QStringLiteral("frame is not valid JSON: ") + why, {});
     if (!doc.isObject()) {
         sendError("bad_request", QStringLiteral("frame must be a JSON object with a type"), {});
@@ -420,8 +420,7 @@ void ClientConnection::handleEmit(const QByteArray &text, const QJsonObject &fra
         sendError("bad_request", QStringLiteral("room is missing or not a string"), ref);
         return;
     }
-    if (QString why = names::checkLength(u"room", room.toString(), names::kRoomMax);
-        !why.isEmpty()) {
+    if (QString why; !names::checkLength(u"room", room.toString(), names::kRoomMax, &why)) {
         sendError("bad_request", why, ref);
         return;
     }

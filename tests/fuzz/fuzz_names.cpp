@@ -30,8 +30,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     SB_FUZZ_CHECK(points == s.size() - pairs);
     SB_FUZZ_CHECK(points == QStringView(s).toUcs4().size());
 
-    const QString why = sb::names::checkLength(u"room", s, max);
-    SB_FUZZ_CHECK(why.isEmpty() == (points >= 1 && points <= max));
+    QString why;
+    const bool fits = sb::names::checkLength(u"room", s, max, &why);
+    SB_FUZZ_CHECK(fits == (points >= 1 && points <= max));
+    SB_FUZZ_CHECK(fits == why.isEmpty());
     if (!why.isEmpty())
         SB_FUZZ_CHECK(why.startsWith(u"room "));
 

@@ -1,8 +1,8 @@
 // Fuzzes the raw JSON scanner of server/base/RawJson (docs/fuzzing.md): member, elements,
-// compact, quote, findControlCharacter, strictError, isValidValue.
+// compact, quote, findControlCharacter, isStrictJson, isValidValue.
 //
 // Any bytes: nothing may crash, hang or read out of bounds. Text that QJsonDocument and
-// strictError both accept is checked against QJsonDocument (differential): compact() and every
+// isStrictJson both accept is checked against QJsonDocument (differential): compact() and every
 // member() and element() parse back to the value QJsonDocument read.
 
 #include "FuzzSupport.h"
@@ -34,7 +34,7 @@ void checkQuote(QByteArrayView text)
     const QByteArray quoted = rawjson::quote(s);
     for (char c : quoted)
         SB_FUZZ_CHECK(uchar(c) >= 0x20);
-    SB_FUZZ_CHECK(rawjson::strictError(quoted).isEmpty());
+    SB_FUZZ_CHECK(rawjson::isStrictJson(quoted));
     QJsonValue back;
     SB_FUZZ_CHECK(parseValue(quoted, &back));
     SB_FUZZ_CHECK(back.isString());
@@ -61,7 +61,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     SB_FUZZ_CHECK(control >= -1 && control < text.size());
     if (control >= 0)
         SB_FUZZ_CHECK(uchar(text[control]) < 0x20);
-    const QString strict = rawjson::strictError(text);
+    QString strict;
+    SB_FUZZ_CHECK(rawjson::isStrictJson(text, &strict) == strict.isEmpty());
     if (control >= 0)
         SB_FUZZ_CHECK(!strict.isEmpty());
     QString why;
@@ -79,14 +80,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     SB_FUZZ_CHECK(valid);
     QJsonValue whole;
     SB_FUZZ_CHECK(parseValue(compacted, &whole));
-    SB_FUZZ_CHECK(rawjson::strictError(compacted).isEmpty());
+    SB_FUZZ_CHECK(rawjson::isStrictJson(compacted));
     if (doc.isObject()) {
         const QJsonObject object = doc.object();
         SB_FUZZ_CHECK(whole.toObject() == object);
         for (auto it = object.begin(); it != object.end(); ++it) {
             const QByteArray member = rawjson::member(text, it.key());
             SB_FUZZ_CHECK(!member.isNull());
-            SB_FUZZ_CHECK(rawjson::strictError(member).isEmpty());
+            SB_FUZZ_CHECK(rawjson::isStrictJson(member));
             QJsonValue value;
             SB_FUZZ_CHECK(parseValue(member, &value));
             SB_FUZZ_CHECK(value == it.value());

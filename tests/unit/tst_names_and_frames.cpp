@@ -164,7 +164,8 @@ void TestNamesAndFrames::checkLength()
     QFETCH(QString, value);
     QFETCH(qsizetype, max);
     QFETCH(bool, valid);
-    const QString message = sb::names::checkLength(field, value, max);
+    QString message;
+    QCOMPARE(sb::names::checkLength(field, value, max, &message), valid);
     if (valid) {
         QVERIFY2(message.isEmpty(), qPrintable(message));
     } else {

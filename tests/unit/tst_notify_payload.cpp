@@ -170,7 +170,7 @@ void TestNotifyPayload::rejected_data()
     QTest::newRow("user too long")
             << QByteArray(R"({"user":")" + QByteArray(256, 'u') + R"(","event":"e"})") << u"user"_s;
     // Qt 6.4's QJsonDocument takes raw control characters in strings: invalid JSON (RFC 8259),
-    // refused like in a REST body (BodyDecoder::decodeJsonText, rawjson::strictError).
+    // refused like in a REST body (BodyDecoder::decodeJsonText, rawjson::isStrictJson).
     QTest::newRow("raw NUL in data")
             << QByteArray("{\"room\":\"r\",\"event\":\"e\",\"data\":\"a\0b\"}", 37)
             << u"not valid JSON: unescaped control character U+0000 at offset 33"_s;
