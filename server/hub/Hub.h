@@ -123,11 +123,12 @@ public:
     // comes from the caller), after the log was asked too many times.
     JoinResult join(ConnId id, const TokenClaims &claims, std::optional<quint64> since,
                     quint64 logCoveredUpTo = 0, bool noMoreLog = false);
-    // A room memory knows nothing of: its latest id as the message log has it.
+    // A room the history store knows nothing of: its latest id as the message log has it
+    // (HistoryStore::seedRoom).
     void seedRoom(const QString &room, quint64 lastIdInLog);
-    // With a message log, joins ask for it (NeedLog) where memory falls short.
+    // With a message log, joins ask for it (NeedLog) where the history store falls short.
     void setLogBacked(bool backed);
-    // Most bytes one join replays from memory (the connection's max_queue_bytes: a longer
+    // Most bytes one join replays from the store (the connection's max_queue_bytes: a longer
     // replay would only get it closed as a slow client). Past it the join replays nothing and
     // answers recovered: false, so the page reloads its data instead.
     void setReplayBudget(qint64 bytes);
@@ -137,7 +138,8 @@ public:
     static QByteArray eventWire(quint64 id, const QString &event, const QString *room,
                                 const QByteArray &data, qint64 ts);
     bool leave(ConnId id, const QString &room);
-    // (user, session) pairs of the room, one each; nullopt when `id` is not a member.
+    // (user, session) pairs of the room, one each (HistoryStore::presence, which the hub keeps
+    // up to date as members join and leave); nullopt when `id` is not a member.
     std::optional<QList<QPair<QString, QString>>> presence(ConnId id, const QString &room) const;
     bool mayPublish(ConnId id, const QString &room) const;
 
