@@ -12,6 +12,7 @@
 #include "metrics/Metrics.h"
 #include "notify/PgNotifyListener.h"
 #include "store/MessageLog.h"
+#include "store/RoomHistory.h"
 #include "ws/ClientAcceptor.h"
 #include "ws/IoShard.h"
 
@@ -154,7 +155,9 @@ bool Server::createCore(QString *error)
     if (!m_revocations->load(error))
         return false;
     m_tokens = std::make_unique<TokenService>(config.jwtSecret.toUtf8(), m_revocations.get());
-    m_hub = std::make_unique<Hub>(config.historyPerRoom, m_revocations.get());
+    // The single-node history store: rooms' recent events in memory, the message log below.
+    m_history = std::make_unique<RoomHistory>(config.historyPerRoom);
+    m_hub = std::make_unique<Hub>(*m_history, m_revocations.get());
     m_context.hub = m_hub.get();
     m_emits = std::make_unique<EmitService>(m_hub.get());
     m_context.emits = m_emits.get();

@@ -25,6 +25,7 @@ class Metrics;
 class PgNotifyListener;
 class RecoveryService;
 class RevocationList;
+class RoomHistory;
 class TokenService;
 
 // The whole server, shared by the daemon and the console: the hub, the I/O shards on their
@@ -69,6 +70,7 @@ private:
     std::unique_ptr<Metrics> m_metrics; // first: outlives the log writer and the threads
     std::unique_ptr<RevocationList> m_revocations;
     std::unique_ptr<TokenService> m_tokens;
+    std::unique_ptr<RoomHistory> m_history; // the hub's HistoryStore: outlives the hub
     std::unique_ptr<Hub> m_hub;
     std::unique_ptr<EmitService> m_emits;
     std::unique_ptr<MessageLog> m_log;

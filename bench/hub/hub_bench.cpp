@@ -1,9 +1,10 @@
 // sb-hub-bench: emits per second through sb::Hub::publish with the room history in memory, for
-// one room and for more rooms than the history keeps records of (kHistoryMaxRooms), where
+// one room and for more rooms than the history keeps records of (sb::RoomHistory::kMaxRooms), where
 // every emit has to evict. Prints one line per case:
 //   rooms=<n> emits=<n> emits_per_s=<n> history_rooms=<n>
 // The deliveries go to sinks that count and drop them (no sockets): this measures the hub.
 #include "hub/Hub.h"
+#include "store/RoomHistory.h"
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
@@ -23,7 +24,8 @@ public:
 
 void run(qint64 rooms, qint64 emits)
 {
-    sb::Hub hub(1000);
+    sb::RoomHistory history(1000);
+    sb::Hub hub(history);
     CountingSink s0, s1;
     hub.setSinks({&s0, &s1});
     sb::EmitRequest r;
@@ -55,7 +57,7 @@ int main(int argc, char **argv)
     const qint64 emits = argc > 1 ? QByteArray(argv[1]).toLongLong() : 200000;
     run(1, emits);
     run(10000, emits);
-    run(sb::Hub::kHistoryMaxRooms + 50000, emits);
-    run(2 * sb::Hub::kHistoryMaxRooms, emits);
+    run(sb::RoomHistory::kMaxRooms + 50000, emits);
+    run(2 * sb::RoomHistory::kMaxRooms, emits);
     return 0;
 }

@@ -4,6 +4,7 @@
 #include "base/Logging.h"
 #include "base/RawJson.h"
 #include "base/WsFrame.h"
+#include "store/HistoryStore.h"
 
 #include <QDateTime>
 
@@ -23,8 +24,8 @@ QByteArray Hub::eventWire(quint64 id, const QString &event, const QString *room,
     return wsframe::text(json);
 }
 
-Hub::Hub(qint64 historyPerRoom, const RevocationList *revocations)
-    : m_historyPerRoom(historyPerRoom), m_revocations(revocations)
+Hub::Hub(HistoryStore &history, const RevocationList *revocations)
+    : m_history(history), m_revocations(revocations)
 { }
 
 Hub::~Hub() = default;
@@ -148,6 +149,7 @@ void Hub::removeMembershipLocked(ConnId id, Conn &conn, const QString &room)
         return;
     const auto member = r->members.constFind(id);
     if (member != r->members.constEnd()) {
+        m_history.removePresence(room, member->user, member->session);
         Room &entry = *r;
         swapRemove(entry.byShard[size_t(conn.shard)], member->pos,
                    [&entry](ConnId moved, qsizetype pos) { entry.members[moved].pos = pos; });
@@ -155,13 +157,21 @@ void Hub::removeMembershipLocked(ConnId id, Conn &conn, const QString &room)
     }
     if (r->members.isEmpty())
         m_rooms.erase(r);
-    if (m_eventObserver) {
-        HubEvent e;
-        e.kind = HubEvent::Kind::Left;
-        e.connection = id;
-        e.room = room;
-        m_eventObserver(e);
-    }
+    notifyLocked(HubEvent::Kind::Left, id, room);
+}
+
+void Hub::notifyLocked(HubEvent::Kind kind, ConnId id, const QString &room, const QString &user,
+                       const QString &session)
+{
+    if (!m_eventObserver)
+        return;
+    HubEvent e;
+    e.kind = kind;
+    e.connection = id;
+    e.room = room;
+    e.user = user;
+    e.session = session;
+    m_eventObserver(e);
 }
 
 JoinResult Hub::join(ConnId id, const TokenClaims &claims, std::optional<quint64> since,
@@ -169,11 +179,8 @@ JoinResult Hub::join(ConnId id, const TokenClaims &claims, std::optional<quint64
 {
     JoinResult result;
     QMutexLocker lock(&m_mutex);
-    if (logCoveredUpTo > 0) { // the pin of the NeedLog answer before this call
-        auto pinned = m_history.find(claims.room);
-        if (pinned != m_history.end())
-            pinned->pins.removeOne(logCoveredUpTo);
-    }
+    if (logCoveredUpTo > 0) // the hold of the NeedLog answer before this call
+        m_history.release(claims.room, logCoveredUpTo);
     auto it = m_conns.find(id);
     if (it == m_conns.end())
         return result;
@@ -191,29 +198,33 @@ JoinResult Hub::join(ConnId id, const TokenClaims &claims, std::optional<quint64
             return result;
         }
     }
-    // Memory holds every event of the room above `held`. What lies below comes from the log:
-    // the events since `since`, and for a room memory has no record of, its latest id.
-    const auto h = m_history.find(claims.room);
-    const quint64 held = h != m_history.end() ? h->droppedUpTo : m_forgottenUpTo;
     const auto existing = m_rooms.constFind(claims.room);
     const bool wasMember = existing != m_rooms.constEnd() && existing->members.contains(id);
-    if (m_logBacked && !noMoreLog && !wasMember && logCoveredUpTo < held
-        && ((since && *since < held) || h == m_history.end())) {
-        // Up to the room's newest event: memory then only has to supply what comes after the
-        // log query, which it still holds unless history_per_room events arrive meanwhile.
-        // The room's events after that id stay in memory until the caller joins again, so
-        // that the log and memory meet however fast the room's events come.
-        // At least up to `held`: a record seeded from the log after a restart has a lastId
-        // below the mark of what memory lost (droppedUpTo), and a query that stops below it
-        // would be asked again and again.
+    HistoryQuery query;
+    query.since = since;
+    query.logCoveredUpTo = logCoveredUpTo;
+    query.mayAskLog = m_logBacked && !noMoreLog && !wasMember;
+    // A member already receives every event live: replaying would duplicate those still on
+    // their way.
+    query.wantEvents = !wasMember;
+    query.maxBytes = m_replayBudget;
+    HistoryRead read = m_history.read(claims.room, query);
+    if (read.needLog) { // nothing changed but the hold of the room's later events
         result.status = JoinResult::Status::NeedLog;
-        result.needLogUpTo = held;
-        if (h != m_history.end()) {
-            result.needLogUpTo = qMax(h->lastId, held);
-            h->pins.append(result.needLogUpTo);
-        }
+        result.needLogUpTo = read.needLogUpTo;
         return result;
     }
+    addMembershipLocked(id, c, claims);
+    result.status = JoinResult::Status::Joined;
+    result.lastId = read.lastId;
+    result.recovered = read.complete;
+    result.replayTooLarge = read.tooLarge;
+    result.replay = std::move(read.events);
+    return result;
+}
+
+void Hub::addMembershipLocked(ConnId id, Conn &c, const TokenClaims &claims)
+{
     if (c.user.isNull()) {
         c.user = claims.user;
         c.session = claims.session;
@@ -221,85 +232,31 @@ JoinResult Hub::join(ConnId id, const TokenClaims &claims, std::optional<quint64
     Room &room = m_rooms[claims.room];
     if (room.byShard.empty())
         room.byShard.resize(size_t(m_sinks.size()));
-    auto member = room.members.find(id);
-    const bool alreadyMember = member != room.members.end();
-    if (!alreadyMember) {
-        QList<ConnId> &list = room.byShard[size_t(c.shard)];
-        room.members.insert(id,
-                            Membership{claims.user, claims.session,
-                                       QDateTime::currentMSecsSinceEpoch(), list.size(),
-                                       claims.publish});
-        list.append(id);
-        if (c.rooms.isEmpty())
-            setJoinedLocked(id, c, true);
-        c.rooms.append(claims.room);
-        if (m_eventObserver) {
-            HubEvent e;
-            e.kind = HubEvent::Kind::Joined;
-            e.connection = id;
-            e.room = claims.room;
-            e.user = claims.user;
-            e.session = claims.session;
-            m_eventObserver(e);
+    if (auto member = room.members.find(id); member != room.members.end()) {
+        if (member->session != claims.session) {
+            m_history.removePresence(claims.room, member->user, member->session);
+            m_history.addPresence(claims.room, member->user, claims.session);
         }
-    } else {
         member->publish = claims.publish;
         member->session = claims.session;
+        return;
     }
-
-    result.status = JoinResult::Status::Joined;
-    if (h != m_history.end()) {
-        result.lastId = h->lastId;
-        // A member already receives every event live: replaying would duplicate those still
-        // on their way.
-        if (since && *since < h->lastId && !alreadyMember) {
-            result.recovered = *since >= h->droppedUpTo || logCoveredUpTo >= h->droppedUpTo;
-            const quint64 after = qMax(*since, logCoveredUpTo);
-            qint64 bytes = 0;
-            for (const auto &[eventId, wire] : h->events) {
-                if (eventId <= after)
-                    continue;
-                bytes += wire.size();
-                if (bytes > m_replayBudget) {
-                    result.replay.clear();
-                    result.recovered = false;
-                    result.replayTooLarge = true;
-                    break;
-                }
-                result.replay.append(wire);
-            }
-        }
-    } else if (since && *since < m_forgottenUpTo && logCoveredUpTo < m_forgottenUpTo) {
-        // The room's history record itself was dropped: events may have been missed.
-        result.recovered = false;
-    }
-    // Ids this server never gave: the client saw another log (or one since wiped).
-    if (since && *since > m_lastId)
-        result.recovered = false;
-    return result;
-}
-
-bool Hub::pinnedLocked(const History &h, quint64 eventId)
-{
-    for (quint64 pin : h.pins) {
-        if (eventId > pin)
-            return true;
-    }
-    return false;
+    QList<ConnId> &list = room.byShard[size_t(c.shard)];
+    room.members.insert(id,
+                        Membership{claims.user, claims.session, QDateTime::currentMSecsSinceEpoch(),
+                                   list.size(), claims.publish});
+    list.append(id);
+    m_history.addPresence(claims.room, claims.user, claims.session);
+    if (c.rooms.isEmpty())
+        setJoinedLocked(id, c, true);
+    c.rooms.append(claims.room);
+    notifyLocked(HubEvent::Kind::Joined, id, claims.room, claims.user, claims.session);
 }
 
 void Hub::seedRoom(const QString &room, quint64 lastIdInLog)
 {
     QMutexLocker lock(&m_mutex);
-    if (m_history.contains(room))
-        return;
-    History &h = m_history[room];
-    h.lastId = lastIdInLog;
-    h.droppedUpTo = m_forgottenUpTo;
-    // On the eviction order like an event (id 0: no event of its own), so that a record made
-    // by a join is forgotten in turn too.
-    m_historyOrder.emplace_back(room, 0);
-    evictHistoryLocked();
+    m_history.seedRoom(room, lastIdInLog);
 }
 
 void Hub::setLogBacked(bool backed)
@@ -314,12 +271,6 @@ void Hub::setReplayBudget(qint64 bytes)
     m_replayBudget = bytes;
 }
 
-qsizetype Hub::historyRooms() const
-{
-    QMutexLocker lock(&m_mutex);
-    return m_history.size();
-}
-
 bool Hub::leave(ConnId id, const QString &room)
 {
     QMutexLocker lock(&m_mutex);
@@ -328,34 +279,6 @@ bool Hub::leave(ConnId id, const QString &room)
         return false;
     removeMembershipLocked(id, *it, room);
     return true;
-}
-
-std::optional<QList<QPair<QString, QString>>> Hub::presence(ConnId id, const QString &room) const
-{
-    QMutexLocker lock(&m_mutex);
-    const auto r = m_rooms.constFind(room);
-    if (r == m_rooms.constEnd() || !r->members.contains(id))
-        return std::nullopt;
-    QList<QPair<QString, QString>> out;
-    QSet<QPair<QString, QString>> seen;
-    for (const Membership &m : r->members) {
-        QPair<QString, QString> pair{m.user, m.session};
-        if (!seen.contains(pair)) {
-            seen.insert(pair);
-            out.append(pair);
-        }
-    }
-    return out;
-}
-
-bool Hub::mayPublish(ConnId id, const QString &room) const
-{
-    QMutexLocker lock(&m_mutex);
-    const auto r = m_rooms.constFind(room);
-    if (r == m_rooms.constEnd())
-        return false;
-    const auto m = r->members.constFind(id);
-    return m != r->members.constEnd() && m->publish;
 }
 
 bool Hub::sinksHaveRoomLocked(const std::vector<qint64> &writesPerShard) const
@@ -367,73 +290,52 @@ bool Hub::sinksHaveRoomLocked(const std::vector<qint64> &writesPerShard) const
     return true;
 }
 
-void Hub::recordHistoryLocked(const QString &room, quint64 id, const QByteArray &wire)
+void Hub::eventTargetsLocked(const EmitRequest &request, std::vector<QList<ConnId>> &targets) const
 {
-    auto record = m_history.find(room);
-    if (record == m_history.end()) {
-        // Events of this room up to m_forgottenUpTo, if any, are not in memory.
-        record = m_history.insert(room, History{});
-        record->droppedUpTo = m_forgottenUpTo;
+    const size_t shards = targets.size();
+    switch (request.target) {
+    case EmitTarget::Room:
+        if (const auto r = m_rooms.constFind(request.to); r != m_rooms.constEnd()) {
+            for (size_t s = 0; s < shards; ++s)
+                targets[s] = r->byShard[s];
+        }
+        break;
+    case EmitTarget::User:
+        if (const auto u = m_users.constFind(request.to); u != m_users.constEnd()) {
+            for (ConnId id : *u) {
+                if (const auto c = m_conns.constFind(id); c != m_conns.constEnd())
+                    targets[size_t(c->shard)].append(id);
+            }
+        }
+        break;
+    case EmitTarget::All:
+        for (size_t s = 0; s < shards; ++s)
+            targets[s] = m_joinedByShard[s];
+        break;
+    case EmitTarget::Connection:
+        if (const auto c = m_conns.constFind(parseConnectionId(request.to));
+            c != m_conns.constEnd() && c->kind == ConnectionKind::Native)
+            targets[size_t(c->shard)].append(c.key());
+        break;
+    case EmitTarget::Legacy:
+        break;
     }
-    History &h = *record;
-    h.lastId = id;
-    h.events.emplace_back(id, wire);
-    m_historyBytes += wire.size();
-    m_historyOrder.emplace_back(room, id);
-    while (qint64(h.events.size()) > m_historyPerRoom && !pinnedLocked(h, h.events.front().first)) {
-        h.droppedUpTo = h.events.front().first;
-        m_historyBytes -= h.events.front().second.size();
-        h.events.pop_front();
-    }
-    evictHistoryLocked();
 }
 
-// The budgets over all rooms (bytes, rooms with a record, length of the order list): the
-// oldest entries of the order go first, whatever their room, each step O(1), so an emit costs
-// the same with a million rooms as with one (a scan of every room per emit made 4,400 emits/s
-// fall to 389/s past 100,000 rooms). Entries whose event already went (per-room limit) are
-// skipped lazily. A room whose record holds no event any more, that no join reads and no
-// connection is in, is forgotten when the rooms are over their budget: a join of it with
-// `since` then goes to the message log.
-void Hub::evictHistoryLocked()
+void Hub::recordLocked(const EmitRequest &request, const EmitResult &result, qint64 ts)
 {
-    while (!m_historyOrder.empty()
-           && (m_historyBytes > kHistoryMaxBytes
-               || m_historyOrder.size() > 4 * size_t(kHistoryMaxRooms)
-               || qsizetype(m_history.size()) > kHistoryMaxRooms)) {
-        const auto [oldRoom, oldId] = m_historyOrder.front();
-        auto old = m_history.find(oldRoom);
-        // A join is reading the log up to just before this event: the budget waits for it
-        // (milliseconds) rather than lose track of the event.
-        if (old != m_history.end() && pinnedLocked(*old, oldId))
-            break;
-        m_historyOrder.pop_front();
-        if (old == m_history.end())
-            continue;
-        if (oldId != 0 && !old->events.empty() && old->events.front().first == oldId) {
-            old->droppedUpTo = oldId;
-            m_historyBytes -= old->events.front().second.size();
-            old->events.pop_front();
-        }
-        if (qsizetype(m_history.size()) > kHistoryMaxRooms && old->events.empty()
-            && old->pins.isEmpty() && !m_rooms.contains(oldRoom)) {
-            m_forgottenUpTo = qMax(m_forgottenUpTo, old->lastId);
-            m_history.erase(old);
-        }
-    } // Entries whose event the per-room limit already dropped hold memory for nothing (about
-    // 100 bytes each, up to 4 x kHistoryMaxRooms of them): drop them from the front as they
-    // surface, so that a few busy rooms do not keep hundreds of thousands of them.
-    while (!m_historyOrder.empty()) {
-        const auto &[room, id] = m_historyOrder.front();
-        if (id == 0)
-            break;
-        const auto h = m_history.constFind(room);
-        const bool stale =
-                h == m_history.constEnd() || h->events.empty() || h->events.front().first > id;
-        if (!stale)
-            break;
-        m_historyOrder.pop_front();
-    }
+    MessageRecord record;
+    record.id = result.id;
+    record.ts = ts;
+    record.source = request.source;
+    record.target = request.eventFrame ? request.target : EmitTarget::Legacy;
+    if (record.target != EmitTarget::All && record.target != EmitTarget::Legacy)
+        record.to = request.to;
+    record.event = request.event;
+    record.data = request.data;
+    record.delivered = request.eventFrame ? result.delivered : result.legacyDelivered;
+    record.remote = request.remote;
+    m_observer(record);
 }
 
 EmitResult Hub::publish(const EmitRequest &request)
@@ -445,35 +347,8 @@ EmitResult Hub::publish(const EmitRequest &request)
     std::vector<qint64> writes(shards, 0);
 
     QMutexLocker lock(&m_mutex);
-    if (request.eventFrame) {
-        switch (request.target) {
-        case EmitTarget::Room:
-            if (const auto r = m_rooms.constFind(request.to); r != m_rooms.constEnd()) {
-                for (size_t s = 0; s < shards; ++s)
-                    targets[s] = r->byShard[s];
-            }
-            break;
-        case EmitTarget::User:
-            if (const auto u = m_users.constFind(request.to); u != m_users.constEnd()) {
-                for (ConnId id : *u) {
-                    if (const auto c = m_conns.constFind(id); c != m_conns.constEnd())
-                        targets[size_t(c->shard)].append(id);
-                }
-            }
-            break;
-        case EmitTarget::All:
-            for (size_t s = 0; s < shards; ++s)
-                targets[s] = m_joinedByShard[s];
-            break;
-        case EmitTarget::Connection:
-            if (const auto c = m_conns.constFind(parseConnectionId(request.to));
-                c != m_conns.constEnd() && c->kind == ConnectionKind::Native)
-                targets[size_t(c->shard)].append(c.key());
-            break;
-        case EmitTarget::Legacy:
-            break;
-        }
-    }
+    if (request.eventFrame)
+        eventTargetsLocked(request, targets);
     if (!request.legacyText.isNull()) {
         for (size_t s = 0; s < shards; ++s)
             legacyTargets[s] = m_legacyByShard[s];
@@ -492,30 +367,18 @@ EmitResult Hub::publish(const EmitRequest &request)
         return result;
     }
 
-    result.id = ++m_lastId;
+    result.id = m_history.nextId();
     const qint64 ts = QDateTime::currentMSecsSinceEpoch();
     // The record goes to the log before any client can see the event: a page that reads
     // GET /api/log the moment the event arrives finds it there.
-    if (m_observer) {
-        MessageRecord record;
-        record.id = result.id;
-        record.ts = ts;
-        record.source = request.source;
-        record.target = request.eventFrame ? request.target : EmitTarget::Legacy;
-        if (record.target != EmitTarget::All && record.target != EmitTarget::Legacy)
-            record.to = request.to;
-        record.event = request.event;
-        record.data = request.data;
-        record.delivered = request.eventFrame ? result.delivered : result.legacyDelivered;
-        record.remote = request.remote;
-        m_observer(record);
-    }
+    if (m_observer)
+        recordLocked(request, result, ts);
     if (request.eventFrame) {
         const QByteArray wire = eventWire(
                 result.id, request.event,
                 request.target == EmitTarget::Room ? &request.to : nullptr, request.data, ts);
         if (request.target == EmitTarget::Room)
-            recordHistoryLocked(request.to, result.id, wire);
+            m_history.append(request.to, result.id, wire);
         for (size_t s = 0; s < shards; ++s) {
             if (!targets[s].isEmpty())
                 m_sinks[qsizetype(s)]->enqueue(
@@ -591,114 +454,10 @@ bool Hub::sendRaw(ConnId id, const QByteArray &utf8Text)
     return true;
 }
 
-ConnectionSnapshot Hub::snapshotLocked(ConnId id, const Conn &c) const
-{
-    ConnectionSnapshot s;
-    s.id = id;
-    s.kind = c.kind;
-    s.user = c.user;
-    s.session = c.session;
-    s.rooms = c.rooms;
-    s.rooms.sort();
-    s.remote = c.remote;
-    s.origin = c.origin;
-    s.sinceMs = c.sinceMs;
-    if (c.counters) {
-        s.sent = c.counters->sent.load(std::memory_order_relaxed);
-        s.received = c.counters->received.load(std::memory_order_relaxed);
-    }
-    return s;
-}
-
-QList<ConnectionSnapshot> Hub::connections(const QString &room, const QString &user) const
-{
-    QList<ConnectionSnapshot> out;
-    QMutexLocker lock(&m_mutex);
-    for (auto it = m_conns.cbegin(); it != m_conns.cend(); ++it) {
-        if (it->kind != ConnectionKind::Native)
-            continue;
-        if (!room.isNull() && !it->rooms.contains(room))
-            continue;
-        if (!user.isNull() && it->user != user)
-            continue;
-        out.append(snapshotLocked(it.key(), *it));
-    }
-    lock.unlock();
-    std::sort(out.begin(), out.end(),
-              [](const ConnectionSnapshot &a, const ConnectionSnapshot &b) { return a.id < b.id; });
-    return out;
-}
-
-std::optional<ConnectionSnapshot> Hub::connection(ConnId id) const
-{
-    QMutexLocker lock(&m_mutex);
-    const auto it = m_conns.constFind(id);
-    if (it == m_conns.constEnd() || it->kind != ConnectionKind::Native)
-        return std::nullopt;
-    return snapshotLocked(id, *it);
-}
-
-QList<RoomSummary> Hub::rooms() const
-{
-    QList<RoomSummary> out;
-    QMutexLocker lock(&m_mutex);
-    out.reserve(m_rooms.size());
-    for (auto it = m_rooms.cbegin(); it != m_rooms.cend(); ++it) {
-        QSet<QString> users;
-        for (const Membership &m : it->members)
-            users.insert(m.user);
-        out.append(RoomSummary{it.key(), it->members.size(), users.size()});
-    }
-    lock.unlock();
-    std::sort(out.begin(), out.end(),
-              [](const RoomSummary &a, const RoomSummary &b) { return a.room < b.room; });
-    return out;
-}
-
-QList<RoomMember> Hub::roomMembers(const QString &room) const
-{
-    QList<RoomMember> out;
-    QMutexLocker lock(&m_mutex);
-    const auto r = m_rooms.constFind(room);
-    if (r == m_rooms.constEnd())
-        return out;
-    for (auto m = r->members.cbegin(); m != r->members.cend(); ++m)
-        out.append(RoomMember{m.key(), m->user, m->session, m->sinceMs});
-    lock.unlock();
-    std::sort(out.begin(), out.end(),
-              [](const RoomMember &a, const RoomMember &b) { return a.id < b.id; });
-    return out;
-}
-
-HubStats Hub::stats() const
-{
-    HubStats s;
-    QMutexLocker lock(&m_mutex);
-    s.connections = m_nativeCount;
-    s.legacyConnections = m_legacyCount;
-    s.rooms = m_rooms.size();
-    s.users = m_users.size();
-    s.lastId = m_lastId;
-    lock.unlock();
-    for (size_t i = 0; i < s.messagesBySource.size(); ++i) {
-        s.messagesBySource[i] = m_messagesIn[i].load(std::memory_order_relaxed);
-        s.messagesIn += s.messagesBySource[i];
-    }
-    s.messagesOut = m_messagesOut.load(std::memory_order_relaxed);
-    return s;
-}
-
-quint64 Hub::lastId() const
-{
-    QMutexLocker lock(&m_mutex);
-    return m_lastId;
-}
-
 void Hub::setLastId(quint64 id)
 {
     QMutexLocker lock(&m_mutex);
-    m_lastId = qMax(m_lastId, id);
-    m_forgottenUpTo = qMax(m_forgottenUpTo, id);
+    m_history.continueAfter(id);
 }
 
 void Hub::setEventObserver(std::function<void(const HubEvent &)> observer)

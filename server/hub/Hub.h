@@ -11,7 +11,6 @@
 
 #include <array>
 #include <atomic>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -19,6 +18,7 @@
 
 namespace sb {
 
+class HistoryStore;
 class RevocationList;
 
 // Where the hub hands frames: one per I/O thread (IoShard). Called with the hub lock held,
@@ -97,18 +97,15 @@ struct JoinResult
     QList<QByteArray> replay;    // wire frames of missed events, oldest first
 };
 
-// Connections, users, rooms and the recent history of each room; gives every emit its id,
-// builds its frame once and hands it to the shards that own the members. Thread-safe: REST
-// handlers call it from the HTTP thread, client frames from the I/O threads.
+// Connections, users and rooms; gives every emit its id, builds its frame once, appends it to
+// the room's history and hands it to the shards that own the members. Thread-safe: REST
+// handlers call it from the HTTP thread, client frames from the I/O threads. The history
+// (ids, events, presence) is the HistoryStore given here, which the hub calls only under its
+// lock; it must outlive the hub.
 class Hub
 {
 public:
-    explicit Hub(qint64 historyPerRoom = 1000, const RevocationList *revocations = nullptr);
-
-    // Memory for the recent history of all rooms together (the per-room depth is
-    // history_per_room); the oldest events go first. Older events come from the message log.
-    static constexpr qint64 kHistoryMaxBytes = 64 * 1024 * 1024;
-    static constexpr qsizetype kHistoryMaxRooms = 100000;
+    explicit Hub(HistoryStore &history, const RevocationList *revocations = nullptr);
     ~Hub();
 
     void setSinks(QList<DeliverySink *> sinks);
@@ -126,11 +123,12 @@ public:
     // comes from the caller), after the log was asked too many times.
     JoinResult join(ConnId id, const TokenClaims &claims, std::optional<quint64> since,
                     quint64 logCoveredUpTo = 0, bool noMoreLog = false);
-    // A room memory knows nothing of: its latest id as the message log has it.
+    // A room the history store knows nothing of: its latest id as the message log has it
+    // (HistoryStore::seedRoom).
     void seedRoom(const QString &room, quint64 lastIdInLog);
-    // With a message log, joins ask for it (NeedLog) where memory falls short.
+    // With a message log, joins ask for it (NeedLog) where the history store falls short.
     void setLogBacked(bool backed);
-    // Most bytes one join replays from memory (the connection's max_queue_bytes: a longer
+    // Most bytes one join replays from the store (the connection's max_queue_bytes: a longer
     // replay would only get it closed as a slow client). Past it the join replays nothing and
     // answers recovered: false, so the page reloads its data instead.
     void setReplayBudget(qint64 bytes);
@@ -140,7 +138,8 @@ public:
     static QByteArray eventWire(quint64 id, const QString &event, const QString *room,
                                 const QByteArray &data, qint64 ts);
     bool leave(ConnId id, const QString &room);
-    // (user, session) pairs of the room, one each; nullopt when `id` is not a member.
+    // (user, session) pairs of the room, one each (HistoryStore::presence, which the hub keeps
+    // up to date as members join and leave); nullopt when `id` is not a member.
     std::optional<QList<QPair<QString, QString>>> presence(ConnId id, const QString &room) const;
     bool mayPublish(ConnId id, const QString &room) const;
 
@@ -185,14 +184,6 @@ private:
         std::vector<QList<ConnId>> byShard;
         QHash<ConnId, Membership> members;
     };
-    struct History
-    {
-        std::deque<std::pair<quint64, QByteArray>> events; // id, wire frame
-        quint64 lastId = 0;
-        quint64 droppedUpTo = 0; // highest id no longer held
-        QList<quint64> pins;     // joins reading the log up to these ids: keep what follows
-    };
-    static bool pinnedLocked(const History &h, quint64 eventId);
     struct Conn
     {
         int shard = 0;
@@ -213,8 +204,12 @@ private:
     ConnectionSnapshot snapshotLocked(ConnId id, const Conn &c) const;
     void removeMembershipLocked(ConnId id, Conn &conn, const QString &room);
     void setJoinedLocked(ConnId id, Conn &conn, bool joined);
-    void recordHistoryLocked(const QString &room, quint64 id, const QByteArray &wire);
-    void evictHistoryLocked();
+    void addMembershipLocked(ConnId id, Conn &conn, const TokenClaims &claims);
+    void notifyLocked(HubEvent::Kind kind, ConnId id, const QString &room, const QString &user = {},
+                      const QString &session = {});
+    // Connections an event frame reaches, per shard.
+    void eventTargetsLocked(const EmitRequest &request, std::vector<QList<ConnId>> &targets) const;
+    void recordLocked(const EmitRequest &request, const EmitResult &result, qint64 ts);
     bool sinksHaveRoomLocked(const std::vector<qint64> &writesPerShard) const;
     // Removes list[pos] by moving the last element into its place (order does not matter);
     // tells the caller which id moved where so it can update that id's stored index. O(1),
@@ -222,19 +217,14 @@ private:
     template<typename OnMoved>
     static void swapRemove(QList<ConnId> &list, qsizetype pos, OnMoved onMoved);
 
-    const qint64 m_historyPerRoom;
+    HistoryStore &m_history;
     const RevocationList *m_revocations;
     QList<DeliverySink *> m_sinks;
 
     mutable QMutex m_mutex;
     ConnId m_nextConnId = 1;
-    quint64 m_lastId = 0;
     QHash<ConnId, Conn> m_conns;
     QHash<QString, Room> m_rooms;
-    QHash<QString, History> m_history;
-    std::deque<std::pair<QString, quint64>> m_historyOrder; // (room, id), oldest first
-    qint64 m_historyBytes = 0;
-    quint64 m_forgottenUpTo = 0; // a room with no record may have had events up to this id
     bool m_logBacked = false;
     qint64 m_replayBudget = 8 * 1024 * 1024;
     QHash<QString, QList<ConnId>> m_users;      // user -> its connections in at least one room

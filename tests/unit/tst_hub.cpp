@@ -3,6 +3,7 @@
 
 #include "auth/RevocationList.h"
 #include "hub/Hub.h"
+#include "store/RoomHistory.h"
 
 #include <QDateTime>
 #include <QJsonDocument>
@@ -21,6 +22,7 @@ using sb::EmitSource;
 using sb::EmitTarget;
 using sb::Hub;
 using sb::JoinResult;
+using sb::RoomHistory;
 using sb::TokenClaims;
 
 namespace {
@@ -111,7 +113,7 @@ EmitRequest emitTo(EmitTarget target, const QString &to,
 
 struct Fixture
 {
-    explicit Fixture(qint64 historyPerRoom = 1000) : hub(historyPerRoom)
+    explicit Fixture(qint64 historyPerRoom = 1000) : history(historyPerRoom), hub(history)
     {
         hub.setSinks({&s0, &s1});
     }
@@ -138,6 +140,7 @@ struct Fixture
     QList<Delivery> all() const { return s0.deliveries + s1.deliveries; }
 
     FakeSink s0, s1;
+    RoomHistory history;
     Hub hub;
 };
 
@@ -753,17 +756,17 @@ void TestHub::historyMemoryIsBoundedOverAllRooms()
                 f.hub.join(f.open(0), claims(u"c%1"_s.arg(i), u"room%1"_s.arg(i), u"s"_s), 0);
         held += int(j.replay.size());
     }
-    QVERIFY2(held <= Hub::kHistoryMaxBytes / (1024 * 1024), qPrintable(QString::number(held)));
+    QVERIFY2(held <= RoomHistory::kMaxBytes / (1024 * 1024), qPrintable(QString::number(held)));
     QVERIFY(held >= 60);
 }
 
-// Past kHistoryMaxRooms rooms with history, each emit evicts the oldest entry of the order
+// Past RoomHistory::kMaxRooms rooms with history, each emit evicts the oldest entry of the order
 // (O(1)) instead of scanning every room under the lock: the rooms with a record stay bounded,
 // the newest rooms keep their events and the oldest are forgotten (recovered: false).
 void TestHub::manyRoomsEvictOldestRecordsInOrder()
 {
     Fixture f(1000);
-    const int rooms = int(Hub::kHistoryMaxRooms) + 20000;
+    const int rooms = int(RoomHistory::kMaxRooms) + 20000;
     QList<quint64> ids;
     ids.reserve(rooms);
     for (int i = 0; i < rooms; ++i) {
@@ -774,7 +777,7 @@ void TestHub::manyRoomsEvictOldestRecordsInOrder()
             f.clear();
     }
     f.clear();
-    QVERIFY2(f.hub.historyRooms() <= Hub::kHistoryMaxRooms,
+    QVERIFY2(f.hub.historyRooms() <= RoomHistory::kMaxRooms,
              qPrintable(QString::number(f.hub.historyRooms())));
     // The first rooms are forgotten: a join with since cannot be recovered from memory...
     JoinResult oldest = f.hub.join(f.open(0), claims(u"a"_s, u"r0"_s, u"s"_s), 0);
@@ -790,7 +793,7 @@ void TestHub::manyRoomsEvictOldestRecordsInOrder()
     const ConnId member = f.joined(0, u"m"_s, u"kept"_s, u"s"_s);
     Q_UNUSED(member);
     const quint64 keptId = f.hub.publish(emitTo(EmitTarget::Room, u"kept"_s)).id;
-    for (int i = 0; i < 2 * int(Hub::kHistoryMaxRooms); ++i) {
+    for (int i = 0; i < 2 * int(RoomHistory::kMaxRooms); ++i) {
         f.hub.publish(emitTo(EmitTarget::Room, u"x%1"_s.arg(i)));
         if ((i & 0x3fff) == 0)
             f.clear();
@@ -798,7 +801,7 @@ void TestHub::manyRoomsEvictOldestRecordsInOrder()
     f.clear();
     const JoinResult kept = f.hub.join(f.open(1), claims(u"k"_s, u"kept"_s, u"s2"_s), 0);
     QCOMPARE(kept.lastId, keptId);
-    QVERIFY(f.hub.historyRooms() <= Hub::kHistoryMaxRooms + 1);
+    QVERIFY(f.hub.historyRooms() <= RoomHistory::kMaxRooms + 1);
 }
 
 // A join whose missed events pass the replay budget (max_queue_bytes) would only be closed as
@@ -870,7 +873,8 @@ void TestHub::revocationIsCheckedAgainUnderTheHubLock()
     // The token was checked before the unregister; the join lands after it.
     sb::RevocationList revocations({}, 604800);
     FakeSink sink;
-    Hub hub(1000, &revocations);
+    RoomHistory history(1000);
+    Hub hub(history, &revocations);
     hub.setSinks({&sink});
     const ConnId id = hub.openConnection(0, ConnectionKind::Native, u"127.0.0.1:1"_s, QString(),
                                          std::make_shared<sb::ConnectionCounters>());

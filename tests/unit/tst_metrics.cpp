@@ -5,6 +5,7 @@
 #include "context/ServerContext.h"
 #include "hub/Hub.h"
 #include "metrics/Metrics.h"
+#include "store/RoomHistory.h"
 
 #include <QtTest>
 
@@ -166,7 +167,8 @@ void TestMetrics::statuses_exactAndBounded()
 
 void TestMetrics::render_familiesAndHubCounters()
 {
-    Hub hub;
+    sb::RoomHistory history;
+    Hub hub(history);
     ServerContext context;
     context.hub = &hub;
     context.startedMs = QDateTime::currentMSecsSinceEpoch();
