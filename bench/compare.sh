@@ -12,6 +12,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 a=${1:?usage: compare.sh OLD_DAEMON NEW_DAEMON [--rounds N] [--clients N] [--duration S]}
 b=${2:?usage: compare.sh OLD_DAEMON NEW_DAEMON [--rounds N] [--clients N] [--duration S]}
 shift 2
@@ -46,13 +48,7 @@ run() { # label daemon scenario [loadgen options...]
     shift 3
     local port=$((20000 + RANDOM % 20000))
     rm -rf "$work/data"
-    taskset -c 0 "$daemon" --listen "127.0.0.1:$port" --data-dir "$work/data" \
-        --api-key "$api_key" --jwt-secret "$jwt_secret" 2>"$work/server.log" &
-    server_pid=$!
-    for _ in $(seq 1 100); do
-        curl -s -o /dev/null "http://127.0.0.1:$port/api/health" && break
-        sleep 0.1
-    done
+    start_daemon "$daemon" "$port" "$work" "$api_key" "$jwt_secret" || true
     local line
     line=$(taskset -c 1 "$loadgen" --port "$port" --api-key "$api_key" --pid "$server_pid" \
         --label "$scenario" "$@" 2>/dev/null) || true

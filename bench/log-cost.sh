@@ -11,6 +11,8 @@
 # The JSON lines go to bench/results/log-cost-<time>.jsonl; the table to stdout.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 cd "$root"
 
 rounds=3 duration=5 pg_url=""
@@ -59,13 +61,7 @@ one_run() { # variant emitters
         off) flags=(--log-database off) ;;
         postgresql) flags=(--log-database "$pg_url") ;;
     esac
-    taskset -c 0 "$daemon" --listen "127.0.0.1:$port" --data-dir "$work/data" \
-        --api-key "$api_key" --jwt-secret "bench-secret" "${flags[@]}" 2>"$work/server.log" &
-    server_pid=$!
-    for _ in $(seq 1 100); do
-        curl -s -o /dev/null "http://127.0.0.1:$port/api/health" && break
-        sleep 0.1
-    done
+    start_daemon "$daemon" "$port" "$work" "$api_key" "bench-secret" "${flags[@]}" || true
     local line
     line=$(taskset -c 1 "$loadgen" --protocol switchboard --port "$port" --api-key "$api_key" \
         --pid "$server_pid" --label "log_$variant" --clients 0 --emitters "$emitters" \

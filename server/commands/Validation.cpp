@@ -19,39 +19,40 @@ QString FieldReader::optionalName(QStringView key, qsizetype max)
     return name(key, max);
 }
 
-QString FieldReader::name(QStringView key, qsizetype max)
+std::optional<QString> FieldReader::requiredString(QStringView key)
 {
     const QJsonValue v = m_body.value(key);
     if (v.isUndefined()) {
         fail(QStringLiteral("%1 is required").arg(key));
-        return {};
+        return std::nullopt;
     }
     if (!v.isString()) {
         fail(QStringLiteral("%1 must be a string").arg(key));
-        return {};
+        return std::nullopt;
     }
-    const QString s = v.toString();
-    if (QString why; !names::checkLength(key, s, max, &why)) {
+    return v.toString();
+}
+
+QString FieldReader::name(QStringView key, qsizetype max)
+{
+    const std::optional<QString> s = requiredString(key);
+    if (!s)
+        return {};
+    if (QString why; !names::checkLength(key, *s, max, &why)) {
         fail(why);
         return {};
     }
-    return s;
+    return *s;
 }
 
 QString FieldReader::text(QStringView key, bool allowEmpty)
 {
-    const QJsonValue v = m_body.value(key);
-    if (v.isUndefined()) {
-        fail(QStringLiteral("%1 is required").arg(key));
+    const std::optional<QString> s = requiredString(key);
+    if (!s)
         return {};
-    }
-    if (!v.isString()) {
-        fail(QStringLiteral("%1 must be a string").arg(key));
-        return {};
-    }
-    if (!allowEmpty && v.toString().isEmpty())
+    if (!allowEmpty && s->isEmpty())
         fail(QStringLiteral("%1 must not be empty").arg(key));
-    return v.toString();
+    return *s;
 }
 
 std::optional<qint64> FieldReader::positiveInt(QStringView key, qint64 max, const QString &maxHint)

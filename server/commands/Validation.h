@@ -35,6 +35,7 @@ public:
     }
 
 private:
+    std::optional<QString> requiredString(QStringView key);
     void fail(const QString &message);
 
     const DecodedBody &m_body;

@@ -23,6 +23,8 @@
 #include <QJsonObject>
 #include <QUrlQuery>
 
+#include <tuple>
+
 namespace sb {
 
 namespace {
@@ -59,6 +61,19 @@ HttpReply RestApi::stats(const HttpCall &) const
     return HttpReply::json(compactJson(m_stats->json()));
 }
 
+namespace {
+
+// The room, user and session of register and unregister.
+std::tuple<QString, QString, QString> readMember(FieldReader &f)
+{
+    QString room = f.name(u"room", names::kRoomMax);
+    QString user = f.name(u"user", names::kUserMax);
+    QString session = f.name(u"session", names::kSessionMax);
+    return {room, user, session};
+}
+
+} // namespace
+
 RestApi::Registration RestApi::issueToken(const QString &room, const QString &user,
                                           const QString &session, qint64 ttl, bool publish) const
 {
@@ -79,9 +94,7 @@ HttpReply RestApi::registerToken(const HttpCall &call) const
 {
     const DecodedBody *body = call.body; // decoded by the router (Body::Fields)
     FieldReader f(*body);
-    const QString room = f.name(u"room", names::kRoomMax);
-    const QString user = f.name(u"user", names::kUserMax);
-    const QString session = f.name(u"session", names::kSessionMax);
+    const auto [room, user, session] = readMember(f);
     const auto ttl =
             f.positiveInt(u"ttl", m_context->config.tokenMaxTtl, QStringLiteral("token_max_ttl"));
     const bool publish = f.boolean(u"publish", false);
@@ -99,9 +112,7 @@ HttpReply RestApi::unregister(const HttpCall &call) const
 {
     const DecodedBody *body = call.body; // decoded by the router (Body::Fields)
     FieldReader f(*body);
-    const QString room = f.name(u"room", names::kRoomMax);
-    const QString user = f.name(u"user", names::kUserMax);
-    const QString session = f.name(u"session", names::kSessionMax);
+    const auto [room, user, session] = readMember(f);
     if (!f.ok())
         return HttpReply::error(f.commandError());
     m_context->revocations->revoke(room, user, session, QDateTime::currentSecsSinceEpoch());
@@ -113,10 +124,7 @@ HttpReply RestApi::unregister(const HttpCall &call) const
 HttpReply RestApi::emitTo(const HttpCall &call, const QString &target) const
 {
     const DecodedBody *body = call.body; // decoded by the router (Body::Fields)
-    const EmitTarget kind = target == u"room" ? EmitTarget::Room
-            : target == u"user"               ? EmitTarget::User
-            : target == u"all"                ? EmitTarget::All
-                                              : EmitTarget::Connection;
+    const EmitTarget kind = parseTargetName(target).value_or(EmitTarget::Connection);
     CommandError why;
     std::optional<EmitRequest> request = EmitService::read(*body, kind, target, &why);
     if (!request)

@@ -44,10 +44,7 @@ std::optional<EmitRequest> parseNotifyPayload(const QByteArray &utf8, QString *e
     }
 
     const QString &target = targets.first();
-    const EmitTarget kind = target == u"room" ? EmitTarget::Room
-            : target == u"user"               ? EmitTarget::User
-            : target == u"connection"         ? EmitTarget::Connection
-                                              : EmitTarget::All;
+    const EmitTarget kind = parseTargetName(target).value_or(EmitTarget::All);
     CommandError why;
     std::optional<EmitRequest> request = EmitService::read(*body, kind, target, &why);
     if (!request) {
