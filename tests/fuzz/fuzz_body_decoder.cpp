@@ -72,7 +72,7 @@ void readFields(const DecodedBody &body)
     SB_FUZZ_CHECK(sb::rawjson::isValidValue(json));
     if (!f.ok()) {
         SB_FUZZ_CHECK(!f.error().isEmpty());
-        SB_FUZZ_CHECK(f.reply().status == 400);
+        SB_FUZZ_CHECK(f.commandError().status == 400);
     }
 }
 
