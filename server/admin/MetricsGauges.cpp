@@ -9,15 +9,8 @@ namespace sb {
 MetricsGauges metricsGauges(const ServerContext &context)
 {
     MetricsGauges gauges;
-    if (context.hub) {
-        const HubStats hub = context.hub->stats();
-        gauges.connections = hub.connections;
-        gauges.legacyConnections = hub.legacyConnections;
-        gauges.rooms = hub.rooms;
-        gauges.users = hub.users;
-        gauges.messagesOut = hub.messagesOut;
-        gauges.messagesBySource = hub.messagesBySource;
-    }
+    if (context.hub)
+        gauges.hub = context.hub->stats();
     gauges.logQueueDepth = context.log ? context.log->queueDepth() : 0;
     gauges.startedMs = context.startedMs;
     return gauges;

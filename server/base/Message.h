@@ -4,6 +4,7 @@
 #include <QList>
 #include <QString>
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <optional>
@@ -69,6 +70,19 @@ struct MessageRecord
     QByteArray data;
     qint64 delivered = 0;
     QString remote;
+};
+
+// What the hub counts (Hub::stats(); /api/stats and /metrics show them).
+struct HubStats
+{
+    qint64 connections = 0; // open /ws connections
+    qint64 legacyConnections = 0;
+    qint64 rooms = 0;
+    qint64 users = 0;
+    quint64 messagesIn = 0;
+    quint64 messagesOut = 0;
+    quint64 lastId = 0;
+    std::array<quint64, kEmitSourceCount> messagesBySource{}; // messagesIn by EmitSource
 };
 
 // Work handed from the hub to an I/O shard: one pre-encoded frame for many connections.

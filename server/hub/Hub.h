@@ -60,18 +60,6 @@ struct RoomMember
     qint64 sinceMs = 0;
 };
 
-struct HubStats
-{
-    qint64 connections = 0; // open /ws connections
-    qint64 legacyConnections = 0;
-    qint64 rooms = 0;
-    qint64 users = 0;
-    quint64 messagesIn = 0;
-    quint64 messagesOut = 0;
-    quint64 lastId = 0;
-    std::array<quint64, kEmitSourceCount> messagesBySource{}; // messagesIn by EmitSource
-};
-
 // What the admin stream shows of the hub's life (docs/API.md, "Admin stream").
 struct HubEvent
 {

@@ -327,11 +327,12 @@ void Metrics::renderHttp(QByteArray &out) const
     }
 }
 
-QByteArray Metrics::render(const MetricsGauges &hub) const
+QByteArray Metrics::render(const MetricsGauges &gauges) const
 {
+    const HubStats &hub = gauges.hub;
     QByteArray out;
     out.reserve(16 * 1024);
-    const qint64 uptimeMs = QDateTime::currentMSecsSinceEpoch() - hub.startedMs;
+    const qint64 uptimeMs = QDateTime::currentMSecsSinceEpoch() - gauges.startedMs;
 
     gauge(out, "switchboard_connections", "Open /ws WebSocket connections.",
           QByteArray::number(hub.connections));
@@ -346,7 +347,7 @@ QByteArray Metrics::render(const MetricsGauges &hub) const
           QByteArray::number(m_adminObservers.load(std::memory_order_relaxed)));
     gauge(out, "switchboard_log_queue_depth",
           "Records waiting for the message log writer (0 when the log is off).",
-          QByteArray::number(hub.logQueueDepth));
+          QByteArray::number(gauges.logQueueDepth));
     gauge(out, "switchboard_uptime_seconds", "Seconds since the server started.",
           number(double(qMax<qint64>(0, uptimeMs)) / 1000.0));
     gauge(out, "switchboard_process_resident_memory_bytes", "Resident memory of the process.",

@@ -17,12 +17,7 @@ namespace sb {
 // elsewhere (the hub's and the log's), read by the caller (http/RestApi).
 struct MetricsGauges
 {
-    qint64 connections = 0;
-    qint64 legacyConnections = 0;
-    qint64 rooms = 0;
-    qint64 users = 0;
-    quint64 messagesOut = 0;
-    std::array<quint64, kEmitSourceCount> messagesBySource{};
+    HubStats hub;
     qint64 logQueueDepth = 0; // 0 when the log is off
     qint64 startedMs = 0;
 };
