@@ -1,24 +1,15 @@
 // The browser client in headless Chromium: the served scripts, join and events, on/off/onAny,
 // join refusals, leave, presence, client emits, the ES module, tokens on connect, close.
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Server, launchBrowser, openClientPage, newPage, waitFor, sleep, TEST_TIMEOUT,
+  withServerAndBrowser, openClientPage, newPage, waitFor, sleep, TEST_TIMEOUT,
 } from './lib/harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 let server;
 let browser;
-
-before(async () => {
-  server = await new Server().start();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.dispose();
-});
+withServerAndBrowser((s, b) => ([server, browser] = [s, b]));
 
 // A client on a fresh page, joined with a token for (room, user, session).
 async function joinedPage(room, user, session = 's-' + user, options = {}) {

@@ -3,25 +3,16 @@
 // routes (a raw WebSocket at / fed by POST /, the RTM listener fed by POST /api/broadcast),
 // and the landing page (no console errors, no call needing the key until the user gives
 // one, its demo shows events).
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Server, launchBrowser, newPage, openClientPage, waitFor, sleep, screenshot, TEST_TIMEOUT, API_KEY,
+  withServerAndBrowser, newPage, openClientPage, waitFor, sleep, screenshot, TEST_TIMEOUT, API_KEY,
 } from './lib/harness.mjs';
 
 const T = { timeout: TEST_TIMEOUT };
 let server;
 let browser;
-
-before(async () => {
-  server = await new Server().start();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.dispose();
-});
+withServerAndBrowser((s, b) => ([server, browser] = [s, b]));
 
 describe('Oracle APEX', () => {
   it('raises every event as apex.event.trigger(document, event, data) and refreshes regions', T, async () => {

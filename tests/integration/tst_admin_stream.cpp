@@ -145,11 +145,8 @@ void TestAdminStream::snapshotThenLiveEvents()
     QCOMPARE(joined.value(u"user"_s).toString(), u"bob"_s);
     QCOMPARE(joined.value(u"session"_s).toString(), u"s2"_s);
 
-    const HttpResponse second = m_api->post(
-            "/api/emit/room",
-            R"({"room":")" + room.toUtf8()
-                    + R"(","event":"After","data":{"n":1.0,"big":123456789012345678901}})",
-            "application/json");
+    const HttpResponse second =
+            emitRawData(*m_api, room, u"After"_s, R"({"n":1.0,"big":123456789012345678901})");
     QCOMPARE(second.status, 200);
     WsFrame messages;
     QVERIFY(admin->waitForFrame(u"messages"_s, &messages, 3000));

@@ -73,9 +73,19 @@ private Q_SLOTS:
     void emptyApiKey_fallsThroughToFile();
 
 private:
+    // m_server becomes a new ServerProcess that starts without the test's default secrets.
+    void newServerWithoutDefaultSecrets();
     QTemporaryDir m_tmp;
     std::unique_ptr<ServerProcess> m_server;
 };
+
+void TestConfigStartup::newServerWithoutDefaultSecrets()
+{
+    m_server = std::make_unique<ServerProcess>();
+    ServerProcess::Options o;
+    o.defaultSecrets = false;
+    m_server->setOptions(o);
+}
 
 void TestConfigStartup::cleanup()
 {
@@ -238,10 +248,7 @@ void TestConfigStartup::unreadableCertificate()
 
 void TestConfigStartup::firstRun_generatesSecrets()
 {
-    m_server = std::make_unique<ServerProcess>();
-    ServerProcess::Options o;
-    o.defaultSecrets = false;
-    m_server->setOptions(o);
+    newServerWithoutDefaultSecrets();
     QVERIFY2(m_server->start(), qPrintable(m_server->lastError()));
     const QString path = QDir(m_server->dataDir()).filePath(u"switchboard.ini"_s);
     QVERIFY2(QFile::exists(path),
@@ -280,10 +287,7 @@ void TestConfigStartup::firstRun_explicitConfigPath()
     QTemporaryDir dir;
     const QString path = dir.filePath(u"etc/switchboard-custom.ini"_s);
     QVERIFY(QDir().mkpath(dir.filePath(u"etc"_s)));
-    m_server = std::make_unique<ServerProcess>();
-    ServerProcess::Options o;
-    o.defaultSecrets = false;
-    m_server->setOptions(o);
+    newServerWithoutDefaultSecrets();
     QVERIFY2(m_server->start({u"--config"_s, path}), qPrintable(m_server->lastError()));
     QVERIFY(QFile::exists(path));
     QVERIFY(m_server->output().contains(path));
@@ -314,10 +318,7 @@ void TestConfigStartup::givenSecrets_notWrittenToFile()
     // key by flag, secret missing: only the secret is generated
     {
         const QString path = dir.filePath(u"b.ini"_s);
-        m_server = std::make_unique<ServerProcess>();
-        ServerProcess::Options o;
-        o.defaultSecrets = false;
-        m_server->setOptions(o);
+        newServerWithoutDefaultSecrets();
         QVERIFY2(m_server->start({u"--config"_s, path, u"--api-key"_s, u"flag-key-1234567890"_s}),
                  qPrintable(m_server->lastError()));
         const QByteArray content = readFile(path);
@@ -331,10 +332,7 @@ void TestConfigStartup::givenSecrets_notWrittenToFile()
     // both by environment
     {
         const QString path = dir.filePath(u"c.ini"_s);
-        m_server = std::make_unique<ServerProcess>();
-        ServerProcess::Options o;
-        o.defaultSecrets = false;
-        m_server->setOptions(o);
+        newServerWithoutDefaultSecrets();
         m_server->setEnv(u"SWITCHBOARD_API_KEY"_s, u"env-key-1234567890"_s);
         m_server->setEnv(u"SWITCHBOARD_JWT_SECRET"_s, u"env-secret-1234567890"_s);
         QVERIFY2(m_server->start({u"--config"_s, path}), qPrintable(m_server->lastError()));
@@ -383,10 +381,7 @@ void TestConfigStartup::precedence_apiKey()
     QTemporaryDir dir;
     const QString ini = dir.filePath(u"keys.ini"_s);
     QVERIFY(writeFile(ini, "api_key=ini-key-0123456789\njwt_secret=ini-secret-0123456789\n"));
-    ServerProcess::Options o;
-    o.defaultSecrets = false;
-    m_server = std::make_unique<ServerProcess>();
-    m_server->setOptions(o);
+    newServerWithoutDefaultSecrets();
 
     auto statusWith = [&](const QByteArray &key) {
         return m_server->client(false)->get("/api/stats", {{"X-API-Key", key}}).status;
@@ -416,10 +411,7 @@ void TestConfigStartup::precedence_apiKey()
 
 void TestConfigStartup::insecure_warnsAndAcceptsWithoutKey()
 {
-    m_server = std::make_unique<ServerProcess>();
-    ServerProcess::Options o;
-    o.defaultSecrets = false;
-    m_server->setOptions(o);
+    newServerWithoutDefaultSecrets();
     QVERIFY2(m_server->start({u"--insecure"_s, u"--jwt-secret"_s, u"insecure-secret-0123456789"_s}),
              qPrintable(m_server->lastError()));
     const QString out = m_server->output();
@@ -468,10 +460,7 @@ void TestConfigStartup::emptyApiKey_fallsThroughToFile()
     QVERIFY(QFile::setPermissions(ini, QFileDevice::ReadOwner | QFileDevice::WriteOwner));
     const QDateTime mtime = QFileInfo(ini).lastModified();
 
-    m_server = std::make_unique<ServerProcess>();
-    ServerProcess::Options o;
-    o.defaultSecrets = false;
-    m_server->setOptions(o);
+    newServerWithoutDefaultSecrets();
     if (emptyEnv)
         m_server->setEnv(u"SWITCHBOARD_API_KEY"_s, QString());
     QVERIFY2(m_server->start(QStringList{u"--config"_s, ini} + args),

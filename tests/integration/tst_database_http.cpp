@@ -73,6 +73,7 @@ class TestDatabaseHttp : public QObject
 private Q_SLOTS:
     void initTestCase();
     void cleanupTestCase();
+    void init();
     void fixturesAreWhatThePackageSends();
     void utlRegisterTokenJoins();
     void utlEmitRoomWithContentLength();
@@ -111,6 +112,12 @@ void TestDatabaseHttp::cleanupTestCase()
     m_member.reset();
     m_api.reset();
     m_server.reset();
+}
+
+void TestDatabaseHttp::init()
+{
+    // Every case starts with no frame of an earlier one waiting at the member.
+    m_member->clear();
 }
 
 HttpResponse TestDatabaseHttp::replay(const QString &name, RawConn *keep)
@@ -186,7 +193,6 @@ void TestDatabaseHttp::utlRegisterTokenJoins()
 
 void TestDatabaseHttp::utlEmitRoomWithContentLength()
 {
-    m_member->clear();
     const HttpResponse r = replay(u"utl-emit-room-content-length.http"_s);
     QCOMPARE(r.status, 200);
     const qint64 id = r.object().value(u"id"_s).toInteger();
@@ -207,7 +213,6 @@ void TestDatabaseHttp::utlEmitUserChunked()
     // SCOTT's connection (utl-register) gets the user emit; the room member does not.
     QVERIFY(m_scott);
     m_scott->clear();
-    m_member->clear();
     const QByteArray request = fixture(u"utl-emit-user-chunked.http"_s);
     const HttpResponse r = replay(u"utl-emit-user-chunked.http"_s);
     QCOMPARE(r.status, 200);
@@ -222,7 +227,6 @@ void TestDatabaseHttp::utlEmitUserChunked()
 
 void TestDatabaseHttp::utlEmitAllWithConnectionClose()
 {
-    m_member->clear();
     RawConn conn;
     QVERIFY(conn.connectTo(m_server->port()));
     const HttpResponse r = replay(u"utl-emit-all-connection-close.http"_s, &conn);
@@ -236,7 +240,6 @@ void TestDatabaseHttp::utlEmitAllWithConnectionClose()
 
 void TestDatabaseHttp::utlEscapedNames()
 {
-    m_member->clear();
     const HttpResponse r = replay(u"utl-emit-room-escapes.http"_s);
     QCOMPARE(r.status, 200);
     const QJsonObject frame = m_member->waitForFrame(u"event"_s);
@@ -246,7 +249,6 @@ void TestDatabaseHttp::utlEscapedNames()
 
 void TestDatabaseHttp::apexBasicShapes()
 {
-    m_member->clear();
     HttpResponse r = replay(u"apex-emit-room-basic.http"_s);
     QCOMPARE(r.status, 200);
     const qint64 id = r.object().value(u"id"_s).toInteger();
@@ -264,7 +266,6 @@ void TestDatabaseHttp::apexBasicShapes()
 
 void TestDatabaseHttp::apexChunked()
 {
-    m_member->clear();
     const QByteArray request = fixture(u"apex-emit-room-chunked.http"_s);
     const HttpResponse r = replay(u"apex-emit-room-chunked.http"_s);
     QCOMPARE(r.status, 200);
@@ -279,7 +280,6 @@ void TestDatabaseHttp::keepAliveCarriesSeveralRequests()
 {
     // UTL_HTTP with persistent connections (set_persistent_conn_support) sends the next
     // request on the same connection.
-    m_member->clear();
     RawConn conn;
     QVERIFY(conn.connectTo(m_server->port()));
     const HttpResponse first = replay(u"utl-emit-room-content-length.http"_s, &conn);
@@ -296,7 +296,6 @@ void TestDatabaseHttp::keepAliveCarriesSeveralRequests()
 
 void TestDatabaseHttp::errorsCarryTheServersMessage()
 {
-    m_member->clear();
     // What api_call reads into ORA-20001: error.code and error.message.
     HttpResponse r = replay(u"utl-error-wrong-key.http"_s);
     QCOMPARE(r.status, 401);

@@ -91,7 +91,19 @@ private Q_SLOTS:
     void headerFields_90WithBody_served();
     void readTimeout_isStallTimeout();
     void expectContinue_http10_noInterimAnswer();
+
+private:
+    // The head (with its blank line) of a JSON POST /api/emit/room of body, over HTTP/1.1.
+    QByteArray jsonEmitHead(const QByteArray &body) const;
 };
+
+QByteArray TestHttpEdge::jsonEmitHead(const QByteArray &body) const
+{
+    return head("POST", "/api/emit/room", "HTTP/1.1",
+                "Content-Type: application/json\r\nContent-Length: "
+                        + QByteArray::number(body.size()) + "\r\n")
+            + "\r\n";
+}
 
 void TestHttpEdge::initTestCase()
 {
@@ -423,10 +435,7 @@ void TestHttpEdge::stalledBody_cutOffAfterReadTimeout()
             R"({"room":"edge","event":"stalled","data":")" + QByteArray(60, 's') + R"("})";
     RawConn stalled;
     QVERIFY(stalled.connectTo(m_server->port()));
-    stalled.write(head("POST", "/api/emit/room", "HTTP/1.1",
-                       "Content-Type: application/json\r\nContent-Length: "
-                               + QByteArray::number(body.size()) + "\r\n")
-                  + "\r\n" + body.left(body.size() / 2));
+    stalled.write(jsonEmitHead(body) + body.left(body.size() / 2));
     QElapsedTimer t;
     t.start();
 
@@ -579,9 +588,7 @@ void TestHttpEdge::readTimeout_isStallTimeout()
     const QJsonObject before = stats(*m_api);
     const QByteArray body = R"({"room":"edge","event":"drip"})";
     QCOMPARE(body.size(), 30);
-    const QByteArray bodyHead = head("POST", "/api/emit/room", "HTTP/1.1",
-                                     "Content-Type: application/json\r\nContent-Length: 30\r\n")
-            + "\r\n";
+    const QByteArray bodyHead = jsonEmitHead(body);
 
     // The dripping sender: one byte every 500 ms, 15 s in all (7.5 read timeouts).
     RawConn drip;
@@ -596,10 +603,7 @@ void TestHttpEdge::readTimeout_isStallTimeout()
 
     const QByteArray stalledBody =
             R"({"room":"edge","event":"stalled","data":")" + QByteArray(40, 's') + R"("})";
-    stalled.write(head("POST", "/api/emit/room", "HTTP/1.1",
-                       "Content-Type: application/json\r\nContent-Length: "
-                               + QByteArray::number(stalledBody.size()) + "\r\n")
-                  + "\r\n" + stalledBody.left(stalledBody.size() / 2));
+    stalled.write(jsonEmitHead(stalledBody) + stalledBody.left(stalledBody.size() / 2));
     QElapsedTimer clock;
     clock.start();
     drip.write(bodyHead);

@@ -4,6 +4,7 @@
 // daemon logs to a real PostgreSQL server instead (--log-database postgresql://...), each daemon in
 // a fresh database of its own (tests/common/PgTestDatabase.h).
 
+#include "ApiHelpers.h"
 #include "HttpClient.h"
 #include "PgTestDatabase.h"
 #include "ServerProcess.h"
@@ -81,11 +82,8 @@ QList<qint64> TestMessageLog::ids(const HttpResponse &response)
 void TestMessageLog::recordsHaveTheProtocolShape()
 {
     const QString room = uniqueName(u"log:shape"_s);
-    const HttpResponse emitted = m_api->post(
-            "/api/emit/room",
-            R"({"room":")" + room.toUtf8()
-                    + R"(","event":"Shape","data":{"big":12345678901234567890123,"f":1.0}})",
-            "application/json");
+    const HttpResponse emitted =
+            emitRawData(*m_api, room, u"Shape"_s, R"({"big":12345678901234567890123,"f":1.0})");
     QCOMPARE(emitted.status, 200);
     const qint64 id = emitted.object().value(u"id"_s).toInteger();
     QVERIFY(id > 0);

@@ -100,6 +100,65 @@ QString sourcePath(const QString &relative)
     return QDir(QStringLiteral(SB_SOURCE_DIR)).filePath(relative);
 }
 
+// A PostgreSQL cluster of its own (scripts/pg-test-cluster.sh in a temporary folder), so that
+// restarting it disturbs no other test. Stopped at the end when start() succeeded.
+class PrivateCluster
+{
+public:
+    PrivateCluster()
+        : m_script(sourcePath(u"scripts/pg-test-cluster.sh"_s)),
+          m_clusterDir(m_dir.filePath(u"cluster"_s))
+    { }
+    ~PrivateCluster()
+    {
+        if (m_started)
+            QProcess::execute(u"bash"_s, {m_script, u"stop"_s, m_clusterDir});
+    }
+    Q_DISABLE_COPY_MOVE(PrivateCluster)
+
+    // Creates and starts the cluster: false, error() saying why, when it could not.
+    bool start()
+    {
+        if (!m_dir.isValid()) {
+            m_error = u"no temporary folder: "_s + m_dir.errorString();
+            return false;
+        }
+        m_started = run(u"start"_s, &m_url);
+        if (!m_started)
+            m_error = m_url;
+        return m_started;
+    }
+    QString url() const { return m_url; }
+    QString error() const { return m_error; }
+    // Starts the script's command (stop, restart) in p, for a caller that waits itself.
+    void startCommand(QProcess &p, const QString &command) const
+    {
+        p.start(u"bash"_s, {m_script, command, m_clusterDir});
+    }
+    // Runs the script's command to its end: true when it succeeded. *out: what it printed (the
+    // URL, for start), and its errors when it failed.
+    bool run(const QString &command, QString *out) const
+    {
+        QProcess p;
+        p.setProcessChannelMode(QProcess::SeparateChannels);
+        startCommand(p, command);
+        const bool ok = p.waitForFinished(180000) && p.exitStatus() == QProcess::NormalExit
+                && p.exitCode() == 0;
+        *out = QString::fromUtf8(p.readAllStandardOutput()).trimmed();
+        if (!ok)
+            *out += QString::fromUtf8(p.readAllStandardError());
+        return ok;
+    }
+
+private:
+    QTemporaryDir m_dir;
+    QString m_script;
+    QString m_clusterDir;
+    QString m_url;
+    QString m_error;
+    bool m_started = false;
+};
+
 // A tiny HTTP/1.1 server on a thread of its own (the test's thread is blocked in the SQL call
 // that makes PostgreSQL connect to it): each request is read in full (head and Content-Length
 // body), its head recorded, and answered with `answer`, then the connection is closed.
@@ -229,6 +288,21 @@ private:
     bool listen(const QString &connection, const QString &url, const QString &channel,
                 QString *error);
     void unlisten(const QString &connection);
+    // The setup of the tests of what goes over the channel: while it lives, connection
+    // "nobody-listen" of nobodyUrl() LISTENs on the server's channel (heard: what arrived), and
+    // member is joined to room (a fresh uniqueName(roomPrefix)) as U/S. error: why not.
+    struct ChannelWatch
+    {
+        ChannelWatch(TestPostgresql *test, const QString &roomPrefix);
+        ~ChannelWatch();
+        Q_DISABLE_COPY_MOVE(ChannelWatch)
+
+        TestPostgresql *test;
+        const QStringList &heard;
+        QString room;
+        std::unique_ptr<WsClient> member;
+        QString error;
+    };
 
     QString m_pgServer;
     QString m_pgAdmin;
@@ -380,6 +454,24 @@ void TestPostgresql::unlisten(const QString &connection)
         disconnect(db.driver(), &QSqlDriver::notification, this, nullptr);
         db.close();
     }
+}
+
+TestPostgresql::ChannelWatch::ChannelWatch(TestPostgresql *owner, const QString &roomPrefix)
+    : test(owner), heard(owner->m_heard[u"nobody-listen"_s]), room(uniqueName(roomPrefix))
+{
+    const QString nobody = test->nobodyUrl();
+    if (nobody.isEmpty()) {
+        error = u"no URL of a role with only CONNECT"_s;
+        return;
+    }
+    if (!test->listen(u"nobody-listen"_s, nobody, u"switchboard"_s, &error))
+        return;
+    member = openJoined(*test->m_server, *test->m_api, room, u"U"_s, u"S"_s, false, &error);
+}
+
+TestPostgresql::ChannelWatch::~ChannelWatch()
+{
+    test->unlisten(u"nobody-listen"_s);
 }
 
 void TestPostgresql::initTestCase()
@@ -926,19 +1018,10 @@ void TestPostgresql::notifyIsSignedAndDelivered()
 {
     // switchboard.notify() by the application role after configure (initTestCase): delivered,
     // and what goes over the channel is the signed envelope (any role may LISTEN and see it).
-    const QString nobody = nobodyUrl();
-    QVERIFY(!nobody.isEmpty());
-    QString why, error;
-    QVERIFY2(listen(u"nobody-listen"_s, nobody, u"switchboard"_s, &error), qPrintable(error));
-    struct Unlisten
-    {
-        TestPostgresql *test;
-        ~Unlisten() { test->unlisten(u"nobody-listen"_s); }
-    } unlisten{this};
-    const QStringList &seen = m_heard[u"nobody-listen"_s];
-    const QString room = uniqueName(u"sql:signed:"_s);
-    auto member = openJoined(*m_server, *m_api, room, u"U"_s, u"S"_s, false, &why);
-    QVERIFY2(member, qPrintable(why));
+    const ChannelWatch w(this, u"sql:signed:"_s);
+    QVERIFY2(w.member, qPrintable(w.error));
+    const QStringList &seen = w.heard;
+    QString error;
     const double rejectedBefore = rejected(u"signature"_s) + rejected(u"stale"_s)
             + rejected(u"replay"_s) + rejected(u"invalid"_s);
 
@@ -960,20 +1043,20 @@ void TestPostgresql::notifyIsSignedAndDelivered()
     const QString notify =
             u"SELECT switchboard.notify(jsonb_build_object('room', ?::text, 'event', ?::text, "
             "'data', jsonb_build_object('n', 1.50)))"_s;
-    QVERIFY2(sql(u"app"_s, {}, notify, {room, u"same"_s}, &error).isValid(), qPrintable(error));
-    QVERIFY2(sql(u"app"_s, {}, notify, {room, u"same"_s}, &error).isValid(), qPrintable(error));
-    QVERIFY2(sql(u"app"_s, {}, notify, {room, u"other"_s}, &error).isValid(), qPrintable(error));
+    QVERIFY2(sql(u"app"_s, {}, notify, {w.room, u"same"_s}, &error).isValid(), qPrintable(error));
+    QVERIFY2(sql(u"app"_s, {}, notify, {w.room, u"same"_s}, &error).isValid(), qPrintable(error));
+    QVERIFY2(sql(u"app"_s, {}, notify, {w.room, u"other"_s}, &error).isValid(), qPrintable(error));
     QVERIFY(app.commit());
     rollback.done = true;
 
     WsFrame frame;
-    QVERIFY(member->waitForFrame(u"event"_s, &frame));
+    QVERIFY(w.member->waitForFrame(u"event"_s, &frame));
     QCOMPARE(frame.object.value(u"event"_s).toString(), u"same"_s);
     QCOMPARE(rawJsonValue(frame.text.toUtf8(), "data"), R"({"n":1.50})"_ba);
     const QJsonObject record = logRecord(*m_api, frame.object.value(u"id"_s).toInteger());
     QCOMPARE(record.value(u"source"_s).toString(), u"notify"_s);
-    QCOMPARE(member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"other"_s);
-    QVERIFY(member->noFrameWithin(500, u"event"_s));
+    QCOMPARE(w.member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"other"_s);
+    QVERIFY(w.member->noFrameWithin(500, u"event"_s));
 
     // The envelope: sb1.<ts>.<nonce>.<sig>.<the jsonb text>, signed with the server's key.
     QVERIFY(waitUntil([&] { return seen.size() >= 2; }, 5000));
@@ -987,7 +1070,7 @@ void TestPostgresql::notifyIsSignedAndDelivered()
     QCOMPARE(parts[3].size(), qsizetype(64));
     const QByteArray payload = envelope.section(u'.', 4).toUtf8();
     QCOMPARE(payload,
-             u"{\"data\": {\"n\": 1.50}, \"room\": \"%1\", \"event\": \"same\"}"_s.arg(room)
+             u"{\"data\": {\"n\": 1.50}, \"room\": \"%1\", \"event\": \"same\"}"_s.arg(w.room)
                      .toUtf8());
     const QByteArray expected =
             QMessageAuthenticationCode::hash("sb1|switchboard|" + parts[1].toLatin1() + '|'
@@ -1004,10 +1087,10 @@ void TestPostgresql::notifyIsSignedAndDelivered()
     QVERIFY2(
             sql(u"app"_s, {},
                 u"SELECT switchboard.notify(jsonb_build_object('room', ?::text, 'event', ?::text))"_s,
-                {room, u"Ereignis-äß€😀"_s}, &error)
+                {w.room, u"Ereignis-äß€😀"_s}, &error)
                     .isValid(),
             qPrintable(error));
-    QCOMPARE(member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"Ereignis-äß€😀"_s);
+    QCOMPARE(w.member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"Ereignis-äß€😀"_s);
 
     QCOMPARE(rejected(u"signature"_s) + rejected(u"stale"_s) + rejected(u"replay"_s)
                      + rejected(u"invalid"_s),
@@ -1018,27 +1101,18 @@ void TestPostgresql::capturedNotificationReplayedIsRefused()
 {
     // NOTIFY payloads are visible to every listener: a role with only CONNECT captures a
     // signed notification and sends it again, as it is or changed.
-    const QString nobody = nobodyUrl();
-    QVERIFY(!nobody.isEmpty());
-    QString why, error;
-    QVERIFY2(listen(u"nobody-listen"_s, nobody, u"switchboard"_s, &error), qPrintable(error));
-    struct Unlisten
-    {
-        TestPostgresql *test;
-        ~Unlisten() { test->unlisten(u"nobody-listen"_s); }
-    } unlisten{this};
-    const QStringList &seen = m_heard[u"nobody-listen"_s];
-    const QString room = uniqueName(u"sql:replay:"_s);
-    auto member = openJoined(*m_server, *m_api, room, u"U"_s, u"S"_s, false, &why);
-    QVERIFY2(member, qPrintable(why));
+    const ChannelWatch w(this, u"sql:replay:"_s);
+    QVERIFY2(w.member, qPrintable(w.error));
+    const QStringList &seen = w.heard;
+    QString error;
 
     QVERIFY2(
             sql(u"app"_s, m_pg.url(),
                 u"SELECT switchboard.notify(jsonb_build_object('room', ?::text, 'event', 'once'))"_s,
-                {room}, &error)
+                {w.room}, &error)
                     .isValid(),
             qPrintable(error));
-    QCOMPARE(member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"once"_s);
+    QCOMPARE(w.member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"once"_s);
     QVERIFY(waitUntil([&] { return !seen.isEmpty(); }, 5000));
     const QString captured = seen.first();
     QVERIFY2(captured.startsWith(u"sb1."_s), qPrintable(captured));
@@ -1047,7 +1121,8 @@ void TestPostgresql::capturedNotificationReplayedIsRefused()
     const double signatureBefore = rejected(u"signature"_s);
     const double staleBefore = rejected(u"stale"_s);
     auto resend = [&](const QString &text) {
-        return sql(u"nobody"_s, nobody, u"SELECT pg_notify('switchboard', ?)"_s, {text}, &error)
+        return sql(u"nobody"_s, nobodyUrl(), u"SELECT pg_notify('switchboard', ?)"_s, {text},
+                   &error)
                 .isValid();
     };
     // As it was, twice (each in a transaction of its own).
@@ -1065,14 +1140,14 @@ void TestPostgresql::capturedNotificationReplayedIsRefused()
     // Signed properly (the test knows the key) but two minutes old: stale.
     QVERIFY2(resend(QString::fromUtf8(signNotification(
                      m_server->apiKey(), u"switchboard"_s,
-                     u"{\"room\": \"%1\", \"event\": \"old\"}"_s.arg(room).toUtf8(),
+                     u"{\"room\": \"%1\", \"event\": \"old\"}"_s.arg(w.room).toUtf8(),
                      nowMs() - 120000))),
              qPrintable(error));
 
     QVERIFY(waitUntil([&] { return rejected(u"replay"_s) >= replayBefore + 2; }, 5000));
     QVERIFY(waitUntil([&] { return rejected(u"signature"_s) >= signatureBefore + 2; }, 5000));
     QVERIFY(waitUntil([&] { return rejected(u"stale"_s) >= staleBefore + 1; }, 5000));
-    QVERIFY2(member->noFrameWithin(500, u"event"_s), "a replayed notification was emitted");
+    QVERIFY2(w.member->noFrameWithin(500, u"event"_s), "a replayed notification was emitted");
     QCOMPARE(rejected(u"replay"_s), replayBefore + 2);
     QCOMPARE(rejected(u"signature"_s), signatureBefore + 2);
     QCOMPARE(rejected(u"stale"_s), staleBefore + 1);
@@ -1115,35 +1190,11 @@ void TestPostgresql::insecureWithoutKeyTakesUnsignedNotifications()
 
 void TestPostgresql::listenerSurvivesPostgresRestart()
 {
-    // A private cluster, so that restarting it disturbs no other test.
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString clusterDir = dir.filePath(u"cluster"_s);
-    const QString script = sourcePath(u"scripts/pg-test-cluster.sh"_s);
-    auto cluster = [&](const QString &command, QString *out) {
-        QProcess p;
-        p.setProcessChannelMode(QProcess::SeparateChannels);
-        p.start(u"bash"_s, {script, command, clusterDir});
-        const bool ok = p.waitForFinished(180000) && p.exitStatus() == QProcess::NormalExit
-                && p.exitCode() == 0;
-        *out = QString::fromUtf8(p.readAllStandardOutput()).trimmed();
-        if (!ok)
-            *out += QString::fromUtf8(p.readAllStandardError());
-        return ok;
-    };
-    QString url;
-    QVERIFY2(cluster(u"start"_s, &url), qPrintable(url));
-    struct Stop
-    {
-        std::function<void()> f;
-        ~Stop() { f(); }
-    } stopCluster{[&] {
-        QString ignored;
-        cluster(u"stop"_s, &ignored);
-    }};
+    PrivateCluster cluster;
+    QVERIFY2(cluster.start(), qPrintable(cluster.error()));
 
     ServerProcess daemon;
-    QVERIFY2(daemon.start({u"--pg-listen"_s, url, u"--pg-channel"_s, u"sb_private"_s}),
+    QVERIFY2(daemon.start({u"--pg-listen"_s, cluster.url(), u"--pg-channel"_s, u"sb_private"_s}),
              qPrintable(daemon.lastError()));
     QVERIFY(waitUntil([&] { return daemon.output().contains(u"[notify] listening on"_s); }, 10000));
     auto api = daemon.client();
@@ -1156,11 +1207,12 @@ void TestPostgresql::listenerSurvivesPostgresRestart()
         QString e;
         const QByteArray payload =
                 u"{\"room\":\"%1\",\"event\":\"%2\"}"_s.arg(room, event).toUtf8();
-        const bool ok = sql(u"private-"_s + event, url, u"SELECT pg_notify('sb_private', ?)"_s,
-                            {QString::fromUtf8(
-                                    signNotification(daemon.apiKey(), u"sb_private"_s, payload))},
-                            &e)
-                                .isValid();
+        const bool ok =
+                sql(u"private-"_s + event, cluster.url(), u"SELECT pg_notify('sb_private', ?)"_s,
+                    {QString::fromUtf8(
+                            signNotification(daemon.apiKey(), u"sb_private"_s, payload))},
+                    &e)
+                        .isValid();
         if (!ok)
             qWarning("pg_notify failed: %s", qPrintable(e));
         return ok;
@@ -1169,7 +1221,7 @@ void TestPostgresql::listenerSurvivesPostgresRestart()
     QCOMPARE(member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"before"_s);
     // Not the default channel: the listener takes only its own.
     // (signed as for sb_private: only the channel is wrong)
-    QVERIFY(sql(u"private-other"_s, url, u"SELECT pg_notify('switchboard', ?)"_s,
+    QVERIFY(sql(u"private-other"_s, cluster.url(), u"SELECT pg_notify('switchboard', ?)"_s,
                 {QString::fromUtf8(signNotification(
                         daemon.apiKey(), u"sb_private"_s,
                         u"{\"room\":\"%1\",\"event\":\"otherChannel\"}"_s.arg(room).toUtf8()))},
@@ -1177,14 +1229,15 @@ void TestPostgresql::listenerSurvivesPostgresRestart()
                     .isValid());
 
     QString out;
-    QVERIFY2(cluster(u"restart"_s, &out), qPrintable(out));
+    QVERIFY2(cluster.run(u"restart"_s, &out), qPrintable(out));
     QVERIFY2(waitUntil([&] { return daemon.output().contains(u"reconnected: listening on"_s); },
                        20000),
              qPrintable(daemon.output()));
     const QString log = daemon.output();
     QVERIFY2(log.contains(u"lost the connection to postgresql://switchboard_test@127.0.0.1:"_s),
              qPrintable(log));
-    QVERIFY2(!log.contains(url.section(u':', 2).section(u'@', 0, 0)), "the password was logged");
+    QVERIFY2(!log.contains(cluster.url().section(u':', 2).section(u'@', 0, 0)),
+             "the password was logged");
 
     QVERIFY(notify(u"after"_s));
     QCOMPARE(member->waitForFrame(u"event"_s).value(u"event"_s).toString(), u"after"_s);
@@ -1194,25 +1247,11 @@ void TestPostgresql::listenerSurvivesPostgresRestart()
 
 void TestPostgresql::messageLogSurvivesPostgresRestart()
 {
-    // A private cluster, so that restarting it disturbs no other test.
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    const QString clusterDir = dir.filePath(u"cluster"_s);
-    const QString script = sourcePath(u"scripts/pg-test-cluster.sh"_s);
-    QProcess start;
-    start.start(u"bash"_s, {script, u"start"_s, clusterDir});
-    QVERIFY(start.waitForFinished(180000));
-    const QString url = QString::fromUtf8(start.readAllStandardOutput()).trimmed();
-    QVERIFY2(start.exitStatus() == QProcess::NormalExit && start.exitCode() == 0,
-             qPrintable(QString::fromUtf8(start.readAllStandardError())));
-    struct Stop
-    {
-        QString script, dir;
-        ~Stop() { QProcess::execute(u"bash"_s, {script, u"stop"_s, dir}); }
-    } stopCluster{script, clusterDir};
+    PrivateCluster cluster;
+    QVERIFY2(cluster.start(), qPrintable(cluster.error()));
 
     ServerProcess daemon;
-    QVERIFY2(daemon.start({u"--log-database"_s, url}), qPrintable(daemon.lastError()));
+    QVERIFY2(daemon.start({u"--log-database"_s, cluster.url()}), qPrintable(daemon.lastError()));
     auto api = daemon.client();
     const QString room = uniqueName(u"logrestart:"_s);
     QList<qint64> answered;
@@ -1231,7 +1270,7 @@ void TestPostgresql::messageLogSurvivesPostgresRestart()
     // Emits go on while the cluster restarts: each one is answered (the journal holds it).
     QProcess restart;
     restart.setProcessChannelMode(QProcess::MergedChannels);
-    restart.start(u"bash"_s, {script, u"restart"_s, clusterDir});
+    cluster.startCommand(restart, u"restart"_s);
     QVERIFY(restart.waitForStarted());
     const qsizetype before = answered.size();
     do
@@ -1264,7 +1303,7 @@ void TestPostgresql::messageLogSurvivesPostgresRestart()
     QVERIFY2(output.contains(u"the log is written again after"_s), qPrintable(output));
     QCOMPARE(daemon.stop(), 0);
     QString error;
-    const QVariant rows = sql(u"private-log"_s, url,
+    const QVariant rows = sql(u"private-log"_s, cluster.url(),
                               u"SELECT count(*) FROM messages WHERE to_name = ?"_s, {room}, &error);
     QVERIFY2(rows.isValid(), qPrintable(error));
     QCOMPARE(rows.toLongLong(), qint64(answered.size()));

@@ -82,7 +82,60 @@ private:
                                                const QString &room, qint64 since,
                                                QList<qint64> *replayed, QJsonObject *joined);
     static QList<qint64> logIds(HttpClient &api, const QString &room, qint64 since);
+    // The joined frame of a join with since: type joined, recovered and last_id as given.
+    static void verifyJoined(const QJsonObject &joined, bool recovered, qint64 lastId);
+    // Joins `room` on a new client with `since` and checks that it recovered, replaying
+    // `expected`.
+    static void verifyRecoveredJoin(const ServerProcess &server, HttpClient &api,
+                                    const QString &room, qint64 since,
+                                    const QList<qint64> &expected);
+
+    // A server started with --log-level warning and extraArgs, its API client, and the ids of
+    // n events emitted into a fresh room (uniqueName(roomPrefix)); error: what failed.
+    struct Emitted
+    {
+        ServerProcess server;
+        std::unique_ptr<HttpClient> api;
+        QString room;
+        QList<qint64> ids;
+        QString error;
+
+        Emitted(const QStringList &extraArgs, const QString &roomPrefix, int n);
+        Q_DISABLE_COPY_MOVE(Emitted)
+    };
 };
+
+void TestRecovery::verifyJoined(const QJsonObject &joined, bool recovered, qint64 lastId)
+{
+    QCOMPARE(joined.value(u"type"_s).toString(), u"joined"_s);
+    QCOMPARE(joined.value(u"recovered"_s).toBool(), recovered);
+    QCOMPARE(joined.value(u"last_id"_s).toInteger(), lastId);
+}
+
+void TestRecovery::verifyRecoveredJoin(const ServerProcess &server, HttpClient &api,
+                                       const QString &room, qint64 since,
+                                       const QList<qint64> &expected)
+{
+    QList<qint64> replayed;
+    QJsonObject joined;
+    const auto client = joinSince(server, api, room, since, &replayed, &joined);
+    QVERIFY(client);
+    QCOMPARE(joined.value(u"recovered"_s).toBool(), true);
+    QCOMPARE(replayed, expected);
+}
+
+TestRecovery::Emitted::Emitted(const QStringList &extraArgs, const QString &roomPrefix, int n)
+{
+    if (!server.start(QStringList{u"--log-level"_s, u"warning"_s} + extraArgs)) {
+        error = server.lastError();
+        return;
+    }
+    api = server.client();
+    room = uniqueName(roomPrefix);
+    ids = emitMany(*api, room, n);
+    if (ids.size() != n)
+        error = u"%1 of %2 emits answered"_s.arg(ids.size()).arg(n);
+}
 
 QList<qint64> TestRecovery::emitMany(HttpClient &api, const QString &room, int n,
                                      const QString &event)
@@ -154,9 +207,7 @@ void TestRecovery::afterRestartFromTheLog()
         QJsonObject joined;
         auto client = joinSince(server, *again, room, ids.at(1), &replayed, &joined);
         QVERIFY(client);
-        QCOMPARE(joined.value(u"type"_s).toString(), u"joined"_s);
-        QCOMPARE(joined.value(u"recovered"_s).toBool(), true);
-        QCOMPARE(joined.value(u"last_id"_s).toInteger(), ids.last());
+        verifyJoined(joined, true, ids.last());
         QCOMPARE(replayed, ids.mid(2));
         const QList<WsFrame> events = client->take(u"event"_s);
         QCOMPARE(events.size(), 3);
@@ -209,32 +260,20 @@ void TestRecovery::quietRoomAfterRestartJoinedTwiceWithSince()
 
 void TestRecovery::afterKillMinus9FromTheLog()
 {
-    ServerProcess server;
-    QVERIFY2(server.start({u"--log-level"_s, u"warning"_s}), qPrintable(server.lastError()));
-    const QString room = uniqueName(u"rec:kill"_s);
-    auto api = server.client();
-    const QList<qint64> ids = emitMany(*api, room, 60);
-    QCOMPARE(ids.size(), 60);
+    Emitted started({}, u"rec:kill"_s, 60);
+    QVERIFY2(started.error.isEmpty(), qPrintable(started.error));
+    auto &[server, api, room, ids, error] = started;
     server.kill(); // right after the last answer: some records are only in the journal
     QVERIFY2(server.start({u"--log-level"_s, u"warning"_s}), qPrintable(server.lastError()));
     auto again = server.client();
-    QList<qint64> replayed;
-    QJsonObject joined;
-    auto client = joinSince(server, *again, room, ids.at(9), &replayed, &joined);
-    QVERIFY(client);
-    QCOMPARE(joined.value(u"recovered"_s).toBool(), true);
-    QCOMPARE(replayed, ids.mid(10));
+    verifyRecoveredJoin(server, *again, room, ids.at(9), ids.mid(10));
 }
 
 void TestRecovery::olderThanMemoryFromTheLog()
 {
-    ServerProcess server;
-    QVERIFY2(server.start({u"--log-level"_s, u"warning"_s, u"--history-per-room"_s, u"5"_s}),
-             qPrintable(server.lastError()));
-    auto api = server.client();
-    const QString room = uniqueName(u"rec:deep"_s);
-    const QList<qint64> ids = emitMany(*api, room, 30);
-    QCOMPARE(ids.size(), 30);
+    Emitted started({u"--history-per-room"_s, u"5"_s}, u"rec:deep"_s, 30);
+    QVERIFY2(started.error.isEmpty(), qPrintable(started.error));
+    auto &[server, api, room, ids, error] = started;
 
     // Memory holds the last 5: the 22 before them come from the log, in one ordered run.
     QList<qint64> replayed;
@@ -256,21 +295,14 @@ void TestRecovery::olderThanMemoryFromTheLog()
     }
 
     // Within memory: no log needed, same answer.
-    auto near = joinSince(server, *api, room, ids.at(27), &replayed, &joined);
-    QVERIFY(near);
-    QCOMPARE(joined.value(u"recovered"_s).toBool(), true);
-    QCOMPARE(replayed, ids.mid(28));
+    verifyRecoveredJoin(server, *api, room, ids.at(27), ids.mid(28));
 }
 
 void TestRecovery::racingEmitsNoGapNoDuplicate()
 {
-    ServerProcess server;
-    QVERIFY2(server.start({u"--log-level"_s, u"warning"_s, u"--history-per-room"_s, u"20"_s}),
-             qPrintable(server.lastError()));
-    auto api = server.client();
-    const QString room = uniqueName(u"rec:race"_s);
-    const QList<qint64> before = emitMany(*api, room, 10);
-    QCOMPARE(before.size(), 10);
+    Emitted started({u"--history-per-room"_s, u"20"_s}, u"rec:race"_s, 10);
+    QVERIFY2(started.error.isEmpty(), qPrintable(started.error));
+    auto &[server, api, room, before, error] = started;
 
     Emitter emitter(server.host(), server.port(), server.apiKey(), room);
     emitter.start();
@@ -319,14 +351,10 @@ void TestRecovery::racingEmitsNoGapNoDuplicate()
 
 void TestRecovery::retentionMakesTheGapUnrecoverable()
 {
-    ServerProcess server;
-    QVERIFY2(server.start({u"--log-level"_s, u"warning"_s, u"--history-per-room"_s, u"3"_s,
-                           u"--log-max-rows"_s, u"10"_s}),
-             qPrintable(server.lastError()));
-    auto api = server.client();
-    const QString room = uniqueName(u"rec:retention"_s);
-    const QList<qint64> ids = emitMany(*api, room, 30);
-    QCOMPARE(ids.size(), 30);
+    Emitted started({u"--history-per-room"_s, u"3"_s, u"--log-max-rows"_s, u"10"_s},
+                    u"rec:retention"_s, 30);
+    QVERIFY2(started.error.isEmpty(), qPrintable(started.error));
+    auto &[server, api, room, ids, error] = started;
     // Retention runs in the background at least every 10 s: the oldest 20 rows go.
     QTRY_COMPARE_WITH_TIMEOUT(logIds(*api, room, 0), ids.mid(20), 25000);
 
@@ -334,15 +362,10 @@ void TestRecovery::retentionMakesTheGapUnrecoverable()
     QJsonObject joined;
     auto gone = joinSince(server, *api, room, ids.at(4), &replayed, &joined);
     QVERIFY(gone);
-    QCOMPARE(joined.value(u"type"_s).toString(), u"joined"_s);
-    QCOMPARE(joined.value(u"recovered"_s).toBool(), false);
-    QCOMPARE(joined.value(u"last_id"_s).toInteger(), ids.last());
+    verifyJoined(joined, false, ids.last());
 
     // A since within what the log still holds recovers, from log and memory.
-    auto kept = joinSince(server, *api, room, ids.at(21), &replayed, &joined);
-    QVERIFY(kept);
-    QCOMPARE(joined.value(u"recovered"_s).toBool(), true);
-    QCOMPARE(replayed, ids.mid(22));
+    verifyRecoveredJoin(server, *api, room, ids.at(21), ids.mid(22));
 }
 
 QTEST_MAIN(TestRecovery)

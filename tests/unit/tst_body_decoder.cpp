@@ -483,30 +483,26 @@ void TestBodyDecoder::invalidUtf8_data()
 {
     QTest::addColumn<QByteArray>("contentType");
     QTest::addColumn<QByteArray>("body");
-    QTest::newRow("json latin-1 byte") << "application/json"_ba
-                                       << "{\"room\":\"caf\xe9\"}"_ba;
-    QTest::newRow("json 0xff") << "application/json"_ba
-                               << "{\"room\":\"\xff\"}"_ba;
-    QTest::newRow("json truncated sequence") << "application/json"_ba
-                                             << "{\"room\":\"\xc3\"}"_ba;
-    QTest::newRow("json overlong /") << "application/json"_ba
-                                     << "{\"room\":\"\xc0\xaf\"}"_ba;
+    const auto json = [](const char *name, const QByteArray &body) {
+        QTest::newRow(name) << "application/json"_ba << body;
+    };
+    const auto form = [](const char *name, const QByteArray &body) {
+        QTest::newRow(name) << "application/x-www-form-urlencoded"_ba << body;
+    };
+    json("json latin-1 byte", "{\"room\":\"caf\xe9\"}"_ba);
+    json("json 0xff", "{\"room\":\"\xff\"}"_ba);
+    json("json truncated sequence", "{\"room\":\"\xc3\"}"_ba);
+    json("json overlong /", "{\"room\":\"\xc0\xaf\"}"_ba);
     QTest::newRow("json, no content type") << QByteArray() << "{\"room\":\"\xe9\"}"_ba;
-    QTest::newRow("json, cut sequence after the object") << "application/json"_ba
-                                                         << "{\"room\":\"r\"}\xc3"_ba;
+    json("json, cut sequence after the object", "{\"room\":\"r\"}\xc3"_ba);
     QTest::newRow("json charset=utf-8, cut sequence at the end")
             << "application/json; charset=utf-8"_ba
             << "{\"room\":\"r\"}\xe2\x82"_ba;
-    QTest::newRow("form %E9 in the middle") << "application/x-www-form-urlencoded"_ba
-                                            << "room=caf%E9s"_ba;
-    QTest::newRow("form %E9") << "application/x-www-form-urlencoded"_ba
-                              << "room=caf%E9"_ba;
-    QTest::newRow("form %C3 alone") << "application/x-www-form-urlencoded"_ba
-                                    << "room=%C3"_ba;
-    QTest::newRow("form raw byte") << "application/x-www-form-urlencoded"_ba
-                                   << "room=\xe9"_ba;
-    QTest::newRow("form invalid key") << "application/x-www-form-urlencoded"_ba
-                                      << "r%FFom=x"_ba;
+    form("form %E9 in the middle", "room=caf%E9s"_ba);
+    form("form %E9", "room=caf%E9"_ba);
+    form("form %C3 alone", "room=%C3"_ba);
+    form("form raw byte", "room=\xe9"_ba);
+    form("form invalid key", "r%FFom=x"_ba);
 }
 
 void TestBodyDecoder::invalidUtf8()

@@ -132,6 +132,12 @@ struct Fixture
             qFatal("test setup: join failed");
         return id;
     }
+    // What a join of the open connection id with claims(user, room, session), no since, answers.
+    JoinResult::Status joinAlso(ConnId id, const QString &user, const QString &room,
+                                const QString &session)
+    {
+        return hub.join(id, claims(user, room, session), std::nullopt).status;
+    }
     void clear()
     {
         s0.deliveries.clear();
@@ -143,6 +149,18 @@ struct Fixture
     RoomHistory history;
     Hub hub;
 };
+
+// Publishes e on a cleared fixture: it reaches no one, no shard is handed anything. The result
+// goes to *result when asked for.
+void verifyReachesNobody(Fixture &f, const EmitRequest &e, EmitResult *result = nullptr)
+{
+    f.clear();
+    const EmitResult r = f.hub.publish(e);
+    if (result)
+        *result = r;
+    QCOMPARE(r.delivered, 0);
+    QVERIFY(f.all().isEmpty());
+}
 
 } // namespace
 
@@ -232,12 +250,10 @@ void TestHub::roomEmitReachesMembersOnTheirShards()
     QVERIFY(f.s0.deliveries.isEmpty()); // nothing handed to a shard without members
     QCOMPARE(reachedAll(f.s1.deliveries), QList<ConnId>{d});
 
-    f.clear();
-    const EmitResult empty = f.hub.publish(emitTo(EmitTarget::Room, u"nobody-here"_s));
+    EmitResult empty;
+    verifyReachesNobody(f, emitTo(EmitTarget::Room, u"nobody-here"_s), &empty);
     QVERIFY(empty.accepted);
-    QCOMPARE(empty.delivered, 0);
     QVERIFY(empty.id > r2.id);
-    QVERIFY(f.all().isEmpty());
 }
 
 void TestHub::userEmitReachesEveryConnectionOfTheUser()
@@ -256,9 +272,7 @@ void TestHub::userEmitReachesEveryConnectionOfTheUser()
     QCOMPARE(reachedAll(f.s0.deliveries), QList<ConnId>{a1});
     QCOMPARE(reachedAll(f.s1.deliveries), sorted({a2, a3}));
 
-    f.clear();
-    QCOMPARE(f.hub.publish(emitTo(EmitTarget::User, u"nobody"_s)).delivered, 0);
-    QVERIFY(f.all().isEmpty());
+    verifyReachesNobody(f, emitTo(EmitTarget::User, u"nobody"_s));
 }
 
 void TestHub::allEmitReachesOnlyJoinedNativeConnections()
@@ -439,9 +453,7 @@ void TestHub::legacyPushReachesOnlyLegacyConnections()
         for (ConnId id : {l0, l1, l2})
             QVERIFY(!got.contains(id));
     }
-    f.clear();
-    QCOMPARE(f.hub.publish(emitTo(EmitTarget::Connection, sb::connectionIdText(l1))).delivered, 0);
-    QVERIFY(f.all().isEmpty());
+    verifyReachesNobody(f, emitTo(EmitTarget::Connection, sb::connectionIdText(l1)));
 }
 
 void TestHub::broadcastReachesRoomAndLegacy()
@@ -477,21 +489,18 @@ void TestHub::oneUserPerConnection()
     QCOMPARE(f.hub.connection(a)->rooms, QStringList{u"R1"_s});
     QCOMPARE(f.hub.connection(a)->user, u"alice"_s);
     // Also for a room the connection is already in.
-    QCOMPARE(f.hub.join(a, claims(u"bob"_s, u"R1"_s, u"s1"_s), std::nullopt).status,
-             JoinResult::Status::Forbidden);
+    QCOMPARE(f.joinAlso(a, u"bob"_s, u"R1"_s, u"s1"_s), JoinResult::Status::Forbidden);
     QCOMPARE(f.hub.roomMembers(u"R1"_s).size(), 1);
     QCOMPARE(f.hub.roomMembers(u"R1"_s)[0].user, u"alice"_s);
 
     // The same user may join more rooms, even with another session.
-    QCOMPARE(f.hub.join(a, claims(u"alice"_s, u"R2"_s, u"s2"_s), std::nullopt).status,
-             JoinResult::Status::Joined);
+    QCOMPARE(f.joinAlso(a, u"alice"_s, u"R2"_s, u"s2"_s), JoinResult::Status::Joined);
     QCOMPARE(f.hub.connection(a)->rooms, (QStringList{u"R1"_s, u"R2"_s}));
     f.clear();
     QCOMPARE(f.hub.publish(emitTo(EmitTarget::User, u"bob"_s)).delivered, 0);
 
     // An unknown connection is Gone.
-    QCOMPARE(f.hub.join(987654, claims(u"x"_s, u"R"_s, u"s"_s), std::nullopt).status,
-             JoinResult::Status::Gone);
+    QCOMPARE(f.joinAlso(987654, u"x"_s, u"R"_s, u"s"_s), JoinResult::Status::Gone);
 }
 
 void TestHub::presenceHasUniquePairs()
@@ -521,8 +530,7 @@ void TestHub::leave()
 {
     Fixture f;
     const ConnId a = f.joined(0, u"alice"_s, u"R1"_s, u"s1"_s);
-    QCOMPARE(f.hub.join(a, claims(u"alice"_s, u"R2"_s, u"s1"_s), std::nullopt).status,
-             JoinResult::Status::Joined);
+    QCOMPARE(f.joinAlso(a, u"alice"_s, u"R2"_s, u"s1"_s), JoinResult::Status::Joined);
     const ConnId b = f.joined(1, u"bob"_s, u"R1"_s, u"s2"_s);
 
     QVERIFY(f.hub.leave(a, u"R1"_s));
@@ -550,8 +558,7 @@ void TestHub::revokeRemovesOnlyTheMatchingTriple()
     const ConnId e = f.joined(1, u"alice"_s, u"R"_s, u"s1"_s); // same triple, other shard
     const ConnId b = f.joined(1, u"alice"_s, u"R"_s, u"s2"_s); // other session
     const ConnId c = f.joined(0, u"bob"_s, u"R"_s, u"s1"_s);   // other user
-    QCOMPARE(f.hub.join(a, claims(u"alice"_s, u"R2"_s, u"s1"_s), std::nullopt).status,
-             JoinResult::Status::Joined); // other room
+    QCOMPARE(f.joinAlso(a, u"alice"_s, u"R2"_s, u"s1"_s), JoinResult::Status::Joined); // other room
     f.clear();
 
     QCOMPARE(f.hub.revoke(u"R"_s, u"alice"_s, u"s1"_s), 2);
@@ -595,8 +602,7 @@ void TestHub::closeConnectionRemovesMemberships()
 {
     Fixture f;
     const ConnId a = f.joined(0, u"alice"_s, u"R1"_s, u"s1"_s);
-    QCOMPARE(f.hub.join(a, claims(u"alice"_s, u"R2"_s, u"s1"_s), std::nullopt).status,
-             JoinResult::Status::Joined);
+    QCOMPARE(f.joinAlso(a, u"alice"_s, u"R2"_s, u"s1"_s), JoinResult::Status::Joined);
     const ConnId b = f.joined(1, u"bob"_s, u"R1"_s, u"s2"_s);
     QCOMPARE(f.hub.stats().rooms, 2);
     QCOMPARE(f.hub.stats().users, 2);
@@ -897,10 +903,8 @@ void TestHub::leavingTheLastRoomEndsUserAndAllEmits()
     QCOMPARE(f.hub.publish(emitTo(EmitTarget::User, u"alice"_s)).delivered, qint64(0));
     QCOMPARE(f.hub.publish(emitTo(EmitTarget::All, QString())).delivered, qint64(0));
     // Still alice's connection: another user's token is refused, alice's joins again.
-    QCOMPARE(f.hub.join(id, claims(u"bob"_s, u"R"_s, u"s2"_s), std::nullopt).status,
-             JoinResult::Status::Forbidden);
-    QCOMPARE(f.hub.join(id, claims(u"alice"_s, u"R"_s, u"s1"_s), std::nullopt).status,
-             JoinResult::Status::Joined);
+    QCOMPARE(f.joinAlso(id, u"bob"_s, u"R"_s, u"s2"_s), JoinResult::Status::Forbidden);
+    QCOMPARE(f.joinAlso(id, u"alice"_s, u"R"_s, u"s1"_s), JoinResult::Status::Joined);
     QCOMPARE(f.hub.publish(emitTo(EmitTarget::User, u"alice"_s)).delivered, qint64(1));
 }
 
@@ -1085,8 +1089,7 @@ void TestHub::connectionSnapshots()
     Fixture f;
     const ConnId never = f.open(1);
     const ConnId a = f.joined(0, u"alice"_s, u"R1"_s, u"s1"_s);
-    QCOMPARE(f.hub.join(a, claims(u"alice"_s, u"R0"_s, u"s1"_s), std::nullopt).status,
-             JoinResult::Status::Joined);
+    QCOMPARE(f.joinAlso(a, u"alice"_s, u"R0"_s, u"s1"_s), JoinResult::Status::Joined);
     const ConnId b = f.joined(1, u"bob"_s, u"R1"_s, u"s2"_s);
     const ConnId legacy = f.open(0, ConnectionKind::Legacy);
 

@@ -10,6 +10,7 @@
 //   SB_TEST_NO_BROWSER  1: every browser test is skipped (exit 77, CTest's SKIP_RETURN_CODE)
 //   SB_E2E_SLOW         a factor for the time limits (the ASan build sets 3)
 //   SB_E2E_ARTIFACTS    a folder for screenshots (optional)
+import { before, after } from 'node:test';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, existsSync, mkdirSync } from 'node:fs';
@@ -378,4 +379,20 @@ export async function screenshot(page, name) {
   const file = path.join(ARTIFACTS, name);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+// The file-wide setup of a browser test file: before its tests a Server and a browser start
+// and are handed to use(server, browser); after them both are closed.
+export function withServerAndBrowser(use) {
+  let server;
+  let browser;
+  before(async () => {
+    server = await new Server().start();
+    browser = await launchBrowser();
+    use(server, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.dispose();
+  });
 }

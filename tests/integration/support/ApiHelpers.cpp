@@ -177,6 +177,15 @@ int emitToRoom(HttpClient &api, const QString &room, const QString &event)
             .toInt(-1);
 }
 
+HttpResponse emitRawData(HttpClient &api, const QString &room, const QString &event,
+                         const QByteArray &data)
+{
+    return api.post("/api/emit/room",
+                    R"({"room":")" + room.toUtf8() + R"(","event":")" + event.toUtf8()
+                            + R"(","data":)" + data + '}',
+                    "application/json");
+}
+
 QString legacyPush(HttpClient &api, const QByteArray &json)
 {
     return api.post("/", json, "application/json").object().value(u"message"_s).toString();

@@ -68,6 +68,11 @@ double metricValue(HttpClient &api, const QByteArray &line);
 // POST /api/emit/room of event to room; the answer's delivered count (-1 when it failed).
 int emitToRoom(HttpClient &api, const QString &room, const QString &event);
 
+// POST /api/emit/room of event to room whose data is the JSON text `data`, sent as written
+// (numbers no double holds, 1.0 stays 1.0). room and event go in as they are, unescaped.
+HttpResponse emitRawData(HttpClient &api, const QString &room, const QString &event,
+                         const QByteArray &data);
+
 // POST / (the legacy push) of a JSON body; the answer's message ("Send to N clients").
 QString legacyPush(HttpClient &api, const QByteArray &json);
 
