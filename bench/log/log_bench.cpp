@@ -44,12 +44,10 @@ double median(std::vector<double> v)
     return v.empty() ? 0 : v[v.size() / 2];
 }
 
-struct Round
+// The figures of every round, for the medians.
+struct Samples
 {
-    double appendPerS = 0;
-    double commitPerS = 0;
-    double appendCpuNs = 0;
-    double cpuNs = 0;
+    std::vector<double> appendPerS, commitPerS, appendCpuNs, cpuNs;
     qint64 refused = 0;
 };
 
@@ -81,21 +79,23 @@ bool emptyPostgresql(const LogDatabase &db)
     return ok;
 }
 
-std::optional<Round> runRound(const QString &setting, qint64 records, int dataBytes)
+// One round on a fresh log: appends `records` records, waits for their commit, adds the
+// figures to *samples and prints them. False when the log cannot be opened.
+bool runRound(const QString &setting, qint64 records, int dataBytes, Samples *samples)
 {
     QTemporaryDir dir;
     QString error;
     const std::optional<LogDatabase> db = LogDatabase::parse(setting, dir.path(), &error);
     if (!db) {
         std::fprintf(stderr, "sb-log-bench: %s\n", qPrintable(error));
-        return std::nullopt;
+        return false;
     }
     if (db->driver == u"QPSQL" && !emptyPostgresql(*db))
-        return std::nullopt;
+        return false;
     MessageLog log(*db, 30, 100'000'000);
     if (!log.open(&error)) {
         std::fprintf(stderr, "sb-log-bench: %s\n", qPrintable(error));
-        return std::nullopt;
+        return false;
     }
     MessageRecord r;
     r.source = EmitSource::Rest;
@@ -104,7 +104,7 @@ std::optional<Round> runRound(const QString &setting, qint64 records, int dataBy
     r.event = QStringLiteral("BenchEvent");
     r.remote = QStringLiteral("127.0.0.1:40000");
     const QByteArray pad(qMax(0, dataBytes - 24), 'x');
-    Round round;
+    qint64 refused = 0;
     QElapsedTimer timer;
     timer.start();
     const qint64 threadStart = cpuNs(CLOCK_THREAD_CPUTIME_ID);
@@ -115,7 +115,7 @@ std::optional<Round> runRound(const QString &setting, qint64 records, int dataBy
         r.data = QByteArrayLiteral(R"({"n":)") + QByteArray::number(i)
                 + QByteArrayLiteral(R"(,"pad":")") + pad + QByteArrayLiteral(R"("})");
         while (!log.append(r)) {
-            ++round.refused;
+            ++refused;
             QThread::yieldCurrentThread();
         }
     }
@@ -126,11 +126,21 @@ std::optional<Round> runRound(const QString &setting, qint64 records, int dataBy
     const qint64 commitNs = timer.nsecsElapsed();
     const qint64 processCpu = cpuNs(CLOCK_PROCESS_CPUTIME_ID) - processStart;
     log.close();
-    round.appendPerS = double(records) * 1e9 / double(appendNs);
-    round.commitPerS = double(records) * 1e9 / double(commitNs);
-    round.appendCpuNs = double(threadCpu) / double(records);
-    round.cpuNs = double(processCpu) / double(records);
-    return round;
+    const double appendPerS = double(records) * 1e9 / double(appendNs);
+    const double commitPerS = double(records) * 1e9 / double(commitNs);
+    const double appendCpuNs = double(threadCpu) / double(records);
+    const double processCpuNs = double(processCpu) / double(records);
+    std::fprintf(stderr,
+                 "round %zu: append %.0f records/s, commit %.0f records/s, %.0f ns CPU per "
+                 "append, %.0f ns CPU per record, %lld refused\n",
+                 samples->cpuNs.size() + 1, appendPerS, commitPerS, appendCpuNs, processCpuNs,
+                 qlonglong(refused));
+    samples->appendPerS.push_back(appendPerS);
+    samples->commitPerS.push_back(commitPerS);
+    samples->appendCpuNs.push_back(appendCpuNs);
+    samples->cpuNs.push_back(processCpuNs);
+    samples->refused += refused;
+    return true;
 }
 
 } // namespace
@@ -162,22 +172,10 @@ int main(int argc, char *argv[])
     const int rounds = qMax(1, parser.value(roundsOption).toInt());
     const QString setting = parser.value(pgOption);
 
-    std::vector<double> appendRates, commitRates, appendCpu, cpu;
-    qint64 refused = 0;
+    Samples samples;
     for (int i = 0; i < rounds; ++i) {
-        const std::optional<Round> round = runRound(setting, records, dataBytes);
-        if (!round)
+        if (!runRound(setting, records, dataBytes, &samples))
             return 1;
-        std::fprintf(stderr,
-                     "round %d: append %.0f records/s, commit %.0f records/s, %.0f ns CPU per "
-                     "append, %.0f ns CPU per record, %lld refused\n",
-                     i + 1, round->appendPerS, round->commitPerS, round->appendCpuNs, round->cpuNs,
-                     qlonglong(round->refused));
-        appendRates.push_back(round->appendPerS);
-        appendCpu.push_back(round->appendCpuNs);
-        cpu.push_back(round->cpuNs);
-        commitRates.push_back(round->commitPerS);
-        refused += round->refused;
     }
     const QJsonObject result{
             {QStringLiteral("bench"), QStringLiteral("message_log")},
@@ -186,11 +184,11 @@ int main(int argc, char *argv[])
             {QStringLiteral("records"), records},
             {QStringLiteral("data_bytes"), dataBytes},
             {QStringLiteral("rounds"), rounds},
-            {QStringLiteral("append_per_s"), qRound64(median(appendRates))},
-            {QStringLiteral("commit_per_s"), qRound64(median(commitRates))},
-            {QStringLiteral("append_cpu_ns"), qRound64(median(appendCpu))},
-            {QStringLiteral("cpu_ns"), qRound64(median(cpu))},
-            {QStringLiteral("refused"), refused},
+            {QStringLiteral("append_per_s"), qRound64(median(samples.appendPerS))},
+            {QStringLiteral("commit_per_s"), qRound64(median(samples.commitPerS))},
+            {QStringLiteral("append_cpu_ns"), qRound64(median(samples.appendCpuNs))},
+            {QStringLiteral("cpu_ns"), qRound64(median(samples.cpuNs))},
+            {QStringLiteral("refused"), samples.refused},
     };
     std::printf("%s\n", QJsonDocument(result).toJson(QJsonDocument::Compact).constData());
     return 0;
