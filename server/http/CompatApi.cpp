@@ -9,22 +9,10 @@
 #include "http/RestApi.h"
 
 #include <QHttpServerRequest>
-#include <QJsonDocument>
-#include <QJsonObject>
 
 namespace sb {
 
 namespace {
-
-QString messageOf(const HttpReply &reply)
-{
-    return QJsonDocument::fromJson(reply.body)
-            .object()
-            .value(u"error")
-            .toObject()
-            .value(u"message")
-            .toString();
-}
 
 HttpReply emitForCompat(const ServerContext *context, EmitRequest &request, const HttpCall &call,
                         const char *route)
@@ -55,10 +43,10 @@ HttpReply CompatApi::okFalse(int status, const QString &message)
 
 HttpReply CompatApi::broadcast(const HttpCall &call) const
 {
-    HttpReply error;
+    CommandError error;
     const auto body = decodeRequestBody(call.request, &error);
     if (!body)
-        return okFalse(error.status, messageOf(error));
+        return okFalse(error.status, error.message);
     const QJsonValue channel = body->value(u"channel");
     if (channel.isUndefined() || channel.isNull()
         || (channel.isString() && channel.toString().isEmpty()))

@@ -15,11 +15,15 @@ QByteArray contentType(const QHttpServerRequest &request)
 
 } // namespace
 
+std::optional<DecodedBody> decodeRequestBody(const QHttpServerRequest &request, CommandError *error)
+{
+    return BodyDecoder::decode(contentType(request), request.body(), error);
+}
+
 std::optional<DecodedBody> decodeRequestBody(const QHttpServerRequest &request, HttpReply *error)
 {
     CommandError why;
-    std::optional<DecodedBody> body =
-            BodyDecoder::decode(contentType(request), request.body(), &why);
+    std::optional<DecodedBody> body = decodeRequestBody(request, &why);
     if (!body)
         *error = HttpReply::error(why);
     return body;

@@ -41,6 +41,15 @@ EmitSource sourceOf(const HttpCall &call)
     return header.trimmed().toLower() == "console" ? EmitSource::Console : EmitSource::Rest;
 }
 
+// The room, user and session of register and unregister, in that order.
+std::tuple<QString, QString, QString> readMember(FieldReader &f)
+{
+    QString room = f.name(u"room", names::kRoomMax);
+    QString user = f.name(u"user", names::kUserMax);
+    QString session = f.name(u"session", names::kSessionMax);
+    return {room, user, session};
+}
+
 } // namespace
 
 RestApi::RestApi(const ServerContext *context, const StatsSampler *stats)
@@ -60,19 +69,6 @@ HttpReply RestApi::stats(const HttpCall &) const
 {
     return HttpReply::json(compactJson(m_stats->json()));
 }
-
-namespace {
-
-// The room, user and session of register and unregister.
-std::tuple<QString, QString, QString> readMember(FieldReader &f)
-{
-    QString room = f.name(u"room", names::kRoomMax);
-    QString user = f.name(u"user", names::kUserMax);
-    QString session = f.name(u"session", names::kSessionMax);
-    return {room, user, session};
-}
-
-} // namespace
 
 RestApi::Registration RestApi::issueToken(const QString &room, const QString &user,
                                           const QString &session, qint64 ttl, bool publish) const
