@@ -49,6 +49,9 @@ RequestGuard::RequestGuard(QTcpSocket *socket, const ServerConfig *config, QObje
 // go back to the listener (the listener admitted it before making this guard).
 RequestGuard::~RequestGuard()
 {
+    // Request bytes that never became a request (a refused or stalled body, a client gone
+    // mid-body) are freed with the socket, now: the heap gives them back.
+    net::noteFreed(m_abandoned + m_charged);
     uncharge();
     if (m_limits)
         m_limits->release(m_peer);
@@ -277,6 +280,7 @@ void RequestGuard::reject(int status, const char *code, const QString &message)
     qCInfo(lcHttp).noquote() << status << QString::fromLatin1(code) << "from"
                              << m_socket->peerAddress().toString() << message;
     countRefusal(status);
+    m_abandoned += m_charged;
     uncharge();
     if (m_paused) {
         m_paused = false;

@@ -131,7 +131,8 @@ private:
     AnswerQueue m_answerQueue;
     std::shared_ptr<HttpLimits> m_limits;
     QHostAddress m_peer;
-    qint64 m_charged = 0; // bytes of the request in flight charged to m_limits
+    qint64 m_charged = 0;   // bytes of the request in flight charged to m_limits
+    qint64 m_abandoned = 0; // bytes of refused requests, freed with the socket
     QTimer *m_timer;
     QTimer *m_stallTimer;
     bool m_paused = false;
