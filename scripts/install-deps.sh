@@ -20,6 +20,8 @@ PACKAGES=(
     libqt6sql6-sqlite libqt6sql6-psql libgl-dev
     # crc32() of the message log's journal (Qt links this zlib already)
     zlib1g-dev
+    # server/redis: hiredis to build; a real redis-server for its tests (cluster mode)
+    libhiredis-dev redis-server
     # the console draws text also offscreen (GUI tests) and under Xvfb
     fontconfig fonts-dejavu-core
     # the README walk-through uses `python3 -m websockets` as a WebSocket client
