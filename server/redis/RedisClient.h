@@ -22,7 +22,7 @@ namespace sb {
 class RedisSocketWatch;
 
 // One connection to Redis, driven by the event loop of the thread it lives on
-// (docs/ARCHITECTURE.md, "server/redis"): create it on that thread and call everything there.
+// (docs/ARCHITECTURE.md, "The Redis client"): create it on that thread and call everything there.
 // It reconnects by itself after any loss (250 ms doubling to 5 s, +-20% jitter) until close().
 //
 // Callbacks (of commands and subscriptions) and signals never run inside the client library:

@@ -7,7 +7,7 @@
 namespace sb {
 
 // One Redis reply as a Qt value, copied out of the client library's reply so that callers
-// never see it (docs/ARCHITECTURE.md, "server/redis"). `string` holds the bulk string, the
+// never see it (docs/ARCHITECTURE.md, "The Redis client"). `string` holds the bulk string, the
 // status text or the error text, byte for byte.
 struct RedisReply
 {

@@ -10,7 +10,7 @@ struct redisAsyncContext;
 namespace sb {
 
 // The event hooks of one hiredis async context on the Qt event loop of the current thread
-// (docs/ARCHITECTURE.md, "server/redis"): a read and a write QSocketNotifier on its socket,
+// (docs/ARCHITECTURE.md, "The Redis client"): a read and a write QSocketNotifier on its socket,
 // switched on and off by hiredis's addRead/delRead/addWrite/delWrite hooks. Its cleanup hook
 // (the context is being freed) disables both and calls onGone with the reason; after that
 // the watch is inert and may be deleted at any later time.

@@ -6,7 +6,7 @@
 
 namespace sb {
 
-// Where a Redis server is and how to log in (docs/ARCHITECTURE.md, "server/redis"):
+// Where a Redis server is and how to log in (docs/ARCHITECTURE.md, "The Redis client"):
 //   redis://[[user]:password@]host[:port][/db]   (port 6379, db 0; user and password are
 //                                                 percent-decoded; IPv6 hosts in brackets)
 //   unix:///path/to/redis.sock[?db=N]

@@ -1,7 +1,7 @@
 // sb::RedisClient (server/redis) against real redis-server processes: pipelining, binary
 // argv, AUTH/SELECT from the URL, losses and reconnects, pub/sub across a restart, the
 // pending bounds, and callbacks that call back into the client or delete it
-// (docs/ARCHITECTURE.md, "server/redis").
+// (docs/ARCHITECTURE.md, "The Redis client").
 
 #include "RedisServerProcess.h"
 #include "TestSupport.h"

@@ -1,6 +1,6 @@
 // Unit tests of sb::RedisUrl: the redis:// and unix:// forms, the errors (each names the
 // field `redis`) and the redaction of the password for logs (docs/ARCHITECTURE.md,
-// "server/redis").
+// "The Redis client").
 
 #include "redis/RedisUrl.h"
 
