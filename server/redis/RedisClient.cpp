@@ -29,7 +29,7 @@ struct RedisClient::Pending
     bool last = false;          // the last handshake command
 };
 
-struct RedisClient::Subscription
+struct RedisClient::Subscription : std::enable_shared_from_this<Subscription>
 {
     QByteArray name;
     bool pattern = false;
@@ -382,8 +382,11 @@ bool RedisClient::addSubscription(const QByteArray &name, bool pattern, MessageH
         if (sub->name == name && sub->pattern == pattern)
             return false;
     }
-    m_subscriptions.push_back(
-            std::make_unique<Subscription>(Subscription{name, pattern, std::move(onMessage)}));
+    auto sub = std::make_shared<Subscription>();
+    sub->name = name;
+    sub->pattern = pattern;
+    sub->onMessage = std::move(onMessage);
+    m_subscriptions.push_back(std::move(sub));
     if (m_state == State::Connected && m_ac)
         sendSubscription(m_subscriptions.back().get());
     return true;
@@ -409,8 +412,9 @@ void RedisClient::onSubscriptionReply(redisAsyncContext *ac, void *reply, void *
         return;
     const redisReply *channel = r->element[first];
     const redisReply *message = r->element[first + 1];
+    // The task keeps the subscription: its handler may delete the client.
     self->postGuarded(
-            [sub, ch = QByteArray(channel->str, qsizetype(channel->len)),
+            [sub = sub->shared_from_this(), ch = QByteArray(channel->str, qsizetype(channel->len)),
              msg = QByteArray(message->str, qsizetype(message->len))] { sub->onMessage(ch, msg); });
 }
 

@@ -64,8 +64,8 @@ public:
 
     // A client used for pub/sub only. onMessage gets every message of the channel (or of the
     // channels matching the pattern); the subscription is made again after every reconnect.
-    // False when already subscribed to that name. Takes effect at once when connected, else
-    // on connect.
+    // False when already subscribed to that name, or when commands are in flight. Takes effect at
+    // once when connected, else on connect.
     bool subscribe(const QByteArray &channel, MessageHandler onMessage);
     bool psubscribe(const QByteArray &pattern, MessageHandler onMessage);
 
@@ -131,7 +131,7 @@ private:
     qint64 m_pendingCommands = 0;
     qint64 m_pendingBytes = 0;
     std::function<void(qint64)> m_latencyObserver;
-    std::vector<std::unique_ptr<Subscription>> m_subscriptions;
+    std::vector<std::shared_ptr<Subscription>> m_subscriptions;
     std::shared_ptr<Dispatch> m_dispatch;
     std::shared_ptr<int> m_alive;
 };

@@ -386,6 +386,23 @@ void TestRedisClient::deleteFromCallback()
     });
     other->open(parsed(m_redis->url()));
     QVERIFY(waitUntil([&] { return other == nullptr; }, 5000));
+
+    // And from a message handler (two messages in one read: the second is dropped).
+    auto *sub = new RedisClient;
+    QVERIFY(sub->subscribe("gone", [&](const QByteArray &, const QByteArray &) {
+        delete sub;
+        sub = nullptr;
+    }));
+    QVERIFY(openAndWait(*sub, m_redis->url()));
+    QVERIFY(waitUntil(
+            [&] {
+                m_redis->call({"EVAL",
+                               "redis.call('PUBLISH', 'gone', 1) "
+                               "return redis.call('PUBLISH', 'gone', 2)",
+                               "0"});
+                return sub == nullptr;
+            },
+            5000));
 }
 
 void TestRedisClient::closeFromCallback()
