@@ -5,12 +5,15 @@
 #include "auth/RevocationList.h"
 #include "auth/TokenService.h"
 #include "base/Logging.h"
+#include "cluster/Cluster.h"
+#include "cluster/ClusterOptions.h"
 #include "commands/EmitService.h"
 #include "commands/RecoveryService.h"
 #include "http/HttpServer.h"
 #include "hub/Hub.h"
 #include "metrics/Metrics.h"
 #include "notify/PgNotifyListener.h"
+#include "redis/RedisUrl.h"
 #include "store/MessageLog.h"
 #include "store/RoomHistory.h"
 #include "ws/ClientAcceptor.h"
@@ -22,6 +25,8 @@
 #include <QDateTime>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QHostInfo>
+#include <QMessageAuthenticationCode>
 #include <QThread>
 
 namespace sb {
@@ -119,7 +124,7 @@ void Server::stopPgListener()
     m_pgListener = nullptr;
 }
 
-bool Server::start(QString *error)
+bool Server::start(QString *error, bool *configError)
 {
     if (m_running)
         return true;
@@ -128,7 +133,7 @@ bool Server::start(QString *error)
     startShards();
     const bool listening = startHttp(error);
     m_running = true; // from here stop() takes down what was started
-    if (!listening) {
+    if (!listening || !joinCluster(error, configError)) {
         stop(0);
         return false;
     }
@@ -169,10 +174,70 @@ bool Server::createCore(QString *error)
         return false;
     }
     m_context.tokens = m_tokens.get();
+    if (!config.redis.isEmpty()) {
+        // Emits are ordered by the cluster from the start; until the node has joined (after
+        // the listener is up) they are refused with 503.
+        m_cluster = std::make_unique<Cluster>(m_hub.get());
+        m_emits->setOrderer(m_cluster.get());
+        m_context.cluster = m_cluster.get();
+    }
     m_recovery = std::make_unique<RecoveryService>(m_hub.get(), m_log.get(), config.maxQueueBytes);
     m_context.recovery = m_recovery.get();
     m_context.revocations = m_revocations.get();
     return true;
+}
+
+// Cluster (redis set): joins once the listener's address is known (the default node name).
+bool Server::joinCluster(QString *error, bool *configError)
+{
+    if (!m_cluster)
+        return true;
+    const ServerConfig &config = m_context.config;
+    QString why;
+    const std::optional<RedisUrl> url = RedisUrl::parse(config.redis, &why);
+    if (!url) {
+        *error = why;
+        if (configError)
+            *configError = true;
+        return false;
+    }
+    ClusterOptions options;
+    options.redis = *url;
+    options.address = QStringLiteral("%1:%2").arg(baseUrl().host()).arg(m_port);
+    options.nodeName = config.nodeName.isEmpty()
+            ? QStringLiteral("%1:%2").arg(QHostInfo::localHostName()).arg(m_port)
+            : config.nodeName;
+    // Nodes compare this, never the secret itself.
+    options.secretCheck =
+            QMessageAuthenticationCode::hash("switchboard cluster secret check",
+                                             config.jwtSecret.toUtf8(), QCryptographicHash::Sha256)
+                    .toHex();
+    options.dataDir = config.dataDir;
+    options.loggedUpTo = m_log ? m_log->lastIdAtOpen() : 0;
+    options.historyPerRoom = config.historyPerRoom;
+    options.startedMs = m_context.startedMs;
+    // One PostgreSQL log for all nodes: each records what it accepted. A log of its own
+    // (SQLite): every node records every cluster event.
+    options.logsEveryEvent = !m_log || !config.logDatabase.startsWith(u"postgres");
+    m_clusterLogsEverything = options.logsEveryEvent;
+    m_nodeName = options.nodeName;
+    installRecordObserver();
+    return m_cluster->start(options, error, configError);
+}
+
+// Every accepted emit goes to the log and the admin stream (cheap appends under the hub lock).
+void Server::installRecordObserver()
+{
+    MessageLog *log = m_log.get();
+    AdminStream *admin = m_admin;
+    const bool logsEverything = m_clusterLogsEverything;
+    const QString self = m_nodeName;
+    m_hub->setRecordObserver([log, admin, logsEverything, self](const MessageRecord &record) {
+        // In a cluster sharing one PostgreSQL log, each record is written by its node only.
+        if (log && (logsEverything || record.node.isNull() || record.node == self))
+            log->append(record);
+        admin->recordEmitted(record);
+    });
 }
 
 // One I/O shard per thread (io_threads, default one per core); the hub delivers to them.
@@ -238,12 +303,7 @@ bool Server::startHttp(QString *listenError)
     connect(m_httpThread, &QThread::finished, m_http, &QObject::deleteLater);
     // Every accepted emit goes to the log and the admin stream; every connection and
     // membership change to the admin stream. Both are cheap appends under the hub lock.
-    MessageLog *log = m_log.get();
-    m_hub->setRecordObserver([log, admin](const MessageRecord &record) {
-        if (log)
-            log->append(record);
-        admin->recordEmitted(record);
-    });
+    installRecordObserver();
     m_hub->setEventObserver([admin](const HubEvent &event) { admin->hubEvent(event); });
     if (m_log)
         connect(m_log.get(), &MessageLog::committed, m_http, &HttpServer::logCommitted);
@@ -264,6 +324,10 @@ void Server::stop(int graceMs)
     if (!m_running)
         return;
     m_running = false;
+    // The cluster leaves first: emits waiting for it are answered (503) while every object
+    // that waits for an answer still exists; later emits are refused at once.
+    if (m_cluster)
+        m_cluster->stop();
     // No notification may arrive once the hub stops taking emits.
     stopPgListener();
     HttpServer *http = m_http;

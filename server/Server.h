@@ -14,6 +14,7 @@ class QThread;
 namespace sb {
 
 class AdminFeed;
+class Cluster;
 class AdminStream;
 class ClientAcceptor;
 class HttpServer;
@@ -43,7 +44,9 @@ public:
 
     // Starts the threads and binds the listener. Returns false with a clear `error` (port in
     // use, unreadable certificate, ...), after which the object can be destroyed.
-    bool start(QString *error);
+    // *configError: the error is one of the configuration (the cluster refused this node's
+    // name or secret): the daemon exits 2 then, as for a bad setting.
+    bool start(QString *error, bool *configError = nullptr);
     // Closes every WebSocket with 1001 (waiting up to `graceMs` for them to go), then stops.
     void stop(int graceMs = 2000);
 
@@ -60,6 +63,8 @@ public:
     const PgNotifyListener *pgListener() const { return m_pgListener; }
 
 private:
+    bool joinCluster(QString *error, bool *configError);
+    void installRecordObserver();
     bool createCore(QString *error);
     bool openLog(const ServerConfig &config, QString *error);
     void startShards();
@@ -75,6 +80,7 @@ private:
     std::unique_ptr<EmitService> m_emits;
     std::unique_ptr<MessageLog> m_log;
     std::unique_ptr<RecoveryService> m_recovery;
+    std::unique_ptr<Cluster> m_cluster;               // redis set: this node's part of the cluster
     std::unique_ptr<ClientAcceptor> m_clientAcceptor; // used on the HTTP thread
     QList<QThread *> m_shardThreads;
     QList<IoShard *> m_shards;
@@ -84,6 +90,8 @@ private:
     QThread *m_pgThread = nullptr;
     PgNotifyListener *m_pgListener = nullptr;
     quint16 m_port = 0;
+    QString m_nodeName;                  // cluster: this node's name
+    bool m_clusterLogsEverything = true; // cluster: this node logs other nodes' emits too
     bool m_running = false;
 };
 

@@ -42,9 +42,10 @@ int runHeadless(QCoreApplication &app, const QCommandLineParser &parser, const c
 
     Server server(loaded.config);
     QString error;
-    if (!server.start(&error)) {
+    bool configError = false;
+    if (!server.start(&error, &configError)) {
         std::fprintf(stderr, "%s: error: %s\n", program, qPrintable(error));
-        return 1;
+        return configError ? 2 : 1;
     }
     // Printed whatever the log level: where to connect is never noise.
     std::fprintf(stderr, "%s: listening on %s (config %s)\n", program,

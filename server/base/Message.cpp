@@ -4,20 +4,47 @@ namespace sb {
 
 QString connectionIdText(ConnId id)
 {
-    return u'c' + QString::number(id);
+    const quint64 node = connectionNode(id);
+    const QString local = u'c' + QString::number(id & kConnLocalMask);
+    return node ? u'n' + QString::number(node) + u'.' + local : local;
 }
 
-ConnId parseConnectionId(QStringView text)
+namespace {
+
+// A decimal without sign or leading zero, at most `maxDigits` long; 0 when not one.
+quint64 positiveDecimal(QStringView text, qsizetype maxDigits)
 {
-    if (text.size() < 2 || text.size() > 21 || text[0] != u'c' || text[1] == u'0')
+    if (text.isEmpty() || text.size() > maxDigits || text[0] == u'0')
         return 0;
-    for (qsizetype i = 1; i < text.size(); ++i) {
-        if (text[i] < u'0' || text[i] > u'9')
+    for (const QChar c : text) {
+        if (c < u'0' || c > u'9')
             return 0;
     }
     bool ok = false;
-    const ConnId id = text.mid(1).toULongLong(&ok);
-    return ok ? id : 0;
+    const quint64 n = text.toULongLong(&ok);
+    return ok ? n : 0;
+}
+
+} // namespace
+
+ConnId parseConnectionId(QStringView text)
+{
+    quint64 node = 0;
+    if (text.startsWith(u'n')) { // n<k>.c<m>
+        const qsizetype dot = text.indexOf(u'.');
+        if (dot < 0)
+            return 0;
+        node = positiveDecimal(text.mid(1, dot - 1), 5);
+        if (node == 0 || node > kConnNodeMax)
+            return 0;
+        text = text.mid(dot + 1);
+    }
+    if (!text.startsWith(u'c'))
+        return 0;
+    const quint64 local = positiveDecimal(text.mid(1), 13);
+    if (local == 0 || local > kConnLocalMask)
+        return 0;
+    return (ConnId(node) << kConnNodeShift) | local;
 }
 
 QLatin1String targetName(EmitTarget target)

@@ -11,11 +11,25 @@
 
 namespace sb {
 
-// Server-assigned connection id; shown to users as "c<number>".
+// Server-assigned connection id; shown to users as "c<m>" on a single node and as
+// "n<k>.c<m>" in a cluster (docs/API.md, "Cluster"), where k is the node's number. The node's
+// number lives in the bits above kConnNodeShift, so an id names the node that holds it.
 using ConnId = quint64;
+constexpr int kConnNodeShift = 40;
+constexpr quint64 kConnNodeMax = 0xFFFF; // node numbers 1..65535
+constexpr ConnId kConnLocalMask = (ConnId(1) << kConnNodeShift) - 1;
 
 QString connectionIdText(ConnId id);
 ConnId parseConnectionId(QStringView text); // 0 when not an id
+// The node number of an id (0 on a single node) and its number within that node.
+inline quint64 connectionNode(ConnId id)
+{
+    return id >> kConnNodeShift;
+}
+inline ConnId firstConnectionId(quint64 node)
+{
+    return (ConnId(node) << kConnNodeShift) + 1;
+}
 
 enum class ConnectionKind : quint8 { Native, Legacy };
 enum class EmitTarget : quint8 { Room, User, All, Connection, Legacy };
@@ -45,9 +59,10 @@ struct EmitRequest
     QByteArray data = QByteArrayLiteral("null");
     EmitSource source = EmitSource::Rest;
     QString remote;
-    ConnId exclude = 0;     // the sender of a client emit
-    QByteArray legacyText;  // also push this text to every legacy connection
-    bool eventFrame = true; // false: legacy push only (POST /)
+    ConnId exclude = 0;           // the sender of a client emit
+    bool excludeIsTarget = false; // cluster: the sender is one of the targets (delivered - 1)
+    QByteArray legacyText;        // also push this text to every legacy connection
+    bool eventFrame = true;       // false: legacy push only (POST /)
 };
 
 struct EmitResult
@@ -70,6 +85,21 @@ struct MessageRecord
     QByteArray data;
     qint64 delivered = 0;
     QString remote;
+    QString node; // cluster: the node that accepted the emit; null on a single node
+};
+
+// An emit the cluster has ordered (docs/ARCHITECTURE.md, "Cluster"): every node hands the
+// ones it reads from the bus to its hub, in id order, with the cluster's counts.
+struct OrderedEmit
+{
+    EmitRequest request;
+    quint64 id = 0;
+    qint64 ts = 0;
+    qint64 delivered = 0; // matching connections on all nodes when it was ordered
+    qint64 legacyDelivered = 0;
+    QString node;       // the node that accepted it
+    bool record = true; // this node records it (its log holds every event, or it is the origin)
+    bool local = false; // this node accepted it (counted in its messages in)
 };
 
 // What the hub counts (Hub::stats(); /api/stats and /metrics show them).

@@ -12,6 +12,7 @@ struct CommandError
     int status = 400;
     QString code = QStringLiteral("bad_request");
     QString message;
+    int retryAfterS = 0; // non-zero: answered with Retry-After (a 503 the caller may retry)
 };
 
 } // namespace sb

@@ -2,8 +2,12 @@
 
 #include "base/Names.h"
 #include "commands/BodyDecoder.h"
+#include "commands/EmitOrderer.h"
 #include "commands/Validation.h"
 #include "hub/Hub.h"
+
+#include <QMetaObject>
+#include <QObject>
 
 namespace sb {
 
@@ -49,17 +53,49 @@ bool EmitService::validate(const EmitRequest &request, CommandError *error)
     return false;
 }
 
+CommandError EmitService::busy()
+{
+    return CommandError{503, QStringLiteral("unavailable"),
+                        QStringLiteral("server busy: the delivery queues are full; retry"), 1};
+}
+
 std::optional<EmitResult> EmitService::emit(const EmitRequest &request, CommandError *error) const
 {
+    if (m_orderer) {
+        if (error)
+            *error = CommandError{500, QStringLiteral("internal"),
+                                  QStringLiteral("a cluster orders emits asynchronously")};
+        return std::nullopt;
+    }
     const EmitResult result = m_hub->publish(request);
     if (!result.accepted) {
         if (error)
-            *error = CommandError{
-                    503, QStringLiteral("unavailable"),
-                    QStringLiteral("server busy: the delivery queues are full; retry")};
+            *error = busy();
         return std::nullopt;
     }
     return result;
+}
+
+void EmitService::emitAsync(const EmitRequest &request, QObject *context, Done done) const
+{
+    if (!m_orderer) {
+        CommandError error;
+        const std::optional<EmitResult> result = emit(request, &error);
+        done(result, error);
+        return;
+    }
+    EmitRequest admitted = request;
+    if (!m_hub->admitForOrdering(admitted)) {
+        done(std::nullopt, busy());
+        return;
+    }
+    m_orderer->order(admitted,
+                     [context, done = std::move(done)](std::optional<EmitResult> result,
+                                                       const CommandError &error) {
+                         QMetaObject::invokeMethod(
+                                 context, [done, result, error] { done(result, error); },
+                                 Qt::AutoConnection);
+                     });
 }
 
 } // namespace sb

@@ -5,11 +5,15 @@
 
 #include <QStringView>
 
+#include <functional>
 #include <optional>
+
+class QObject;
 
 namespace sb {
 
 class DecodedBody;
+class EmitOrderer;
 class Hub;
 
 // The one way an emit enters the server (docs/ARCHITECTURE.md, "The command layer"): REST
@@ -30,11 +34,24 @@ public:
     static bool validate(const EmitRequest &request, CommandError *error);
 
     // Orders, records and delivers. nullopt: the delivery or log queues are full (503,
-    // *error says to retry); nothing was published.
+    // *error says to retry); nothing was published. On a single node only: in a cluster
+    // (ordersElsewhere()) the answer comes later, through emitAsync().
     std::optional<EmitResult> emit(const EmitRequest &request, CommandError *error) const;
 
+    using Done = std::function<void(std::optional<EmitResult> result, const CommandError &error)>;
+    // The same for every node: `done` runs exactly once on `context`'s thread (on a single
+    // node at once, inside this call). `context` must outlive the answer: an object that
+    // lives as long as its thread (the HTTP server, an I/O shard, the LISTEN listener).
+    void emitAsync(const EmitRequest &request, QObject *context, Done done) const;
+    // Cluster: emits are ordered by `orderer` (set before the server starts taking them).
+    void setOrderer(EmitOrderer *orderer) { m_orderer = orderer; }
+    bool ordersElsewhere() const { return m_orderer != nullptr; }
+
 private:
+    static CommandError busy();
+
     Hub *m_hub;
+    EmitOrderer *m_orderer = nullptr;
 };
 
 } // namespace sb

@@ -176,6 +176,8 @@ void applyStores(Resolver &r, ConfigLoader::Result *result)
     c.pgListen = r.text("pg_listen").value_or(QString());
     if (const auto v = r.text("pg_channel"))
         c.pgChannel = *v;
+    c.redis = r.text("redis").value_or(QString());
+    c.nodeName = r.text("node_name").value_or(QString());
 }
 
 void applyAll(const Sources &sources, ConfigLoader::Result *result)

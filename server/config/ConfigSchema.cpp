@@ -76,6 +76,11 @@ constexpr ConfigKey kSchema[] = {
      "LISTEN channel."},
     {"io_threads", "io-threads", T::Integer, F::Any, 1, 256, "", "n", nullptr,
      "WebSocket I/O threads (default one per core)."},
+    {"redis", "redis", T::Text, F::RedisUrl, 0, 0, "", "url", nullptr,
+     "Redis of the cluster this node joins: redis://[[user]:password@]host[:port][/db] or "
+     "unix:///path; empty: a single node."},
+    {"node_name", "node-name", T::Text, F::NodeName, 0, 0, "", "name", nullptr,
+     "This node's name in the cluster (default host:port)."},
 };
 // clang-format on
 

@@ -28,6 +28,8 @@ enum class ConfigFormat {
     Origin,    // https://app.example.com, or *
     HostName,  // app.example.com
     Cidr,      // 10.0.0.0/8 or one address
+    RedisUrl,  // empty, or redis://... or unix://... (a cluster's Redis)
+    NodeName,  // empty, or 1..64 printable ASCII characters without spaces
 };
 
 // One configuration key. It has three spellings (docs/deployment.md, "Configuration"): the INI

@@ -2,6 +2,7 @@
 // ServerConfig's helpers.
 #include "config/ConfigLoader.h"
 
+#include "redis/RedisUrl.h"
 #include "store/PgUrl.h"
 
 #include <QDir>
@@ -67,6 +68,19 @@ bool checkItem(ConfigFormat format, const QString &item, QString *error)
         return ConfigLoader::parsePgListen(item, error);
     case ConfigFormat::PgChannel: // empty: the default
         return item.isEmpty() || ConfigLoader::parsePgChannel(item, error);
+    case ConfigFormat::RedisUrl:
+        return item.isEmpty() || RedisUrl::parse(item, error).has_value();
+    case ConfigFormat::NodeName:
+        if (item.size() > 64)
+            return fail(error, QStringLiteral("is longer than 64 characters"));
+        for (const QChar c : item) {
+            if (c.unicode() <= 0x20 || c.unicode() >= 0x7f)
+                return fail(error,
+                            QStringLiteral("'%1' has a character other than printable ASCII "
+                                           "without spaces")
+                                    .arg(item.left(64)));
+        }
+        return true;
     case ConfigFormat::Any:
         return true;
     }

@@ -52,6 +52,10 @@ struct ServerConfig
     qint64 historyPerRoom = 1000;
 
     QString pgListen;
+    // Cluster (docs/API.md, "Cluster"): the Redis URL (empty: a single node) and this node's
+    // name (empty: host:port).
+    QString redis;
+    QString nodeName;
     QString pgChannel = QStringLiteral("switchboard");
 
     int ioThreads = 0; // 0: one per core

@@ -5,6 +5,7 @@
 
 namespace sb {
 
+class Cluster;
 class EmitService;
 class Hub;
 class RecoveryService;
@@ -25,6 +26,7 @@ struct ServerContext
     Metrics *metrics = nullptr; // never null once the server has started
     TokenService *tokens = nullptr;
     RevocationList *revocations = nullptr;
+    Cluster *cluster = nullptr; // null on a single node (docs/API.md, "Cluster")
     qint64 startedMs = 0;
 };
 

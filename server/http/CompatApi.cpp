@@ -5,6 +5,7 @@
 #include "commands/EmitService.h"
 #include "commands/Validation.h"
 #include "context/ServerContext.h"
+#include "http/EmitAnswer.h"
 #include "http/RequestBody.h"
 #include "http/RestApi.h"
 
@@ -19,14 +20,12 @@ HttpReply emitForCompat(const ServerContext *context, EmitRequest &request, cons
 {
     request.source = EmitSource::Compat;
     request.remote = call.remote;
-    CommandError why;
-    const std::optional<EmitResult> result = context->emits->emit(request, &why);
-    if (!result)
-        return HttpReply::error(why);
-    qCInfo(lcHttp).noquote() << route << "emit" << result->id << request.to << "event"
-                             << request.event << "delivered" << result->delivered << "legacy"
-                             << result->legacyDelivered << "from" << call.remote;
-    return HttpReply::json(QByteArrayLiteral(R"({"result":true})")).afterLogged(result->id);
+    return answerEmit(context, call, request, [request, route](const EmitResult &r) {
+        qCInfo(lcHttp).noquote() << route << "emit" << r.id << request.to << "event"
+                                 << request.event << "delivered" << r.delivered << "legacy"
+                                 << r.legacyDelivered << "from" << request.remote;
+        return HttpReply::json(QByteArrayLiteral(R"({"result":true})"));
+    });
 }
 
 } // namespace
@@ -78,14 +77,16 @@ HttpReply CompatApi::broadcast(const HttpCall &call) const
             + '}';
     request.source = EmitSource::Compat;
     request.remote = call.remote;
-    CommandError why;
-    const std::optional<EmitResult> result = m_context->emits->emit(request, &why);
-    if (!result)
-        return okFalse(why.status, why.message);
-    qCInfo(lcHttp).noquote() << "broadcast" << result->id << "channel" << request.to << "event"
-                             << request.event << "delivered" << result->delivered << "legacy"
-                             << result->legacyDelivered << "from" << call.remote;
-    return HttpReply::json(QByteArrayLiteral(R"({"ok":true})")).afterLogged(result->id);
+    return answerEmit(
+            m_context, call, request,
+            [request](const EmitResult &r) {
+                qCInfo(lcHttp).noquote()
+                        << "broadcast" << r.id << "channel" << request.to << "event"
+                        << request.event << "delivered" << r.delivered << "legacy"
+                        << r.legacyDelivered << "from" << request.remote;
+                return HttpReply::json(QByteArrayLiteral(R"({"ok":true})"));
+            },
+            [](const CommandError &why) { return okFalse(why.status, why.message); });
 }
 
 HttpReply CompatApi::pushLegacy(const HttpCall &call) const
@@ -107,16 +108,13 @@ HttpReply CompatApi::pushLegacy(const HttpCall &call) const
     request.eventFrame = false;
     request.source = EmitSource::Compat;
     request.remote = call.remote;
-    CommandError why;
-    const std::optional<EmitResult> result = m_context->emits->emit(request, &why);
-    if (!result)
-        return HttpReply::error(why);
-    qCInfo(lcHttp).noquote() << "push" << result->id << "to" << result->legacyDelivered
-                             << "legacy clients from" << call.remote;
-    return HttpReply::json(QByteArrayLiteral(R"({"message":"Send to )")
-                           + QByteArray::number(result->legacyDelivered)
-                           + QByteArrayLiteral(R"( clients"})"))
-            .afterLogged(result->id);
+    return answerEmit(m_context, call, request, [remote = call.remote](const EmitResult &r) {
+        qCInfo(lcHttp).noquote() << "push" << r.id << "to" << r.legacyDelivered
+                                 << "legacy clients from" << remote;
+        return HttpReply::json(QByteArrayLiteral(R"({"message":"Send to )")
+                               + QByteArray::number(r.legacyDelivered)
+                               + QByteArrayLiteral(R"( clients"})"));
+    });
 }
 
 HttpReply CompatApi::socketRegister(const HttpCall &call) const

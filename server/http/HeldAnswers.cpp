@@ -25,10 +25,14 @@ HeldAnswers::HeldAnswers(QObject *owner, const ServerContext *context)
     : m_owner(owner), m_context(context)
 { }
 
+bool HeldAnswers::mustWaitForLog(quint64 id) const
+{
+    return id > m_logCommitted && m_context->log && id > m_context->log->durableId();
+}
+
 void HeldAnswers::write(QTcpSocket *socket, Answer answer)
 {
-    const bool mustWait = answer.waitForLogId > m_logCommitted && m_context->log
-            && answer.waitForLogId > m_context->log->durableId();
+    const bool mustWait = mustWaitForLog(answer.waitForLogId);
     auto held = m_held.find(socket);
     if (!mustWait && held == m_held.end()) {
         writeBytes(socket, answer.bytes, answer.close);
@@ -75,31 +79,65 @@ void HeldAnswers::writeBytes(QTcpSocket *socket, const QByteArray &bytes, bool c
     }
 }
 
+quint64 HeldAnswers::hold(QTcpSocket *socket, Answer answer)
+{
+    answer.pending = ++m_nextToken;
+    const auto held = m_held.find(socket);
+    Queue &queue = held == m_held.end() ? holdFor(socket) : *held;
+    queue.answers.push_back(std::move(answer));
+    return m_nextToken;
+}
+
+void HeldAnswers::complete(QTcpSocket *socket, quint64 token, QByteArray bytes,
+                           quint64 waitForLogId, int status)
+{
+    const auto it = m_held.find(socket);
+    if (it == m_held.end())
+        return;
+    for (Answer &answer : it->answers) {
+        if (answer.pending != token)
+            continue;
+        answer.pending = 0;
+        answer.bytes = std::move(bytes);
+        answer.status = status;
+        answer.waitForLogId = mustWaitForLog(waitForLogId) ? waitForLogId : 0;
+        it->bytes += answer.bytes.size();
+        break;
+    }
+    if (!flush(socket, *it)) {
+        QObject::disconnect(it->onDestroyed);
+        m_held.erase(it);
+    }
+}
+
+bool HeldAnswers::flush(QTcpSocket *socket, Queue &held)
+{
+    bool wrote = false;
+    while (!held.answers.empty() && held.answers.front().pending == 0
+           && held.answers.front().waitForLogId <= m_logCommitted) {
+        const Answer answer = std::move(held.answers.front());
+        held.answers.pop_front();
+        held.bytes -= answer.bytes.size();
+        writeBytes(socket, answer.bytes, answer.close);
+        wrote = true;
+        if (answer.metricsRoute >= 0)
+            m_context->metrics->countHttp(answer.metricsRoute, answer.status, answer.startNs);
+    }
+    if (wrote)
+        outputChanged(socket, held.bytes);
+    return !held.answers.empty();
+}
+
 void HeldAnswers::logCommitted(quint64 upTo)
 {
     m_logCommitted = qMax(m_logCommitted, upTo);
     for (auto it = m_held.begin(); it != m_held.end();) {
-        Queue &held = *it;
-        bool wrote = false;
-        while (!held.answers.empty() && held.answers.front().waitForLogId <= m_logCommitted) {
-            const Answer answer = std::move(held.answers.front());
-            held.answers.pop_front();
-            held.bytes -= answer.bytes.size();
-            writeBytes(it.key(), answer.bytes, answer.close);
-            wrote = true;
-            if (answer.metricsRoute >= 0)
-                m_context->metrics->countHttp(answer.metricsRoute, answer.status, answer.startNs);
-        }
-        QTcpSocket *socket = it.key();
-        const qint64 stillHeld = held.bytes;
-        if (held.answers.empty()) {
-            QObject::disconnect(held.onDestroyed);
-            it = m_held.erase(it);
-        } else {
+        if (flush(it.key(), *it)) {
             ++it;
+            continue;
         }
-        if (wrote)
-            outputChanged(socket, stillHeld);
+        QObject::disconnect(it->onDestroyed);
+        it = m_held.erase(it);
     }
 }
 

@@ -7,6 +7,7 @@
 #include <QStringList>
 
 class QHttpServerRequest;
+class QObject;
 class QTcpSocket;
 
 namespace sb {
@@ -36,6 +37,9 @@ struct HttpCall
     QStringList segments; // decoded path segments: /api/rooms/a%2Fb -> api, rooms, a/b
     QHostAddress peer;
     QString remote; // address:port
+    // The object answers come back to (the HTTP server, on the HTTP thread): the context of
+    // an answer that comes later (HttpReply::later, EmitService::emitAsync).
+    QObject *server = nullptr;
     // The decoded body, for the routes that take one (HttpServer::addRoutes); else null.
     const DecodedBody *body = nullptr;
 };

@@ -52,6 +52,22 @@ HttpReply HttpReply::json(QByteArray body, int status)
     return reply;
 }
 
+HttpReply HttpReply::error(const CommandError &error)
+{
+    HttpReply reply = HttpReply::error(error.status, error.code, error.message);
+    if (error.retryAfterS > 0)
+        reply.headers.append(
+                {QByteArrayLiteral("Retry-After"), QByteArray::number(error.retryAfterS)});
+    return reply;
+}
+
+HttpReply HttpReply::later(std::function<void(Finish finish)> start)
+{
+    HttpReply reply;
+    reply.deferred = std::move(start);
+    return reply;
+}
+
 HttpReply HttpReply::error(int status, QStringView code, QStringView message)
 {
     return json(QByteArrayLiteral(R"({"error":{"code":)") + rawjson::quote(code)

@@ -128,6 +128,10 @@ void HttpServer::addRoutes()
 
     addRoute(QStringLiteral("/api/health"), Get, Auth::None, NoBody,
              [rest](const HttpCall &c, const QStringList &) { return rest->health(c); });
+    addRoute(QStringLiteral("/api/health/live"), Get, Auth::None, NoBody,
+             [rest](const HttpCall &c, const QStringList &) { return rest->healthLive(c); });
+    addRoute(QStringLiteral("/api/nodes"), Get, Auth::ApiKey, NoBody,
+             [rest](const HttpCall &c, const QStringList &) { return rest->nodes(c); });
     addRoute(QStringLiteral("/api/stats"), Get, Auth::ApiKey, NoBody,
              [rest](const HttpCall &c, const QStringList &) { return rest->stats(c); });
     addRoute(QStringLiteral("/api/register"), Post, Auth::ApiKey, Fields,
@@ -323,7 +327,7 @@ bool HttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *so
     QStringList segments;
     for (const QString &segment : encodedPath.split(u'/', Qt::SkipEmptyParts))
         segments << QUrl::fromPercentEncoding(segment.toUtf8());
-    HttpCall call{request, socket, segments, socket->peerAddress(), remoteOf(socket)};
+    HttpCall call{request, socket, segments, socket->peerAddress(), remoteOf(socket), this};
     const HttpReply reply = dispatch(call);
     qCDebug(lcHttp).noquote() << call.remote << request.method() << encodedPath << reply.status;
     write(socket, reply, meta.closeAfter, request.method() == Method::Head);
@@ -332,6 +336,18 @@ bool HttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *so
 
 void HttpServer::write(QTcpSocket *socket, const HttpReply &reply, bool close, bool headOnly)
 {
+    if (reply.deferred) {
+        // Its place in the connection's answer order is kept; the answer comes on this thread.
+        const quint64 token = m_held.hold(
+                socket, HeldAnswers::Answer{{}, 0, close, m_metricsRoute, 0, m_requestStartNs});
+        QPointer<QTcpSocket> target(socket);
+        reply.deferred([this, target, token, close, headOnly](HttpReply answer) {
+            if (target)
+                m_held.complete(target, token, answer.serialize(close, headOnly),
+                                answer.waitForLogId, answer.status);
+        });
+        return;
+    }
     m_held.write(socket,
                  HeldAnswers::Answer{reply.serialize(close, headOnly), reply.waitForLogId, close,
                                      m_metricsRoute, reply.status, m_requestStartNs});

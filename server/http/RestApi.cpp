@@ -1,5 +1,9 @@
 #include "http/RestApi.h"
 
+#include "cluster/Cluster.h"
+
+#include "http/EmitAnswer.h"
+
 #include "admin/AdminJson.h"
 #include "admin/MetricsGauges.h"
 #include "admin/StatsSampler.h"
@@ -59,15 +63,58 @@ RestApi::RestApi(const ServerContext *context, const StatsSampler *stats)
 HttpReply RestApi::health(const HttpCall &) const
 {
     const qint64 uptime = (QDateTime::currentMSecsSinceEpoch() - m_context->startedMs) / 1000;
-    return HttpReply::json(compactJson(
-            QJsonObject{{QStringLiteral("status"), QStringLiteral("ok")},
-                        {QStringLiteral("version"), QStringLiteral(SWITCHBOARD_VERSION)},
-                        {QStringLiteral("uptime_s"), double(uptime)}}));
+    QJsonObject o{{QStringLiteral("status"), QStringLiteral("ok")},
+                  {QStringLiteral("version"), QStringLiteral(SWITCHBOARD_VERSION)},
+                  {QStringLiteral("uptime_s"), double(uptime)}};
+    if (!m_context->cluster)
+        return HttpReply::json(compactJson(o));
+    // A node without Redis takes no emits: degraded, though its connections stay.
+    const ClusterStatus cluster = m_context->cluster->status();
+    o.insert(QStringLiteral("cluster"),
+             QJsonObject{{QStringLiteral("redis"),
+                          cluster.redisUp ? QStringLiteral("up") : QStringLiteral("down")},
+                         {QStringLiteral("nodes"), double(cluster.nodes)},
+                         {QStringLiteral("node"), cluster.name}});
+    if (cluster.redisUp)
+        return HttpReply::json(compactJson(o));
+    o.insert(QStringLiteral("status"), QStringLiteral("degraded"));
+    HttpReply reply = HttpReply::json(compactJson(o), 503);
+    reply.headers.append({QByteArrayLiteral("Retry-After"), QByteArrayLiteral("1")});
+    return reply;
+}
+
+HttpReply RestApi::healthLive(const HttpCall &) const
+{
+    // The process answers: whatever its dependencies do (docs/API.md, "Health").
+    return HttpReply::json(QByteArrayLiteral(R"({"status":"ok"})"));
 }
 
 HttpReply RestApi::stats(const HttpCall &) const
 {
-    return HttpReply::json(compactJson(m_stats->json()));
+    QJsonObject o = m_stats->json();
+    if (m_context->cluster)
+        o.insert(QStringLiteral("nodes"), double(m_context->cluster->status().nodes));
+    return HttpReply::json(compactJson(o));
+}
+
+HttpReply RestApi::nodes(const HttpCall &) const
+{
+    if (!m_context->cluster) {
+        // One node: itself, in the shape of the cluster's list.
+        const HubStats hub = m_context->hub->stats();
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        const QJsonObject self{
+                {QStringLiteral("node"), QStringLiteral("local")},
+                {QStringLiteral("number"), 0},
+                {QStringLiteral("address"), m_context->config.listen},
+                {QStringLiteral("version"), QStringLiteral(SWITCHBOARD_VERSION)},
+                {QStringLiteral("connections"), double(hub.connections)},
+                {QStringLiteral("rooms"), double(hub.rooms)},
+                {QStringLiteral("uptime_s"), double((now - m_context->startedMs) / 1000)},
+                {QStringLiteral("last_seen_ms"), double(now)}};
+        return HttpReply::json(QJsonDocument(QJsonArray{self}).toJson(QJsonDocument::Compact));
+    }
+    return HttpReply::json(m_context->cluster->status().nodesJson);
 }
 
 RestApi::Registration RestApi::issueToken(const QString &room, const QString &user,
@@ -127,19 +174,16 @@ HttpReply RestApi::emitTo(const HttpCall &call, const QString &target) const
         return HttpReply::error(why);
     request->source = sourceOf(call);
     request->remote = call.remote;
-    const std::optional<EmitResult> result = m_context->emits->emit(*request, &why);
-    if (!result)
-        return HttpReply::error(why);
-    // Every emit is in the message log; a line per emit at info level would flood the
-    // system journal at thousands per second.
-    qCDebug(lcHttp).noquote() << "emit" << result->id << target
-                              << (request->to.isEmpty() ? QString() : request->to) << "event"
-                              << request->event << "delivered" << result->delivered << "from"
-                              << call.remote;
-    return HttpReply::json(QByteArrayLiteral(R"({"id":)") + QByteArray::number(result->id)
-                           + QByteArrayLiteral(R"(,"delivered":)")
-                           + QByteArray::number(result->delivered) + '}')
-            .afterLogged(result->id);
+    return answerEmit(m_context, call, *request, [request = *request, target](const EmitResult &r) {
+        // Every emit is in the message log; a line per emit at info level would flood the
+        // system journal at thousands per second.
+        qCDebug(lcHttp).noquote() << "emit" << r.id << target << request.to << "event"
+                                  << request.event << "delivered" << r.delivered << "from"
+                                  << request.remote;
+        return HttpReply::json(QByteArrayLiteral(R"({"id":)") + QByteArray::number(r.id)
+                               + QByteArrayLiteral(R"(,"delivered":)")
+                               + QByteArray::number(r.delivered) + '}');
+    });
 }
 
 HttpReply RestApi::listConnections(const HttpCall &call) const

@@ -18,6 +18,8 @@ public:
 
     HttpReply health(const HttpCall &call) const;
     HttpReply stats(const HttpCall &call) const;
+    HttpReply healthLive(const HttpCall &call) const;
+    HttpReply nodes(const HttpCall &call) const;
     HttpReply registerToken(const HttpCall &call) const;
     HttpReply unregister(const HttpCall &call) const;
     HttpReply emitTo(const HttpCall &call, const QString &target) const;

@@ -68,8 +68,10 @@ ConnId Hub::openConnection(int shard, ConnectionKind kind, const QString &remote
         c.legacyPos = m_legacyByShard[size_t(shard)].size();
         m_legacyByShard[size_t(shard)].append(id);
         ++m_legacyCount;
+        countLocked(CountChange::Kind::Legacy, {}, +1);
     } else {
         ++m_nativeCount;
+        countLocked(CountChange::Kind::Connection, {}, +1, id);
         if (m_eventObserver) {
             HubEvent e;
             e.kind = HubEvent::Kind::Opened;
@@ -104,8 +106,10 @@ QStringList Hub::closeConnection(ConnId id, int code)
         swapRemove(m_legacyByShard[shard], c.legacyPos,
                    [this](ConnId moved, qsizetype pos) { m_conns[moved].legacyPos = pos; });
         --m_legacyCount;
+        countLocked(CountChange::Kind::Legacy, {}, -1);
     } else {
         --m_nativeCount;
+        countLocked(CountChange::Kind::Connection, {}, -1, id);
     }
     m_conns.erase(it);
     m_openCount.fetch_sub(1, std::memory_order_relaxed);
@@ -123,8 +127,12 @@ void Hub::setJoinedLocked(ConnId id, Conn &conn, bool joined)
         QList<ConnId> &userList = m_users[conn.user];
         conn.userPos = userList.size();
         userList.append(id);
+        countLocked(CountChange::Kind::User, conn.user, +1);
+        countLocked(CountChange::Kind::Joined, {}, +1);
         return;
     }
+    countLocked(CountChange::Kind::User, conn.user, -1);
+    countLocked(CountChange::Kind::Joined, {}, -1);
     swapRemove(joinedList, conn.joinedPos,
                [this](ConnId moved, qsizetype pos) { m_conns[moved].joinedPos = pos; });
     conn.joinedPos = -1;
@@ -154,6 +162,7 @@ void Hub::removeMembershipLocked(ConnId id, Conn &conn, const QString &room)
         swapRemove(entry.byShard[size_t(conn.shard)], member->pos,
                    [&entry](ConnId moved, qsizetype pos) { entry.members[moved].pos = pos; });
         entry.members.erase(member);
+        countLocked(CountChange::Kind::Room, room, -1);
     }
     if (r->members.isEmpty())
         m_rooms.erase(r);
@@ -246,6 +255,7 @@ void Hub::addMembershipLocked(ConnId id, Conn &c, const TokenClaims &claims)
                         Membership{claims.user, claims.session, QDateTime::currentMSecsSinceEpoch(),
                                    list.size(), claims.publish});
     list.append(id);
+    countLocked(CountChange::Kind::Room, claims.room, +1);
     m_history.addPresence(claims.room, claims.user, claims.session);
     if (c.rooms.isEmpty())
         setJoinedLocked(id, c, true);
@@ -322,10 +332,11 @@ void Hub::eventTargetsLocked(const EmitRequest &request, std::vector<QList<ConnI
     }
 }
 
-void Hub::recordLocked(const EmitRequest &request, const EmitResult &result, qint64 ts)
+void Hub::recordLocked(const EmitRequest &request, quint64 id, qint64 delivered, qint64 ts,
+                       const QString &node)
 {
     MessageRecord record;
-    record.id = result.id;
+    record.id = id;
     record.ts = ts;
     record.source = request.source;
     record.target = request.eventFrame ? request.target : EmitTarget::Legacy;
@@ -333,9 +344,63 @@ void Hub::recordLocked(const EmitRequest &request, const EmitResult &result, qin
         record.to = request.to;
     record.event = request.event;
     record.data = request.data;
-    record.delivered = request.eventFrame ? result.delivered : result.legacyDelivered;
+    record.delivered = delivered;
     record.remote = request.remote;
+    record.node = node;
     m_observer(record);
+}
+
+void Hub::countLocked(CountChange::Kind kind, const QString &key, int delta, ConnId id)
+{
+    if (m_countObserver)
+        m_countObserver(CountChange{kind, key, id, delta});
+}
+
+void Hub::targetsLocked(const EmitRequest &request, std::vector<QList<ConnId>> &targets,
+                        std::vector<QList<ConnId>> &legacyTargets, std::vector<qint64> &writes,
+                        EmitResult &result) const
+{
+    if (request.eventFrame)
+        eventTargetsLocked(request, targets);
+    if (!request.legacyText.isNull()) {
+        for (size_t s = 0; s < legacyTargets.size(); ++s)
+            legacyTargets[s] = m_legacyByShard[s];
+    }
+    for (size_t s = 0; s < targets.size(); ++s) {
+        qint64 n = targets[s].size();
+        if (request.exclude && targets[s].contains(request.exclude))
+            --n;
+        result.delivered += n;
+        result.legacyDelivered += legacyTargets[s].size();
+        writes[s] = targets[s].size() + legacyTargets[s].size();
+    }
+}
+
+void Hub::deliverLocked(const EmitRequest &request, quint64 id, qint64 ts,
+                        std::vector<QList<ConnId>> &targets,
+                        std::vector<QList<ConnId>> &legacyTargets, bool countIn)
+{
+    if (request.eventFrame) {
+        const QByteArray wire = eventWire(
+                id, request.event, request.target == EmitTarget::Room ? &request.to : nullptr,
+                request.data, ts);
+        if (request.target == EmitTarget::Room)
+            m_history.append(request.to, id, wire);
+        for (size_t s = 0; s < targets.size(); ++s) {
+            if (!targets[s].isEmpty())
+                m_sinks[qsizetype(s)]->enqueue(
+                        Delivery{wire, std::move(targets[s]), request.exclude});
+        }
+    }
+    if (!request.legacyText.isNull()) {
+        const QByteArray wire = wsframe::text(request.legacyText);
+        for (size_t s = 0; s < legacyTargets.size(); ++s) {
+            if (!legacyTargets[s].isEmpty())
+                m_sinks[qsizetype(s)]->enqueue(Delivery{wire, std::move(legacyTargets[s])});
+        }
+    }
+    if (countIn)
+        m_messagesIn[size_t(request.source)].fetch_add(1, std::memory_order_relaxed);
 }
 
 EmitResult Hub::publish(const EmitRequest &request)
@@ -347,20 +412,7 @@ EmitResult Hub::publish(const EmitRequest &request)
     std::vector<qint64> writes(shards, 0);
 
     QMutexLocker lock(&m_mutex);
-    if (request.eventFrame)
-        eventTargetsLocked(request, targets);
-    if (!request.legacyText.isNull()) {
-        for (size_t s = 0; s < shards; ++s)
-            legacyTargets[s] = m_legacyByShard[s];
-    }
-    for (size_t s = 0; s < shards; ++s) {
-        qint64 n = targets[s].size();
-        if (request.exclude && targets[s].contains(request.exclude))
-            --n;
-        result.delivered += n;
-        result.legacyDelivered += legacyTargets[s].size();
-        writes[s] = targets[s].size() + legacyTargets[s].size();
-    }
+    targetsLocked(request, targets, legacyTargets, writes, result);
     if (!sinksHaveRoomLocked(writes) || (m_gate && !m_gate())) {
         result.accepted = false;
         result.delivered = result.legacyDelivered = 0;
@@ -372,29 +424,60 @@ EmitResult Hub::publish(const EmitRequest &request)
     // The record goes to the log before any client can see the event: a page that reads
     // GET /api/log the moment the event arrives finds it there.
     if (m_observer)
-        recordLocked(request, result, ts);
-    if (request.eventFrame) {
-        const QByteArray wire = eventWire(
-                result.id, request.event,
-                request.target == EmitTarget::Room ? &request.to : nullptr, request.data, ts);
-        if (request.target == EmitTarget::Room)
-            m_history.append(request.to, result.id, wire);
-        for (size_t s = 0; s < shards; ++s) {
-            if (!targets[s].isEmpty())
-                m_sinks[qsizetype(s)]->enqueue(
-                        Delivery{wire, std::move(targets[s]), request.exclude});
-        }
-    }
-    if (!request.legacyText.isNull()) {
-        const QByteArray wire = wsframe::text(request.legacyText);
-        for (size_t s = 0; s < shards; ++s) {
-            if (!legacyTargets[s].isEmpty())
-                m_sinks[qsizetype(s)]->enqueue(Delivery{wire, std::move(legacyTargets[s])});
-        }
-    }
-    m_messagesIn[size_t(request.source)].fetch_add(1, std::memory_order_relaxed);
+        recordLocked(request, result.id,
+                     request.eventFrame ? result.delivered : result.legacyDelivered, ts, {});
+    deliverLocked(request, result.id, ts, targets, legacyTargets, true);
     m_messagesOut.fetch_add(quint64(result.delivered), std::memory_order_relaxed);
     return result;
+}
+
+bool Hub::admitForOrdering(EmitRequest &request) const
+{
+    EmitResult local;
+    const size_t shards = size_t(m_sinks.size());
+    std::vector<QList<ConnId>> targets(shards);
+    std::vector<QList<ConnId>> legacyTargets(shards);
+    std::vector<qint64> writes(shards, 0);
+    QMutexLocker lock(&m_mutex);
+    targetsLocked(request, targets, legacyTargets, writes, local);
+    if (!sinksHaveRoomLocked(writes) || (m_gate && !m_gate()))
+        return false;
+    request.excludeIsTarget = false;
+    if (request.exclude) {
+        for (const QList<ConnId> &shardTargets : targets)
+            request.excludeIsTarget =
+                    request.excludeIsTarget || shardTargets.contains(request.exclude);
+    }
+    return true;
+}
+
+bool Hub::deliverOrdered(const OrderedEmit &emit)
+{
+    EmitResult local;
+    const size_t shards = size_t(m_sinks.size());
+    std::vector<QList<ConnId>> targets(shards);
+    std::vector<QList<ConnId>> legacyTargets(shards);
+    std::vector<qint64> writes(shards, 0);
+    QMutexLocker lock(&m_mutex);
+    targetsLocked(emit.request, targets, legacyTargets, writes, local);
+    // Already accepted by the cluster: when the shards' or the log's queues are full it is
+    // not refused but handed again later (the bus reader waits), so nothing is lost.
+    if (!sinksHaveRoomLocked(writes) || (emit.record && m_gate && !m_gate()))
+        return false;
+    m_history.advanceTo(emit.id);
+    if (m_observer && emit.record)
+        recordLocked(emit.request, emit.id,
+                     emit.request.eventFrame ? emit.delivered : emit.legacyDelivered, emit.ts,
+                     emit.node);
+    deliverLocked(emit.request, emit.id, emit.ts, targets, legacyTargets, emit.local);
+    m_messagesOut.fetch_add(quint64(local.delivered), std::memory_order_relaxed);
+    return true;
+}
+
+void Hub::setNodeNumber(quint64 node)
+{
+    QMutexLocker lock(&m_mutex);
+    m_nextConnId = qMax(m_nextConnId, firstConnectionId(node));
 }
 
 qint64 Hub::revoke(const QString &room, const QString &user, const QString &session)
@@ -476,6 +559,12 @@ void Hub::setRecordGate(std::function<bool()> hasRoom)
 {
     QMutexLocker lock(&m_mutex);
     m_gate = std::move(hasRoom);
+}
+
+void Hub::setCountObserver(std::function<void(const CountChange &)> observer)
+{
+    QMutexLocker lock(&m_mutex);
+    m_countObserver = std::move(observer);
 }
 
 } // namespace sb

@@ -72,6 +72,17 @@ struct HubEvent
     ConnectionSnapshot snapshot; // Opened: the connection as /api/connections lists it
 };
 
+// A change of what the cluster counts for `delivered` (docs/ARCHITECTURE.md, "Cluster"): a
+// room's members, a user's joined connections, joined and legacy connections, and this node's
+// open /ws connections (by id).
+struct CountChange
+{
+    enum class Kind : quint8 { Room, User, Joined, Legacy, Connection } kind = Kind::Room;
+    QString key;           // the room or the user
+    ConnId connection = 0; // Connection
+    int delta = 0;         // +1 or -1
+};
+
 struct JoinResult
 {
     // NeedLog: memory does not hold every event the join must replay (or the room's latest
@@ -132,6 +143,16 @@ public:
     bool mayPublish(ConnId id, const QString &room) const;
 
     EmitResult publish(const EmitRequest &request);
+    // Cluster: whether an emit the node is about to send for ordering may go (the log's and the
+    // shards' queues have room, as publish() checks), and whether the sender it excludes is
+    // one of its targets (EmitRequest::excludeIsTarget). False: refuse it like publish().
+    bool admitForOrdering(EmitRequest &request) const;
+    // Cluster: hands an emit the cluster ordered to this node's members (its record, the
+    // room's history, the frames), as publish() does with an id of its own. False: the shards'
+    // queues cannot take it now; nothing happened, hand it again later.
+    bool deliverOrdered(const OrderedEmit &emit);
+    // Cluster: connection ids carry the node's number (connectionIdText). Before any opens.
+    void setNodeNumber(quint64 node);
     // Removes (room, user, session) members, telling them {"type":"left",...,"reason":"revoked"}.
     qint64 revoke(const QString &room, const QString &user, const QString &session);
     bool closeConnectionWithCode(ConnId id, quint16 code);
@@ -157,6 +178,14 @@ public:
     // Asked (under the hub lock) before an emit is accepted: false refuses it like full
     // delivery queues do (the message log's queue is full).
     void setRecordGate(std::function<bool()> hasRoom);
+    // Cluster: called (under the hub lock) for every change of what the cluster counts.
+    void setCountObserver(std::function<void(const CountChange &)> observer);
+    // Cluster: calls `take` under the hub lock with everything counted now, as changes from
+    // zero, so that no change is lost or counted twice between the snapshot and the observer.
+    void snapshotCounts(const std::function<void(const QList<CountChange> &)> &take) const;
+    // Closes every /ws connection with `code` (1012: the cluster lost events they may have
+    // missed; they rejoin with since and recover). Returns how many.
+    qint64 closeAllNative(quint16 code);
 
 private:
     struct Membership
@@ -197,7 +226,17 @@ private:
                       const QString &session = {});
     // Connections an event frame reaches, per shard.
     void eventTargetsLocked(const EmitRequest &request, std::vector<QList<ConnId>> &targets) const;
-    void recordLocked(const EmitRequest &request, const EmitResult &result, qint64 ts);
+    void recordLocked(const EmitRequest &request, quint64 id, qint64 delivered, qint64 ts,
+                      const QString &node);
+    // What publish() and deliverOrdered() share once the id is known: record, history, frames.
+    void deliverLocked(const EmitRequest &request, quint64 id, qint64 ts,
+                       std::vector<QList<ConnId>> &targets,
+                       std::vector<QList<ConnId>> &legacyTargets, bool countIn);
+    // Targets of an emit on this node, and the writes each shard takes for it.
+    void targetsLocked(const EmitRequest &request, std::vector<QList<ConnId>> &targets,
+                       std::vector<QList<ConnId>> &legacyTargets, std::vector<qint64> &writes,
+                       EmitResult &result) const;
+    void countLocked(CountChange::Kind kind, const QString &key, int delta, ConnId id = 0);
     bool sinksHaveRoomLocked(const std::vector<qint64> &writesPerShard) const;
     // Removes list[pos] by moving the last element into its place (order does not matter);
     // tells the caller which id moved where so it can update that id's stored index. O(1),
@@ -223,6 +262,7 @@ private:
     std::function<void(const MessageRecord &)> m_observer;
     std::function<void(const HubEvent &)> m_eventObserver;
     std::function<bool()> m_gate;
+    std::function<void(const CountChange &)> m_countObserver;
 
     std::atomic<qint64> m_openCount{0};
     std::array<std::atomic<quint64>, kEmitSourceCount> m_messagesIn{}; // by EmitSource

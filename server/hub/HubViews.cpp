@@ -138,4 +138,48 @@ quint64 Hub::lastId() const
     return m_history.lastId();
 }
 
+void Hub::snapshotCounts(const std::function<void(const QList<CountChange> &)> &take) const
+{
+    QList<CountChange> counts;
+    QMutexLocker lock(&m_mutex);
+    for (auto r = m_rooms.cbegin(); r != m_rooms.cend(); ++r)
+        counts.append({CountChange::Kind::Room, r.key(), 0, int(r->members.size())});
+    qint64 joined = 0;
+    for (auto u = m_users.cbegin(); u != m_users.cend(); ++u) {
+        counts.append({CountChange::Kind::User, u.key(), 0, int(u->size())});
+        joined += u->size();
+    }
+    if (joined)
+        counts.append({CountChange::Kind::Joined, {}, 0, int(joined)});
+    if (m_legacyCount)
+        counts.append({CountChange::Kind::Legacy, {}, 0, int(m_legacyCount)});
+    for (auto c = m_conns.cbegin(); c != m_conns.cend(); ++c) {
+        if (c->kind == ConnectionKind::Native)
+            counts.append({CountChange::Kind::Connection, {}, c.key(), 1});
+    }
+    take(counts);
+}
+
+qint64 Hub::closeAllNative(quint16 code)
+{
+    QMutexLocker lock(&m_mutex);
+    std::vector<QList<ConnId>> byShard(size_t(m_sinks.size()));
+    qint64 n = 0;
+    for (auto c = m_conns.cbegin(); c != m_conns.cend(); ++c) {
+        if (c->kind == ConnectionKind::Native) {
+            byShard[size_t(c->shard)].append(c.key());
+            ++n;
+        }
+    }
+    for (size_t s = 0; s < byShard.size(); ++s) {
+        if (byShard[s].isEmpty())
+            continue;
+        Delivery d{QByteArray(), std::move(byShard[s])};
+        d.closeCode = code;
+        d.countsAsSent = false;
+        m_sinks[qsizetype(s)]->enqueue(std::move(d));
+    }
+    return n;
+}
+
 } // namespace sb

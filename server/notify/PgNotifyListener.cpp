@@ -297,33 +297,47 @@ void PgNotifyListener::rejected(NotifyRejectReason reason, const QString &why)
     m_rejectLog.start();
 }
 
-// Publishes waiting emits in order; when the hub refuses one (its queues are full, as a REST
-// caller would get 503), tries again shortly instead of dropping it.
+// Publishes waiting emits in order, one at a time (in a cluster each is answered later);
+// when one is refused (the queues are full, as a REST caller would get 503), tries again
+// shortly instead of dropping it.
 void PgNotifyListener::publishPending()
 {
+    if (m_publishing)
+        return; // the loop below goes on
+    m_publishing = true;
+    while (!m_pending.empty() && !m_inFlight && !(m_busyTimer && m_busyTimer->isActive())) {
+        m_inFlight = true;
+        m_emits->emitAsync(m_pending.front().request, this,
+                           [this](std::optional<EmitResult> result, const CommandError &) {
+                               published(result ? &*result : nullptr);
+                           });
+    }
+    m_publishing = false;
+}
+
+void PgNotifyListener::published(const EmitResult *result)
+{
+    m_inFlight = false;
+    if (m_pending.empty()) // stopped meanwhile
+        return;
+    const Pending &next = m_pending.front();
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    while (!m_pending.empty()) {
-        Pending &next = m_pending.front();
-        const std::optional<EmitResult> result = m_emits->emit(next.request, nullptr);
-        if (result) {
-            qCDebug(lcNotify).noquote()
-                    << "emit" << result->id << targetName(next.request.target) << next.request.to
-                    << "event" << next.request.event << "delivered" << result->delivered;
-            m_pending.pop_front();
-            continue;
-        }
-        if (now - next.sinceMs > m_options.maxPendingAgeMs) {
-            qCWarning(lcNotify).noquote()
-                    << "dropped a notification (event" << next.request.event
-                    << ") the busy server could not take for" << (now - next.sinceMs) << "ms";
-            m_skipped.fetch_add(1, std::memory_order_relaxed);
-            m_pending.pop_front();
-            continue;
-        }
-        if (m_busyTimer && !m_busyTimer->isActive())
-            m_busyTimer->start();
+    if (result) {
+        qCDebug(lcNotify).noquote()
+                << "emit" << result->id << targetName(next.request.target) << next.request.to
+                << "event" << next.request.event << "delivered" << result->delivered;
+        m_pending.pop_front();
+    } else if (now - next.sinceMs > m_options.maxPendingAgeMs) {
+        qCWarning(lcNotify).noquote()
+                << "dropped a notification (event" << next.request.event
+                << ") the busy server could not take for" << (now - next.sinceMs) << "ms";
+        m_skipped.fetch_add(1, std::memory_order_relaxed);
+        m_pending.pop_front();
+    } else if (m_busyTimer) {
+        m_busyTimer->start();
         return;
     }
+    publishPending();
 }
 
 } // namespace sb

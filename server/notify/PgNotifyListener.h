@@ -97,6 +97,7 @@ private:
     void onNotification(const QString &name, QSqlDriver::NotificationSource source,
                         const QVariant &payload);
     void publishPending();
+    void published(const EmitResult *result); // null: refused
     void rejected(NotifyRejectReason reason, const QString &why);
 
     const Options m_options;
@@ -112,6 +113,8 @@ private:
     int m_failedAttempts = 0;
     bool m_everConnected = false;
     bool m_stopped = true;
+    bool m_inFlight = false;   // an emit of m_pending.front() awaits its answer
+    bool m_publishing = false; // publishPending() is running
 
     struct Pending
     {

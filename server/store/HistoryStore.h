@@ -59,6 +59,9 @@ public:
     // Ids continue after `id` (the message log's last id after a restart); events up to it
     // are then only in the log. Never goes back.
     virtual void continueAfter(quint64 id) = 0;
+    // An id ordered elsewhere (the cluster's sequence, docs/ARCHITECTURE.md, "Cluster"): ids
+    // continue after it. Unlike continueAfter, nothing up to it is taken as missing.
+    virtual void advanceTo(quint64 id) = 0;
 
     // Appends the event `id` (from nextId(), in id order) of `room`, as its wire frame.
     virtual void append(const QString &room, quint64 id, const QByteArray &wire) = 0;

@@ -27,6 +27,7 @@ public:
     quint64 nextId() override { return ++m_lastId; }
     quint64 lastId() const override { return m_lastId; }
     void continueAfter(quint64 id) override;
+    void advanceTo(quint64 id) override { m_lastId = qMax(m_lastId, id); }
 
     void append(const QString &room, quint64 id, const QByteArray &wire) override;
     HistoryRead read(const QString &room, const HistoryQuery &query) override;

@@ -449,7 +449,22 @@ void ClientConnection::handleEmit(const QByteArray &text, const QJsonObject &fra
     request.source = EmitSource::Ws;
     request.remote = m_remote;
     request.exclude = m_id;
-    const std::optional<EmitResult> result = m_shard->context()->emits->emit(request, &why);
+    // The answer may come later (a cluster orders the emit): the shard, which outlives its
+    // connections, takes it and finds the connection again if it is still there.
+    IoShard *shard = m_shard;
+    const ConnId id = m_id;
+    m_shard->context()->emits->emitAsync(
+            request, shard,
+            [shard, id, request, ref](std::optional<EmitResult> result,
+                                      const CommandError &refusal) {
+                if (ClientConnection *self = shard->connection(id))
+                    self->emitAnswered(request, ref, result ? &*result : nullptr, refusal);
+            });
+}
+
+void ClientConnection::emitAnswered(const EmitRequest &request, const QByteArray &ref,
+                                    const EmitResult *result, const CommandError &why)
+{
     if (!result) {
         sendError(why.code.toLatin1().constData(), why.message, ref);
         return;

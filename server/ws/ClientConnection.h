@@ -17,6 +17,7 @@ class QWebSocket;
 namespace sb {
 
 class IoShard;
+struct CommandError;
 
 // One WebSocket client on its shard's thread: the client protocol of docs/API.md (join,
 // leave, emit, presence, ping) for /ws connections; legacy connections only receive pushes.
@@ -72,6 +73,9 @@ private:
     void handleJoin(const QByteArray &token, const QByteArray &since, const QByteArray &ref);
     void handleLeave(const QJsonObject &frame, const QByteArray &ref);
     void handleEmit(const QByteArray &text, const QJsonObject &frame, const QByteArray &ref);
+    // The answer of an emit frame (null result: refused, `why` says why).
+    void emitAnswered(const EmitRequest &request, const QByteArray &ref, const EmitResult *result,
+                      const CommandError &why);
     void handlePresence(const QJsonObject &frame, const QByteArray &ref);
     void sendJson(QByteArray json, const QByteArray &ref);
     void sendError(const char *code, const QString &message, const QByteArray &ref);

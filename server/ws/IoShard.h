@@ -42,6 +42,8 @@ public:
     // Shard thread only.
     void shutdown(quint16 code);
     void removeConnection(ConnId id);
+    // The connection with this id, if this shard still holds it (shard thread only).
+    ClientConnection *connection(ConnId id) const { return m_connections.value(id); }
     int index() const { return m_index; }
     // True while the shard works through a batch of deliveries: connections queue their
     // frames and the shard flushes each writer once at the end (coalesced writes).

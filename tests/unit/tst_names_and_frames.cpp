@@ -303,7 +303,12 @@ void TestNamesAndFrames::connectionIdRoundTrip_data()
     QTest::newRow("42") << quint64(42) << u"c42"_s;
     QTest::newRow("1000000") << quint64(1000000) << u"c1000000"_s;
     QTest::newRow("2^32") << quint64(4294967296ULL) << u"c4294967296"_s;
-    QTest::newRow("max") << std::numeric_limits<quint64>::max() << u"c18446744073709551615"_s;
+    QTest::newRow("local max") << quint64(sb::kConnLocalMask) << u"c1099511627775"_s;
+    // In a cluster the node's number is part of the id (docs/API.md, "Cluster").
+    QTest::newRow("node 1") << sb::firstConnectionId(1) << u"n1.c1"_s;
+    QTest::newRow("node 3, c17") << ((quint64(3) << sb::kConnNodeShift) | 17) << u"n3.c17"_s;
+    QTest::newRow("max") << ((quint64(sb::kConnNodeMax) << sb::kConnNodeShift) | sb::kConnLocalMask)
+                         << u"n65535.c1099511627775"_s;
 }
 
 void TestNamesAndFrames::connectionIdRoundTrip()
@@ -318,11 +323,15 @@ void TestNamesAndFrames::connectionIdRoundTrip()
 void TestNamesAndFrames::invalidConnectionIds_data()
 {
     QTest::addColumn<QString>("text");
-    for (const QString &s : {QString(), u""_s, u"c"_s, u"c0"_s, u"c00"_s, u"c01"_s, u"1"_s, u"C1"_s,
-                             u"x1"_s, u"c-1"_s, u"c1x"_s, u"cx"_s, u"c1.0"_s, u"c0x1"_s,
-                             u"c18446744073709551616"_s, u"c99999999999999999999"_s, u"cc1"_s,
-                             // Not the text connectionIdText() makes, so no connection has it:
-                             u"c+1"_s, u"c 1"_s, u"c1 "_s, u" c1"_s})
+    for (const QString &s :
+         {QString(), u""_s, u"c"_s, u"c0"_s, u"c00"_s, u"c01"_s, u"1"_s, u"C1"_s, u"x1"_s, u"c-1"_s,
+          u"c1x"_s, u"cx"_s, u"c1.0"_s, u"c0x1"_s, u"c18446744073709551616"_s,
+          u"c99999999999999999999"_s, u"cc1"_s,
+          // Not the text connectionIdText() makes, so no connection has it:
+          u"c+1"_s, u"c 1"_s, u"c1 "_s, u" c1"_s,
+          // past the local part's 40 bits, and cluster ids that are not ids
+          u"c1099511627776"_s, u"n0.c1"_s, u"n1"_s, u"n1."_s, u"n1.c0"_s, u"n01.c1"_s,
+          u"n65536.c1"_s, u"n1.n1.c1"_s, u"n1c1"_s, u"n1.c"_s, u"nx.c1"_s, u"n1.C1"_s, u"n 1.c1"_s})
         QTest::addRow("'%s'", qPrintable(s)) << s;
 }
 

@@ -1,0 +1,68 @@
+#pragma once
+
+#include "base/Message.h"
+#include "commands/EmitOrderer.h"
+#include "hub/Hub.h"
+
+#include <QByteArray>
+#include <QHash>
+#include <QList>
+#include <QMutex>
+
+#include <deque>
+#include <functional>
+
+namespace sb {
+
+// What the other threads hand to the cluster's thread (docs/ARCHITECTURE.md, "Cluster"):
+// emits to order and the changes of what the cluster counts. Bounded: past kMaxOrders an
+// emit is refused (503), like full delivery queues. Thread-safe; `wake` is called (from the
+// adding thread) when the inbox goes from empty to not empty, once until take*() empties it.
+class ClusterInbox
+{
+public:
+    static constexpr qsizetype kMaxOrders = 20000;
+
+    struct Order
+    {
+        QList<QByteArray> argv; // FCALL sb_emit ...
+        EmitOrderer::Done done;
+    };
+
+    explicit ClusterInbox(std::function<void()> wake) : m_wake(std::move(wake)) { }
+
+    // False: full, nothing queued (`order` is left as it was).
+    bool addOrder(Order &&order);
+    // Merged by key: a member who joins and leaves before the next send costs nothing.
+    void addCount(const CountChange &change);
+    // Replaces the pending count changes with the absolute counts of `snapshot` (a resync
+    // after Redis came back: the node's counts in Redis were cleared first).
+    void resetCounts(const QList<CountChange> &snapshot);
+
+    struct Batch
+    {
+        // (key, delta) pairs as sb_count takes them: count hash keys, +m / -m (and 0) for
+        // connections opened and closed. Sent before the orders: a join before an emit
+        // counts in its `delivered`.
+        QList<QByteArray> counts;
+        std::deque<Order> orders;
+    };
+    // Everything added since the last take; the next add wakes again.
+    Batch take();
+    qsizetype pendingOrders() const;
+
+    // The Redis key of a count change (sb:c:r:<room>, ...); connections have none.
+    static QByteArray countKey(const CountChange &change);
+
+private:
+    void wakeLocked();
+
+    std::function<void()> m_wake;
+    mutable QMutex m_mutex;
+    std::deque<Order> m_orders;
+    QHash<QByteArray, qint64> m_counts;
+    QHash<ConnId, int> m_connections;
+    bool m_woken = false;
+};
+
+} // namespace sb
