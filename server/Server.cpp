@@ -177,7 +177,7 @@ bool Server::createCore(QString *error)
     if (!config.redis.isEmpty()) {
         // Emits are ordered by the cluster from the start; until the node has joined (after
         // the listener is up) they are refused with 503.
-        m_cluster = std::make_unique<Cluster>(m_hub.get());
+        m_cluster = std::make_unique<Cluster>(m_hub.get(), m_metrics.get());
         m_emits->setOrderer(m_cluster.get());
         m_context.cluster = m_cluster.get();
     }
@@ -219,9 +219,14 @@ bool Server::joinCluster(QString *error, bool *configError)
     // One PostgreSQL log for all nodes: each records what it accepted. A log of its own
     // (SQLite): every node records every cluster event.
     options.logsEveryEvent = !m_log || !config.logDatabase.startsWith(u"postgres");
+    options.tokenMaxTtl = config.tokenMaxTtl;
     m_clusterLogsEverything = options.logsEveryEvent;
     m_nodeName = options.nodeName;
     installRecordObserver();
+    const RestApi *rest = &m_http->rest();
+    m_cluster->setAnswerer([rest](const QString &op, const QJsonObject &args) {
+        return rest->answerCluster(op, args);
+    });
     return m_cluster->start(options, error, configError);
 }
 

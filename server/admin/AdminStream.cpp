@@ -5,6 +5,7 @@
 #include "admin/StatsSampler.h"
 #include "base/Logging.h"
 #include "base/RawJson.h"
+#include "cluster/Cluster.h"
 #include "context/ServerContext.h"
 #include "metrics/Metrics.h"
 #include "store/MessageLog.h"
@@ -113,9 +114,13 @@ QByteArray AdminStream::snapshotFrame(quint64 *newestLogId) const
         }
     }
     log += ']';
+    // In a cluster, every node (docs/API.md, "Cluster"); connections and rooms stay this node's.
+    const QByteArray nodes = m_context->cluster
+            ? R"(,"nodes":)" + m_context->cluster->status().nodesJson
+            : QByteArray();
     return R"({"type":"snapshot","connections":)" + compactJson(connections) + R"(,"rooms":)"
             + compactJson(roomsJson(m_context->hub->rooms())) + R"(,"log":)" + log + R"(,"stats":)"
-            + compactJson(m_stats->json()) + '}';
+            + compactJson(m_stats->json()) + nodes + '}';
 }
 
 void AdminStream::addObserver(QWebSocket *socket)
@@ -276,9 +281,15 @@ QByteArray AdminStream::messagesFrame(const std::vector<MessageRecord> &records,
 void AdminStream::sendStats()
 {
     const QByteArray frame = R"({"type":"stats","stats":)" + compactJson(m_stats->json()) + '}';
+    // In a cluster the nodes follow every second too (docs/API.md, "Admin stream").
+    const QByteArray nodes = m_context->cluster
+            ? R"({"type":"nodes","nodes":)" + m_context->cluster->status().nodesJson + '}'
+            : QByteArray();
     const auto observers = m_observers;
-    for (Observer o : observers)
-        sendTo(o, frame);
+    for (Observer o : observers) {
+        if (sendTo(o, frame) && !nodes.isEmpty())
+            sendTo(o, nodes);
+    }
 }
 
 } // namespace sb

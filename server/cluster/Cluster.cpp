@@ -6,6 +6,8 @@
 #include "hub/Hub.h"
 
 #include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QMutex>
 #include <QThread>
 #include <QWaitCondition>
@@ -14,11 +16,15 @@
 
 namespace sb {
 
-Cluster::Cluster(Hub *hub) : m_hub(hub) { }
+Cluster::Cluster(Hub *hub, Metrics *metrics) : m_hub(hub), m_metrics(metrics) { }
 
 Cluster::~Cluster()
 {
     stop();
+    // Deleted only now, its thread long finished: a question or an emit that raced stop()
+    // was posted to a live object (and is dropped with it), never to a deleted one.
+    delete m_node;
+    delete m_thread;
 }
 
 bool Cluster::start(const ClusterOptions &options, QString *error, bool *conflict)
@@ -27,9 +33,9 @@ bool Cluster::start(const ClusterOptions &options, QString *error, bool *conflic
     m_historyPerRoom = options.historyPerRoom;
     m_thread = new QThread;
     m_thread->setObjectName(QStringLiteral("switchboard-cluster"));
-    m_node = new ClusterNode(options, m_hub);
+    m_node = new ClusterNode(options, m_hub, m_metrics);
+    m_node->setAnswerer(m_answerer);
     m_node->moveToThread(m_thread);
-    QObject::connect(m_thread, &QThread::finished, m_node, &QObject::deleteLater);
     m_thread->start();
 
     struct Outcome
@@ -71,7 +77,7 @@ bool Cluster::start(const ClusterOptions &options, QString *error, bool *conflic
 
 void Cluster::stop()
 {
-    if (!m_thread)
+    if (!m_thread || m_thread->isFinished())
         return;
     m_running = false;
     m_hub->setCountObserver({});
@@ -80,9 +86,6 @@ void Cluster::stop()
             node, [node] { node->leave(); }, Qt::BlockingQueuedConnection);
     m_thread->quit();
     m_thread->wait();
-    delete m_thread;
-    m_thread = nullptr;
-    m_node = nullptr;
 }
 
 void Cluster::order(const EmitRequest &request, Done done)
@@ -103,6 +106,56 @@ void Cluster::order(const EmitRequest &request, Done done)
                                 QStringLiteral("server busy: too many emits wait for the "
                                                "cluster's Redis; retry"),
                                 1});
+}
+
+void Cluster::ask(quint64 node, const QString &op, const QJsonObject &args, QObject *context,
+                  AskDone done) const
+{
+    if (!m_running) {
+        done(false, {});
+        return;
+    }
+    ClusterNode *worker = m_node;
+    QMetaObject::invokeMethod(worker, [worker, node, op, args, context, done = std::move(done)] {
+        worker->ask(node, op, args, [context, done](bool ok, const QList<QJsonObject> &answers) {
+            QMetaObject::invokeMethod(context, [done, ok, answers] { done(ok, answers); });
+        });
+    });
+}
+
+void Cluster::presence(const QString &room, QObject *context, PresenceDone done) const
+{
+    if (!m_running) {
+        done(false, {});
+        return;
+    }
+    ClusterNode *worker = m_node;
+    QMetaObject::invokeMethod(worker, [worker, room, context, done = std::move(done)] {
+        worker->presence(room, [context, done](bool ok, const QList<QByteArray> &members) {
+            QList<QPair<QString, QString>> pairs;
+            for (const QByteArray &member : members) {
+                const QJsonArray a = QJsonDocument::fromJson(member).array();
+                if (a.size() == 2)
+                    pairs.append({a[0].toString(), a[1].toString()});
+            }
+            QMetaObject::invokeMethod(context, [done, ok, pairs] { done(ok, pairs); });
+        });
+    });
+}
+
+void Cluster::revoke(const QJsonObject &member, QObject *context,
+                     std::function<void(qint64 removed)> done) const
+{
+    if (!m_running) {
+        done(-1);
+        return;
+    }
+    ClusterNode *worker = m_node;
+    QMetaObject::invokeMethod(worker, [worker, member, context, done = std::move(done)] {
+        worker->revoke(member, [context, done](qint64 removed) {
+            QMetaObject::invokeMethod(context, [done, removed] { done(removed); });
+        });
+    });
 }
 
 ClusterStatus Cluster::status() const

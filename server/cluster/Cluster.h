@@ -3,15 +3,21 @@
 #include "cluster/ClusterStatus.h"
 #include "commands/EmitOrderer.h"
 
+#include <QJsonObject>
+#include <QList>
+#include <QPair>
 #include <QString>
 
 #include <atomic>
+#include <functional>
 
+class QObject;
 class QThread;
 
 namespace sb {
 
 class ClusterNode;
+class Metrics;
 struct ClusterOptions;
 class Hub;
 
@@ -22,7 +28,7 @@ class Hub;
 class Cluster final : public EmitOrderer
 {
 public:
-    explicit Cluster(Hub *hub);
+    Cluster(Hub *hub, Metrics *metrics);
     ~Cluster() override;
 
     // Blocks until the node has joined (or kJoinTimeoutMs). False: *error says why, naming
@@ -34,16 +40,40 @@ public:
 
     void order(const EmitRequest &request, Done done) override;
 
+    // Before start(): how this node answers the other nodes' questions (on the cluster's
+    // thread): "connections", "connection", "close", "send", "rooms", "room", "stats",
+    // "revoke" (docs/ARCHITECTURE.md, "Cluster").
+    using Answerer = std::function<QJsonObject(const QString &op, const QJsonObject &args)>;
+    void setAnswerer(Answerer answerer) { m_answerer = std::move(answerer); }
+    // Asks every node (node 0) or node `node`; `done` runs on `context`'s thread (which must
+    // outlive the cluster's stop()) with the answers, each with "node". ok false: Redis is
+    // not reachable, nobody was asked.
+    using AskDone = std::function<void(bool ok, const QList<QJsonObject> &answers)>;
+    void ask(quint64 node, const QString &op, const QJsonObject &args, QObject *context,
+             AskDone done) const;
+    // The (user, session) pairs present in `room` on every node, one each; `done` runs on
+    // `context`'s thread. ok false: Redis is not reachable.
+    using PresenceDone =
+            std::function<void(bool ok, const QList<QPair<QString, QString>> &members)>;
+    void presence(const QString &room, QObject *context, PresenceDone done) const;
+    // An unregister on every node, kept for nodes that start later (member: room, user,
+    // session, at). removed: the memberships ended on all nodes; -1 when Redis is not
+    // reachable (nothing was revoked).
+    void revoke(const QJsonObject &member, QObject *context,
+                std::function<void(qint64 removed)> done) const;
+
     ClusterStatus status() const;
     quint64 number() const;
 
 private:
     Hub *const m_hub;
+    Metrics *const m_metrics;
     QString m_nodeName;
     qint64 m_historyPerRoom = 0;
     QThread *m_thread = nullptr;
     ClusterNode *m_node = nullptr;
     std::atomic<bool> m_running{false};
+    Answerer m_answerer;
 };
 
 } // namespace sb

@@ -1,5 +1,8 @@
 #include "cluster/ClusterInbox.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+
 namespace sb {
 
 void ClusterInbox::wakeLocked()
@@ -32,9 +35,15 @@ QByteArray ClusterInbox::countKey(const CountChange &change)
     case CountChange::Kind::Legacy:
         return QByteArrayLiteral("sb:c:l");
     case CountChange::Kind::Connection:
+    case CountChange::Kind::Presence:
         break;
     }
     return {};
+}
+
+QByteArray ClusterInbox::presenceMember(const QString &user, const QString &session)
+{
+    return QJsonDocument(QJsonArray{user, session}).toJson(QJsonDocument::Compact);
 }
 
 void ClusterInbox::addCount(const CountChange &change)
@@ -44,6 +53,11 @@ void ClusterInbox::addCount(const CountChange &change)
         const int net = (m_connections[change.connection] += change.delta);
         if (net == 0)
             m_connections.remove(change.connection);
+    } else if (change.kind == CountChange::Kind::Presence) {
+        const QPair<QByteArray, QByteArray> key{change.key.toUtf8(),
+                                                presenceMember(change.user, change.session)};
+        if ((m_presence[key] += change.delta) == 0)
+            m_presence.remove(key);
     } else {
         const QByteArray key = countKey(change);
         if ((m_counts[key] += change.delta) == 0)
@@ -57,9 +71,13 @@ void ClusterInbox::resetCounts(const QList<CountChange> &snapshot)
     QMutexLocker lock(&m_mutex);
     m_counts.clear();
     m_connections.clear();
+    m_presence.clear();
     for (const CountChange &change : snapshot) {
         if (change.kind == CountChange::Kind::Connection)
             m_connections[change.connection] = change.delta;
+        else if (change.kind == CountChange::Kind::Presence)
+            m_presence[{change.key.toUtf8(), presenceMember(change.user, change.session)}] +=
+                    change.delta;
         else
             m_counts[countKey(change)] += change.delta;
     }
@@ -79,8 +97,11 @@ ClusterInbox::Batch ClusterInbox::take()
                          + QByteArray::number(it.key() & kConnLocalMask))
                      << QByteArrayLiteral("0");
     }
+    for (auto it = m_presence.cbegin(); it != m_presence.cend(); ++it)
+        batch.presence << it.key().first << it.key().second << QByteArray::number(it.value());
     m_counts.clear();
     m_connections.clear();
+    m_presence.clear();
     m_woken = false;
     return batch;
 }

@@ -45,6 +45,9 @@ public:
         // connections opened and closed. Sent before the orders: a join before an emit
         // counts in its `delivered`.
         QList<QByteArray> counts;
+        // (room, member, delta) triples as sb_presence_count takes them; member is the JSON
+        // array [user, session].
+        QList<QByteArray> presence;
         std::deque<Order> orders;
     };
     // Everything added since the last take; the next add wakes again.
@@ -53,6 +56,8 @@ public:
 
     // The Redis key of a count change (sb:c:r:<room>, ...); connections have none.
     static QByteArray countKey(const CountChange &change);
+    // The JSON array [user, session] that names a presence pair in Redis.
+    static QByteArray presenceMember(const QString &user, const QString &session);
 
 private:
     void wakeLocked();
@@ -62,6 +67,7 @@ private:
     std::deque<Order> m_orders;
     QHash<QByteArray, qint64> m_counts;
     QHash<ConnId, int> m_connections;
+    QHash<QPair<QByteArray, QByteArray>, qint64> m_presence; // (room, member) -> delta
     bool m_woken = false;
 };
 

@@ -4,6 +4,7 @@
 #include "cluster/ClusterBus.h"
 #include "cluster/ClusterFunctions.h"
 #include "hub/Hub.h"
+#include "metrics/Metrics.h"
 #include "redis/RedisClient.h"
 
 #include <QDateTime>
@@ -51,8 +52,8 @@ QList<QByteArray> fcall(const char *function, QList<QByteArray> args)
 
 } // namespace
 
-ClusterNode::ClusterNode(const ClusterOptions &options, Hub *hub, QObject *parent)
-    : QObject(parent), m_options(options), m_hub(hub), m_inbox([this] {
+ClusterNode::ClusterNode(const ClusterOptions &options, Hub *hub, Metrics *metrics, QObject *parent)
+    : QObject(parent), m_options(options), m_hub(hub), m_metrics(metrics), m_inbox([this] {
           QMetaObject::invokeMethod(this, &ClusterNode::drainInbox, Qt::QueuedConnection);
       })
 {
@@ -93,6 +94,8 @@ void ClusterNode::join(std::function<void(const QString &error, bool conflict)> 
     m_run = randomHex(16);
     m_commands = new RedisClient(this);
     m_bus = new RedisClient(this);
+    Histogram *latency = m_metrics->redisCommandSeconds();
+    m_commands->setLatencyObserver([latency](qint64 ns) { latency->observeNs(ns); });
     m_heartbeat = new QTimer(this);
     m_heartbeat->setInterval(kHeartbeatMs);
     connect(m_heartbeat, &QTimer::timeout, this, &ClusterNode::heartbeat);
@@ -190,12 +193,95 @@ void ClusterNode::joinReply(const RedisReply &reply)
     // Events up to here are in Redis and the logs, not in this node's memory.
     m_hub->setLastId(m_busAfter);
     m_joined = true;
+    m_asks = new ClusterAsks(m_commands, this);
+    m_asks->start(m_options.redis, number, m_options.nodeName, m_answerer);
+    loadRevocations();
     m_heartbeat->start();
     heartbeat();
     readBus();
     qCInfo(lcServer).noquote() << "cluster: joined as node" << number << m_options.nodeName << "at"
                                << m_options.redis.redacted() << "last id" << m_busAfter;
     finishJoin({}, false);
+}
+
+namespace {
+
+constexpr auto kRevocations = "sb:revocations";
+
+} // namespace
+
+// Unregisters made before this node started still hold here (docs/API.md, "Cluster").
+void ClusterNode::loadRevocations()
+{
+    const qint64 since = QDateTime::currentSecsSinceEpoch() - m_options.tokenMaxTtl;
+    m_commands->command({QByteArrayLiteral("ZRANGEBYSCORE"), QByteArray(kRevocations),
+                         QByteArray::number(since), QByteArrayLiteral("+inf")},
+                        [this](const RedisReply &reply) {
+                            if (!m_answerer)
+                                return;
+                            for (const RedisReply &member : reply.elements) {
+                                const QJsonObject o =
+                                        QJsonDocument::fromJson(member.string).object();
+                                if (!o.isEmpty())
+                                    m_answerer(QStringLiteral("revoke"), o);
+                            }
+                        });
+}
+
+void ClusterNode::presence(const QString &room,
+                           std::function<void(bool ok, const QList<QByteArray> &members)> done)
+{
+    if (!m_joined || m_leaving || !redisUp()) {
+        done(false, {});
+        return;
+    }
+    const bool sent = m_commands->command(fcall("sb_presence", {room.toUtf8()}),
+                                          [done](const RedisReply &reply) {
+                                              QList<QByteArray> members;
+                                              for (const RedisReply &m : reply.elements)
+                                                  members << m.string;
+                                              done(!reply.isError(), members);
+                                          });
+    if (!sent)
+        done(false, {});
+}
+
+void ClusterNode::ask(quint64 node, const QString &op, const QJsonObject &args,
+                      ClusterAsks::Done done)
+{
+    if (!m_asks || m_leaving || !redisUp()) {
+        done(false, {});
+        return;
+    }
+    m_asks->ask(node, op, args, std::move(done));
+}
+
+void ClusterNode::revoke(const QJsonObject &member, std::function<void(qint64 removed)> done)
+{
+    if (!m_asks || m_leaving || !redisUp()) {
+        done(-1);
+        return;
+    }
+    const qint64 at = member.value(u"at").toInteger();
+    const QByteArray json = QJsonDocument(member).toJson(QJsonDocument::Compact);
+    // Kept as long as a token issued before it could still be presented.
+    m_commands->command(
+            {QByteArrayLiteral("ZREMRANGEBYSCORE"), QByteArray(kRevocations),
+             QByteArrayLiteral("-inf"),
+             QByteArray::number(QDateTime::currentSecsSinceEpoch() - m_options.tokenMaxTtl)});
+    const bool stored = m_commands->command(
+            {QByteArrayLiteral("ZADD"), QByteArray(kRevocations), QByteArray::number(at), json});
+    if (!stored) {
+        done(-1);
+        return;
+    }
+    m_asks->ask(0, QStringLiteral("revoke"), member,
+                [done = std::move(done)](bool ok, const QList<QJsonObject> &answers) {
+                    qint64 removed = 0;
+                    for (const QJsonObject &a : answers)
+                        removed += a.value(u"removed").toInteger();
+                    done(ok ? removed : -1);
+                });
 }
 
 void ClusterNode::finishJoin(const QString &error, bool conflict)
@@ -260,6 +346,10 @@ void ClusterNode::drainInbox()
     if (up && !batch.counts.isEmpty()) {
         batch.counts.prepend(QByteArray::number(status().number));
         m_commands->command(fcall("sb_count", batch.counts));
+    }
+    if (up && !batch.presence.isEmpty()) {
+        batch.presence.prepend(QByteArray::number(status().number));
+        m_commands->command(fcall("sb_presence_count", batch.presence));
     }
     for (ClusterInbox::Order &order : batch.orders) {
         if (!up) {
@@ -406,6 +496,7 @@ void ClusterNode::deliverBacklog()
             m_retryDelivery->start();
             return;
         }
+        m_metrics->countClusterEvent(m_backlog.front().local);
         m_busAfter = m_backlog.front().id;
         m_maxSeen = qMax(m_maxSeen, m_busAfter);
         m_backlog.pop_front();
@@ -421,6 +512,8 @@ void ClusterNode::leave()
     if (m_heartbeat)
         m_heartbeat->stop();
     drainInbox(); // answers what waits with 503
+    if (m_asks)
+        m_asks->stop();
     if (m_joined && m_commands->isConnected()) {
         QEventLoop wait;
         QTimer::singleShot(1000, &wait, &QEventLoop::quit);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "cluster/ClusterAsks.h"
 #include "cluster/ClusterInbox.h"
 #include "cluster/ClusterOptions.h"
 #include "cluster/ClusterStatus.h"
@@ -15,6 +16,7 @@ class QTimer;
 namespace sb {
 
 class Hub;
+class Metrics;
 class RedisClient;
 struct RedisReply;
 
@@ -26,7 +28,8 @@ class ClusterNode final : public QObject
 {
     Q_OBJECT
 public:
-    ClusterNode(const ClusterOptions &options, Hub *hub, QObject *parent = nullptr);
+    ClusterNode(const ClusterOptions &options, Hub *hub, Metrics *metrics,
+                QObject *parent = nullptr);
     ~ClusterNode() override;
 
     // Cluster thread. Connects and joins; `done(error, conflict)` once: error empty when
@@ -37,6 +40,17 @@ public:
     void leave();
 
     ClusterInbox &inbox() { return m_inbox; }
+    // Before join(): how this node answers the others' questions (ClusterAsks).
+    void setAnswerer(ClusterAsks::Answerer answerer) { m_answerer = std::move(answerer); }
+    // Cluster thread: the (user, session) pairs present in `room` on every node, as the JSON
+    // arrays [user, session]; ok false when Redis is not reachable.
+    void presence(const QString &room,
+                  std::function<void(bool ok, const QList<QByteArray> &members)> done);
+    // Cluster thread (ClusterAsks::ask); not joined or no Redis: done(false, {}).
+    void ask(quint64 node, const QString &op, const QJsonObject &args, ClusterAsks::Done done);
+    // Cluster thread: an unregister on every node, kept in Redis for nodes that start later.
+    // done(-1): Redis was not reachable, nothing was revoked anywhere.
+    void revoke(const QJsonObject &member, std::function<void(qint64 removed)> done);
     // Any thread.
     ClusterStatus status() const;
     bool redisUp() const;
@@ -57,11 +71,13 @@ private:
     void setRedisUp(bool up);
     QByteArray nodeJson() const;
     void joinReply(const RedisReply &reply);
+    void loadRevocations();
     void finishJoin(const QString &error, bool conflict);
     bool saveIdentity(QString *error) const;
 
     const ClusterOptions m_options;
     Hub *const m_hub;
+    Metrics *const m_metrics;
     ClusterInbox m_inbox;
     RedisClient *m_commands = nullptr;
     RedisClient *m_bus = nullptr;
@@ -69,6 +85,8 @@ private:
     QTimer *m_retryDelivery = nullptr;
     QTimer *m_joinTimeout = nullptr;
     std::function<void(const QString &, bool)> m_joinDone;
+    ClusterAsks *m_asks = nullptr;
+    ClusterAsks::Answerer m_answerer;
 
     QByteArray m_run;     // this run's id (alive key value)
     QByteArray m_prevRun; // the last run's id from the data dir

@@ -19,6 +19,7 @@ struct ClusterOptions
     qint64 historyPerRoom = 1000;
     qint64 startedMs = 0;
     bool logsEveryEvent = true; // a log per node (SQLite): every cluster event is recorded
+    qint64 tokenMaxTtl = 86400; // revocations older than a token's longest life are dropped
 };
 
 } // namespace sb

@@ -15,6 +15,7 @@
 --                     k -> node k's members of the room, connections of the user, joined and
 --                     legacy connections (what `delivered` counts)
 --   sb:conns:<k>      node k's open /ws connections (their local number m of n<k>.c<m>)
+--   sb:p:<room>       k|[user,session] -> node k's connections present with that pair
 --   sb:keys:<k>       the count keys node k has a field in (to clear them when k goes)
 
 local function alive(k)
@@ -33,8 +34,15 @@ end
 
 -- Removes everything node k counted (it stopped, died, or starts again after a crash).
 local function reset_node(k)
+  local prefix = k .. '|'
   for _, key in ipairs(redis.call('SMEMBERS', 'sb:keys:' .. k)) do
-    redis.call('HDEL', key, k)
+    if string.sub(key, 1, 5) == 'sb:p:' then
+      for _, field in ipairs(redis.call('HKEYS', key)) do
+        if string.sub(field, 1, #prefix) == prefix then redis.call('HDEL', key, field) end
+      end
+    else
+      redis.call('HDEL', key, k)
+    end
   end
   redis.call('DEL', 'sb:keys:' .. k, 'sb:conns:' .. k)
 end
@@ -165,6 +173,36 @@ local function count(keys, args)
   return 1
 end
 
+-- Presence changes of node k: args k, then (room, member, delta) triples; member is the
+-- JSON array [user, session].
+local function presence_count(keys, args)
+  local k = args[1]
+  for i = 2, #args, 3 do
+    local key, field, delta = 'sb:p:' .. args[i], k .. '|' .. args[i + 1], tonumber(args[i + 2])
+    local n = redis.call('HINCRBY', key, field, delta)
+    if n <= 0 then
+      redis.call('HDEL', key, field)
+    end
+    redis.call('SADD', 'sb:keys:' .. k, key)
+  end
+  return 1
+end
+
+-- The (user, session) pairs present in a room on the live nodes, each once: member JSONs.
+local function presence(keys, args)
+  local flat = redis.call('HGETALL', 'sb:p:' .. args[1])
+  local seen, out = {}, {}
+  for i = 1, #flat, 2 do
+    local bar = string.find(flat[i], '|', 1, true)
+    local k, member = string.sub(flat[i], 1, bar - 1), string.sub(flat[i], bar + 1)
+    if tonumber(flat[i + 1]) > 0 and not seen[member] and alive(k) then
+      seen[member] = true
+      out[#out + 1] = member
+    end
+  end
+  return out
+end
+
 -- One emit: its id, the room's history, the bus entry and the cluster's counts.
 -- args: origin name, target (room|user|all|connection|legacy), to, event, data, ts, source,
 -- remote, exclude (connection text or ''), exclude is a target (0/1), event frame (0/1),
@@ -216,3 +254,6 @@ redis.register_function('sb_rejoin', rejoin)
 redis.register_function('sb_leave', leave)
 redis.register_function('sb_count', count)
 redis.register_function('sb_emit', emit)
+redis.register_function('sb_presence_count', presence_count)
+redis.register_function{function_name = 'sb_presence', callback = presence,
+                        flags = {'no-writes'}}

@@ -54,6 +54,8 @@ public:
         m_upgrades.admin = std::move(admin);
     }
     void closeListeners();
+    // Cluster: this node's answers to the other nodes' questions (any thread).
+    const RestApi &rest() const { return m_rest; }
     // On the HTTP thread: the message log committed every id up to upTo. Answers waiting for
     // them leave (in order per connection).
     void logCommitted(quint64 upTo) { m_held.logCommitted(upTo); }

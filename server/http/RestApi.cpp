@@ -57,7 +57,7 @@ std::tuple<QString, QString, QString> readMember(FieldReader &f)
 } // namespace
 
 RestApi::RestApi(const ServerContext *context, const StatsSampler *stats)
-    : m_context(context), m_stats(stats)
+    : m_context(context), m_stats(stats), m_clusterViews(context, stats)
 { }
 
 HttpReply RestApi::health(const HttpCall &) const
@@ -89,12 +89,11 @@ HttpReply RestApi::healthLive(const HttpCall &) const
     return HttpReply::json(QByteArrayLiteral(R"({"status":"ok"})"));
 }
 
-HttpReply RestApi::stats(const HttpCall &) const
+HttpReply RestApi::stats(const HttpCall &call) const
 {
-    QJsonObject o = m_stats->json();
     if (m_context->cluster)
-        o.insert(QStringLiteral("nodes"), double(m_context->cluster->status().nodes));
-    return HttpReply::json(compactJson(o));
+        return m_clusterViews.stats(call);
+    return HttpReply::json(compactJson(m_stats->json()));
 }
 
 HttpReply RestApi::nodes(const HttpCall &) const
@@ -158,6 +157,8 @@ HttpReply RestApi::unregister(const HttpCall &call) const
     const auto [room, user, session] = readMember(f);
     if (!f.ok())
         return HttpReply::error(f.commandError());
+    if (m_context->cluster)
+        return m_clusterViews.unregister(call, room, user, session);
     m_context->revocations->revoke(room, user, session, QDateTime::currentSecsSinceEpoch());
     const qint64 removed = m_context->hub->revoke(room, user, session);
     qCInfo(lcHttp).noquote() << "unregister room" << room << "user" << user << "removed" << removed;
@@ -195,14 +196,18 @@ HttpReply RestApi::listConnections(const HttpCall &call) const
     const QString user = query.hasQueryItem(QStringLiteral("user"))
             ? query.queryItemValue(QStringLiteral("user"), QUrl::FullyDecoded)
             : QString();
+    if (m_context->cluster)
+        return m_clusterViews.connections(call, room, user);
     QJsonArray out;
     for (const ConnectionSnapshot &c : m_context->hub->connections(room, user))
         out.append(connectionJson(c));
     return HttpReply::json(compactJson(out));
 }
 
-HttpReply RestApi::getConnection(const HttpCall &, const QString &id) const
+HttpReply RestApi::getConnection(const HttpCall &call, const QString &id) const
 {
+    if (m_context->cluster)
+        return m_clusterViews.connection(call, id);
     const auto c = m_context->hub->connection(parseConnectionId(id));
     if (!c)
         return notFoundConnection(id);
@@ -211,6 +216,8 @@ HttpReply RestApi::getConnection(const HttpCall &, const QString &id) const
 
 HttpReply RestApi::deleteConnection(const HttpCall &call, const QString &id) const
 {
+    if (m_context->cluster)
+        return m_clusterViews.close(call, id);
     if (!m_context->hub->closeConnectionWithCode(parseConnectionId(id), 4000))
         return notFoundConnection(id);
     qCInfo(lcHttp).noquote() << "close connection" << id << "by" << call.remote;
@@ -224,18 +231,24 @@ HttpReply RestApi::sendToConnection(const HttpCall &call, const QString &id) con
     const QString text = f.text(u"text");
     if (!f.ok())
         return HttpReply::error(f.commandError());
+    if (m_context->cluster)
+        return m_clusterViews.send(call, id, text);
     if (!m_context->hub->sendRaw(parseConnectionId(id), text.toUtf8()))
         return notFoundConnection(id);
     return HttpReply::json(QByteArrayLiteral(R"({"sent":true})"));
 }
 
-HttpReply RestApi::listRooms(const HttpCall &) const
+HttpReply RestApi::listRooms(const HttpCall &call) const
 {
+    if (m_context->cluster)
+        return m_clusterViews.rooms(call);
     return HttpReply::json(compactJson(roomsJson(m_context->hub->rooms())));
 }
 
-HttpReply RestApi::getRoom(const HttpCall &, const QString &room) const
+HttpReply RestApi::getRoom(const HttpCall &call, const QString &room) const
 {
+    if (m_context->cluster)
+        return m_clusterViews.room(call, room);
     const QList<RoomMember> members = m_context->hub->roomMembers(room);
     if (members.isEmpty())
         return HttpReply::error(404, u"not_found",

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "http/ClusterViews.h"
 #include "http/HttpCall.h"
 #include "http/HttpResponse.h"
 
@@ -42,9 +43,16 @@ public:
     Registration issueToken(const QString &room, const QString &user, const QString &session,
                             qint64 ttl, bool publish) const;
 
+    // Cluster: this node's answer to another node's question (any thread; Cluster::setAnswerer).
+    QJsonObject answerCluster(const QString &op, const QJsonObject &args) const
+    {
+        return m_clusterViews.answer(op, args);
+    }
+
 private:
     const ServerContext *m_context;
     const StatsSampler *m_stats;
+    ClusterViews m_clusterViews; // the cluster-wide views (context->cluster set)
 };
 
 // The drop-in routes of the seed Node.js bridges (docs/API.md, "Drop-in compatibility

@@ -157,7 +157,7 @@ void Hub::removeMembershipLocked(ConnId id, Conn &conn, const QString &room)
         return;
     const auto member = r->members.constFind(id);
     if (member != r->members.constEnd()) {
-        m_history.removePresence(room, member->user, member->session);
+        presenceLocked(room, member->user, member->session, -1);
         Room &entry = *r;
         swapRemove(entry.byShard[size_t(conn.shard)], member->pos,
                    [&entry](ConnId moved, qsizetype pos) { entry.members[moved].pos = pos; });
@@ -243,8 +243,8 @@ void Hub::addMembershipLocked(ConnId id, Conn &c, const TokenClaims &claims)
         room.byShard.resize(size_t(m_sinks.size()));
     if (auto member = room.members.find(id); member != room.members.end()) {
         if (member->session != claims.session) {
-            m_history.removePresence(claims.room, member->user, member->session);
-            m_history.addPresence(claims.room, member->user, claims.session);
+            presenceLocked(claims.room, member->user, member->session, -1);
+            presenceLocked(claims.room, member->user, claims.session, +1);
         }
         member->publish = claims.publish;
         member->session = claims.session;
@@ -256,7 +256,7 @@ void Hub::addMembershipLocked(ConnId id, Conn &c, const TokenClaims &claims)
                                    list.size(), claims.publish});
     list.append(id);
     countLocked(CountChange::Kind::Room, claims.room, +1);
-    m_history.addPresence(claims.room, claims.user, claims.session);
+    presenceLocked(claims.room, claims.user, claims.session, +1);
     if (c.rooms.isEmpty())
         setJoinedLocked(id, c, true);
     c.rooms.append(claims.room);
@@ -353,7 +353,22 @@ void Hub::recordLocked(const EmitRequest &request, quint64 id, qint64 delivered,
 void Hub::countLocked(CountChange::Kind kind, const QString &key, int delta, ConnId id)
 {
     if (m_countObserver)
-        m_countObserver(CountChange{kind, key, id, delta});
+        m_countObserver(CountChange::of(kind, key, delta, id));
+}
+
+void Hub::presenceLocked(const QString &room, const QString &user, const QString &session,
+                         int delta)
+{
+    if (delta > 0)
+        m_history.addPresence(room, user, session);
+    else
+        m_history.removePresence(room, user, session);
+    if (m_countObserver) {
+        CountChange change = CountChange::of(CountChange::Kind::Presence, room, delta);
+        change.user = user;
+        change.session = session;
+        m_countObserver(change);
+    }
 }
 
 void Hub::targetsLocked(const EmitRequest &request, std::vector<QList<ConnId>> &targets,

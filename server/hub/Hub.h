@@ -77,10 +77,23 @@ struct HubEvent
 // open /ws connections (by id).
 struct CountChange
 {
-    enum class Kind : quint8 { Room, User, Joined, Legacy, Connection } kind = Kind::Room;
-    QString key;           // the room or the user
+    enum class Kind : quint8 { Room, User, Joined, Legacy, Connection, Presence };
+    Kind kind = Kind::Room;
+    QString key;           // the room or the user (Presence: the room)
     ConnId connection = 0; // Connection
     int delta = 0;         // +1 or -1
+    QString user;          // Presence: the (user, session) pair present in the room
+    QString session;
+
+    static CountChange of(Kind kind, const QString &key, int delta, ConnId connection = 0)
+    {
+        CountChange c;
+        c.kind = kind;
+        c.key = key;
+        c.delta = delta;
+        c.connection = connection;
+        return c;
+    }
 };
 
 struct JoinResult
@@ -237,6 +250,9 @@ private:
                        std::vector<QList<ConnId>> &legacyTargets, std::vector<qint64> &writes,
                        EmitResult &result) const;
     void countLocked(CountChange::Kind kind, const QString &key, int delta, ConnId id = 0);
+    // The history store's presence and the cluster's count of it, together.
+    void presenceLocked(const QString &room, const QString &user, const QString &session,
+                        int delta);
     bool sinksHaveRoomLocked(const std::vector<qint64> &writesPerShard) const;
     // Removes list[pos] by moving the last element into its place (order does not matter);
     // tells the caller which id moved where so it can update that id's stored index. O(1),

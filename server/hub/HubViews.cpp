@@ -142,20 +142,30 @@ void Hub::snapshotCounts(const std::function<void(const QList<CountChange> &)> &
 {
     QList<CountChange> counts;
     QMutexLocker lock(&m_mutex);
-    for (auto r = m_rooms.cbegin(); r != m_rooms.cend(); ++r)
-        counts.append({CountChange::Kind::Room, r.key(), 0, int(r->members.size())});
+    for (auto r = m_rooms.cbegin(); r != m_rooms.cend(); ++r) {
+        counts.append(CountChange::of(CountChange::Kind::Room, r.key(), int(r->members.size())));
+        QHash<QPair<QString, QString>, int> present;
+        for (const Membership &m : r->members)
+            ++present[{m.user, m.session}];
+        for (auto p = present.cbegin(); p != present.cend(); ++p) {
+            CountChange change = CountChange::of(CountChange::Kind::Presence, r.key(), p.value());
+            change.user = p.key().first;
+            change.session = p.key().second;
+            counts.append(change);
+        }
+    }
     qint64 joined = 0;
     for (auto u = m_users.cbegin(); u != m_users.cend(); ++u) {
-        counts.append({CountChange::Kind::User, u.key(), 0, int(u->size())});
+        counts.append(CountChange::of(CountChange::Kind::User, u.key(), int(u->size())));
         joined += u->size();
     }
     if (joined)
-        counts.append({CountChange::Kind::Joined, {}, 0, int(joined)});
+        counts.append(CountChange::of(CountChange::Kind::Joined, {}, int(joined)));
     if (m_legacyCount)
-        counts.append({CountChange::Kind::Legacy, {}, 0, int(m_legacyCount)});
+        counts.append(CountChange::of(CountChange::Kind::Legacy, {}, int(m_legacyCount)));
     for (auto c = m_conns.cbegin(); c != m_conns.cend(); ++c) {
         if (c->kind == ConnectionKind::Native)
-            counts.append({CountChange::Kind::Connection, {}, c.key(), 1});
+            counts.append(CountChange::of(CountChange::Kind::Connection, {}, 1, c.key()));
     }
     take(counts);
 }

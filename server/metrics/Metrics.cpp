@@ -113,6 +113,10 @@ const std::array<qint64, 15> Metrics::kLogWriteBoundsNs = {
         50 * kUs, 100 * kUs, 250 * kUs, 500 * kUs, 1 * kMs,   2500 * kUs, 5 * kMs, 10 * kMs,
         25 * kMs, 50 * kMs,  100 * kMs, 250 * kMs, 500 * kMs, 1 * kS,     5 * kS};
 
+const std::array<qint64, 14> Metrics::kRedisBoundsNs = {
+        50 * kUs, 100 * kUs, 250 * kUs, 500 * kUs, 1 * kMs,   2500 * kUs, 5 * kMs,
+        10 * kMs, 25 * kMs,  50 * kMs,  100 * kMs, 250 * kMs, 1 * kS,     5 * kS};
+
 Histogram::Histogram(std::span<const qint64> boundsNs)
     : m_boundsNs(boundsNs.first(std::min<size_t>(boundsNs.size(), kMaxBounds)))
 { }
@@ -169,7 +173,8 @@ Histogram::Timer::~Timer()
 
 Metrics::Metrics()
     : m_httpDuration(makeHistograms(kHttpBoundsNs, std::make_index_sequence<kMaxRoutes>())),
-      m_logWrite(kLogWriteBoundsNs)
+      m_logWrite(kLogWriteBoundsNs),
+      m_redisCommand(kRedisBoundsNs)
 {
     const std::pair<const char *, const char *> fixed[] = {
             {"", "other"}, {"/ws", "/ws"}, {"/admin", "/admin"}, {"", "legacy_ws"}};
@@ -382,7 +387,27 @@ QByteArray Metrics::render(const MetricsGauges &gauges) const
     family(out, "switchboard_log_write_seconds", "histogram",
            "Duration of each message log batch commit.");
     m_logWrite.render(out, "switchboard_log_write_seconds", {});
+    if (gauges.cluster)
+        renderCluster(out, gauges);
     return out;
+}
+
+// Only on a node of a cluster (docs/API.md, "Cluster").
+void Metrics::renderCluster(QByteArray &out, const MetricsGauges &gauges) const
+{
+    gauge(out, "switchboard_cluster_nodes", "Live nodes of the cluster, this one included.",
+          QByteArray::number(gauges.clusterNodes));
+    gauge(out, "switchboard_redis_up", "1 while the cluster's Redis answers, else 0.",
+          QByteArray::number(gauges.redisUp ? 1 : 0));
+    family(out, "switchboard_redis_command_seconds", "histogram",
+           "Round trip of each command to the cluster's Redis.");
+    m_redisCommand.render(out, "switchboard_redis_command_seconds", {});
+    family(out, "switchboard_cluster_events_total", "counter",
+           "Emits of the cluster's bus delivered here, by the node that accepted them.");
+    sample(out, "switchboard_cluster_events_total", QByteArray("origin=\"local\""),
+           QByteArray::number(m_clusterEvents[0].load(std::memory_order_relaxed)));
+    sample(out, "switchboard_cluster_events_total", QByteArray("origin=\"remote\""),
+           QByteArray::number(m_clusterEvents[1].load(std::memory_order_relaxed)));
 }
 
 } // namespace sb

@@ -20,6 +20,9 @@ struct MetricsGauges
     HubStats hub;
     qint64 logQueueDepth = 0; // 0 when the log is off
     qint64 startedMs = 0;
+    bool cluster = false; // the switchboard_cluster_* and switchboard_redis_* families
+    qint64 clusterNodes = 0;
+    bool redisUp = false;
 };
 
 // A Prometheus histogram with fixed upper bounds (nanoseconds, shown in seconds). observeNs()
@@ -137,6 +140,13 @@ public:
     }
     // Batch commits of the message log's writer (LogWriter::writeBatch).
     Histogram *logWriteSeconds() { return &m_logWrite; }
+    // Cluster: round trips of the commands to Redis.
+    Histogram *redisCommandSeconds() { return &m_redisCommand; }
+    // Cluster: an emit of the bus handed to the hub, accepted by this node or by another.
+    void countClusterEvent(bool local)
+    {
+        m_clusterEvents[local ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
+    }
 
     quint64 httpRequests(int route, int status) const;
     quint64 slowClientDisconnects() const
@@ -150,9 +160,11 @@ public:
 
     static const std::array<qint64, 14> kHttpBoundsNs;
     static const std::array<qint64, 15> kLogWriteBoundsNs;
+    static const std::array<qint64, 14> kRedisBoundsNs;
 
 private:
     void renderHttp(QByteArray &out) const;
+    void renderCluster(QByteArray &out, const MetricsGauges &gauges) const;
     struct Route
     {
         QStringList pattern; // decoded literal segments, "*" for one any segment
@@ -166,6 +178,8 @@ private:
     std::array<std::array<std::atomic<quint64>, kMaxStatuses>, kMaxRoutes> m_http{};
     std::array<Histogram, kMaxRoutes> m_httpDuration;
     Histogram m_logWrite;
+    Histogram m_redisCommand;
+    std::array<std::atomic<quint64>, 2> m_clusterEvents{}; // local, remote
     std::atomic<quint64> m_slowClientDisconnects{0};
     std::atomic<qint64> m_adminObservers{0};
     std::array<std::atomic<quint64>, kNotifyRejectReasonCount> m_notifyRejected{};

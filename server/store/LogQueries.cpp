@@ -29,6 +29,7 @@ MessageRecord recordFrom(const QSqlQuery &q)
     r.data = q.value(6).toString().toUtf8();
     r.delivered = q.value(7).toLongLong();
     r.remote = q.value(8).toString();
+    r.node = q.value(9).isNull() ? QString() : q.value(9).toString();
     return r;
 }
 
@@ -117,7 +118,7 @@ QString LogQueries::selectSql(const LogQuery &query, QVariantList *values)
     // Oldest first after since_id; otherwise the newest `limit`, turned around by readRows().
     const bool ascending = query.sinceId.has_value();
     QString sql = QStringLiteral("SELECT id, ts, source, target, to_name, event, data, "
-                                 "delivered, remote FROM messages");
+                                 "delivered, remote, node FROM messages");
     if (!where.isEmpty())
         sql += QStringLiteral(" WHERE ") + where.join(QStringLiteral(" AND "));
     sql += ascending ? QStringLiteral(" ORDER BY id ASC") : QStringLiteral(" ORDER BY id DESC");

@@ -28,7 +28,8 @@ const char *const kSchema[] = {
         " event TEXT NOT NULL,"
         " data TEXT NOT NULL,"
         " delivered BIGINT NOT NULL,"
-        " remote TEXT)",
+        " remote TEXT,"
+        " node TEXT)",
         // GET /api/log?room= / ?user= (target and name) and ?event=. Retention by age needs
         // none: ts grows with id, so the oldest rows are the first ids.
         "CREATE INDEX IF NOT EXISTS messages_target_to ON messages (target, to_name, id)",
@@ -118,21 +119,58 @@ bool prepareLogFile(const LogDatabase &db, QString *error)
     return true;
 }
 
+namespace {
+
+// A log made before clusters existed gets the column `node` (docs/API.md, "Message log
+// records"); NULL in its old rows, as in every row of a single node.
+bool addNodeColumn(QSqlQuery &q, const LogDatabase &db, QString *why)
+{
+    if (db.driver != u"QSQLITE") {
+        if (q.exec(QStringLiteral("ALTER TABLE messages ADD COLUMN IF NOT EXISTS node TEXT")))
+            return true;
+        *why = q.lastError().text();
+        return false;
+    }
+    if (!q.exec(QStringLiteral("PRAGMA table_info(messages)"))) {
+        *why = q.lastError().text();
+        return false;
+    }
+    while (q.next()) {
+        if (q.value(1).toString() == u"node")
+            return true;
+    }
+    if (q.exec(QStringLiteral("ALTER TABLE messages ADD COLUMN node TEXT")))
+        return true;
+    *why = q.lastError().text();
+    return false;
+}
+
+} // namespace
+
 bool createLogSchema(const LogDatabase &db, const void *owner, QString *error)
 {
     QString why;
     const QString name = logConnectionName(owner, "setup");
-    if (std::optional<QSqlDatabase> c = openLogConnection(db, name, &why)) {
-        QSqlQuery q(*c);
-        for (const char *statement : kSchema) {
-            if (!q.exec(QString::fromLatin1(statement))) {
-                why = q.lastError().text();
-                break;
+    // Nodes of a cluster sharing one PostgreSQL log may create it at the same moment, and
+    // PostgreSQL's CREATE ... IF NOT EXISTS can then fail in one of them: it tries again.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        why.clear();
+        if (std::optional<QSqlDatabase> c = openLogConnection(db, name, &why)) {
+            QSqlQuery q(*c);
+            for (const char *statement : kSchema) {
+                if (!q.exec(QString::fromLatin1(statement))) {
+                    why = q.lastError().text();
+                    break;
+                }
             }
+            if (why.isEmpty())
+                addNodeColumn(q, db, &why);
         }
+        QSqlDatabase::removeDatabase(name);
+        if (why.isEmpty())
+            return true;
     }
-    QSqlDatabase::removeDatabase(name);
-    return why.isEmpty() || fail(error, why);
+    return fail(error, why);
 }
 
 std::optional<LogBounds> readLogBounds(const LogDatabase &db, const void *owner, QString *error)

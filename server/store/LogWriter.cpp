@@ -1,7 +1,7 @@
 #include "store/LogWriter.h"
 
-#include "metrics/Metrics.h"
 #include "base/Logging.h"
+#include "metrics/Metrics.h"
 #include "store/LogState.h"
 #include "store/MessageLog.h"
 
@@ -291,6 +291,7 @@ void LogWriter::bindRecord(QSqlQuery *q, int &i, const MessageRecord &r) const
     q->bindValue(i++, data);
     q->bindValue(i++, r.delivered);
     q->bindValue(i++, r.remote);
+    q->bindValue(i++, r.node.isNull() ? QVariant(QMetaType::fromType<QString>()) : r.node);
 }
 
 // The INSERT for n records, prepared once per n and kind. Where the database may have some
@@ -309,9 +310,10 @@ QSqlQuery *LogWriter::insertFor(int n)
     if (slot)
         return slot.get();
     QString sql = QStringLiteral("INSERT INTO messages (id, ts, source, target, to_name, "
-                                 "event, data, delivered, remote) VALUES ");
+                                 "event, data, delivered, remote, node) VALUES ");
     for (int k = 0; k < n; ++k)
-        sql += k ? QStringLiteral(",(?,?,?,?,?,?,?,?,?)") : QStringLiteral("(?,?,?,?,?,?,?,?,?)");
+        sql += k ? QStringLiteral(",(?,?,?,?,?,?,?,?,?,?)")
+                 : QStringLiteral("(?,?,?,?,?,?,?,?,?,?)");
     if (idempotent)
         sql += QStringLiteral(" ON CONFLICT (id) DO NOTHING");
     auto q = std::make_unique<QSqlQuery>(m_db);

@@ -31,6 +31,10 @@ void appendRecordJson(QByteArray &out, const MessageRecord &r)
     out += QByteArray::number(r.delivered);
     out += R"(,"remote":)";
     rawjson::appendQuoted(out, r.remote);
+    if (!r.node.isNull()) { // the node that accepted it, in a cluster
+        out += R"(,"node":)";
+        rawjson::appendQuoted(out, r.node);
+    }
     out += '}';
 }
 
@@ -54,9 +58,9 @@ quint64 recordJsonId(QByteArrayView json)
 
 // Its `data` is taken as the bytes between the `"data":` member and the `"delivered":` member,
 // whatever they are: the names before it are quoted JSON strings (a '"' in them is escaped, so
-// the first `,"data":` is the member) and `remote`, after the last `,"delivered":`, is an
-// address. The rest is parsed with `data` set aside, so a record whose data is not valid JSON
-// (raw control characters in it, say) still comes back exactly.
+// the first `,"data":` is the member) and `remote` and `node`, after the last `,"delivered":`,
+// are an address and a node name. The rest is parsed with `data` set aside, so a record whose data
+// is not valid JSON (raw control characters in it, say) still comes back exactly.
 std::optional<MessageRecord> parseRecordJson(QByteArrayView json)
 {
     static constexpr QByteArrayView kData(",\"data\":");
@@ -81,6 +85,8 @@ std::optional<MessageRecord> parseRecordJson(QByteArrayView json)
     r.data = json.sliced(dataAt + kData.size(), deliveredAt - dataAt - kData.size()).toByteArray();
     r.delivered = o.value(u"delivered").toInteger();
     r.remote = o.value(u"remote").toString();
+    if (o.contains(u"node"))
+        r.node = o.value(u"node").toString();
     return r;
 }
 

@@ -5,6 +5,7 @@
 #include "base/Names.h"
 #include "base/RawJson.h"
 #include "base/WsFrame.h"
+#include "cluster/Cluster.h"
 #include "commands/EmitService.h"
 #include "commands/RecoveryService.h"
 #include "context/ServerContext.h"
@@ -401,11 +402,38 @@ void ClientConnection::handlePresence(const QJsonObject &frame, const QByteArray
         sendError("forbidden", QStringLiteral("presence needs the room to be joined first"), ref);
         return;
     }
+    if (const Cluster *cluster = m_shard->context()->cluster) {
+        // Every node's members (docs/API.md, "Cluster"); the shard outlives its connections.
+        IoShard *shard = m_shard;
+        const ConnId id = m_id;
+        cluster->presence(room.toString(), shard,
+                          [shard, id, room = room.toString(),
+                           ref](bool ok, const QList<QPair<QString, QString>> &pairs) {
+                              ClientConnection *self = shard->connection(id);
+                              if (!self)
+                                  return;
+                              if (ok)
+                                  self->sendPresence(room, pairs, ref);
+                              else
+                                  self->sendError("unavailable",
+                                                  QStringLiteral("the cluster's Redis is "
+                                                                 "unreachable; retry"),
+                                                  ref);
+                          });
+        return;
+    }
+    sendPresence(room.toString(), *members, ref);
+}
+
+void ClientConnection::sendPresence(const QString &room,
+                                    const QList<QPair<QString, QString>> &members,
+                                    const QByteArray &ref)
+{
     QJsonArray array;
-    for (const auto &[user, session] : *members)
+    for (const auto &[user, session] : members)
         array.append(
                 QJsonObject{{QStringLiteral("user"), user}, {QStringLiteral("session"), session}});
-    sendJson(QByteArrayLiteral(R"({"type":"presence","room":)") + rawjson::quote(room.toString())
+    sendJson(QByteArrayLiteral(R"({"type":"presence","room":)") + rawjson::quote(room)
                      + QByteArrayLiteral(R"(,"members":)")
                      + QJsonDocument(array).toJson(QJsonDocument::Compact) + '}',
              ref);

@@ -73,6 +73,8 @@ private:
     void handleJoin(const QByteArray &token, const QByteArray &since, const QByteArray &ref);
     void handleLeave(const QJsonObject &frame, const QByteArray &ref);
     void handleEmit(const QByteArray &text, const QJsonObject &frame, const QByteArray &ref);
+    void sendPresence(const QString &room, const QList<QPair<QString, QString>> &members,
+                      const QByteArray &ref);
     // The answer of an emit frame (null result: refused, `why` says why).
     void emitAnswered(const EmitRequest &request, const QByteArray &ref, const EmitResult *result,
                       const CommandError &why);
