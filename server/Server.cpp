@@ -98,6 +98,7 @@ bool Server::startPgListener(const ServerConfig &config, QString *error)
     options.channel = config.pgChannel;
     options.apiKey = config.apiKey.toUtf8(); // signs the notifications (docs/postgresql.md)
     options.metrics = m_metrics.get();
+    options.exclusive = !config.redis.isEmpty(); // one listener for the whole cluster
     m_pgThread = new QThread(this);
     m_pgThread->setObjectName(QStringLiteral("switchboard-pg-listen"));
     m_pgListener = new PgNotifyListener(options, m_emits.get());

@@ -3,6 +3,7 @@
 #include "commands/EmitService.h"
 #include "notify/NotifyPayload.h"
 
+#include <QCryptographicHash>
 #include <QDateTime>
 #include <QLoggingCategory>
 #include <QRandomGenerator>
@@ -11,6 +12,8 @@
 #include <QTimer>
 
 #include <atomic>
+
+#include <cstring>
 
 namespace sb {
 
@@ -55,6 +58,15 @@ PgNotifyListener::PgNotifyListener(Options options, const EmitService *emits, QO
 PgNotifyListener::~PgNotifyListener()
 {
     stop();
+}
+
+qint64 PgNotifyListener::lockKey(const QString &channel)
+{
+    const QByteArray digest = QCryptographicHash::hash(
+            QByteArray("switchboard-listen:" + channel.toUtf8()), QCryptographicHash::Sha256);
+    qint64 key = 0;
+    std::memcpy(&key, digest.constData(), sizeof key);
+    return key;
 }
 
 QString PgNotifyListener::connectOptions()
@@ -123,6 +135,7 @@ void PgNotifyListener::tryConnect()
         return;
     closeConnection();
     QString error;
+    bool standby = false;
     {
         QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QPSQL"), m_connectionName);
         m_options.url.applyTo(db, connectOptions());
@@ -132,7 +145,10 @@ void PgNotifyListener::tryConnect()
             // libpq prints server notices on stderr: warnings and errors only.
             QSqlQuery(db).exec(QStringLiteral("SET client_min_messages TO warning"));
             QSqlDriver *driver = db.driver();
-            if (!driver->subscribeToNotification(m_options.channel)) {
+            if (m_options.exclusive && !holdsListenLock(db, &error)) {
+                // Another node listens (no error): stand by, once `db` is out of scope.
+                standby = error.isEmpty();
+            } else if (!driver->subscribeToNotification(m_options.channel)) {
                 error = QStringLiteral("LISTEN %1 failed: %2")
                                 .arg(m_options.channel, driver->lastError().text());
             } else {
@@ -140,6 +156,10 @@ void PgNotifyListener::tryConnect()
                 m_db = db;
             }
         }
+    }
+    if (standby) {
+        standBy();
+        return;
     }
     if (!error.isEmpty()) {
         closeConnection();
@@ -163,13 +183,43 @@ void PgNotifyListener::tryConnect()
             : QString();
     qCInfo(lcNotify).noquote() << (reconnected ? "reconnected: listening on" : "listening on")
                                << m_options.url.describe() << "channel"
-                               << m_options.channel + attempts;
+                               << m_options.channel + attempts
+                    + (m_options.exclusive ? QStringLiteral(" (for the cluster)") : QString());
+    m_standingBy = false;
     m_failedAttempts = 0;
     m_retryDelayMs = m_options.minRetryMs;
     m_healthTimer->start();
     m_stateTimer->start();
     m_listening.store(true, std::memory_order_release);
     Q_EMIT listeningChanged(true);
+}
+
+// The session-level lock goes with the connection: a node that dies (even by kill -9) frees it
+// as soon as PostgreSQL sees its connection close, and a standing-by node takes over.
+bool PgNotifyListener::holdsListenLock(QSqlDatabase &db, QString *error)
+{
+    QSqlQuery q(db);
+    q.prepare(QStringLiteral("SELECT pg_try_advisory_lock(?)"));
+    q.addBindValue(lockKey(m_options.channel));
+    if (!q.exec() || !q.next()) {
+        *error = QStringLiteral("pg_try_advisory_lock failed: %1").arg(q.lastError().text());
+        return false;
+    }
+    return q.value(0).toBool();
+}
+
+void PgNotifyListener::standBy()
+{
+    closeConnection();
+    if (!m_standingBy)
+        qCInfo(lcNotify).noquote()
+                << "another node of the cluster listens on" << m_options.url.describe() << "channel"
+                << m_options.channel << "- standing by to take over";
+    m_standingBy = true;
+    m_failedAttempts = 0;
+    m_retryDelayMs = m_options.minRetryMs;
+    if (m_retryTimer)
+        m_retryTimer->start(m_options.standbyRetryMs);
 }
 
 void PgNotifyListener::closeConnection()

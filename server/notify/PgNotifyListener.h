@@ -63,6 +63,11 @@ public:
         int busyRetryMs = 50;        // the hub refused an emit (full queues): retry after this
         int maxPending = 10000;      // emits waiting for the hub; beyond, the oldest are dropped
         int maxPendingAgeMs = 10000; // ...and those waiting longer than this
+        // Cluster: one node of those sharing the database and the channel listens at a time,
+        // the holder of a PostgreSQL advisory lock; the others try every standbyRetryMs
+        // (docs/API.md, "Cluster").
+        bool exclusive = false;
+        int standbyRetryMs = 2000;
     };
 
     PgNotifyListener(Options options, const EmitService *emits, QObject *parent = nullptr);
@@ -83,6 +88,8 @@ public:
     // The libpq options the listening connection adds to those of the URL: fail a connection
     // attempt after 5 s, TCP keepalives so that a dead peer is noticed.
     static QString connectOptions();
+    // The advisory lock key of the listeners of `channel` (exclusive).
+    static qint64 lockKey(const QString &channel);
 
 Q_SIGNALS:
     // The listening state changed (connected and LISTENing, or lost).
@@ -97,6 +104,8 @@ private:
     void onNotification(const QString &name, QSqlDriver::NotificationSource source,
                         const QVariant &payload);
     void publishPending();
+    bool holdsListenLock(QSqlDatabase &db, QString *error);
+    void standBy();
     void published(const EmitResult *result); // null: refused
     void rejected(NotifyRejectReason reason, const QString &why);
 
@@ -113,6 +122,7 @@ private:
     int m_failedAttempts = 0;
     bool m_everConnected = false;
     bool m_stopped = true;
+    bool m_standingBy = false; // exclusive: another node holds the lock
     bool m_inFlight = false;   // an emit of m_pending.front() awaits its answer
     bool m_publishing = false; // publishPending() is running
 
