@@ -84,6 +84,7 @@ LoadGenerator::LoadGenerator(const Options &options, Endpoint endpoint, std::str
                              std::optional<ProcessStatus> statusBefore)
     : m_options(options),
       m_endpoint(std::move(endpoint)),
+      m_emitEndpoint(m_endpoint),
       m_token(std::move(token)),
       m_routes(routesOf(options.protocol)),
       m_clients(size_t(options.clients)),
@@ -885,7 +886,7 @@ void LoadGenerator::connectEmitter(Emitter &emitter, int64_t now)
 {
     int error = 0;
     emitter.conn = Connection();
-    emitter.conn.fd = startConnect(m_endpoint, error);
+    emitter.conn.fd = startConnect(m_emitEndpoint, error);
     if (!emitter.conn.fd.valid()) {
         emitterConnectFailed(emitter, error, now);
     } else if (!addToEpoll(emitter.conn, keyOf(emitter), EPOLLIN | EPOLLOUT)) {

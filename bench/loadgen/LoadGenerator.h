@@ -95,6 +95,8 @@ class LoadGenerator
 public:
     static constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 
+    // Before init(): the emitters connect here (--emit-port: another node of a cluster).
+    void setEmitEndpoint(Endpoint endpoint) { m_emitEndpoint = std::move(endpoint); }
     LoadGenerator(const Options &options, Endpoint endpoint, std::string token,
                   std::optional<ProcessStatus> statusBefore);
 
@@ -161,6 +163,7 @@ private:
 
     const Options m_options;
     const Endpoint m_endpoint;
+    Endpoint m_emitEndpoint; // where the emitters connect (m_endpoint unless --emit-port)
     const std::string m_token;
     const Routes m_routes;
     Rng m_rng;

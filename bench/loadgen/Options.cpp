@@ -25,6 +25,8 @@ Server:
   --protocol P              switchboard (default), bridge (express + ws) or socketio
   --host H                  server address (default 127.0.0.1)
   --port N                  server port (default 8080)
+  --emit-port N             emit to this port of the same host instead (another node of a
+                            cluster: every event crosses the cluster's bus)
   --api-key K               X-API-Key header for the REST calls (default none)
   --room R                  room the clients join and the emits target (default bench)
   --pid P                   server process: report its CPU time, RSS and threads
@@ -175,6 +177,7 @@ ParsedOptions parseOptions(int argc, char **argv)
              }},
             {"host", textOption(o.host, false)},
             {"port", intOption(o.port, 1, 65535)},
+            {"emit-port", intOption(o.emitPort, 1, 65535)},
             {"room", textOption(o.room, false)},
             {"api-key", textOption(o.apiKey, true)},
             {"clients", intOption(o.clients, 0, kMaxCount)},

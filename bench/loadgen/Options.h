@@ -17,6 +17,7 @@ struct Options
     Protocol protocol = Protocol::Switchboard;
     std::string host = "127.0.0.1";
     uint16_t port = 8080;
+    uint16_t emitPort = 0; // the emitters' port on the same host (another node); 0: port
     std::string room = "bench";
     std::string apiKey;
     int clients = 100;

@@ -143,6 +143,15 @@ int runMain(int argc, char **argv)
     }
 
     LoadGenerator generator(options, *endpoint, std::move(token), statusBefore);
+    if (options.emitPort != 0) {
+        const std::optional<Endpoint> emitTo =
+                resolveEndpoint(options.host, options.emitPort, error);
+        if (!emitTo) {
+            note("--emit-port: %s", error.c_str());
+            return 2;
+        }
+        generator.setEmitEndpoint(*emitTo);
+    }
     if (!generator.init(error)) {
         note("%s", error.c_str());
         return 1;
