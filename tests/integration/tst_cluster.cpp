@@ -238,6 +238,33 @@ void TestCluster::deliveredCountsMembersOnAllNodes()
     }
 }
 
+// A member whose `joined` came before an emit was sent is counted by that emit, whichever node
+// the member and the emit are on (as on one server).
+void TestCluster::deliveredCountsAMemberJustJoinedOnAnotherNode()
+{
+    QVERIFY(startCluster(3, false));
+    const QString room = uniqueName(u"justjoined"_s);
+    std::vector<std::unique_ptr<WsClient>> members;
+    QStringList miscounted;
+    for (int k = 0; k < 30; ++k) {
+        members.push_back(m_cluster->member(k % 3, room, u"U%1"_s.arg(k), u"S"_s));
+        QVERIFY(members.back());
+        const HttpResponse r =
+                m_cluster->api((k + 1) % 3)
+                        .postJson("/api/emit/room", {{u"room"_s, room}, {u"event"_s, u"J"_s}});
+        QCOMPARE(r.status, 200);
+        if (r.object().value(u"delivered"_s).toInt() != k + 1)
+            miscounted << u"member %1 joined on n%2, emit on n%3: delivered %4"_s.arg(k + 1)
+                                  .arg(k % 3 + 1)
+                                  .arg((k + 1) % 3 + 1)
+                                  .arg(r.object().value(u"delivered"_s).toInt());
+        for (auto &m : members)
+            QCOMPARE(m->waitForFrame(u"event"_s).value(u"id"_s).toInteger(),
+                     r.object().value(u"id"_s).toInteger());
+    }
+    QVERIFY2(miscounted.isEmpty(), qPrintable(miscounted.join(u"; "_s)));
+}
+
 void TestCluster::connectionIdsNameTheNode()
 {
     QVERIFY(startCluster(3, false));

@@ -22,6 +22,7 @@ private Q_SLOTS:
 
     void emitsReachEveryNodeExactlyOnceInOrder();
     void deliveredCountsMembersOnAllNodes();
+    void deliveredCountsAMemberJustJoinedOnAnotherNode();
     void connectionIdsNameTheNode();
     void emitToConnectionOnAnotherNode();
     void logOnEveryNodeHoldsEveryEvent();
