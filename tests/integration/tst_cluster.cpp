@@ -8,7 +8,7 @@
 // The load case sends SB_CLUSTER_EMITS emits in all (default 3000). The acceptance run:
 //   cd build/release/tests/integration && SB_CLUSTER_EMITS=100000 QT_QPA_PLATFORM=offscreen
 //   QT_NO_GLIB=1 ./tst_integration_cluster emitsReachEveryNodeExactlyOnceInOrder
-// (one command line; 9 members receive 900,000 frames, a few minutes on 2 cores).
+// (one command line; 9 members receive 900,000 frames: about 13 s on 2 cores).
 
 #include "tst_cluster.h"
 
