@@ -62,6 +62,8 @@ public:
     QByteArray apiKey() const { return m_apiKey; }
     QByteArray jwtSecret() const { return m_jwtSecret; }
     void setApiKey(const QByteArray &key) { m_apiKey = key; }
+    // The --jwt-secret passed with defaultSecrets (nodes of one cluster share it).
+    void setJwtSecret(const QByteArray &secret) { m_jwtSecret = secret; }
     QString dataDir() const { return m_dataDir.path(); }
     QString output() const; // everything the daemon printed so far (stdout + stderr)
     QString lastError() const { return m_lastError; }
