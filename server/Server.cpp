@@ -228,7 +228,8 @@ bool Server::joinCluster(QString *error, bool *configError)
     m_cluster->setAnswerer([rest](const QString &op, const QJsonObject &args) {
         return rest->answerCluster(op, args);
     });
-    return m_cluster->start(options, error, configError);
+    // On the HTTP thread: most emits come from there, and their answers go back there.
+    return m_cluster->start(options, m_httpThread, error, configError);
 }
 
 // Every accepted emit goes to the log and the admin stream (cheap appends under the hub lock).

@@ -24,19 +24,25 @@ Cluster::~Cluster()
     // Deleted only now, its thread long finished: a question or an emit that raced stop()
     // was posted to a live object (and is dropped with it), never to a deleted one.
     delete m_node;
-    delete m_thread;
+    delete m_ownThread;
 }
 
-bool Cluster::start(const ClusterOptions &options, QString *error, bool *conflict)
+bool Cluster::start(const ClusterOptions &options, QThread *host, QString *error, bool *conflict)
 {
     m_nodeName = options.nodeName;
     m_historyPerRoom = options.historyPerRoom;
-    m_thread = new QThread;
-    m_thread->setObjectName(QStringLiteral("switchboard-cluster"));
+    if (host) {
+        m_thread = host;
+    } else {
+        m_ownThread = new QThread;
+        m_ownThread->setObjectName(QStringLiteral("switchboard-cluster"));
+        m_thread = m_ownThread;
+    }
     m_node = new ClusterNode(options, m_hub, m_metrics);
     m_node->setAnswerer(m_answerer);
     m_node->moveToThread(m_thread);
-    m_thread->start();
+    if (m_ownThread)
+        m_ownThread->start();
 
     struct Outcome
     {
@@ -77,15 +83,18 @@ bool Cluster::start(const ClusterOptions &options, QString *error, bool *conflic
 
 void Cluster::stop()
 {
-    if (!m_thread || m_thread->isFinished())
+    if (!m_thread || m_stopped)
         return;
+    m_stopped = true;
     m_running = false;
     m_hub->setCountObserver({});
     ClusterNode *node = m_node;
     QMetaObject::invokeMethod(
             node, [node] { node->leave(); }, Qt::BlockingQueuedConnection);
-    m_thread->quit();
-    m_thread->wait();
+    if (m_ownThread) {
+        m_ownThread->quit();
+        m_ownThread->wait();
+    }
 }
 
 void Cluster::order(const EmitRequest &request, Done done)
@@ -121,6 +130,16 @@ void Cluster::ask(quint64 node, const QString &op, const QJsonObject &args, QObj
             QMetaObject::invokeMethod(context, [done, ok, answers] { done(ok, answers); });
         });
     });
+}
+
+void Cluster::afterCounts(QObject *context, std::function<void()> then) const
+{
+    if (!m_running) {
+        then();
+        return;
+    }
+    m_node->inbox().addBarrier(
+            [context, then = std::move(then)] { QMetaObject::invokeMethod(context, then); });
 }
 
 void Cluster::presence(const QString &room, QObject *context, PresenceDone done) const

@@ -33,8 +33,10 @@ public:
 
     // Blocks until the node has joined (or kJoinTimeoutMs). False: *error says why, naming
     // the setting (redis, node_name, jwt_secret); *conflict when the cluster refused the
-    // node's name or secret (a configuration error).
-    bool start(const ClusterOptions &options, QString *error, bool *conflict);
+    // node's name or secret (a configuration error). host: the running thread whose event loop
+    // does the cluster's work (the HTTP thread: REST emits and their answers then cross no
+    // thread); null: a thread of its own, switchboard-cluster. Not the caller's thread.
+    bool start(const ClusterOptions &options, QThread *host, QString *error, bool *conflict);
     // Leaves the cluster at once (its entries in Redis go); emits waiting are answered 503.
     void stop();
 
@@ -56,6 +58,9 @@ public:
     using PresenceDone =
             std::function<void(bool ok, const QList<QPair<QString, QString>> &members)>;
     void presence(const QString &room, QObject *context, PresenceDone done) const;
+    // Runs `then` on `context`'s thread once the count changes made so far (a join) are in
+    // Redis (ClusterInbox::addBarrier); at once when the cluster is not running.
+    void afterCounts(QObject *context, std::function<void()> then) const;
     // An unregister on every node, kept for nodes that start later (member: room, user,
     // session, at). removed: the memberships ended on all nodes; -1 when Redis is not
     // reachable (nothing was revoked).
@@ -70,7 +75,9 @@ private:
     Metrics *const m_metrics;
     QString m_nodeName;
     qint64 m_historyPerRoom = 0;
-    QThread *m_thread = nullptr;
+    QThread *m_thread = nullptr;    // where the node works
+    QThread *m_ownThread = nullptr; // m_thread when no host was given
+    bool m_stopped = false;
     ClusterNode *m_node = nullptr;
     std::atomic<bool> m_running{false};
     Answerer m_answerer;

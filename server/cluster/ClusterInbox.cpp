@@ -66,6 +66,13 @@ void ClusterInbox::addCount(const CountChange &change)
     wakeLocked();
 }
 
+void ClusterInbox::addBarrier(std::function<void()> barrier)
+{
+    QMutexLocker lock(&m_mutex);
+    m_barriers.push_back(std::move(barrier));
+    wakeLocked();
+}
+
 void ClusterInbox::resetCounts(const QList<CountChange> &snapshot)
 {
     QMutexLocker lock(&m_mutex);
@@ -89,6 +96,7 @@ ClusterInbox::Batch ClusterInbox::take()
     QMutexLocker lock(&m_mutex);
     Batch batch;
     batch.orders.swap(m_orders);
+    batch.barriers.swap(m_barriers);
     batch.counts.reserve((m_counts.size() + m_connections.size()) * 2);
     for (auto it = m_counts.cbegin(); it != m_counts.cend(); ++it)
         batch.counts << it.key() << QByteArray::number(it.value());

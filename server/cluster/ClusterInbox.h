@@ -11,6 +11,7 @@
 
 #include <deque>
 #include <functional>
+#include <vector>
 
 namespace sb {
 
@@ -35,6 +36,10 @@ public:
     bool addOrder(Order &&order);
     // Merged by key: a member who joins and leaves before the next send costs nothing.
     void addCount(const CountChange &change);
+    // Runs `barrier` (on the cluster's thread) once every count change added before it is in
+    // Redis: a join answers its client only then, so that an emit ordered by any node after
+    // the client saw `joined` counts it in `delivered`.
+    void addBarrier(std::function<void()> barrier);
     // Replaces the pending count changes with the absolute counts of `snapshot` (a resync
     // after Redis came back: the node's counts in Redis were cleared first).
     void resetCounts(const QList<CountChange> &snapshot);
@@ -49,6 +54,7 @@ public:
         // array [user, session].
         QList<QByteArray> presence;
         std::deque<Order> orders;
+        std::vector<std::function<void()>> barriers; // after the counts above
     };
     // Everything added since the last take; the next add wakes again.
     Batch take();
@@ -68,6 +74,7 @@ private:
     QHash<QByteArray, qint64> m_counts;
     QHash<ConnId, int> m_connections;
     QHash<QPair<QByteArray, QByteArray>, qint64> m_presence; // (room, member) -> delta
+    std::vector<std::function<void()>> m_barriers;
     bool m_woken = false;
 };
 

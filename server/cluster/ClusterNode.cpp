@@ -351,6 +351,18 @@ void ClusterNode::drainInbox()
         batch.presence.prepend(QByteArray::number(status().number));
         m_commands->command(fcall("sb_presence_count", batch.presence));
     }
+    if (!batch.barriers.empty()) {
+        // Answered after everything sent before it on this connection (Redis answers in
+        // order); without Redis the joins go on, their counts are sent again once it is back.
+        auto barriers =
+                std::make_shared<std::vector<std::function<void()>>>(std::move(batch.barriers));
+        const auto release = [barriers](const RedisReply &) {
+            for (const auto &barrier : *barriers)
+                barrier();
+        };
+        if (!up || !m_commands->command({QByteArrayLiteral("PING")}, release))
+            release({});
+    }
     for (ClusterInbox::Order &order : batch.orders) {
         if (!up) {
             order.done(std::nullopt,
@@ -383,7 +395,21 @@ void ClusterNode::ordered(const EmitOrderer::Done &done, const RedisReply &reply
         return;
     }
     m_maxSeen = qMax(m_maxSeen, result->id);
-    done(result, {});
+    // Answered once the bus has brought it back and the hub has it: an answered emit is in
+    // this node's log (its journal) then, whatever happens to the node afterwards.
+    if (result->id <= m_busAfter) {
+        done(result, {});
+        return;
+    }
+    m_parked.emplace(result->id, std::make_pair(done, *result));
+}
+
+void ClusterNode::releaseParked()
+{
+    while (!m_parked.empty() && m_parked.begin()->first <= m_busAfter) {
+        auto parked = m_parked.extract(m_parked.begin());
+        parked.mapped().first(parked.mapped().second, {});
+    }
 }
 
 QByteArray ClusterNode::nodeJson() const
@@ -481,7 +507,7 @@ void ClusterNode::busReply(const RedisReply &reply)
             last = id;
             if (e)
                 m_backlog.push_back(std::move(*e));
-            else
+            else if (m_backlog.empty())
                 m_busAfter = id; // a malformed entry: skipped, never read again
         }
     }
@@ -501,6 +527,7 @@ void ClusterNode::deliverBacklog()
         m_maxSeen = qMax(m_maxSeen, m_busAfter);
         m_backlog.pop_front();
     }
+    releaseParked();
     readBus();
 }
 
@@ -514,6 +541,13 @@ void ClusterNode::leave()
     drainInbox(); // answers what waits with 503
     if (m_asks)
         m_asks->stop();
+    // Ordered but not yet here: not in this node's log, so not answered as accepted.
+    for (auto &[id, parked] : m_parked)
+        parked.first(std::nullopt,
+                     unavailable(QStringLiteral("the node stopped before emit %1 reached it; "
+                                                "it may have been delivered elsewhere")
+                                         .arg(id)));
+    m_parked.clear();
     if (m_joined && m_commands->isConnected()) {
         QEventLoop wait;
         QTimer::singleShot(1000, &wait, &QEventLoop::quit);

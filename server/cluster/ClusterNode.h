@@ -10,6 +10,7 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 
 class QTimer;
 
@@ -68,6 +69,7 @@ private:
     void readBus();
     void busReply(const RedisReply &reply);
     void deliverBacklog();
+    void releaseParked();
     void setRedisUp(bool up);
     QByteArray nodeJson() const;
     void joinReply(const RedisReply &reply);
@@ -98,6 +100,9 @@ private:
     quint64 m_busAfter = 0;            // the last bus id handed to the hub
     quint64 m_maxSeen = 0;             // the highest id seen (bus, answers, heartbeats)
     std::deque<OrderedEmit> m_backlog; // read, not yet taken by the hub (full queues)
+    // Emits Redis ordered whose answer waits until this node's hub has them (their record is
+    // in the journal then, so the answer needs no log commit): id -> (answer, result).
+    std::map<quint64, std::pair<EmitOrderer::Done, EmitResult>> m_parked;
 
     mutable QMutex m_statusMutex;
     ClusterStatus m_status;

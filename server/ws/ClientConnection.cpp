@@ -123,6 +123,15 @@ bool ClientConnection::send(const QByteArray &wire, bool countsAsSent)
 {
     if (m_closing)
         return false;
+    if (m_joinsAwaitingCounts > 0) {
+        m_held.emplace_back(wire, countsAsSent);
+        m_heldBytes += wire.size();
+        if (m_heldBytes + m_writer.unsentBytes() > m_shard->context()->config.maxQueueBytes) {
+            closeTooSlow(" (while its join was counted)");
+            return false;
+        }
+        return true;
+    }
     switch (m_writer.queue(wire)) {
     case SocketWriter::Queued::Yes:
         break;
@@ -135,6 +144,19 @@ bool ClientConnection::send(const QByteArray &wire, bool countsAsSent)
     if (countsAsSent)
         m_counters->sent.fetch_add(1, std::memory_order_relaxed);
     return true;
+}
+
+void ClientConnection::countsArrived()
+{
+    if (m_joinsAwaitingCounts == 0 || --m_joinsAwaitingCounts > 0)
+        return;
+    std::vector<std::pair<QByteArray, bool>> held;
+    held.swap(m_held);
+    m_heldBytes = 0;
+    for (const auto &[wire, countsAsSent] : held) {
+        if (!send(wire, countsAsSent))
+            break;
+    }
 }
 
 void ClientConnection::closeWith(quint16 code, QByteArrayView reason)
@@ -346,6 +368,17 @@ void ClientConnection::handleJoin(const QByteArray &token, const QByteArray &sin
     }
     if (joined.status != JoinResult::Status::Joined)
         return;
+    if (const Cluster *cluster = ctx->cluster) {
+        // The answer waits until the cluster counts this member (docs/API.md, "Cluster"): an
+        // emit ordered by any node after the client saw `joined` counts it in `delivered`.
+        ++m_joinsAwaitingCounts;
+        IoShard *shard = m_shard;
+        const ConnId id = m_id;
+        cluster->afterCounts(shard, [shard, id] {
+            if (ClientConnection *self = shard->connection(id))
+                self->countsArrived();
+        });
+    }
     for (const QByteArray &wire : std::as_const(joined.replay))
         send(wire, true);
     sendJson(QByteArrayLiteral(R"({"type":"joined","room":)") + rawjson::quote(check.claims.room)

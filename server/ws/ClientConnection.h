@@ -9,6 +9,8 @@
 #include <QStringList>
 
 #include <memory>
+#include <utility>
+#include <vector>
 
 class QJsonObject;
 class QTcpSocket;
@@ -71,6 +73,8 @@ private:
     // No more reading: a closing connection must not make QWebSocket answer more pings.
     void stopReading();
     void handleJoin(const QByteArray &token, const QByteArray &since, const QByteArray &ref);
+    // Cluster: the counts of a join are in Redis; the frames held since go out.
+    void countsArrived();
     void handleLeave(const QJsonObject &frame, const QByteArray &ref);
     void handleEmit(const QByteArray &text, const QJsonObject &frame, const QByteArray &ref);
     void sendPresence(const QString &room, const QList<QPair<QString, QString>> &members,
@@ -89,6 +93,11 @@ private:
     const QString m_remote;
     std::shared_ptr<ConnectionCounters> m_counters;
     SocketWriter m_writer; // writes to the TCP socket under m_socket
+    // Cluster: frames held while a join waits for its counts to reach Redis (the replay, the
+    // `joined` frame and whatever follows them), so that they leave in order afterwards.
+    int m_joinsAwaitingCounts = 0;
+    std::vector<std::pair<QByteArray, bool>> m_held; // frame, counts as sent
+    qint64 m_heldBytes = 0;
     qint64 m_lastSeenMs = 0;
     bool m_closing = false;
     bool m_readSinceRelease = false;
