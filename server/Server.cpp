@@ -6,6 +6,7 @@
 #include "auth/TokenService.h"
 #include "base/Logging.h"
 #include "cluster/Cluster.h"
+#include "cluster/ClusterHistory.h"
 #include "cluster/ClusterOptions.h"
 #include "commands/EmitService.h"
 #include "commands/RecoveryService.h"
@@ -181,8 +182,19 @@ bool Server::createCore(QString *error)
         m_cluster = std::make_unique<Cluster>(m_hub.get(), m_metrics.get());
         m_emits->setOrderer(m_cluster.get());
         m_context.cluster = m_cluster.get();
+        // A join's older events come from the room's history in Redis, then from the log
+        // (docs/ARCHITECTURE.md, "How recovery flows"): joins ask for them even with the log
+        // off. A bad URL is reported by joinCluster.
+        if (const auto url = RedisUrl::parse(config.redis, nullptr)) {
+            m_clusterHistory =
+                    std::make_unique<ClusterHistory>(*url, m_log.get(), config.historyPerRoom);
+            m_hub->setLogBacked(true);
+        }
     }
-    m_recovery = std::make_unique<RecoveryService>(m_hub.get(), m_log.get(), config.maxQueueBytes);
+    const RoomEventSource *older = m_clusterHistory
+            ? static_cast<const RoomEventSource *>(m_clusterHistory.get())
+            : m_log.get();
+    m_recovery = std::make_unique<RecoveryService>(m_hub.get(), older, config.maxQueueBytes);
     m_context.recovery = m_recovery.get();
     m_context.revocations = m_revocations.get();
     return true;

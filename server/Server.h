@@ -15,6 +15,7 @@ namespace sb {
 
 class AdminFeed;
 class Cluster;
+class ClusterHistory;
 class AdminStream;
 class ClientAcceptor;
 class HttpServer;
@@ -79,6 +80,8 @@ private:
     std::unique_ptr<Hub> m_hub;
     std::unique_ptr<EmitService> m_emits;
     std::unique_ptr<MessageLog> m_log;
+    // redis set: where a join's older events come from (Redis, then m_log)
+    std::unique_ptr<ClusterHistory> m_clusterHistory;
     std::unique_ptr<RecoveryService> m_recovery;
     std::unique_ptr<Cluster> m_cluster;               // redis set: this node's part of the cluster
     std::unique_ptr<ClientAcceptor> m_clientAcceptor; // used on the HTTP thread

@@ -1,7 +1,7 @@
 #include "commands/RecoveryService.h"
 
 #include "auth/TokenService.h"
-#include "store/MessageLog.h"
+#include "store/RoomEvents.h"
 
 namespace sb {
 
@@ -15,12 +15,12 @@ RecoveryService::Outcome RecoveryService::join(ConnId id, const TokenClaims &cla
     bool logComplete = true;
     quint64 covered = 0;
     for (int attempt = 0;; ++attempt) {
-        const bool noMoreLog = !m_log || attempt > kMaxLogAttempts;
+        const bool noMoreLog = !m_older || attempt > kMaxLogAttempts;
         joined = m_hub->join(id, claims, since, covered, noMoreLog);
         if (joined.status != JoinResult::Status::NeedLog)
             break;
         const quint64 upTo = joined.needLogUpTo;
-        if (!m_log || attempt == kMaxLogAttempts) {
+        if (!m_older || attempt == kMaxLogAttempts) {
             logComplete = false;
             covered = upTo; // releases the pin of this answer in the next call
             continue;
@@ -28,8 +28,8 @@ RecoveryService::Outcome RecoveryService::join(ConnId id, const TokenClaims &cla
         // The first query reads from since, the next ones only what memory dropped meanwhile.
         const std::optional<quint64> from = attempt == 0 ? since : std::optional<quint64>(covered);
         // Within the connection's queue limit: a longer replay would only get it closed.
-        const MessageLog::RoomHistory history = m_log->roomHistory(
-                claims.room, from, upTo, qMax<qint64>(1, m_replayBudget - logBytes));
+        const RoomEvents history = m_older->roomEvents(claims.room, from, upTo,
+                                                       qMax<qint64>(1, m_replayBudget - logBytes));
         // Only what the log really said: a room seeded with 0 while the log is away would
         // answer last_id 0 to every later join (found by bench/soak.sh).
         if (attempt == 0 && history.lastIdKnown)

@@ -1,5 +1,6 @@
 #include "redis/RedisClient.h"
 
+#include "redis/HiredisShared.h"
 #include "redis/RedisSocketWatch.h"
 
 #include <QFile>
@@ -45,51 +46,12 @@ qint64 nowNs()
             .count();
 }
 
-RedisReply fromHiredis(const redisReply *r)
-{
-    RedisReply out;
-    switch (r->type) {
-    case REDIS_REPLY_STATUS:
-        out.type = RedisReply::Type::Status;
-        out.string = QByteArray(r->str, qsizetype(r->len));
-        break;
-    case REDIS_REPLY_ERROR:
-        out.type = RedisReply::Type::Error;
-        out.string = QByteArray(r->str, qsizetype(r->len));
-        break;
-    case REDIS_REPLY_STRING:
-        out.type = RedisReply::Type::String;
-        out.string = QByteArray(r->str, qsizetype(r->len));
-        break;
-    case REDIS_REPLY_INTEGER:
-        out.type = RedisReply::Type::Integer;
-        out.integer = r->integer;
-        break;
-    case REDIS_REPLY_ARRAY:
-        out.type = RedisReply::Type::Array;
-        out.elements.reserve(qsizetype(r->elements));
-        for (size_t i = 0; i < r->elements; ++i)
-            out.elements.append(fromHiredis(r->element[i]));
-        break;
-    default:
-        out.type = RedisReply::Type::Nil;
-        break;
-    }
-    return out;
-}
-
 int sendArgv(redisAsyncContext *ac, redisCallbackFn *fn, void *privdata,
              const QList<QByteArray> &argv)
 {
-    std::vector<const char *> ptrs;
-    std::vector<size_t> lens;
-    ptrs.reserve(size_t(argv.size()));
-    lens.reserve(size_t(argv.size()));
-    for (const QByteArray &arg : argv) {
-        ptrs.push_back(arg.constData());
-        lens.push_back(size_t(arg.size()));
-    }
-    return redisAsyncCommandArgv(ac, fn, privdata, int(argv.size()), ptrs.data(), lens.data());
+    HiredisArgv args(argv);
+    return redisAsyncCommandArgv(ac, fn, privdata, args.count(), args.ptrs.data(),
+                                 args.lens.data());
 }
 
 bool isSubscriptionCommand(const QByteArray &name)
@@ -204,16 +166,7 @@ void RedisClient::startAttempt()
 
 void RedisClient::sendHandshake()
 {
-    std::vector<std::pair<const char *, QList<QByteArray>>> steps;
-    if (!m_url.password.isEmpty()) {
-        QList<QByteArray> argv{"AUTH"};
-        if (!m_url.user.isEmpty())
-            argv << m_url.user.toUtf8();
-        argv << m_url.password.toUtf8();
-        steps.emplace_back("AUTH", argv);
-    }
-    if (m_url.db != 0)
-        steps.emplace_back("SELECT", QList<QByteArray>{"SELECT", QByteArray::number(m_url.db)});
+    std::vector<std::pair<const char *, QList<QByteArray>>> steps = loginCommands(m_url);
     if (!m_clientName.isEmpty())
         steps.emplace_back("CLIENT SETNAME", QList<QByteArray>{"CLIENT", "SETNAME", m_clientName});
     steps.emplace_back("PING", QList<QByteArray>{"PING"}); // the server answers at all

@@ -4,6 +4,7 @@
 #include "store/LogDatabase.h"
 #include "store/LogState.h"
 #include "store/RecordJson.h"
+#include "store/RoomEvents.h"
 
 #include <QList>
 #include <QObject>
@@ -56,7 +57,7 @@ struct LogQuery
 // This class is the facade; the work is done by its parts: LogDatabase (the setting,
 // connections), LogSchema (the file, the tables, the bounds at open), JournalReplay, LogWriter
 // (the writer thread, retention), LogQueries (the read side), sharing a LogState.
-class MessageLog final : public QObject
+class MessageLog final : public QObject, public RoomEventSource
 {
     Q_OBJECT
 
@@ -95,22 +96,20 @@ public:
     // before the first).
     std::optional<QList<MessageRecord>> query(const LogQuery &query, QString *error,
                                               bool *more = nullptr) const;
-    // Any thread: what `since` recovery needs of a room that memory no longer holds: its
-    // events with ids in (since, upTo], oldest first, and its latest id up to upTo.
-    struct RoomHistory
-    {
-        QList<MessageRecord> records;
-        quint64 lastId = 0;
-        // false: some are gone (retention), more than kMaxLogReplay or than maxBytes, the
-        // database lacks some (it is away) or a query failed. `records` is then empty: a replay
-        // with a gap is of no use to a client told recovered: false, which reloads anyway.
-        bool complete = true;
-        // false: the latest id could not be read (the database is away): lastId is unknown,
-        // not 0, and must not be taken as the room's latest id.
-        bool lastIdKnown = true;
-    };
+    // Any thread: what `since` recovery needs of a room that memory no longer holds (RoomEvents):
+    // its events with ids in (since, upTo], oldest first, and its latest id up to upTo. `complete`
+    // is false when some are gone (retention), more than kMaxLogReplay or than maxBytes, the
+    // database lacks some (it is away) or a query failed; `lastIdKnown` false when the
+    // database is away.
+    using RoomHistory = RoomEvents;
     RoomHistory roomHistory(const QString &room, std::optional<quint64> since, quint64 upTo,
                             qint64 maxBytes = kDefaultReplayBytes) const;
+    // RoomEventSource: roomHistory().
+    RoomEvents roomEvents(const QString &room, std::optional<quint64> since, quint64 upTo,
+                          qint64 maxBytes) const override
+    {
+        return roomHistory(room, since, upTo, maxBytes);
+    }
     // What a record counts against a byte budget: its data, to, event and remote, plus
     // kRecordOverheadBytes for the rest of its JSON (recordJson).
     static qint64 recordBytes(const MessageRecord &record)
