@@ -112,7 +112,6 @@ void MainWindow::buildLayout()
     splitDockWidget(m_connectionsDock, m_nodesDock, Qt::Horizontal);
     resizeDocks({m_roomsDock, m_broadcastDock}, {300, 340}, Qt::Horizontal);
     resizeDocks({m_connectionsDock}, {230}, Qt::Vertical);
-    resizeDocks({m_connectionsDock, m_nodesDock}, {760, 600}, Qt::Horizontal);
     statusBar()->addPermanentWidget(m_stateLabel);
 }
 
@@ -156,7 +155,11 @@ void MainWindow::connectPanels()
     connect(m_connectionsPanel, &ConnectionsPanel::message, this, &MainWindow::showMessage);
     connect(m_logPanel, &LogPanel::message, this, &MainWindow::showMessage);
     connect(m_nodesPanel, &NodesPanel::message, this, &MainWindow::showMessage);
-    connect(m_nodesPanel, &NodesPanel::clusterChanged, m_nodesDock, &QDockWidget::setVisible);
+    connect(m_nodesPanel, &NodesPanel::clusterChanged, this, [this](bool cluster) {
+        m_nodesDock->setVisible(cluster);
+        if (cluster) // room for its columns next to the connections
+            resizeDocks({m_connectionsDock, m_nodesDock}, {width() - 700, 700}, Qt::Horizontal);
+    });
     connect(m_connectionsPanel, &ConnectionsPanel::sendEventRequested, this,
             [this](const QString &id) {
                 broadcastTo(int(ConsoleBackend::Target::Connection), id);

@@ -38,13 +38,13 @@ NodesPanel::NodesPanel(ConsoleBackend *backend, NodesModel *model, QWidget *pare
     m_view->setSortingEnabled(true);
     m_view->sortByColumn(NodesModel::Number, Qt::AscendingOrder);
     m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
-    m_view->setColumnWidth(NodesModel::Node, 90);
-    m_view->setColumnWidth(NodesModel::Number, 60);
-    m_view->setColumnWidth(NodesModel::Address, 130);
-    m_view->setColumnWidth(NodesModel::Health, 110);
-    m_view->setColumnWidth(NodesModel::Connections, 90);
-    m_view->setColumnWidth(NodesModel::Rooms, 60);
-    m_view->setColumnWidth(NodesModel::Uptime, 90);
+    m_view->setColumnWidth(NodesModel::Node, 70);
+    m_view->setColumnWidth(NodesModel::Number, 75);
+    m_view->setColumnWidth(NodesModel::Address, 120);
+    m_view->setColumnWidth(NodesModel::Health, 105);
+    m_view->setColumnWidth(NodesModel::Connections, 95);
+    m_view->setColumnWidth(NodesModel::Rooms, 55);
+    m_view->setColumnWidth(NodesModel::Uptime, 85);
     m_view->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(m_view, &QTableView::customContextMenuRequested, this, &NodesPanel::showMenu);
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
