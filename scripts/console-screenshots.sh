@@ -4,8 +4,10 @@
 #
 #   bash scripts/console-screenshots.sh [BUILD_DIR]      (default build/release)
 #
-# Writes docs/images/console-hosted.png (the console hosting the server, English) and
-# docs/images/console-attached-de.png (attached to a separate switchboardd, German).
+# Writes docs/images/console-hosted.png (the console hosting the server, English),
+# docs/images/console-attached-de.png (attached to a separate switchboardd, German) and
+# docs/images/console-cluster.png (attached to node a of two nodes on a redis-server).
+# SB_SCREENSHOT_SCENES picks scenes (default: hosted attached cluster).
 # Installs xvfb and imagemagick when they are missing.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -97,12 +99,31 @@ run_attached() {
     kill %2 %1; wait || true
 }
 
+run_cluster() {
+    redis-server --port 18379 --save "" --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
+    for _ in $(seq 50); do redis-cli -p 18379 ping >/dev/null 2>&1 && break; sleep 0.2; done
+    for node in a:18092 b:18093; do
+        "$daemon" --listen "127.0.0.1:${node#*:}" --api-key demo-key --jwt-secret demo-secret \
+            --data-dir "$work/node-${node%%:*}" --log-level warning \
+            --redis redis://127.0.0.1:18379 --node-name "${node%%:*}" &
+        for _ in $(seq 50); do curl -sf "127.0.0.1:${node#*:}/api/health" >/dev/null && break; sleep 0.2; done
+    done
+    "$console" --attach http://127.0.0.1:18092 --api-key demo-key &
+    sleep 2
+    /usr/bin/python3 "$work/traffic.py" 18092 demo-key 12 &
+    /usr/bin/python3 "$work/traffic.py" 18093 demo-key 12 &
+    sleep 8
+    shot "$root/docs/images/console-cluster.png"
+    wait %5 %6 || true
+    kill %4 %3 %2 %1; wait || true
+}
+
 if [[ ${SB_SCREENSHOT_INSIDE:-} ]]; then # under Xvfb (the second call below)
     "run_$SB_SCREENSHOT_INSIDE"
     exit 0
 fi
-for scene in hosted attached; do
+for scene in ${SB_SCREENSHOT_SCENES:-hosted attached cluster}; do
     SB_SCREENSHOT_INSIDE=$scene SB_SCREENSHOT_WORK=$work \
         xvfb-run -a -s "-screen 0 1440x900x24" bash "${BASH_SOURCE[0]}" "$build"
 done
-echo "wrote docs/images/console-hosted.png and docs/images/console-attached-de.png"
+echo "wrote docs/images/console-{hosted,attached-de,cluster}.png (the scenes that ran)"

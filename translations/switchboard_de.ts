@@ -336,6 +336,10 @@
         <source>%1: not a setting of the server</source>
         <translation>%1: keine Einstellung des Servers</translation>
     </message>
+    <message>
+        <source>This console hosts its own node; to watch another node, start the console with --attach and that node&apos;s address.</source>
+        <translation>Diese Konsole hostet ihren eigenen Knoten; um einen anderen Knoten zu beobachten, starten Sie die Konsole mit --attach und der Adresse dieses Knotens.</translation>
+    </message>
 </context>
 <context>
     <name>sb::ui::LogModel</name>
@@ -374,6 +378,10 @@
     <message>
         <source>Remote</source>
         <translation>Gegenstelle</translation>
+    </message>
+    <message>
+        <source>Node</source>
+        <translation>Knoten</translation>
     </message>
 </context>
 <context>
@@ -467,12 +475,6 @@
         <translation> | Anfang des Protokolls</translation>
     </message>
     <message>
-        <source>id %1   %2   source %3
-</source>
-        <translation>ID %1   %2   Quelle %3
-</translation>
-    </message>
-    <message>
         <source>to %1%2   event %3   delivered %4   from %5
 
 </source>
@@ -502,6 +504,14 @@
     <message>
         <source>Loading older records failed: %1</source>
         <translation>Laden älterer Einträge fehlgeschlagen: %1</translation>
+    </message>
+    <message>
+        <source>id %1   %2   source %3</source>
+        <translation>ID %1   %2   Quelle %3</translation>
+    </message>
+    <message>
+        <source>   node %1</source>
+        <translation>   Knoten %1</translation>
     </message>
 </context>
 <context>
@@ -617,6 +627,111 @@
         <source>The settings were saved. Restart the hosted server now to apply them? Connected clients get close code 1001 and reconnect.</source>
         <translation>Die Einstellungen wurden gespeichert. Den gehosteten Server jetzt neu starten, um sie anzuwenden? Verbundene Clients erhalten den Close-Code 1001 und verbinden sich neu.</translation>
     </message>
+    <message>
+        <source>Nodes</source>
+        <translation>Knoten</translation>
+    </message>
+</context>
+<context>
+    <name>sb::ui::NodesModel</name>
+    <message>
+        <source>Node</source>
+        <translation>Knoten</translation>
+    </message>
+    <message>
+        <source>Number</source>
+        <translation>Nummer</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>Adresse</translation>
+    </message>
+    <message>
+        <source>Health</source>
+        <translation>Zustand</translation>
+    </message>
+    <message>
+        <source>Connections</source>
+        <translation>Verbindungen</translation>
+    </message>
+    <message>
+        <source>Rooms</source>
+        <translation>Räume</translation>
+    </message>
+    <message>
+        <source>Uptime</source>
+        <translation>Laufzeit</translation>
+    </message>
+    <message>
+        <source>Version</source>
+        <translation>Version</translation>
+    </message>
+    <message>
+        <source>%1 d %2 h</source>
+        <translation>%1 T. %2 Std.</translation>
+    </message>
+    <message>
+        <source>%1 h %2 min</source>
+        <translation>%1 Std. %2 Min.</translation>
+    </message>
+    <message>
+        <source>%1 min %2 s</source>
+        <translation>%1 Min. %2 s</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 s</translation>
+    </message>
+    <message>
+        <source>last heartbeat %1</source>
+        <translation>letztes Lebenszeichen %1</translation>
+    </message>
+    <message>
+        <source>live</source>
+        <translation>live</translation>
+    </message>
+    <message>
+        <source>gone</source>
+        <translation>verschwunden</translation>
+    </message>
+    <message>
+        <source>%1, attached</source>
+        <translation>%1, verbunden</translation>
+    </message>
+</context>
+<context>
+    <name>sb::ui::NodesPanel</name>
+    <message>
+        <source>Attach to this node</source>
+        <translation>Mit diesem Knoten verbinden</translation>
+    </message>
+    <message>
+        <source>Cannot attach to %1: %2</source>
+        <translation>Verbinden mit %1 nicht möglich: %2</translation>
+    </message>
+    <message>
+        <source>Attaching to node %1 at %2</source>
+        <translation>Verbinde mit Knoten %1 unter %2</translation>
+    </message>
+    <message>
+        <source>Copy address</source>
+        <translation>Adresse kopieren</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 of %n node(s) live</source>
+        <translation>
+            <numerusform>%1 von %n Knoten live</numerusform>
+            <numerusform>%1 von %n Knoten live</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Single node: this server is not part of a cluster.</source>
+        <translation>Einzelner Knoten: Dieser Server ist nicht Teil eines Clusters.</translation>
+    </message>
+    <message>
+        <source>Reconnect the console to the selected node (same API key)</source>
+        <translation>Die Konsole mit dem ausgewählten Knoten verbinden (derselbe API-Schlüssel)</translation>
+    </message>
 </context>
 <context>
     <name>sb::ui::RateChart</name>
@@ -666,6 +781,10 @@
     <message>
         <source>The settings of a remote server are edited in its configuration file, on its machine.</source>
         <translation>Die Einstellungen eines entfernten Servers werden in seiner Konfigurationsdatei auf seinem Rechner bearbeitet.</translation>
+    </message>
+    <message>
+        <source>node %1 has no address to attach to (&apos;%2&apos;)</source>
+        <translation>Knoten %1 hat keine Adresse zum Verbinden (&apos;%2&apos;)</translation>
     </message>
 </context>
 <context>

@@ -336,6 +336,10 @@
         <source>%1: not a setting of the server</source>
         <translation>%1: geen instelling van de server</translation>
     </message>
+    <message>
+        <source>This console hosts its own node; to watch another node, start the console with --attach and that node&apos;s address.</source>
+        <translation>Deze console host zijn eigen node; start de console met --attach en het adres van die node om een andere node te volgen.</translation>
+    </message>
 </context>
 <context>
     <name>sb::ui::LogModel</name>
@@ -374,6 +378,10 @@
     <message>
         <source>Remote</source>
         <translation>Extern</translation>
+    </message>
+    <message>
+        <source>Node</source>
+        <translation>Node</translation>
     </message>
 </context>
 <context>
@@ -467,12 +475,6 @@
         <translation> | begin van het log</translation>
     </message>
     <message>
-        <source>id %1   %2   source %3
-</source>
-        <translation>id %1   %2   bron %3
-</translation>
-    </message>
-    <message>
         <source>to %1%2   event %3   delivered %4   from %5
 
 </source>
@@ -502,6 +504,14 @@
     <message>
         <source>Loading older records failed: %1</source>
         <translation>Laden van oudere regels mislukt: %1</translation>
+    </message>
+    <message>
+        <source>id %1   %2   source %3</source>
+        <translation>id %1   %2   bron %3</translation>
+    </message>
+    <message>
+        <source>   node %1</source>
+        <translation>   node %1</translation>
     </message>
 </context>
 <context>
@@ -617,6 +627,111 @@
         <source>The settings were saved. Restart the hosted server now to apply them? Connected clients get close code 1001 and reconnect.</source>
         <translation>De instellingen zijn opgeslagen. De gehoste server nu herstarten om ze toe te passen? Verbonden clients krijgen sluitcode 1001 en verbinden opnieuw.</translation>
     </message>
+    <message>
+        <source>Nodes</source>
+        <translation>Nodes</translation>
+    </message>
+</context>
+<context>
+    <name>sb::ui::NodesModel</name>
+    <message>
+        <source>Node</source>
+        <translation>Node</translation>
+    </message>
+    <message>
+        <source>Number</source>
+        <translation>Nummer</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>Adres</translation>
+    </message>
+    <message>
+        <source>Health</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Connections</source>
+        <translation>Verbindingen</translation>
+    </message>
+    <message>
+        <source>Rooms</source>
+        <translation>Kamers</translation>
+    </message>
+    <message>
+        <source>Uptime</source>
+        <translation>Looptijd</translation>
+    </message>
+    <message>
+        <source>Version</source>
+        <translation>Versie</translation>
+    </message>
+    <message>
+        <source>%1 d %2 h</source>
+        <translation>%1 d %2 u</translation>
+    </message>
+    <message>
+        <source>%1 h %2 min</source>
+        <translation>%1 u %2 min</translation>
+    </message>
+    <message>
+        <source>%1 min %2 s</source>
+        <translation>%1 min %2 s</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 s</translation>
+    </message>
+    <message>
+        <source>last heartbeat %1</source>
+        <translation>laatste hartslag %1</translation>
+    </message>
+    <message>
+        <source>live</source>
+        <translation>live</translation>
+    </message>
+    <message>
+        <source>gone</source>
+        <translation>verdwenen</translation>
+    </message>
+    <message>
+        <source>%1, attached</source>
+        <translation>%1, gekoppeld</translation>
+    </message>
+</context>
+<context>
+    <name>sb::ui::NodesPanel</name>
+    <message>
+        <source>Attach to this node</source>
+        <translation>Aan deze node koppelen</translation>
+    </message>
+    <message>
+        <source>Cannot attach to %1: %2</source>
+        <translation>Koppelen aan %1 niet mogelijk: %2</translation>
+    </message>
+    <message>
+        <source>Attaching to node %1 at %2</source>
+        <translation>Koppelen aan node %1 op %2</translation>
+    </message>
+    <message>
+        <source>Copy address</source>
+        <translation>Adres kopiëren</translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 of %n node(s) live</source>
+        <translation>
+            <numerusform>%1 van %n node live</numerusform>
+            <numerusform>%1 van %n nodes live</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Single node: this server is not part of a cluster.</source>
+        <translation>Eén node: deze server maakt geen deel uit van een cluster.</translation>
+    </message>
+    <message>
+        <source>Reconnect the console to the selected node (same API key)</source>
+        <translation>De console aan de gekozen node koppelen (dezelfde API-sleutel)</translation>
+    </message>
 </context>
 <context>
     <name>sb::ui::RateChart</name>
@@ -666,6 +781,10 @@
     <message>
         <source>The settings of a remote server are edited in its configuration file, on its machine.</source>
         <translation>De instellingen van een externe server worden in zijn configuratiebestand op zijn eigen machine bewerkt.</translation>
+    </message>
+    <message>
+        <source>node %1 has no address to attach to (&apos;%2&apos;)</source>
+        <translation>node %1 heeft geen adres om aan te koppelen (&apos;%2&apos;)</translation>
     </message>
 </context>
 <context>

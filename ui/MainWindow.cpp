@@ -3,10 +3,12 @@
 #include "backend/ConsoleBackend.h"
 #include "models/ConnectionsModel.h"
 #include "models/LogModel.h"
+#include "models/NodesModel.h"
 #include "models/RoomsModel.h"
 #include "widgets/BroadcastPanel.h"
 #include "widgets/ConnectionsPanel.h"
 #include "widgets/LogPanel.h"
+#include "widgets/NodesPanel.h"
 #include "widgets/RoomsPanel.h"
 #include "widgets/SettingsDialog.h"
 #include "widgets/StatusPanel.h"
@@ -44,14 +46,17 @@ MainWindow::MainWindow(ConsoleBackend *backend, QString settingsPath, QStringLis
       m_connections(new ConnectionsModel(this)),
       m_rooms(new RoomsModel(this)),
       m_log(new LogModel(this)),
+      m_nodes(new NodesModel(this)),
       m_status(new StatusPanel(backend, this)),
       m_connectionsPanel(new ConnectionsPanel(backend, m_connections, this)),
       m_roomsPanel(new RoomsPanel(m_rooms, this)),
       m_logPanel(new LogPanel(backend, m_log, this)),
       m_broadcast(new BroadcastPanel(backend, m_rooms, m_connections, this)),
+      m_nodesPanel(new NodesPanel(backend, m_nodes, this)),
       m_connectionsDock(new QDockWidget(tr("Connections"), this)),
       m_roomsDock(new QDockWidget(tr("Rooms"), this)),
       m_broadcastDock(new QDockWidget(tr("Broadcast"), this)),
+      m_nodesDock(new QDockWidget(tr("Nodes"), this)),
       m_stateLabel(new QLabel(this)),
       m_counters(new QTimer(this))
 {
@@ -74,6 +79,7 @@ MainWindow::MainWindow(ConsoleBackend *backend, QString settingsPath, QStringLis
     restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
     m_logPanel->splitter()->restoreState(
             settings.value(QStringLiteral("window/logSplitter")).toByteArray());
+    m_nodesDock->setVisible(m_nodes->isCluster()); // shown when the server is a cluster
     updateTitle();
 }
 
@@ -102,6 +108,8 @@ void MainWindow::buildLayout()
          Qt::TopDockWidgetArea);
     dock(m_roomsDock, QStringLiteral("roomsDock"), m_roomsPanel, Qt::LeftDockWidgetArea);
     dock(m_broadcastDock, QStringLiteral("broadcastDock"), m_broadcast, Qt::RightDockWidgetArea);
+    dock(m_nodesDock, QStringLiteral("nodesDock"), m_nodesPanel, Qt::TopDockWidgetArea);
+    splitDockWidget(m_connectionsDock, m_nodesDock, Qt::Horizontal);
     resizeDocks({m_roomsDock, m_broadcastDock}, {300, 340}, Qt::Horizontal);
     resizeDocks({m_connectionsDock}, {230}, Qt::Vertical);
     statusBar()->addPermanentWidget(m_stateLabel);
@@ -126,10 +134,11 @@ void MainWindow::connectBackend()
                     m_log->append(s.log);
                 }
             });
-    connect(m_backend, &ConsoleBackend::liveChanges, this, [this](const QList<LiveChange> &changes) {
-        m_connections->apply(changes);
-        m_rooms->apply(changes);
-    });
+    connect(m_backend, &ConsoleBackend::liveChanges, this,
+            [this](const QList<LiveChange> &changes) {
+                m_connections->apply(changes);
+                m_rooms->apply(changes);
+            });
     connect(m_backend, &ConsoleBackend::recordsReceived, this,
             [this](const QList<LogRecord> &records, quint64 dropped) {
                 m_log->append(records);
@@ -145,6 +154,12 @@ void MainWindow::connectPanels()
     connect(m_status, &StatusPanel::stopRequested, m_backend, &ConsoleBackend::stop);
     connect(m_connectionsPanel, &ConnectionsPanel::message, this, &MainWindow::showMessage);
     connect(m_logPanel, &LogPanel::message, this, &MainWindow::showMessage);
+    connect(m_nodesPanel, &NodesPanel::message, this, &MainWindow::showMessage);
+    connect(m_nodesPanel, &NodesPanel::clusterChanged, this, [this](bool cluster) {
+        m_nodesDock->setVisible(cluster);
+        if (cluster) // room for its columns next to the connections
+            resizeDocks({m_connectionsDock, m_nodesDock}, {width() - 700, 700}, Qt::Horizontal);
+    });
     connect(m_connectionsPanel, &ConnectionsPanel::sendEventRequested, this,
             [this](const QString &id) {
                 broadcastTo(int(ConsoleBackend::Target::Connection), id);
@@ -195,6 +210,7 @@ void MainWindow::buildMenus()
     view->addAction(m_connectionsDock->toggleViewAction());
     view->addAction(m_roomsDock->toggleViewAction());
     view->addAction(m_broadcastDock->toggleViewAction());
+    view->addAction(m_nodesDock->toggleViewAction());
     view->addSeparator();
     QAction *pause = view->addAction(tr("&Pause log"));
     pause->setCheckable(true);
@@ -276,6 +292,7 @@ void MainWindow::resetLayout()
     restoreState(m_defaultState);
     for (QDockWidget *d : {m_connectionsDock, m_roomsDock, m_broadcastDock})
         d->show();
+    m_nodesDock->setVisible(m_nodes->isCluster());
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

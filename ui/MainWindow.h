@@ -16,12 +16,15 @@ class ConnectionsPanel;
 class ConsoleBackend;
 class LogModel;
 class LogPanel;
+class NodesModel;
+class NodesPanel;
 class RoomsModel;
 class RoomsPanel;
 class StatusPanel;
 
 // The admin console's window: the server's status strip on top, the live log in the middle,
-// connections, rooms and the broadcast panel in docks around it (layout remembered). It
+// connections, rooms, the broadcast panel and (in a cluster) the nodes in docks around it
+// (layout remembered). It
 // shows whatever backend it is given, hosted or remote, from the first frame on.
 class MainWindow final : public QMainWindow
 {
@@ -42,6 +45,9 @@ public:
     RoomsPanel *roomsPanel() const { return m_roomsPanel; }
     LogPanel *logPanel() const { return m_logPanel; }
     BroadcastPanel *broadcastPanel() const { return m_broadcast; }
+    NodesModel *nodesModel() const { return m_nodes; }
+    NodesPanel *nodesPanel() const { return m_nodesPanel; }
+    QDockWidget *nodesDock() const { return m_nodesDock; }
 
     // Called when the settings dialog saved: a hosted console restarts its server.
     void setRestartHandler(std::function<void()> restart) { m_restart = std::move(restart); }
@@ -69,14 +75,17 @@ private:
     ConnectionsModel *m_connections;
     RoomsModel *m_rooms;
     LogModel *m_log;
+    NodesModel *m_nodes;
     StatusPanel *m_status;
     ConnectionsPanel *m_connectionsPanel;
     RoomsPanel *m_roomsPanel;
     LogPanel *m_logPanel;
     BroadcastPanel *m_broadcast;
+    NodesPanel *m_nodesPanel;
     QDockWidget *m_connectionsDock;
     QDockWidget *m_roomsDock;
     QDockWidget *m_broadcastDock;
+    QDockWidget *m_nodesDock;
     QLabel *m_stateLabel;
     QTimer *m_counters;
     QByteArray m_defaultState;

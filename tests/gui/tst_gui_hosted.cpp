@@ -7,13 +7,17 @@
 #include "models/ConnectionsModel.h"
 #include "models/LogFilterProxy.h"
 #include "models/LogModel.h"
+#include "models/NodesModel.h"
 #include "models/RoomsModel.h"
 #include "widgets/ConnectionsPanel.h"
 #include "widgets/LogPanel.h"
+#include "widgets/NodesPanel.h"
 #include "widgets/SettingsDialog.h"
 #include "widgets/StatusPanel.h"
 
+#include <QDockWidget>
 #include <QFile>
+#include <QLabel>
 #include <QSettings>
 
 #include <QPlainTextEdit>
@@ -73,6 +77,14 @@ void TstGuiHosted::modelsFollowConnectionsAndRooms()
     QVERIFY2(server.start(), qPrintable(server.backend()->stateDetail()));
     QCOMPARE(server.backend()->state(), sb::ui::ConsoleBackend::State::Live);
     QVERIFY(window.statusPanel()->stateText().contains(u"LIVE"));
+    // A single node: no nodes, no Node column, and a hosted console cannot switch nodes.
+    QVERIFY(!window.nodesModel()->isCluster());
+    QVERIFY(window.nodesDock()->isHidden());
+    QVERIFY(window.nodesPanel()->summary()->text().contains(u"Single node"));
+    QString why;
+    QVERIFY(!server.backend()->canAttachToNode(&why));
+    QVERIFY(!why.isEmpty());
+    QVERIFY(window.logPanel()->view()->isColumnHidden(LogModel::Node));
     std::unique_ptr<sbit::HttpClient> api(apiFor(server.port(), nullptr));
 
     auto alice = joinAs(server.port(), *api, QStringLiteral("hr:emp:1"), QStringLiteral("ALICE"),

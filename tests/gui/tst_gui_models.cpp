@@ -4,9 +4,17 @@
 #include "models/ConnectionsModel.h"
 #include "models/LogFilterProxy.h"
 #include "models/LogModel.h"
+#include "models/NodesModel.h"
 #include "models/RoomsModel.h"
 #include "util/JsonText.h"
 #include "util/LogExport.h"
+#include "backend/RemoteBackend.h"
+#include "widgets/LogPanel.h"
+#include "widgets/NodesPanel.h"
+
+#include <QLabel>
+#include <QPushButton>
+#include <QTableView>
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -32,6 +40,9 @@ private Q_SLOTS:
     void frameReaderKeepsRawData();
     void connectionsAndRoomsFollowChanges();
     void largeBatchesReset();
+    void nodesFromFrames();
+    void nodesPanelAttaches();
+    void logNodeColumnOnlyInACluster();
 };
 
 namespace {
@@ -326,6 +337,136 @@ void TstGuiModels::largeBatchesReset()
     QCOMPARE(connections.at(0).id, QStringLiteral("c1"));
     QCOMPARE(rooms.rowCount(), 5); // odd i: rooms 1, 3, 5, 7, 9
     QCOMPARE(rooms.memberCount(QStringLiteral("room1")), 500);
+}
+
+namespace {
+
+QByteArray nodeJson(const char *name, int number, qint64 lastSeenMs, int connections = 3)
+{
+    return QByteArray(R"({"node":")") + name + R"(","number":)" + QByteArray::number(number)
+            + R"(,"address":"127.0.0.1:1808)" + QByteArray::number(number)
+            + R"(","version":"0.1.0","connections":)" + QByteArray::number(connections)
+            + R"(,"rooms":2,"uptime_s":3725,"last_seen_ms":)" + QByteArray::number(lastSeenMs)
+            + '}';
+}
+
+constexpr qint64 kSeen = 1700000010000; // the cluster's clock
+constexpr qint64 kLocal = 5000000;      // this machine's clock, on purpose unrelated
+
+} // namespace
+
+void TstGuiModels::nodesFromFrames()
+{
+    const QByteArray snapshot =
+            R"({"type":"snapshot","connections":[],"rooms":[],"stats":{},"log":[{"id":1,"ts":1,)"
+            R"("source":"rest","target":"all","to":null,"event":"e","data":null,"delivered":0,)"
+            R"("remote":"x","node":"a"}],"nodes":[)"
+            + nodeJson("a", 1, kSeen) + ',' + nodeJson("b", 2, kSeen - 500) + "]}";
+    AdminFrameReader::Frame f = AdminFrameReader::read(snapshot);
+    QCOMPARE(f.type, QStringLiteral("snapshot"));
+    QCOMPARE(f.snapshot.log.first().node, QStringLiteral("a"));
+    QCOMPARE(f.snapshot.nodes.size(), 2);
+    QCOMPARE(f.snapshot.nodes.at(1).address, QStringLiteral("127.0.0.1:18082"));
+
+    NodesModel nodes;
+    nodes.reset(f.snapshot.nodes, kLocal);
+    QVERIFY(nodes.isCluster());
+    QCOMPARE(nodes.rowCount(), 2);
+    QCOMPARE(nodes.columnCount(), int(NodesModel::ColumnCount));
+    QCOMPARE(nodes.index(0, NodesModel::Node).data().toString(), QStringLiteral("a"));
+    QCOMPARE(nodes.index(0, NodesModel::Uptime).data().toString(), QStringLiteral("1 h 2 min"));
+    QCOMPARE(nodes.index(1, NodesModel::Health).data().toString(), QStringLiteral("live"));
+    QCOMPARE(nodes.liveCount(), 2);
+    nodes.setAttachedNode(QStringLiteral("a"));
+    QCOMPARE(nodes.index(0, NodesModel::Health).data().toString(), QStringLiteral("live, attached"));
+    QVERIFY(nodes.index(0, 0).data(NodesModel::AttachedRole).toBool());
+    QVERIFY(!nodes.index(1, 0).data(NodesModel::AttachedRole).toBool());
+
+    // Node a beats on, b stops: b turns gone once its last beat is old on the cluster's clock.
+    f = AdminFrameReader::read(R"({"type":"nodes","nodes":[)" + nodeJson("a", 1, kSeen + 6000, 4)
+                               + "]}");
+    QCOMPARE(f.type, QStringLiteral("nodes"));
+    nodes.update(f.nodes, kLocal + 6000);
+    QCOMPARE(nodes.rowCount(), 2);
+    QCOMPARE(nodes.index(0, NodesModel::Connections).data().toLongLong(), 4);
+    QCOMPARE(nodes.index(1, NodesModel::Health).data().toString(), QStringLiteral("gone"));
+    QCOMPARE(nodes.liveCount(), 1);
+    // No frames for a while (the stream is gone): every node ages.
+    nodes.refresh(kLocal + 6000 + NodesModel::kGoneAfterMs + 1);
+    QCOMPARE(nodes.liveCount(), 0);
+    QCOMPARE(nodes.index(0, NodesModel::Health).data().toString(), QStringLiteral("gone, attached"));
+    // A node that joins is added; b comes back.
+    const QByteArray joined =
+            "[" + nodeJson("c", 3, kSeen + 12000) + ',' + nodeJson("b", 2, kSeen + 12000) + "]";
+    nodes.update(AdminFrameReader::nodes(QJsonDocument::fromJson(joined).array()), kLocal + 9000);
+    QCOMPARE(nodes.rowCount(), 3);
+    QCOMPARE(nodes.rowOf(QStringLiteral("c")), 2);
+    QVERIFY(nodes.isLive(1) && nodes.isLive(2) && !nodes.isLive(0));
+
+    // A single node: the snapshot has no nodes.
+    f = AdminFrameReader::read(R"({"type":"snapshot","connections":[],"log":[],"stats":{}})");
+    QVERIFY(f.snapshot.nodes.isEmpty());
+    nodes.reset(f.snapshot.nodes, kLocal);
+    QVERIFY(!nodes.isCluster());
+    QCOMPARE(nodes.rowCount(), 0);
+    QCOMPARE(NodesModel::uptimeText(59), QStringLiteral("59 s"));
+    QCOMPARE(NodesModel::uptimeText(2 * 86400 + 7200), QStringLiteral("2 d 2 h"));
+}
+
+void TstGuiModels::nodesPanelAttaches()
+{
+    // A remote backend (never started: attaching only needs the address).
+    RemoteBackend backend(QUrl(QStringLiteral("https://console.example:9443")), QStringLiteral("k"));
+    NodesModel nodes;
+    NodesPanel panel(&backend, &nodes);
+    QVERIFY(panel.attachButton()->isHidden());
+    nodes.reset(AdminFrameReader::nodes(QJsonDocument::fromJson("[" + nodeJson("a", 1, kSeen) + ','
+                                                                + nodeJson("b", 2, kSeen) + "]")
+                                                .array()),
+                kLocal);
+    nodes.setAttachedNode(QStringLiteral("a"));
+    QVERIFY(!panel.attachButton()->isHidden());
+    QVERIFY(panel.summary()->text().contains(u"2"));
+    panel.selectNode(QStringLiteral("a"));
+    QVERIFY(!panel.attachButton()->isEnabled()); // already attached there
+    panel.selectNode(QStringLiteral("b"));
+    QVERIFY(panel.attachButton()->isEnabled());
+    panel.attachToSelected();
+    // Same scheme and key, the node's address.
+    QCOMPARE(backend.address(), QStringLiteral("https://127.0.0.1:18082"));
+    QCOMPARE(backend.rest()->apiKey(), QStringLiteral("k"));
+    backend.stop();
+    QCOMPARE(RemoteBackend::nodeBaseUrl(QUrl(QStringLiteral("http://db.example:8080")),
+                                        QStringLiteral("0.0.0.0:8081")),
+             QUrl(QStringLiteral("http://db.example:8081")));
+    QVERIFY(RemoteBackend::nodeBaseUrl(QUrl(QStringLiteral("http://h:1")), QString()).isEmpty());
+}
+
+void TstGuiModels::logNodeColumnOnlyInACluster()
+{
+    LogModel log;
+    RemoteBackend backend(QUrl(QStringLiteral("http://127.0.0.1:1")), QString());
+    LogPanel panel(&backend, &log);
+    QSignalSpy changes(&log, &LogModel::hasNodesChanged);
+    log.reset(range(1, 3));
+    QVERIFY(!log.hasNodes());
+    QCOMPARE(changes.count(), 0);
+    QVERIFY(panel.view()->isColumnHidden(LogModel::Node));
+    QCOMPARE(log.headerData(LogModel::Node, Qt::Horizontal).toString(), QStringLiteral("Node"));
+
+    LogRecord r = rec(4);
+    r.node = QStringLiteral("b");
+    log.append({r});
+    QVERIFY(log.hasNodes());
+    QCOMPARE(changes.count(), 1);
+    QVERIFY(!panel.view()->isColumnHidden(LogModel::Node));
+    QCOMPARE(log.index(3, LogModel::Node).data().toString(), QStringLiteral("b"));
+    QVERIFY(log.index(0, LogModel::Node).data().toString().isEmpty());
+    QVERIFY(LogPanel::detailText(r).contains(u"node b"));
+
+    log.clear();
+    QVERIFY(!log.hasNodes());
+    QVERIFY(panel.view()->isColumnHidden(LogModel::Node));
 }
 
 QTEST_MAIN(TstGuiModels)

@@ -2,13 +2,22 @@
 #include "ApiHelpers.h"
 #include "HttpClient.h"
 #include "MainWindow.h"
+#include "RedisServerProcess.h"
 #include "ServerProcess.h"
 #include "WsClient.h"
 #include "backend/RemoteBackend.h"
 #include "models/ConnectionsModel.h"
 #include "models/LogModel.h"
+#include "models/NodesModel.h"
 #include "models/RoomsModel.h"
 #include "widgets/BroadcastPanel.h"
+#include "widgets/LogPanel.h"
+#include "widgets/NodesPanel.h"
+
+#include <QDockWidget>
+#include <QFileInfo>
+#include <QPushButton>
+#include <QTableView>
 
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -27,6 +36,7 @@ private Q_SLOTS:
     void showsTheRemoteServer();
     void wrongKeyFails();
     void reconnectsAfterARestart();
+    void attachesToAnotherNodeOfACluster();
 };
 
 void TstGuiRemote::adminUrl()
@@ -120,6 +130,69 @@ void TstGuiRemote::reconnectsAfterARestart()
              qPrintable(daemon.lastError()));
     QTRY_COMPARE_WITH_TIMEOUT(backend.state(), ConsoleBackend::State::Live, 20000);
     QTRY_COMPARE(snapshots.count(), 2);
+}
+
+// Two daemons on one Redis: the console lists both, marks the one it is attached to, shows
+// the node of each record, and moves to the other node with the same key.
+void TstGuiRemote::attachesToAnotherNodeOfACluster()
+{
+    if (!QFileInfo(sbit::RedisServerProcess::serverPath()).isExecutable())
+        QSKIP("no redis-server");
+    sbit::RedisServerProcess redis;
+    QVERIFY2(redis.start(), qPrintable(redis.lastError()));
+    sbit::ServerProcess a;
+    QVERIFY2(a.start({QStringLiteral("--redis"), redis.url(), QStringLiteral("--node-name"),
+                      QStringLiteral("a")}),
+             qPrintable(a.lastError()));
+    sbit::ServerProcess b;
+    sbit::ServerProcess::Options options;
+    options.defaultSecrets = false;
+    b.setOptions(options);
+    b.setApiKey(a.apiKey());
+    QVERIFY2(b.start({QStringLiteral("--redis"), redis.url(), QStringLiteral("--node-name"),
+                      QStringLiteral("b"), QStringLiteral("--api-key"),
+                      QString::fromLatin1(a.apiKey()), QStringLiteral("--jwt-secret"),
+                      QString::fromLatin1(a.jwtSecret())}),
+             qPrintable(b.lastError()));
+
+    RemoteBackend backend(QUrl(QStringLiteral("http://127.0.0.1:%1").arg(a.port())),
+                          QString::fromLatin1(a.apiKey()));
+    sb::ui::MainWindow window(&backend);
+    window.show();
+    backend.start();
+    sb::ui::NodesModel *nodes = window.nodesModel();
+    QTRY_COMPARE_WITH_TIMEOUT(nodes->rowCount(), 2, 15000);
+    QTRY_COMPARE_WITH_TIMEOUT(nodes->attachedNode(), QStringLiteral("a"), 10000);
+    QTRY_COMPARE(nodes->liveCount(), 2);
+    QVERIFY(window.nodesDock()->isVisible());
+    QVERIFY(nodes->index(nodes->rowOf(QStringLiteral("a")), 0)
+                    .data(sb::ui::NodesModel::AttachedRole)
+                    .toBool());
+
+    // A record accepted by b reaches the console on a, with its node.
+    sbit::HttpClient apiB(b.host(), b.port());
+    apiB.setDefaultHeader("X-API-Key", b.apiKey());
+    QCOMPARE(apiB.request("POST", "/api/emit/all", R"({"event":"on-b"})").status, 200);
+    QTRY_VERIFY(window.logModel()->rowCount() > 0);
+    const sb::ui::LogModel *log = window.logModel();
+    QCOMPARE(log->at(log->rowCount() - 1).node, QStringLiteral("b"));
+    QVERIFY(!window.logPanel()->view()->isColumnHidden(sb::ui::LogModel::Node));
+
+    sb::ui::NodesPanel *panel = window.nodesPanel();
+    panel->selectNode(QStringLiteral("b"));
+    QVERIFY(panel->attachButton()->isEnabled());
+    panel->attachToSelected();
+    QTRY_COMPARE_WITH_TIMEOUT(nodes->attachedNode(), QStringLiteral("b"), 15000);
+    QCOMPARE(backend.address(), QStringLiteral("http://127.0.0.1:%1").arg(b.port()));
+    QCOMPARE(backend.state(), ConsoleBackend::State::Live);
+    QVERIFY(nodes->index(nodes->rowOf(QStringLiteral("b")), 0)
+                    .data(sb::ui::NodesModel::AttachedRole)
+                    .toBool());
+    QVERIFY(!nodes->index(nodes->rowOf(QStringLiteral("a")), 0)
+                     .data(sb::ui::NodesModel::AttachedRole)
+                     .toBool());
+    QVERIFY(!panel->attachButton()->isEnabled()); // b is selected and attached
+    QCOMPARE(log->at(log->rowCount() - 1).node, QStringLiteral("b"));
 }
 
 QTEST_MAIN(TstGuiRemote)

@@ -65,6 +65,29 @@ ServerStats AdminFrameReader::stats(const QJsonObject &o)
     return s;
 }
 
+NodeInfo AdminFrameReader::node(const QJsonObject &o)
+{
+    NodeInfo n;
+    n.name = o.value(u"node").toString();
+    n.number = qint64(o.value(u"number").toDouble());
+    n.address = o.value(u"address").toString();
+    n.version = o.value(u"version").toString();
+    n.connections = qint64(o.value(u"connections").toDouble());
+    n.rooms = qint64(o.value(u"rooms").toDouble());
+    n.uptimeS = qint64(o.value(u"uptime_s").toDouble());
+    n.lastSeenMs = qint64(o.value(u"last_seen_ms").toDouble());
+    return n;
+}
+
+QList<NodeInfo> AdminFrameReader::nodes(const QJsonArray &array)
+{
+    QList<NodeInfo> out;
+    out.reserve(array.size());
+    for (const QJsonValue &v : array)
+        out.append(node(v.toObject()));
+    return out;
+}
+
 LogRecord AdminFrameReader::record(const QJsonObject &o, QByteArrayView text)
 {
     LogRecord r;
@@ -76,6 +99,7 @@ LogRecord AdminFrameReader::record(const QJsonObject &o, QByteArrayView text)
     r.event = o.value(u"event").toString();
     r.delivered = qint64(o.value(u"delivered").toDouble());
     r.remote = o.value(u"remote").toString();
+    r.node = o.value(u"node").toString();
     if (!text.isEmpty())
         r.data = rawjson::member(text, u"data");
     if (r.data.isEmpty()) // no raw text at hand: Qt's rendering of the value
@@ -120,6 +144,7 @@ AdminFrameReader::Frame AdminFrameReader::read(const QByteArray &utf8)
         f.snapshot.log =
                 recordsOf(o.value(u"log").toArray(), arrayElements(utf8, u"log", &storage));
         f.snapshot.stats = stats(o.value(u"stats").toObject());
+        f.snapshot.nodes = nodes(o.value(u"nodes").toArray());
     } else if (type == u"messages") {
         QByteArray storage;
         f.records =
@@ -127,6 +152,8 @@ AdminFrameReader::Frame AdminFrameReader::read(const QByteArray &utf8)
         f.dropped = toU64(o.value(u"dropped"));
     } else if (type == u"stats") {
         f.stats = stats(o.value(u"stats").toObject());
+    } else if (type == u"nodes") {
+        f.nodes = nodes(o.value(u"nodes").toArray());
     } else if (type == u"connection.opened") {
         LiveChange c;
         c.kind = LiveChange::Kind::Opened;

@@ -2,6 +2,7 @@
 
 #include "backend/ConsoleTypes.h"
 
+#include <QJsonArray>
 #include <QJsonObject>
 
 #include <optional>
@@ -18,6 +19,7 @@ public:
         QList<ConnectionInfo> connections;
         QList<LogRecord> log;
         ServerStats stats;
+        QList<NodeInfo> nodes; // empty on a single node
     };
 
     // What one frame holds; `type` is empty for a frame that is not understood.
@@ -29,6 +31,7 @@ public:
         QList<LogRecord> records;       // "messages"
         quint64 dropped = 0;            // "messages": records the server could not batch
         ServerStats stats;              // "stats"
+        QList<NodeInfo> nodes;          // "nodes"
         QString error;                  // why the frame was not understood
     };
 
@@ -36,6 +39,9 @@ public:
 
     static ConnectionInfo connection(const QJsonObject &o);
     static ServerStats stats(const QJsonObject &o);
+    static NodeInfo node(const QJsonObject &o);
+    // The entries of a nodes array (GET /api/nodes, snapshot and nodes frames).
+    static QList<NodeInfo> nodes(const QJsonArray &array);
     // `text` is the whole record's JSON text: `data` is taken from it as sent, digits intact.
     static LogRecord record(const QJsonObject &o, QByteArrayView text);
     // The records of a {"records":[...]} body (GET /api/log, messages frames).

@@ -5,6 +5,7 @@
 
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QJsonObject>
 #include <QLoggingCategory>
 #include <QUrl>
 
@@ -43,6 +44,7 @@ ConsoleBackend::ConsoleBackend(QObject *parent) : QObject(parent), m_rest(new Re
     qRegisterMetaType<QList<sb::ui::LiveChange>>();
     qRegisterMetaType<QList<sb::ui::LogRecord>>();
     qRegisterMetaType<sb::ui::ServerStats>();
+    qRegisterMetaType<QList<sb::ui::NodeInfo>>();
 }
 
 ConsoleBackend::~ConsoleBackend() = default;
@@ -111,6 +113,7 @@ void ConsoleBackend::handleFrames(const QList<QByteArray> &frames)
     QList<LogRecord> records;
     quint64 dropped = 0;
     std::optional<ServerStats> stats;
+    std::optional<QList<NodeInfo>> nodes;
     const auto flush = [&] {
         if (!changes.isEmpty())
             Q_EMIT liveChanges(std::exchange(changes, {}));
@@ -125,7 +128,9 @@ void ConsoleBackend::handleFrames(const QList<QByteArray> &frames)
             flush(); // what came before the snapshot is part of it
             changes.clear();
             records.clear();
+            nodes.reset();
             Q_EMIT snapshotReceived(frame.snapshot);
+            setNodes(frame.snapshot.nodes, true);
         } else if (frame.live) {
             // Keep the order between changes and records: a change after records of this
             // batch is fine to apply after them (they refer to different views).
@@ -135,11 +140,59 @@ void ConsoleBackend::handleFrames(const QList<QByteArray> &frames)
             dropped += frame.dropped;
         } else if (frame.type == u"stats") {
             stats = frame.stats;
+        } else if (frame.type == u"nodes") {
+            nodes = frame.nodes;
         }
     }
     flush();
     if (stats)
         Q_EMIT statsReceived(*stats);
+    if (nodes)
+        setNodes(*nodes, false);
+}
+
+void ConsoleBackend::setNodes(const QList<NodeInfo> &nodes, bool fromSnapshot)
+{
+    m_nodes = nodes;
+    Q_EMIT nodesChanged(m_nodes);
+    if (!fromSnapshot)
+        return;
+    ++m_snapshots;
+    if (nodes.isEmpty())
+        setAttachedNode(QString());
+    else
+        findAttachedNode();
+}
+
+// GET /api/health names the node that answers (its "cluster" member); without an answer, the node
+// whose address has this backend's port.
+void ConsoleBackend::findAttachedNode()
+{
+    const quint64 snapshot = m_snapshots;
+    m_rest->get(QStringLiteral("/api/health"), [this, snapshot](const RestClient::Reply &reply) {
+        if (snapshot != m_snapshots)
+            return;
+        QString name = QJsonDocument::fromJson(reply.body)
+                               .object()
+                               .value(u"cluster")
+                               .toObject()
+                               .value(u"node")
+                               .toString();
+        const int port = QUrl(address()).port();
+        for (const NodeInfo &n : std::as_const(m_nodes)) {
+            if (name.isEmpty() && port > 0 && n.address.endsWith(u':' + QString::number(port)))
+                name = n.name;
+        }
+        setAttachedNode(name);
+    });
+}
+
+void ConsoleBackend::setAttachedNode(const QString &node)
+{
+    if (node == m_attachedNode)
+        return;
+    m_attachedNode = node;
+    Q_EMIT attachedNodeChanged(node);
 }
 
 QString ConsoleBackend::targetPath(Target target)

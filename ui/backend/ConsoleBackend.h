@@ -71,6 +71,16 @@ public:
 
     static QString targetPath(Target target);
 
+    // The cluster's nodes as last received (empty on a single node) and the name of the node
+    // this console is attached to (docs/API.md, "Admin stream").
+    QList<NodeInfo> nodes() const { return m_nodes; }
+    QString attachedNode() const { return m_attachedNode; }
+    // Whether attachToNode() can move the console to another node; when not, *why says why.
+    virtual bool canAttachToNode(QString *why) const = 0;
+    // Attaches the console to `node` (its address, with this backend's scheme and key); false
+    // with *error when it cannot.
+    virtual bool attachToNode(const NodeInfo &node, QString *error) = 0;
+
     // The server's settings (its configuration file). Every setting's key, type, range and
     // default: the schema the server's configuration loader checks values with.
     static QList<SettingSpec> settingsSchema();
@@ -94,6 +104,10 @@ Q_SIGNALS:
     void liveChanges(const QList<sb::ui::LiveChange> &changes);
     void recordsReceived(const QList<sb::ui::LogRecord> &records, quint64 dropped);
     void statsReceived(const sb::ui::ServerStats &stats);
+    // After every snapshot (empty on a single node) and every nodes frame.
+    void nodesChanged(const QList<sb::ui::NodeInfo> &nodes);
+    // The node this console is attached to; empty on a single node.
+    void attachedNodeChanged(const QString &node);
 
 protected:
     void setState(State state, const QString &detail = {});
@@ -101,7 +115,14 @@ protected:
     void handleFrames(const QList<QByteArray> &frames);
 
 private:
+    void setNodes(const QList<NodeInfo> &nodes, bool fromSnapshot);
+    void findAttachedNode();
+    void setAttachedNode(const QString &node);
+
     RestClient *m_rest;
+    QList<NodeInfo> m_nodes;
+    QString m_attachedNode;
+    quint64 m_snapshots = 0; // a GET /api/health answer for an older snapshot is ignored
     State m_state = State::Stopped;
     QString m_stateDetail;
 };

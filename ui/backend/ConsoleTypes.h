@@ -42,6 +42,7 @@ struct LogRecord
     QByteArray data;
     qint64 delivered = 0;
     QString remote;
+    QString node; // the node that accepted the emit; empty on a single node
 };
 
 struct ServerStats
@@ -54,6 +55,20 @@ struct ServerStats
     double messagesInPerS = 0;
     double messagesOutPerS = 0;
     qint64 uptimeS = 0;
+};
+
+// One node of a cluster, as GET /api/nodes and the admin stream's nodes frames list it
+// (docs/API.md, "Admin stream").
+struct NodeInfo
+{
+    QString name;
+    qint64 number = 0;
+    QString address; // host:port it listens on
+    QString version;
+    qint64 connections = 0;
+    qint64 rooms = 0;
+    qint64 uptimeS = 0;
+    qint64 lastSeenMs = 0; // unix ms of its last heartbeat
 };
 
 // One change of the live picture, in stream order.
@@ -90,4 +105,5 @@ using SettingValues = QMap<QString, QString>;
 Q_DECLARE_METATYPE(sb::ui::ConnectionInfo)
 Q_DECLARE_METATYPE(sb::ui::LogRecord)
 Q_DECLARE_METATYPE(sb::ui::ServerStats)
+Q_DECLARE_METATYPE(sb::ui::NodeInfo)
 Q_DECLARE_METATYPE(sb::ui::LiveChange)

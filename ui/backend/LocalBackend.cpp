@@ -265,4 +265,12 @@ bool LocalBackend::saveSettings(const SettingValues &values, QString *error)
     return writeConfigFile(path, changed, removed, error);
 }
 
+bool LocalBackend::canAttachToNode(QString *why) const
+{
+    if (why)
+        *why = tr("This console hosts its own node; to watch another node, start the console "
+                  "with --attach and that node's address.");
+    return false;
+}
+
 } // namespace sb::ui

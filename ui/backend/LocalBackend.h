@@ -40,6 +40,9 @@ public:
     QString settingsLocation() const override;
     std::optional<SettingValues> loadSettings(QString *error) const override;
     bool saveSettings(const SettingValues &values, QString *error) override;
+    // This console is one of the nodes: it cannot move to another (docs/ARCHITECTURE.md).
+    bool canAttachToNode(QString *why) const override;
+    bool attachToNode(const NodeInfo &, QString *error) override { return canAttachToNode(error); }
 
     // The configuration of the running (or last started) server.
     const ServerConfig &config() const { return m_config; }

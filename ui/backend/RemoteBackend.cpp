@@ -1,5 +1,6 @@
 #include "backend/RemoteBackend.h"
 
+#include <QHostAddress>
 #include <QNetworkRequest>
 #include <QTimer>
 #include <QWebSocket>
@@ -47,6 +48,37 @@ QUrl RemoteBackend::adminUrl(const QUrl &base)
     url.setPath(QStringLiteral("/admin"));
     url.setQuery(QString());
     return url;
+}
+
+QUrl RemoteBackend::nodeBaseUrl(const QUrl &current, const QString &address)
+{
+    QUrl url(current.scheme() + QStringLiteral("://") + address);
+    if (!url.isValid() || url.port() <= 0)
+        return {};
+    const QHostAddress host(url.host());
+    if (url.host().isEmpty() || host == QHostAddress::AnyIPv4 || host == QHostAddress::AnyIPv6)
+        url.setHost(current.host());
+    return url;
+}
+
+bool RemoteBackend::canAttachToNode(QString *) const
+{
+    return true;
+}
+
+bool RemoteBackend::attachToNode(const NodeInfo &node, QString *error)
+{
+    const QUrl base = nodeBaseUrl(m_base, node.address);
+    if (base.isEmpty()) {
+        if (error)
+            *error = tr("node %1 has no address to attach to ('%2')").arg(node.name, node.address);
+        return false;
+    }
+    stop();
+    m_base = base;
+    rest()->setBaseUrl(m_base);
+    start();
+    return true;
 }
 
 std::optional<SettingValues> RemoteBackend::loadSettings(QString *error) const

@@ -31,11 +31,17 @@ public:
     QString settingsLocation() const override { return {}; }
     std::optional<SettingValues> loadSettings(QString *error) const override;
     bool saveSettings(const SettingValues &values, QString *error) override;
+    bool canAttachToNode(QString *why) const override;
+    // Stops, then attaches to the node's address with the same scheme and API key.
+    bool attachToNode(const NodeInfo &node, QString *error) override;
 
     // ws[s]://host:port/admin for http[s]://host:port; an empty URL when `base` is not one.
     static QUrl adminUrl(const QUrl &base);
     // Checks what --attach was given; empty when fine, else what is wrong.
     static QString checkBaseUrl(const QUrl &base);
+    // The base URL of a node listening at `address` (host:port), with the scheme of
+    // `current`; a node listening on every interface is reached at `current`'s host.
+    static QUrl nodeBaseUrl(const QUrl &current, const QString &address);
 
 private:
     void open();

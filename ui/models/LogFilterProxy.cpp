@@ -56,8 +56,10 @@ bool LogFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex &) const
         return false;
     if (m_text.isEmpty())
         return true;
-    return r.event.contains(m_text, Qt::CaseInsensitive) || r.to.contains(m_text, Qt::CaseInsensitive)
+    return r.event.contains(m_text, Qt::CaseInsensitive)
+            || r.to.contains(m_text, Qt::CaseInsensitive)
             || r.remote.contains(m_text, Qt::CaseInsensitive)
+            || r.node.contains(m_text, Qt::CaseInsensitive)
             || QString::fromUtf8(r.data).contains(m_text, Qt::CaseInsensitive);
 }
 

@@ -12,6 +12,7 @@ constexpr qsizetype kDataPreviewChars = 200;
 constexpr const char *kHeaders[] = {
         QT_TRANSLATE_NOOP("sb::ui::LogModel", "Id"),
         QT_TRANSLATE_NOOP("sb::ui::LogModel", "Time"),
+        QT_TRANSLATE_NOOP("sb::ui::LogModel", "Node"),
         QT_TRANSLATE_NOOP("sb::ui::LogModel", "Source"),
         QT_TRANSLATE_NOOP("sb::ui::LogModel", "Target"),
         QT_TRANSLATE_NOOP("sb::ui::LogModel", "To"),
@@ -43,6 +44,8 @@ QVariant LogModel::data(const QModelIndex &index, int role) const
             return r.id;
         case Time: // the date is in the tooltip and the detail pane
             return QDateTime::fromMSecsSinceEpoch(r.ts).toString(QStringLiteral("HH:mm:ss.zzz"));
+        case Node:
+            return r.node;
         case Source:
             return r.source;
         case Target:
@@ -71,6 +74,18 @@ QVariant LogModel::data(const QModelIndex &index, int role) const
     return {};
 }
 
+template<typename Records>
+void LogModel::noteNodes(const Records &records, bool keep)
+{
+    bool has = keep && m_hasNodes;
+    for (auto it = records.begin(); it != records.end() && !has; ++it)
+        has = !it->node.isEmpty();
+    if (has == m_hasNodes)
+        return;
+    m_hasNodes = has;
+    Q_EMIT hasNodesChanged(has);
+}
+
 void LogModel::setCapacity(qsizetype capacity)
 {
     m_capacity = qMax<qsizetype>(100, capacity);
@@ -91,6 +106,7 @@ void LogModel::reset(const QList<LogRecord> &records)
     m_pending.clear();
     m_newestId = m_rows.empty() ? 0 : m_rows.back().id;
     endResetModel();
+    noteNodes(m_rows, false);
     Q_EMIT countsChanged();
 }
 
@@ -101,6 +117,7 @@ void LogModel::clear()
     m_pending.clear();
     m_dropped = 0;
     endResetModel();
+    noteNodes(m_rows, false);
     Q_EMIT countsChanged();
 }
 
@@ -151,6 +168,7 @@ void LogModel::insertNow(std::deque<LogRecord> &&batch)
         m_rows.erase(m_rows.begin(), m_rows.begin() + overflow);
         endRemoveRows();
     }
+    noteNodes(batch);
     const int first = int(m_rows.size());
     beginInsertRows({}, first, first + int(batch.size()) - 1);
     for (LogRecord &r : batch)
@@ -175,6 +193,7 @@ bool LogModel::prepend(const QList<LogRecord> &records)
     beginInsertRows({}, 0, int(older.size()) - 1);
     m_rows.insert(m_rows.begin(), older.cbegin(), older.cend());
     endInsertRows();
+    noteNodes(older);
     if (m_newestId == 0)
         m_newestId = m_rows.back().id;
     Q_EMIT countsChanged();

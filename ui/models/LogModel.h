@@ -16,7 +16,7 @@ class LogModel final : public FlatTableModel
     Q_OBJECT
 
 public:
-    enum Column { Id, Time, Source, Target, To, Event, Delivered, Data, Remote, ColumnCount };
+    enum Column { Id, Time, Node, Source, Target, To, Event, Delivered, Data, Remote, ColumnCount };
     enum Role { RecordIdRole = Qt::UserRole + 1 };
     static constexpr qsizetype kDefaultCapacity = 50000;
 
@@ -45,16 +45,22 @@ public:
     // Records the server could not batch (admin stream "dropped"), plus ring evictions.
     quint64 droppedCount() const { return m_dropped; }
     void addDropped(quint64 n);
+    // Whether any row carries a node (records of a cluster); the Node column shows only then.
+    bool hasNodes() const { return m_hasNodes; }
 
     // The full date and time of a record, as the tooltip and the detail pane show it.
     static QString timeText(qint64 ts);
 
 Q_SIGNALS:
     void countsChanged();
+    void hasNodesChanged(bool hasNodes);
 
 private:
     int size() const override { return int(m_rows.size()); }
     void insertNow(std::deque<LogRecord> &&batch);
+    // Notes the nodes of `records`; false: start over (after a reset or clear).
+    template<typename Records>
+    void noteNodes(const Records &records, bool keep = true);
 
     std::deque<LogRecord> m_rows;
     std::deque<LogRecord> m_pending; // while paused
@@ -62,6 +68,7 @@ private:
     quint64 m_newestId = 0;
     quint64 m_dropped = 0;
     bool m_paused = false;
+    bool m_hasNodes = false;
 };
 
 } // namespace sb::ui

@@ -135,6 +135,11 @@ void LogPanel::buildRecordView()
     m_view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
     m_view->setColumnWidth(LogModel::Id, 56);
     m_view->setColumnWidth(LogModel::Time, 96);
+    m_view->setColumnWidth(LogModel::Node, 80);
+    // The Node column shows only for records of a cluster (docs/API.md, "Admin stream").
+    m_view->setColumnHidden(LogModel::Node, !m_model->hasNodes());
+    connect(m_model, &LogModel::hasNodesChanged, this,
+            [this](bool has) { m_view->setColumnHidden(LogModel::Node, !has); });
     m_view->setColumnWidth(LogModel::Source, 62);
     m_view->setColumnWidth(LogModel::Target, 62);
     m_view->setColumnWidth(LogModel::To, 120);
@@ -214,7 +219,10 @@ void LogPanel::updateStatus()
 QString LogPanel::detailText(const LogRecord &r)
 {
     QString text;
-    text += tr("id %1   %2   source %3\n").arg(r.id).arg(LogModel::timeText(r.ts), r.source);
+    text += tr("id %1   %2   source %3").arg(r.id).arg(LogModel::timeText(r.ts), r.source);
+    if (!r.node.isEmpty())
+        text += tr("   node %1").arg(r.node);
+    text += u'\n';
     text += tr("to %1%2   event %3   delivered %4   from %5\n\n")
                     .arg(r.target, r.to.isEmpty() ? QString() : QStringLiteral(" ") + r.to, r.event)
                     .arg(r.delivered)
