@@ -1,6 +1,6 @@
 #include "cluster/ClusterBus.h"
 
-#include <QHash>
+#include <array>
 
 namespace sb::clusterbus {
 
@@ -22,6 +22,58 @@ quint64 emitIdOf(const QByteArray &streamId)
     return ok ? id : 0;
 }
 
+// The fields every node needs of an emit besides its data and legacy text, in one bus
+// field: each as <length>:<bytes>, in this order. Packed by the node that accepts the emit,
+// read by every node; Redis stores it as it is.
+enum HeaderField { Node, Target, To, Event, Ts, Source, Remote, Exclude, Flags, kHeaderFields };
+
+void appendPart(QByteArray &out, QByteArrayView part)
+{
+    out += QByteArray::number(part.size());
+    out += ':';
+    out += part;
+}
+
+QByteArray header(const EmitRequest &request, const QString &node, qint64 ts)
+{
+    QByteArray out;
+    out.reserve(64 + node.size() + request.to.size() + request.event.size()
+                + request.remote.size());
+    appendPart(out, node.toUtf8());
+    appendPart(
+            out,
+            QByteArrayView(targetName(request.target).data(), targetName(request.target).size()));
+    appendPart(out, request.to.toUtf8());
+    appendPart(out, request.event.toUtf8());
+    appendPart(out, QByteArray::number(ts));
+    appendPart(
+            out,
+            QByteArrayView(sourceName(request.source).data(), sourceName(request.source).size()));
+    appendPart(out, request.remote.toUtf8());
+    appendPart(out, request.exclude ? connectionIdText(request.exclude).toUtf8() : QByteArray());
+    const char flags[2] = {request.eventFrame ? '1' : '0', request.legacyText.isNull() ? '0' : '1'};
+    appendPart(out, QByteArrayView(flags, 2));
+    return out;
+}
+
+// The parts of a header; false when it is not one.
+bool splitHeader(QByteArrayView header, std::array<QByteArrayView, kHeaderFields> &parts)
+{
+    qsizetype at = 0;
+    for (QByteArrayView &part : parts) {
+        const qsizetype colon = header.indexOf(':', at);
+        if (colon <= at || colon - at > 10)
+            return false;
+        bool ok = false;
+        const qsizetype length = header.sliced(at, colon - at).toLongLong(&ok);
+        if (!ok || length < 0 || length > header.size() - colon - 1)
+            return false;
+        part = header.sliced(colon + 1, length);
+        at = colon + 1 + length;
+    }
+    return at == header.size();
+}
+
 } // namespace
 
 QList<QByteArray> emitCommand(const EmitRequest &request, const QString &node, qint64 ts,
@@ -34,24 +86,21 @@ QList<QByteArray> emitCommand(const EmitRequest &request, const QString &node, q
     return {QByteArrayLiteral("FCALL"),
             QByteArrayLiteral("sb_emit"),
             QByteArrayLiteral("0"),
-            node.toUtf8(),
             QByteArray(targetName(request.target).data(), targetName(request.target).size()),
             request.to.toUtf8(),
             request.event.toUtf8(),
             request.data.isEmpty() ? QByteArrayLiteral("null") : request.data,
             QByteArray::number(ts),
-            QByteArray(sourceName(request.source).data(), sourceName(request.source).size()),
-            request.remote.toUtf8(),
-            request.exclude ? connectionIdText(request.exclude).toUtf8() : QByteArray(),
             flag(request.excludeIsTarget),
             flag(request.eventFrame),
-            legacy ? request.legacyText : QByteArray(),
             flag(legacy),
             QByteArray::number(connectionNode(connection)),
             QByteArray::number(connection & kConnLocalMask),
             QByteArray::number(historyPerRoom),
             QByteArray::number(kHistoryTtlMs),
-            QByteArray::number(kBusDepth)};
+            QByteArray::number(kBusDepth),
+            header(request, node, ts),
+            legacy ? request.legacyText : QByteArray()};
 }
 
 std::optional<EmitResult> emitResult(const RedisReply &reply)
@@ -68,6 +117,7 @@ std::optional<EmitResult> emitResult(const RedisReply &reply)
     return result;
 }
 
+// An entry: [id, [h, header, d, data, c, "delivered legacyDelivered", (l, legacy text)]].
 std::optional<OrderedEmit> parseEntry(const RedisReply &entry, const QString &self, quint64 *id)
 {
     *id = 0;
@@ -77,37 +127,46 @@ std::optional<OrderedEmit> parseEntry(const RedisReply &entry, const QString &se
     if (emitId == 0)
         return std::nullopt;
     const QList<RedisReply> &fields = entry.elements[1].elements;
-    QHash<QByteArray, QByteArray> f;
-    for (qsizetype i = 0; i + 1 < fields.size(); i += 2)
-        f.insert(fields[i].string, fields[i + 1].string);
-    const std::optional<EmitTarget> target = parseTargetName(QString::fromUtf8(f.value("k")));
-    const std::optional<EmitSource> source = parseSourceName(QString::fromUtf8(f.value("s")));
+    const QByteArray *head = nullptr, *data = nullptr, *counts = nullptr, *legacy = nullptr;
+    for (qsizetype i = 0; i + 1 < fields.size(); i += 2) {
+        const QByteArray &name = fields[i].string;
+        const QByteArray *value = &fields[i + 1].string;
+        if (name == "h")
+            head = value;
+        else if (name == "d")
+            data = value;
+        else if (name == "c")
+            counts = value;
+        else if (name == "l")
+            legacy = value;
+    }
+    std::array<QByteArrayView, kHeaderFields> parts;
+    if (!head || !data || !counts || !splitHeader(*head, parts) || parts[Flags].size() != 2)
+        return std::nullopt;
+    const std::optional<EmitTarget> target = parseTargetName(QString::fromUtf8(parts[Target]));
+    const std::optional<EmitSource> source = parseSourceName(QString::fromUtf8(parts[Source]));
     if (!target || !source)
         return std::nullopt;
     *id = emitId;
     OrderedEmit e;
     e.id = emitId;
-    e.node = QString::fromUtf8(f.value("n"));
+    e.node = QString::fromUtf8(parts[Node]);
     e.local = e.node == self;
-    e.ts = f.value("t").toLongLong();
-    e.delivered = f.value("dv").toLongLong();
-    e.legacyDelivered = f.value("ld").toLongLong();
+    e.ts = parts[Ts].toLongLong();
+    const qsizetype space = counts->indexOf(' ');
+    e.delivered = counts->left(space).toLongLong();
+    e.legacyDelivered = space > 0 ? counts->mid(space + 1).toLongLong() : 0;
     EmitRequest &r = e.request;
     r.target = *target;
     r.source = *source;
-    r.to = QString::fromUtf8(f.value("to"));
-    r.event = QString::fromUtf8(f.value("e"));
-    r.data = f.value("d");
-    if (r.data.isEmpty())
-        r.data = QByteArrayLiteral("null");
-    r.remote = QString::fromUtf8(f.value("r"));
-    r.exclude = parseConnectionId(QString::fromUtf8(f.value("x")));
-    r.eventFrame = f.value("f") == "1";
-    if (f.value("hl") == "1") {
-        r.legacyText = f.value("l");
-        if (r.legacyText.isNull())
-            r.legacyText = QByteArray("");
-    }
+    r.to = QString::fromUtf8(parts[To]);
+    r.event = QString::fromUtf8(parts[Event]);
+    r.data = data->isEmpty() ? QByteArrayLiteral("null") : *data;
+    r.remote = QString::fromUtf8(parts[Remote]);
+    r.exclude = parseConnectionId(QString::fromUtf8(parts[Exclude]));
+    r.eventFrame = parts[Flags][0] == '1';
+    if (parts[Flags][1] == '1')
+        r.legacyText = legacy && !legacy->isNull() ? *legacy : QByteArray("");
     return e;
 }
 

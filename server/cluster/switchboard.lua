@@ -204,16 +204,16 @@ local function presence(keys, args)
 end
 
 -- One emit: its id, the room's history, the bus entry and the cluster's counts.
--- args: origin name, target (room|user|all|connection|legacy), to, event, data, ts, source,
--- remote, exclude (connection text or ''), exclude is a target (0/1), event frame (0/1),
--- legacy text (or ''), has legacy text (0/1), connection node k, connection number m,
--- history depth, history ttl ms, bus depth.
+-- args: target (room|user|all|connection|legacy), to, event, data, ts, exclude is a target
+-- (0/1), event frame (0/1), has legacy text (0/1), connection node k, connection number m,
+-- history depth, history ttl ms, bus depth, header, legacy text.
+-- The header (packed by the accepting node: its name, the target, the names, ts, source,
+-- remote, exclude, flags) goes to the bus as it is; every node reads it.
 local function emit(keys, args)
-  local node, target, to, event, data, ts, source, remote, exclude, excludeIsTarget,
-        eventFrame, legacy, hasLegacy, connK, connM, depth, ttl, busDepth =
-    args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], args[9],
-    tonumber(args[10]), args[11], args[12], args[13], args[14], args[15], args[16],
-    args[17], args[18]
+  local target, to, event, data, ts, excludeIsTarget, eventFrame, hasLegacy, connK, connM,
+        depth, ttl, busDepth, header, legacy =
+    args[1], args[2], args[3], args[4], args[5], tonumber(args[6]), args[7], args[8], args[9],
+    args[10], args[11], args[12], args[13], args[14], args[15]
   local delivered, legacyDelivered = 0, 0
   if eventFrame == '1' then
     if target == 'room' then
@@ -241,10 +241,13 @@ local function emit(keys, args)
     redis.call('XADD', hkey, 'MAXLEN', '~', depth, sid, 'p', prev, 'e', event, 'd', data, 't', ts)
     redis.call('PEXPIRE', hkey, ttl)
   end
-  redis.call('XADD', 'sb:bus', 'MAXLEN', '~', busDepth, sid,
-             'n', node, 'k', target, 'to', to, 'e', event, 'd', data, 't', ts, 's', source,
-             'r', remote, 'x', exclude, 'f', eventFrame, 'l', legacy, 'hl', hasLegacy,
-             'dv', delivered, 'ld', legacyDelivered)
+  local counts = delivered .. ' ' .. legacyDelivered
+  if hasLegacy == '1' then
+    redis.call('XADD', 'sb:bus', 'MAXLEN', '~', busDepth, sid,
+               'h', header, 'd', data, 'c', counts, 'l', legacy)
+  else
+    redis.call('XADD', 'sb:bus', 'MAXLEN', '~', busDepth, sid, 'h', header, 'd', data, 'c', counts)
+  end
   return {id, delivered, legacyDelivered}
 end
 

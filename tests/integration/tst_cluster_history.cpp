@@ -5,6 +5,7 @@
 
 #include "RedisServerProcess.h"
 
+#include "cluster/ClusterBus.h"
 #include "cluster/ClusterFunctions.h"
 #include "cluster/ClusterHistory.h"
 #include "redis/RedisSyncClient.h"
@@ -102,10 +103,14 @@ quint64 TestClusterHistory::emitTo(const QString &room, const QByteArray &event,
 {
     const QByteArray ts = QByteArray::number(QDateTime::currentMSecsSinceEpoch());
     RedisReply reply;
-    if (!call({"FCALL", "sb_emit", "0",    "test-node",   "room", room.toUtf8(), event,
-               data,    ts,        "rest", "127.0.0.1:1", "",     "0",           "1",
-               "",      "0",       "0",    "0",           "1000", "86400000",    "100000"},
-              &reply)
+    // The arguments exactly as a node sends them (clusterbus::emitCommand).
+    sb::EmitRequest request;
+    request.target = sb::EmitTarget::Room;
+    request.to = room;
+    request.event = QString::fromUtf8(event);
+    request.data = data;
+    request.remote = u"127.0.0.1:1"_s;
+    if (!call(sb::clusterbus::emitCommand(request, u"test-node"_s, ts.toLongLong(), 1000), &reply)
         || !reply.isArray() || reply.elements.isEmpty())
         return 0;
     MessageRecord r;
