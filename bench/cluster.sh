@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # What the cluster costs (docs/SCALING.md, "Measured"): one switchboardd with and without
-# Redis side by side, then 1, 2 and 3 nodes on one Redis. Prints one table per scenario and
-# writes every run's JSON line to bench/results/cluster-<stamp>.jsonl.
+# Redis side by side, then 1, 2 and 3 nodes on one Redis. Prints one table per scenario (also
+# written to docs/benchmarks-cluster.md, which bench/report.py keeps in docs/BENCHMARKS.md)
+# and writes every run's JSON line to bench/results/cluster-<stamp>.jsonl.
 #
 #   bash bench/cluster.sh [--clients N] [--duration S] [--rate R]
 #
 #   --clients N   WebSocket clients of the fan-out and the multi-node runs (default 5000)
 #   --duration S  seconds measured per run (default 10)
-#   --rate R      emits per second of the multi-node runs, all nodes together (default 200;
-#                 with 5,000 clients 1,000,000 deliveries/s would be asked of the machine)
+#   --rate R      emits per second of the multi-node runs, all nodes together (default 0: as
+#                 fast as delivered, each load generator with 8 emits in flight)
 #
 # Scenarios:
 #   rest     REST emits/s with no clients, 16 emitters: single node, then the same node with
@@ -19,19 +20,21 @@
 #            emits sent to the NEXT node, so that every event crosses the bus: deliveries/s
 #            and p99 latency of each load generator.
 #
-# Pinning: this machine has few cores. Daemons and redis-server share CPU 0, the load
-# generators CPU 1; with several nodes on one core the figures show the cost of the cluster,
-# not its capacity (docs/SCALING.md says how to read them).
+# Pinning: this machine has few cores. The daemons run on CPU 0, redis-server and the load
+# generators on CPU 1 (Redis has a machine of its own in a real cluster); with several nodes
+# on one core the figures show the cost of the cluster, not its capacity (docs/SCALING.md says
+# how to read them).
 # BENCH_SKIP_SETUP=1 skips the build.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 source bench/lib.sh
+invocation="bash bench/cluster.sh${*:+ $*}"
 
 clients=5000
 duration=10
-rate=200
+rate=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --clients) clients=${2:?}; shift ;;
@@ -76,7 +79,7 @@ cpu_of() {
 }
 
 start_redis() {
-    taskset -c 0 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" \
+    taskset -c 1 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" \
         --appendonly yes --appendfsync everysec --dir "$work" --daemonize no \
         >"$work/redis.log" 2>&1 &
     redis_pid=$!
@@ -120,61 +123,87 @@ run_loadgen() { # label, then loadgen args
         tee -a "$results"
 }
 
+# The single node (port 18601) and the node with Redis (18602) run side by side; the load
+# generator alternates between them, `rounds` times each, and the median of each counts.
+rounds=3
+
+start_pair() {
+    start_redis
+    node 1 18601
+    node 2 18602 --redis "redis://127.0.0.1:$redis_port" --node-name n2
+}
+
 scenario_rest() {
-    printf '\n## REST emits, no clients, 16 emitters\n\n'
+    printf '\n## REST emits, no clients, 16 emitters (median of %s alternating runs)\n\n' "$rounds"
     printf '| server | emits/s | server CPU per emit (us) | Redis CPU per emit (us) |\n|---|---|---|---|\n'
-    for mode in single redis; do
-        local flags=()
-        if [[ $mode == redis ]]; then
-            start_redis
-            flags=(--redis "redis://127.0.0.1:$redis_port" --node-name n1)
-        fi
-        node 1 18601 "${flags[@]}"
-        local rcpu0=0
-        [[ -n "$redis_pid" ]] && rcpu0=$(cpu_of "$redis_pid")
-        local line
-        line=$(run_loadgen "rest-$mode" --port 18601 --clients 0 --emitters 16 \
-            --duration "$duration" --pid "${pids[0]}")
-        local rcpu1=0
-        [[ -n "$redis_pid" ]] && rcpu1=$(cpu_of "$redis_pid")
-        /usr/bin/python3 - "$mode" "$line" "$rcpu0" "$rcpu1" <<'EOF'
-import json, sys
-mode, r, r0, r1 = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
-emits = (r.get('emits_ok') or 0) + (r.get('warmup_emits') or 0) or 1
-redis = (float(r1) - float(r0)) / emits * 1e6 if mode == 'redis' else None
-print(f"| {mode} | {r.get('emits_per_s', 0):,.0f} | {r['server'].get('cpu_us_per_emit', 0):.1f} | "
-      + (f"{redis:.1f}" if redis is not None else "-") + " |")
-EOF
-        stop_all
+    start_pair
+    : >"$work/rest.txt"
+    for _ in $(seq 1 "$rounds"); do
+        for mode in single redis; do
+            local port=18601 pid=${pids[0]}
+            [[ $mode == redis ]] && port=18602 pid=${pids[1]}
+            local r0 line r1
+            r0=$(cpu_of "$redis_pid")
+            line=$(run_loadgen "rest-$mode" --port "$port" --clients 0 --emitters 16 \
+                --duration "$duration" --pid "$pid")
+            r1=$(cpu_of "$redis_pid")
+            echo "$mode $r0 $r1 $line" >>"$work/rest.txt"
+        done
     done
+    /usr/bin/python3 - "$work/rest.txt" <<'EOF'
+import json, statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    mode, r0, r1, js = line.split(' ', 3)
+    r = json.loads(js)
+    emits = (r.get('emits_ok') or 0) + (r.get('warmup_emits') or 0) or 1
+    redis = (float(r1) - float(r0)) / emits * 1e6
+    rows.setdefault(mode, []).append((r['emits_per_s'], r['server']['cpu_us_per_emit'], redis))
+for mode in ('single', 'redis'):
+    runs = rows.get(mode, [])
+    med = lambda k: statistics.median(x[k] for x in runs)
+    print(f"| {mode} | {med(0):,.0f} | {med(1):.1f} | " + (f"{med(2):.1f}" if mode == 'redis' else '-') + " |")
+EOF
+    stop_all
 }
 
 scenario_fanout() {
-    printf '\n## Fan-out to %s clients, as fast as delivered\n\n' "$clients"
+    printf '\n## Fan-out to %s clients, as fast as delivered (median of %s alternating runs)\n\n' \
+        "$clients" "$rounds"
     printf '| server | deliveries/s | server CPU per delivery (us) | p99 (ms) |\n|---|---|---|---|\n'
-    for mode in single redis; do
-        local flags=()
-        if [[ $mode == redis ]]; then
-            start_redis
-            flags=(--redis "redis://127.0.0.1:$redis_port" --node-name n1)
-        fi
-        node 1 18601 "${flags[@]}"
-        local line
-        line=$(run_loadgen "fanout-$mode" --port 18601 --clients "$clients" \
-            --duration "$duration" --pid "${pids[0]}")
-        /usr/bin/python3 - "$mode" "$line" <<'EOF'
-import json, sys
-mode, r = sys.argv[1], json.loads(sys.argv[2])
-print(f"| {mode} | {r.get('deliveries_per_s', 0):,.0f} | "
-      f"{r['server'].get('cpu_us_per_delivery', 0):.2f} | {r['latency_us']['p99'] / 1000:.1f} |")
-EOF
-        stop_all
+    start_pair
+    : >"$work/fanout.txt"
+    for _ in $(seq 1 "$rounds"); do
+        for mode in single redis; do
+            local port=18601 pid=${pids[0]}
+            [[ $mode == redis ]] && port=18602 pid=${pids[1]}
+            local line
+            line=$(run_loadgen "fanout-$mode" --port "$port" --clients "$clients" \
+                --room "fan-$mode" --duration "$duration" --pid "$pid")
+            echo "$mode $line" >>"$work/fanout.txt"
+        done
     done
+    /usr/bin/python3 - "$work/fanout.txt" <<'EOF'
+import json, statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    mode, js = line.split(' ', 1)
+    r = json.loads(js)
+    rows.setdefault(mode, []).append((r['deliveries_per_s'], r['server']['cpu_us_per_delivery'],
+                                      r['latency_us']['p99'] / 1000))
+for mode in ('single', 'redis'):
+    runs = rows.get(mode, [])
+    med = lambda k: statistics.median(x[k] for x in runs)
+    print(f"| {mode} | {med(0):,.0f} | {med(1):.2f} | {med(2):.1f} |")
+EOF
+    stop_all
 }
 
 scenario_nodes() {
-    printf '\n## 1, 2 and 3 nodes: %s clients spread over them, %s emits/s in all, each sent to the next node\n\n' \
-        "$clients" "$rate"
+    local pace="as fast as delivered"
+    [[ $rate != 0 ]] && pace="$rate emits/s in all"
+    printf '\n## 1, 2 and 3 nodes: %s clients spread over them, %s, each emit sent to the next node\n\n' \
+        "$clients" "$pace"
     printf '| nodes | deliveries/s | p99 (ms), worst node | lost |\n|---|---|---|---|\n'
     for n in 1 2 3; do
         start_redis
@@ -184,12 +213,12 @@ scenario_nodes() {
         done
         local lines=() lg=()
         local per=$((clients / n))
-        local per_rate
-        per_rate=$(/usr/bin/python3 -c "print($rate / $n)")
+        local per_rate=()
+        [[ $rate != 0 ]] && per_rate=(--rate "$(/usr/bin/python3 -c "print($rate / $n)")")
         for i in $(seq 1 "$n"); do
             local next=$(((i % n) + 1))
             run_loadgen "nodes-$n-$i" --port $((18600 + i)) --emit-port $((18600 + next)) \
-                --room "room$i" --clients "$per" --rate "$per_rate" --duration "$duration" \
+                --room "room$i" --clients "$per" "${per_rate[@]}" --duration "$duration" \
                 >"$work/lg$i.json" &
             lg+=($!)
             lines+=("$work/lg$i.json")
@@ -207,10 +236,12 @@ EOF
     done
 }
 
-printf '# Cluster benchmark, %s\n\n%s, %s cores, redis-server %s\n' "$stamp" \
-    "$("$daemon" --version 2>/dev/null | head -1)" "$(nproc)" \
-    "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
-scenario_rest
-scenario_fanout
-scenario_nodes
-printf '\nEvery run: %s\n' "$results"
+{
+    printf '# Cluster benchmark, %s\n\n%s, %s cores, redis-server %s, `%s`\n' "$stamp" \
+        "$("$daemon" --version 2>/dev/null | head -1)" "$(nproc)" \
+        "$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')" "$invocation"
+    scenario_rest
+    scenario_fanout
+    scenario_nodes
+    printf '\nEvery run: `%s`\n' "$results"
+} | tee docs/benchmarks-cluster.md

@@ -321,6 +321,19 @@ def draw_plot(runs, counts, plot):
         subprocess.run(["gnuplot"], input="\n".join(script), text=True, check=True)
 
 
+def section_cluster(lines, path):
+    """The tables of the last `bench/cluster.sh` run (docs/benchmarks-cluster.md), kept here."""
+    if not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8") as f:
+        text = f.read().strip().splitlines()
+    # Its title becomes a section; its own sections one level down.
+    lines += ["## Cluster: one node with and without Redis, and 1, 2 and 3 nodes", ""]
+    lines += [("#" + l if l.startswith("## ") else l) for l in text[1:]]
+    lines += ["", "Written by `bash bench/cluster.sh` (docs/benchmarks-cluster.md); how to read "
+              "the figures: [SCALING.md](SCALING.md#measured).", ""]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", required=True)
@@ -343,6 +356,8 @@ def main():
     section_memory(runs, body, targets)
     section_sweep(runs, body, args.plot)
     section_loss(runs, body, targets)
+    section_cluster(body, os.path.join(os.path.dirname(os.path.abspath(args.out)),
+                                       "benchmarks-cluster.md"))
 
     # The run's time is in the results file name (run.sh names it by its start, UTC).
     try:

@@ -1,6 +1,7 @@
 #include "cluster/ClusterNode.h"
 
 #include "base/Logging.h"
+#include "cluster/BusReader.h"
 #include "cluster/ClusterBus.h"
 #include "cluster/ClusterFunctions.h"
 #include "hub/Hub.h"
@@ -20,10 +21,6 @@
 namespace sb {
 
 namespace {
-
-constexpr int kBusBlockMs = 1000;
-constexpr int kBusBatch = 512;
-constexpr int kDeliveryRetryMs = 2;
 
 QByteArray randomHex(int bytes)
 {
@@ -93,16 +90,12 @@ void ClusterNode::join(std::function<void(const QString &error, bool conflict)> 
     }
     m_run = randomHex(16);
     m_commands = new RedisClient(this);
-    m_bus = new RedisClient(this);
+    m_bus = new BusReader(m_hub, m_metrics, m_options.nodeName, this);
     Histogram *latency = m_metrics->redisCommandSeconds();
     m_commands->setLatencyObserver([latency](qint64 ns) { latency->observeNs(ns); });
     m_heartbeat = new QTimer(this);
     m_heartbeat->setInterval(kHeartbeatMs);
     connect(m_heartbeat, &QTimer::timeout, this, &ClusterNode::heartbeat);
-    m_retryDelivery = new QTimer(this);
-    m_retryDelivery->setSingleShot(true);
-    m_retryDelivery->setInterval(kDeliveryRetryMs);
-    connect(m_retryDelivery, &QTimer::timeout, this, &ClusterNode::deliverBacklog);
     m_joinTimeout = new QTimer(this);
     m_joinTimeout->setSingleShot(true);
     auto lastFailure = std::make_shared<QString>();
@@ -123,7 +116,6 @@ void ClusterNode::join(std::function<void(const QString &error, bool conflict)> 
             qCWarning(lcServer).noquote()
                     << "cluster: lost Redis:" << why << "- emits answer 503 until it is back";
     });
-    connect(m_bus, &RedisClient::connected, this, &ClusterNode::readBus);
     const QByteArray name = m_options.nodeName.toUtf8();
     m_commands->open(m_options.redis, "switchboard:" + name);
     m_bus->open(m_options.redis, "switchboard-bus:" + name);
@@ -177,8 +169,8 @@ void ClusterNode::joinReply(const RedisReply &reply)
         return;
     }
     m_epoch = reply.elements[1].string;
-    m_busAfter = quint64(reply.elements[2].toInt());
-    m_maxSeen = qMax(m_busAfter, m_options.loggedUpTo);
+    const quint64 lastId = quint64(reply.elements[2].toInt());
+    m_maxSeen = qMax(lastId, m_options.loggedUpTo);
     {
         QMutexLocker lock(&m_statusMutex);
         m_status.number = number;
@@ -191,16 +183,16 @@ void ClusterNode::joinReply(const RedisReply &reply)
     }
     m_hub->setNodeNumber(number);
     // Events up to here are in Redis and the logs, not in this node's memory.
-    m_hub->setLastId(m_busAfter);
+    m_hub->setLastId(lastId);
     m_joined = true;
     m_asks = new ClusterAsks(m_commands, this);
     m_asks->start(m_options.redis, number, m_options.nodeName, m_answerer);
     loadRevocations();
     m_heartbeat->start();
     heartbeat();
-    readBus();
+    m_bus->start(lastId);
     qCInfo(lcServer).noquote() << "cluster: joined as node" << number << m_options.nodeName << "at"
-                               << m_options.redis.redacted() << "last id" << m_busAfter;
+                               << m_options.redis.redacted() << "last id" << lastId;
     finishJoin({}, false);
 }
 
@@ -397,19 +389,15 @@ void ClusterNode::ordered(const EmitOrderer::Done &done, const RedisReply &reply
     m_maxSeen = qMax(m_maxSeen, result->id);
     // Answered once the bus has brought it back and the hub has it: an answered emit is in
     // this node's log (its journal) then, whatever happens to the node afterwards.
-    if (result->id <= m_busAfter) {
-        done(result, {});
-        return;
-    }
-    m_parked.emplace(result->id, std::make_pair(done, *result));
-}
-
-void ClusterNode::releaseParked()
-{
-    while (!m_parked.empty() && m_parked.begin()->first <= m_busAfter) {
-        auto parked = m_parked.extract(m_parked.begin());
-        parked.mapped().first(parked.mapped().second, {});
-    }
+    m_bus->whenDelivered(result->id, [done, result = *result](bool delivered) {
+        if (delivered)
+            done(result, {});
+        else // not in this node's log, so not answered as accepted
+            done(std::nullopt,
+                 unavailable(QStringLiteral("the node stopped before emit %1 reached it; it "
+                                            "may have been delivered elsewhere")
+                                     .arg(result.id)));
+    });
 }
 
 QByteArray ClusterNode::nodeJson() const
@@ -434,6 +422,7 @@ void ClusterNode::heartbeat()
         return;
     // Every id seen before the heartbeat was given before Redis ran it: an answer below that
     // means Redis lost data (ids seen later may be above it without that).
+    m_maxSeen = qMax(m_maxSeen, m_bus->deliveredUpTo());
     const quint64 seen = m_maxSeen;
     m_commands->command(fcall("sb_heartbeat",
                               {QByteArray::number(status().number), m_run, nodeJson(),
@@ -466,71 +455,6 @@ void ClusterNode::heartbeatReply(const RedisReply &reply, quint64 seenWhenSent)
         resync(true);
 }
 
-void ClusterNode::readBus()
-{
-    if (!m_joined || m_leaving || m_reading || !m_backlog.empty() || !m_bus->isConnected())
-        return;
-    m_reading = true;
-    m_bus->command(clusterbus::readCommand(m_busAfter, kBusBlockMs, kBusBatch),
-                   [this](const RedisReply &reply) { busReply(reply); });
-}
-
-void ClusterNode::busReply(const RedisReply &reply)
-{
-    m_reading = false;
-    if (m_leaving)
-        return;
-    if (reply.isError()) {
-        // A lost connection reads again once it is back (RedisClient::connected).
-        if (!reply.errorText().startsWith(u"connection lost")) {
-            qCWarning(lcServer).noquote()
-                    << "cluster: reading the bus failed:" << reply.errorText();
-            QTimer::singleShot(100, this, &ClusterNode::readBus);
-        }
-        return;
-    }
-    // nil: nothing within the block time. Else [[sb:bus, [entry, ...]]].
-    if (reply.isArray() && !reply.elements.isEmpty() && reply.elements[0].isArray()
-        && reply.elements[0].elements.size() == 2) {
-        quint64 last = m_busAfter;
-        for (const RedisReply &entry : reply.elements[0].elements[1].elements) {
-            quint64 id = 0;
-            std::optional<OrderedEmit> e = clusterbus::parseEntry(entry, m_options.nodeName, &id);
-            if (id <= last) // not a bus entry (id 0), or one handed over already
-                continue;
-            if (id != last + 1) {
-                qCWarning(lcServer).noquote()
-                        << "cluster: the bus no longer holds ids" << last + 1 << "to" << id - 1
-                        << "(this node was away too long); clients are sent to recover (1012)";
-                m_hub->closeAllNative(1012);
-            }
-            last = id;
-            if (e)
-                m_backlog.push_back(std::move(*e));
-            else if (m_backlog.empty())
-                m_busAfter = id; // a malformed entry: skipped, never read again
-        }
-    }
-    deliverBacklog();
-}
-
-void ClusterNode::deliverBacklog()
-{
-    while (!m_backlog.empty()) {
-        // The shards' or the log's queues are full: the bus waits, nothing is dropped.
-        if (!m_hub->deliverOrdered(m_backlog.front())) {
-            m_retryDelivery->start();
-            return;
-        }
-        m_metrics->countClusterEvent(m_backlog.front().local);
-        m_busAfter = m_backlog.front().id;
-        m_maxSeen = qMax(m_maxSeen, m_busAfter);
-        m_backlog.pop_front();
-    }
-    releaseParked();
-    readBus();
-}
-
 void ClusterNode::leave()
 {
     if (m_leaving)
@@ -541,13 +465,6 @@ void ClusterNode::leave()
     drainInbox(); // answers what waits with 503
     if (m_asks)
         m_asks->stop();
-    // Ordered but not yet here: not in this node's log, so not answered as accepted.
-    for (auto &[id, parked] : m_parked)
-        parked.first(std::nullopt,
-                     unavailable(QStringLiteral("the node stopped before emit %1 reached it; "
-                                                "it may have been delivered elsewhere")
-                                         .arg(id)));
-    m_parked.clear();
     if (m_joined && m_commands->isConnected()) {
         QEventLoop wait;
         QTimer::singleShot(1000, &wait, &QEventLoop::quit);
@@ -558,7 +475,7 @@ void ClusterNode::leave()
     if (m_commands)
         m_commands->close();
     if (m_bus)
-        m_bus->close();
+        m_bus->stop(); // what waits for the bus is answered 503
     setRedisUp(false);
 }
 

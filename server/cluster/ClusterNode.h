@@ -8,14 +8,13 @@
 #include <QMutex>
 #include <QObject>
 
-#include <deque>
 #include <functional>
-#include <map>
 
 class QTimer;
 
 namespace sb {
 
+class BusReader;
 class Hub;
 class Metrics;
 class RedisClient;
@@ -66,10 +65,6 @@ private:
     void heartbeatReply(const RedisReply &reply, quint64 seenWhenSent);
     void commandsConnected();
     void resync(bool epochLost);
-    void readBus();
-    void busReply(const RedisReply &reply);
-    void deliverBacklog();
-    void releaseParked();
     void setRedisUp(bool up);
     QByteArray nodeJson() const;
     void joinReply(const RedisReply &reply);
@@ -82,9 +77,8 @@ private:
     Metrics *const m_metrics;
     ClusterInbox m_inbox;
     RedisClient *m_commands = nullptr;
-    RedisClient *m_bus = nullptr;
+    BusReader *m_bus = nullptr;
     QTimer *m_heartbeat = nullptr;
-    QTimer *m_retryDelivery = nullptr;
     QTimer *m_joinTimeout = nullptr;
     std::function<void(const QString &, bool)> m_joinDone;
     ClusterAsks *m_asks = nullptr;
@@ -96,13 +90,7 @@ private:
     QByteArray m_epoch;
     bool m_joined = false;
     bool m_leaving = false;
-    bool m_reading = false;            // an XREAD is in flight
-    quint64 m_busAfter = 0;            // the last bus id handed to the hub
-    quint64 m_maxSeen = 0;             // the highest id seen (bus, answers, heartbeats)
-    std::deque<OrderedEmit> m_backlog; // read, not yet taken by the hub (full queues)
-    // Emits Redis ordered whose answer waits until this node's hub has them (their record is
-    // in the journal then, so the answer needs no log commit): id -> (answer, result).
-    std::map<quint64, std::pair<EmitOrderer::Done, EmitResult>> m_parked;
+    quint64 m_maxSeen = 0; // the highest id seen (bus, answers, heartbeats)
 
     mutable QMutex m_statusMutex;
     ClusterStatus m_status;

@@ -119,12 +119,10 @@ void HttpServer::addRoutes()
 {
     const auto Get = QHttpServerRequest::Methods(Method::Get) | Method::Head;
     const QHttpServerRequest::Methods Post(Method::Post);
-    const QHttpServerRequest::Methods Put(Method::Put);
     const QHttpServerRequest::Methods Delete(Method::Delete);
     const Body NoBody = Body::None;
     const Body Fields = Body::Fields; // decoded by dispatch(), handed over in HttpCall::body
     RestApi *rest = &m_rest;
-    CompatApi *compat = &m_compat;
 
     addRoute(QStringLiteral("/api/health"), Get, Auth::None, NoBody,
              [rest](const HttpCall &c, const QStringList &) { return rest->health(c); });
@@ -165,6 +163,18 @@ void HttpServer::addRoutes()
              [rest](const HttpCall &c, const QStringList &a) { return rest->getRoom(c, a[0]); });
     addRoute(QStringLiteral("/metrics"), Get, Auth::ApiKey, NoBody,
              [rest](const HttpCall &c, const QStringList &) { return rest->metrics(c); });
+    addSeedAndPageRoutes();
+}
+
+// After the REST routes, in this order: the drop-in routes of the seed bridges and the pages.
+void HttpServer::addSeedAndPageRoutes()
+{
+    const auto Get = QHttpServerRequest::Methods(Method::Get) | Method::Head;
+    const QHttpServerRequest::Methods Post(Method::Post);
+    const QHttpServerRequest::Methods Put(Method::Put);
+    const Body NoBody = Body::None;
+    const Body Fields = Body::Fields;
+    CompatApi *compat = &m_compat;
 
     // Drop-in routes of the seed bridges. /api/broadcast answers a body it cannot decode in
     // its own shape ({"ok":false}) and POST / reads text, not fields: both decode themselves.

@@ -82,6 +82,7 @@ private:
     };
 
     void addRoutes();
+    void addSeedAndPageRoutes();
     void addRoute(const QString &path, QHttpServerRequest::Methods methods, Auth auth, Body body,
                   Handler handler);
     HttpReply dispatch(HttpCall &call);
