@@ -329,7 +329,7 @@ def section_cluster(lines, path):
         text = f.read().strip().splitlines()
     # Its title becomes a section; its own sections one level down.
     lines += ["## Cluster: one node with and without Redis, and 1, 2 and 3 nodes", ""]
-    lines += [("#" + l if l.startswith("## ") else l) for l in text[1:]]
+    lines += [("#" + l if l.startswith("## ") else l) for l in text[1:]][1:]
     lines += ["", "Written by `bash bench/cluster.sh` (docs/benchmarks-cluster.md); how to read "
               "the figures: [SCALING.md](SCALING.md#measured).", ""]
 
