@@ -216,7 +216,13 @@ bool Server::joinCluster(QString *error, bool *configError)
     }
     ClusterOptions options;
     options.redis = *url;
-    options.address = QStringLiteral("%1:%2").arg(baseUrl().host()).arg(m_port);
+    // Where it listens, as configured (0.0.0.0 included), with the port it got.
+    const QHostAddress &listen = config.listenAddress;
+    options.address = (listen.protocol() == QAbstractSocket::IPv6Protocol
+                               ? QStringLiteral("[%1]:%2")
+                               : QStringLiteral("%1:%2"))
+                              .arg(listen.toString())
+                              .arg(m_port);
     options.nodeName = config.nodeName.isEmpty()
             ? QStringLiteral("%1:%2").arg(QHostInfo::localHostName()).arg(m_port)
             : config.nodeName;
