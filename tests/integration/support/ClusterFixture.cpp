@@ -49,7 +49,7 @@ bool ClusterFixture::startRedis(bool persistent, QString *why)
 
 QStringList ClusterFixture::nodeArgs(const QString &name) const
 {
-    return {u"--redis"_s, m_redis->url(), u"--node-name"_s, name};
+    return QStringList{u"--redis"_s, m_redis->url(), u"--node-name"_s, name} + m_extraNodeArgs;
 }
 
 std::unique_ptr<ServerProcess> ClusterFixture::newNode() const

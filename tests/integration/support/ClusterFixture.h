@@ -34,8 +34,10 @@ public:
     // Starts nodes n1..n<count> on that Redis (after the ones already running) and waits until
     // every node's /api/nodes lists them all.
     bool startNodes(int count, QString *why);
-    // The arguments of a node named `name` on this cluster's Redis.
+    // The arguments of a node named `name` on this cluster's Redis (then the extra ones).
     QStringList nodeArgs(const QString &name) const;
+    // Arguments every node started from now on gets too (a shared --log-database...).
+    void setExtraNodeArgs(const QStringList &args) { m_extraNodeArgs = args; }
     // A node not started yet, with the cluster's key and secret.
     std::unique_ptr<ServerProcess> newNode() const;
 
@@ -61,6 +63,7 @@ public:
 private:
     QByteArray m_apiKey;
     QByteArray m_jwtSecret;
+    QStringList m_extraNodeArgs;
     std::unique_ptr<RedisServerProcess> m_redis;
     std::vector<std::unique_ptr<ServerProcess>> m_nodes;
     std::vector<std::unique_ptr<HttpClient>> m_apis;
