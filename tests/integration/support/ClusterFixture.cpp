@@ -116,6 +116,25 @@ std::unique_ptr<WsClient> ClusterFixture::member(int on, const QString &room, co
     return client;
 }
 
+bool ClusterFixture::stopNodes(QString *problems)
+{
+    QStringList found;
+    for (int i = 0; i < size(); ++i) {
+        ServerProcess &n = node(i);
+        // (a node killed by the test is not stopped, but its output is read too)
+        const int code = n.isRunning() ? n.stop(15000) : 0;
+        const QString out = n.output();
+        const qsizetype report =
+                std::max({out.indexOf(u"Sanitizer"_s), out.indexOf(u"runtime error:"_s)});
+        if (code != 0)
+            found << nodeName(i) % u" exited with "_s % QString::number(code);
+        if (report >= 0)
+            found << nodeName(i) % u" printed a sanitizer report:\n"_s % out.mid(report, 6000);
+    }
+    *problems = found.join(u'\n');
+    return found.isEmpty();
+}
+
 void ClusterFixture::printOutputs() const
 {
     for (size_t i = 0; i < m_nodes.size(); ++i)

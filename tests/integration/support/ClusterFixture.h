@@ -55,6 +55,10 @@ public:
     std::unique_ptr<WsClient> member(int on, const QString &room, const QString &user,
                                      const QString &session, bool publish = false,
                                      QString *why = nullptr);
+    // Stops every running node with SIGTERM and reads every node's output. False, with
+    // *problems naming the nodes, when one did not exit with 0 or printed a sanitizer report
+    // (AddressSanitizer, LeakSanitizer, UndefinedBehaviorSanitizer's "runtime error:").
+    bool stopNodes(QString *problems);
     // The tails of every process's output (for a failed case).
     void printOutputs() const;
     // Stops everything (kill).
