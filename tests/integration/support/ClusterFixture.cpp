@@ -49,7 +49,7 @@ bool ClusterFixture::startRedis(bool persistent, QString *why)
 
 QStringList ClusterFixture::nodeArgs(const QString &name) const
 {
-    return {u"--redis"_s, m_redis->url(), u"--node-name"_s, name};
+    return QStringList{u"--redis"_s, m_redis->url(), u"--node-name"_s, name} + m_extraNodeArgs;
 }
 
 std::unique_ptr<ServerProcess> ClusterFixture::newNode() const
@@ -114,6 +114,25 @@ std::unique_ptr<WsClient> ClusterFixture::member(int on, const QString &room, co
         return nullptr;
     }
     return client;
+}
+
+bool ClusterFixture::stopNodes(QString *problems)
+{
+    QStringList found;
+    for (int i = 0; i < size(); ++i) {
+        ServerProcess &n = node(i);
+        // (a node killed by the test is not stopped, but its output is read too)
+        const int code = n.isRunning() ? n.stop(15000) : 0;
+        const QString out = n.output();
+        const qsizetype report =
+                std::max({out.indexOf(u"Sanitizer"_s), out.indexOf(u"runtime error:"_s)});
+        if (code != 0)
+            found << nodeName(i) % u" exited with "_s % QString::number(code);
+        if (report >= 0)
+            found << nodeName(i) % u" printed a sanitizer report:\n"_s % out.mid(report, 6000);
+    }
+    *problems = found.join(u'\n');
+    return found.isEmpty();
 }
 
 void ClusterFixture::printOutputs() const

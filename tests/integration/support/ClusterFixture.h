@@ -34,8 +34,10 @@ public:
     // Starts nodes n1..n<count> on that Redis (after the ones already running) and waits until
     // every node's /api/nodes lists them all.
     bool startNodes(int count, QString *why);
-    // The arguments of a node named `name` on this cluster's Redis.
+    // The arguments of a node named `name` on this cluster's Redis (then the extra ones).
     QStringList nodeArgs(const QString &name) const;
+    // Arguments every node started from now on gets too (a shared --log-database...).
+    void setExtraNodeArgs(const QStringList &args) { m_extraNodeArgs = args; }
     // A node not started yet, with the cluster's key and secret.
     std::unique_ptr<ServerProcess> newNode() const;
 
@@ -53,6 +55,10 @@ public:
     std::unique_ptr<WsClient> member(int on, const QString &room, const QString &user,
                                      const QString &session, bool publish = false,
                                      QString *why = nullptr);
+    // Stops every running node with SIGTERM and reads every node's output. False, with
+    // *problems naming the nodes, when one did not exit with 0 or printed a sanitizer report
+    // (AddressSanitizer, LeakSanitizer, UndefinedBehaviorSanitizer's "runtime error:").
+    bool stopNodes(QString *problems);
     // The tails of every process's output (for a failed case).
     void printOutputs() const;
     // Stops everything (kill).
@@ -61,6 +67,7 @@ public:
 private:
     QByteArray m_apiKey;
     QByteArray m_jwtSecret;
+    QStringList m_extraNodeArgs;
     std::unique_ptr<RedisServerProcess> m_redis;
     std::vector<std::unique_ptr<ServerProcess>> m_nodes;
     std::vector<std::unique_ptr<HttpClient>> m_apis;
