@@ -109,6 +109,10 @@ void Cluster::order(const EmitRequest &request, Done done)
                                                       QDateTime::currentMSecsSinceEpoch(),
                                                       m_historyPerRoom),
                               std::move(done)};
+    if (QThread::currentThread() == m_thread) { // the node's own thread: no hand-over
+        m_node->orderHere(std::move(order));
+        return;
+    }
     if (!m_node->inbox().addOrder(std::move(order)))
         order.done(std::nullopt,
                    CommandError{503, QStringLiteral("unavailable"),

@@ -355,19 +355,28 @@ void ClusterNode::drainInbox()
         if (!up || !m_commands->command({QByteArrayLiteral("PING")}, release))
             release({});
     }
-    for (ClusterInbox::Order &order : batch.orders) {
-        if (!up) {
-            order.done(std::nullopt,
-                       unavailable(QStringLiteral("the cluster's Redis is unreachable; retry")));
-            continue;
-        }
-        EmitOrderer::Done done = std::move(order.done);
-        if (!m_commands->command(order.argv,
-                                 [this, done](const RedisReply &reply) { ordered(done, reply); }))
-            done(std::nullopt,
-                 unavailable(QStringLiteral("the cluster's Redis is not keeping up; "
-                                            "retry")));
+    for (ClusterInbox::Order &order : batch.orders)
+        send(order, up);
+}
+
+void ClusterNode::send(ClusterInbox::Order &order, bool up)
+{
+    if (!up) {
+        order.done(std::nullopt,
+                   unavailable(QStringLiteral("the cluster's Redis is unreachable; retry")));
+        return;
     }
+    EmitOrderer::Done done = std::move(order.done);
+    if (!m_commands->command(order.argv,
+                             [this, done](const RedisReply &reply) { ordered(done, reply); }))
+        done(std::nullopt,
+             unavailable(QStringLiteral("the cluster's Redis is not keeping up; retry")));
+}
+
+void ClusterNode::orderHere(ClusterInbox::Order &&order)
+{
+    drainInbox(); // what other threads handed over first: a join's counts before this emit
+    send(order, redisUp() && m_joined && !m_leaving);
 }
 
 void ClusterNode::ordered(const EmitOrderer::Done &done, const RedisReply &reply)

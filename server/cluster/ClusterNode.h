@@ -40,6 +40,9 @@ public:
     void leave();
 
     ClusterInbox &inbox() { return m_inbox; }
+    // Cluster thread: orders an emit at once, without the inbox's wake-up (an emit made on
+    // this thread: the REST calls).
+    void orderHere(ClusterInbox::Order &&order);
     // Before join(): how this node answers the others' questions (ClusterAsks).
     void setAnswerer(ClusterAsks::Answerer answerer) { m_answerer = std::move(answerer); }
     // Cluster thread: the (user, session) pairs present in `room` on every node, as the JSON
@@ -60,6 +63,7 @@ public:
 
 private:
     void drainInbox();
+    void send(ClusterInbox::Order &order, bool up);
     void ordered(const EmitOrderer::Done &done, const RedisReply &reply);
     void heartbeat();
     void heartbeatReply(const RedisReply &reply, quint64 seenWhenSent);
