@@ -218,11 +218,11 @@ bool Server::joinCluster(QString *error, bool *configError)
     options.redis = *url;
     // Where it listens, as configured (0.0.0.0 included), with the port it got.
     const QHostAddress &listen = config.listenAddress;
-    options.address = (listen.protocol() == QAbstractSocket::IPv6Protocol
-                               ? QStringLiteral("[%1]:%2")
-                               : QStringLiteral("%1:%2"))
-                              .arg(listen.toString())
-                              .arg(m_port);
+    options.address =
+            (listen.protocol() == QAbstractSocket::IPv6Protocol ? QStringLiteral("[%1]:%2")
+                                                                : QStringLiteral("%1:%2"))
+                    .arg(listen.toString())
+                    .arg(m_port);
     options.nodeName = config.nodeName.isEmpty()
             ? QStringLiteral("%1:%2").arg(QHostInfo::localHostName()).arg(m_port)
             : config.nodeName;

@@ -1,9 +1,9 @@
 // The console hosting a real server: its models follow real WebSocket clients and REST emits.
+#include "ApiHelpers.h"
 #include "GuiTestSupport.h"
 #include "HttpClient.h"
 #include "MainWindow.h"
 #include "WsClient.h"
-#include "ApiHelpers.h"
 #include "models/ConnectionsModel.h"
 #include "models/LogFilterProxy.h"
 #include "models/LogModel.h"
@@ -22,8 +22,8 @@
 
 #include <QPlainTextEdit>
 #include <QSignalSpy>
-#include <QTableView>
 #include <QStandardPaths>
+#include <QTableView>
 #include <QTest>
 
 using namespace sbgui;
@@ -110,7 +110,9 @@ void TstGuiHosted::modelsFollowConnectionsAndRooms()
         QVERIFY(connections->at(row).remote.startsWith(u"127.0.0.1:"));
     }
     users.sort();
-    QCOMPARE(users, (QStringList{QStringLiteral("ALICE"), QStringLiteral("BOB"), QStringLiteral("CAROL")}));
+    QCOMPARE(
+            users,
+            (QStringList{QStringLiteral("ALICE"), QStringLiteral("BOB"), QStringLiteral("CAROL")}));
     QCOMPARE(connections->users(), users);
 
     // The members of a room, with user and session, as children of the room.
@@ -124,7 +126,8 @@ void TstGuiHosted::modelsFollowConnectionsAndRooms()
     window.connectionsPanel()->setFilterText(QString());
 
     // A leave and a close: the tree and the table follow.
-    bob->send(QJsonObject{{QStringLiteral("type"), QStringLiteral("leave")}, {QStringLiteral("room"), QStringLiteral("hr:emp:1")}});
+    bob->send(QJsonObject{{QStringLiteral("type"), QStringLiteral("leave")},
+                          {QStringLiteral("room"), QStringLiteral("hr:emp:1")}});
     QTRY_COMPARE(rooms->memberCount(QStringLiteral("hr:emp:1")), 1);
     carol->close();
     QTRY_COMPARE(connections->rowCount(), 2);
@@ -132,8 +135,9 @@ void TstGuiHosted::modelsFollowConnectionsAndRooms()
     QCOMPARE(rooms->roomNames(), QStringList{QStringLiteral("hr:emp:1")});
 
     // The counters polled from /api/connections.
-    QVERIFY(api->request("POST", "/api/emit/room", sbit::json({{QStringLiteral("room"), QStringLiteral("hr:emp:1")},
-                                                               {QStringLiteral("event"), QStringLiteral("e")}}))
+    QVERIFY(api->request("POST", "/api/emit/room",
+                         sbit::json({{QStringLiteral("room"), QStringLiteral("hr:emp:1")},
+                                     {QStringLiteral("event"), QStringLiteral("e")}}))
                     .status
             == 200);
     QVERIFY(alice->waitForFrame(QStringLiteral("event")).value(u"event").toString() == u"e");
@@ -160,7 +164,8 @@ void TstGuiHosted::logArrivesInBatches()
 
     constexpr int kEmits = 600;
     for (int i = 1; i <= kEmits; ++i) {
-        const QString room = i % 3 == 0 ? QStringLiteral("ops") : QStringLiteral("hr:emp:%1").arg(i % 2);
+        const QString room =
+                i % 3 == 0 ? QStringLiteral("ops") : QStringLiteral("hr:emp:%1").arg(i % 2);
         const QByteArray body = R"({"room":")" + room.toUtf8() + R"(","event":"tick","data":{"i":)"
                 + QByteArray::number(i) + R"(,"big":123456789012345678901234567890}})";
         const sbit::HttpResponse r = api->request("POST", "/api/emit/room", body);
@@ -187,7 +192,8 @@ void TstGuiHosted::logArrivesInBatches()
 
     // Detail pane: the record's data pretty-printed, digits intact.
     panel->view()->selectRow(0);
-    QTRY_VERIFY(panel->detail()->toPlainText().contains(u"\"big\": 123456789012345678901234567890"));
+    QTRY_VERIFY(
+            panel->detail()->toPlainText().contains(u"\"big\": 123456789012345678901234567890"));
 
     // Pause holds new records; resume shows them.
     panel->setPaused(true);
@@ -201,7 +207,8 @@ void TstGuiHosted::logArrivesInBatches()
 
     // Older history from /api/log: clear the view, load pages back to the start.
     log->clear();
-    QVERIFY(api->request("POST", "/api/emit/room", R"({"room":"ops","event":"newest"})").status == 200);
+    QVERIFY(api->request("POST", "/api/emit/room", R"({"room":"ops","event":"newest"})").status
+            == 200);
     QTRY_COMPARE(log->rowCount(), 1);
     const int pages = (kEmits + 1) / 200 + 2;
     for (int i = 0; i < pages && !panel->reachedStart(); ++i) {
@@ -219,7 +226,8 @@ void TstGuiHosted::disconnectFromTheConsole()
     sb::ui::MainWindow window(server.backend());
     QVERIFY(server.start());
     std::unique_ptr<sbit::HttpClient> api(apiFor(server.port(), nullptr));
-    auto dave = joinAs(server.port(), *api, QStringLiteral("r"), QStringLiteral("DAVE"), QStringLiteral("s"));
+    auto dave = joinAs(server.port(), *api, QStringLiteral("r"), QStringLiteral("DAVE"),
+                       QStringLiteral("s"));
     QVERIFY(dave);
     QTRY_COMPARE(window.connectionsModel()->rowCount(), 1);
     const QString id = window.connectionsModel()->at(0).id;

@@ -1,6 +1,7 @@
 // The console's models and helpers on their own: ring buffer and batching of the log,
 // filters, export, JSON checking and pretty-printing, reading admin-stream frames.
 #include "backend/AdminFrameReader.h"
+#include "backend/RemoteBackend.h"
 #include "models/ConnectionsModel.h"
 #include "models/LogFilterProxy.h"
 #include "models/LogModel.h"
@@ -8,7 +9,6 @@
 #include "models/RoomsModel.h"
 #include "util/JsonText.h"
 #include "util/LogExport.h"
-#include "backend/RemoteBackend.h"
 #include "widgets/LogPanel.h"
 #include "widgets/NodesPanel.h"
 
@@ -145,7 +145,8 @@ void TstGuiModels::logPrependOlder()
 void TstGuiModels::logFilters()
 {
     LogModel log;
-    log.append({rec(1, QStringLiteral("room"), QStringLiteral("hr:1"), QStringLiteral("a"), R"({"t":"Hello"})"),
+    log.append({rec(1, QStringLiteral("room"), QStringLiteral("hr:1"), QStringLiteral("a"),
+                    R"({"t":"Hello"})"),
                 rec(2, QStringLiteral("user"), QStringLiteral("SCOTT"), QStringLiteral("a")),
                 rec(3, QStringLiteral("room"), QStringLiteral("hr:1"), QStringLiteral("b")),
                 rec(4, QStringLiteral("all"), QString(), QStringLiteral("a")),
@@ -166,19 +167,22 @@ void TstGuiModels::logFilters()
     QCOMPARE(proxy.rowCount(), 1);
     QVERIFY(proxy.isFiltering());
     // New rows are filtered as they come.
-    log.append({rec(6, QStringLiteral("room"), QStringLiteral("x"), QStringLiteral("e"), R"("HELLO again")")});
+    log.append({rec(6, QStringLiteral("room"), QStringLiteral("x"), QStringLiteral("e"),
+                    R"("HELLO again")")});
     QCOMPARE(proxy.rowCount(), 2);
 }
 
 void TstGuiModels::exportCsvAndJson()
 {
-    QList<LogRecord> records{rec(7, QStringLiteral("room"), QStringLiteral("a,b"), QStringLiteral("say \"hi\""),
+    QList<LogRecord> records{rec(7, QStringLiteral("room"), QStringLiteral("a,b"),
+                                 QStringLiteral("say \"hi\""),
                                  R"({"n":12345678901234567890123,"x":1.0})"),
                              rec(8, QStringLiteral("all"), QString(), QStringLiteral("e"), "null")};
     const QByteArray csv = logexport::csv(records);
     const QList<QByteArray> lines = csv.split('\n');
     QCOMPARE(lines.at(0), QByteArray("id,ts,time,source,target,to,event,delivered,remote,data\r"));
-    QVERIFY2(lines.at(1).startsWith("7,1700000000007,2023-11-14T22:13:20.007Z,rest,room,\"a,b\",\"say \"\"hi\"\"\",1,"),
+    QVERIFY2(lines.at(1).startsWith("7,1700000000007,2023-11-14T22:13:20.007Z,rest,room,\"a,b\","
+                                    "\"say \"\"hi\"\"\",1,"),
              lines.at(1).constData());
     QVERIFY(lines.at(1).contains(R"("{""n"":12345678901234567890123,""x"":1.0}")"));
     const QByteArray json = logexport::json(records);
@@ -203,7 +207,8 @@ void TstGuiModels::jsonCheckSaysWhere_data()
     QTest::newRow("trailing comma") << QStringLiteral("{\"a\": 1,}") << false << 1 << 9;
     QTest::newRow("second line") << QStringLiteral("{\n  \"a\": tru\n}") << false << 2 << 10;
     QTest::newRow("two values") << QStringLiteral("1 2") << false << 1 << 3;
-    QTest::newRow("unicode column") << QStringLiteral("[\"\u00e4\u00f6\u00fc\" x]") << false << 1 << 8;
+    QTest::newRow("unicode column")
+            << QStringLiteral("[\"\u00e4\u00f6\u00fc\" x]") << false << 1 << 8;
 }
 
 void TstGuiModels::jsonCheckSaysWhere()
@@ -218,24 +223,30 @@ void TstGuiModels::jsonCheckSaysWhere()
         QVERIFY(!check.message.isEmpty());
         QCOMPARE(check.line, line);
         QVERIFY2(qAbs(check.column - column) <= 1,
-                 qPrintable(QStringLiteral("column %1, expected about %2").arg(check.column).arg(column)));
+                 qPrintable(QStringLiteral("column %1, expected about %2")
+                                    .arg(check.column)
+                                    .arg(column)));
     }
 }
 
 void TstGuiModels::prettyKeepsDigitsAndOrder()
 {
-    const QString out = jsontext::pretty(R"({"z":1.0,"a":[12345678901234567890123,{}],"s":"x,{y}:"})");
-    QCOMPARE(out, QStringLiteral("{\n  \"z\": 1.0,\n  \"a\": [\n    12345678901234567890123,\n    {}\n  ],\n"
-                                 "  \"s\": \"x,{y}:\"\n}"));
+    const QString out =
+            jsontext::pretty(R"({"z":1.0,"a":[12345678901234567890123,{}],"s":"x,{y}:"})");
+    QCOMPARE(out,
+             QStringLiteral(
+                     "{\n  \"z\": 1.0,\n  \"a\": [\n    12345678901234567890123,\n    {}\n  ],\n"
+                     "  \"s\": \"x,{y}:\"\n}"));
     QCOMPARE(jsontext::pretty("null"), QStringLiteral("null"));
     QCOMPARE(jsontext::pretty("\"a\\\"b\""), QStringLiteral("\"a\\\"b\""));
 }
 
 void TstGuiModels::frameReaderKeepsRawData()
 {
-    const QByteArray frame = R"({"type":"messages","records":[)"
-                             R"({"id":5,"ts":1,"source":"rest","target":"room","to":"r","event":"e","data":{"big":123456789012345678901234,"f":1.0},"delivered":2,"remote":"1.2.3.4:5"},)"
-                             R"({"id":6,"ts":2,"source":"compat","target":"legacy","to":null,"event":"websocket::message","data":"[x]","delivered":0,"remote":"1.2.3.4:6"}],"dropped":3})";
+    const QByteArray frame =
+            R"({"type":"messages","records":[)"
+            R"({"id":5,"ts":1,"source":"rest","target":"room","to":"r","event":"e","data":{"big":123456789012345678901234,"f":1.0},"delivered":2,"remote":"1.2.3.4:5"},)"
+            R"({"id":6,"ts":2,"source":"compat","target":"legacy","to":null,"event":"websocket::message","data":"[x]","delivered":0,"remote":"1.2.3.4:6"}],"dropped":3})";
     const AdminFrameReader::Frame f = AdminFrameReader::read(frame);
     QCOMPARE(f.type, QStringLiteral("messages"));
     QCOMPARE(f.records.size(), 2);
@@ -378,7 +389,8 @@ void TstGuiModels::nodesFromFrames()
     QCOMPARE(nodes.index(1, NodesModel::Health).data().toString(), QStringLiteral("live"));
     QCOMPARE(nodes.liveCount(), 2);
     nodes.setAttachedNode(QStringLiteral("a"));
-    QCOMPARE(nodes.index(0, NodesModel::Health).data().toString(), QStringLiteral("live, attached"));
+    QCOMPARE(nodes.index(0, NodesModel::Health).data().toString(),
+             QStringLiteral("live, attached"));
     QVERIFY(nodes.index(0, 0).data(NodesModel::AttachedRole).toBool());
     QVERIFY(!nodes.index(1, 0).data(NodesModel::AttachedRole).toBool());
 
@@ -394,7 +406,8 @@ void TstGuiModels::nodesFromFrames()
     // No frames for a while (the stream is gone): every node ages.
     nodes.refresh(kLocal + 6000 + NodesModel::kGoneAfterMs + 1);
     QCOMPARE(nodes.liveCount(), 0);
-    QCOMPARE(nodes.index(0, NodesModel::Health).data().toString(), QStringLiteral("gone, attached"));
+    QCOMPARE(nodes.index(0, NodesModel::Health).data().toString(),
+             QStringLiteral("gone, attached"));
     // A node that joins is added; b comes back.
     const QByteArray joined =
             "[" + nodeJson("c", 3, kSeen + 12000) + ',' + nodeJson("b", 2, kSeen + 12000) + "]";
@@ -416,7 +429,8 @@ void TstGuiModels::nodesFromFrames()
 void TstGuiModels::nodesPanelAttaches()
 {
     // A remote backend (never started: attaching only needs the address).
-    RemoteBackend backend(QUrl(QStringLiteral("https://console.example:9443")), QStringLiteral("k"));
+    RemoteBackend backend(QUrl(QStringLiteral("https://console.example:9443")),
+                          QStringLiteral("k"));
     NodesModel nodes;
     NodesPanel panel(&backend, &nodes);
     QVERIFY(panel.attachButton()->isHidden());

@@ -69,15 +69,16 @@ void TstGuiRemote::showsTheRemoteServer()
     QCOMPARE(window.logModel()->rowCount(), 1);
     QCOMPARE(window.logModel()->at(0).event, QStringLiteral("early"));
 
-    auto client = sbit::openJoined(daemon, api, QStringLiteral("remote:room"), QStringLiteral("FRANK"),
-                                   QStringLiteral("s1"));
+    auto client = sbit::openJoined(daemon, api, QStringLiteral("remote:room"),
+                                   QStringLiteral("FRANK"), QStringLiteral("s1"));
     QVERIFY(client);
     QTRY_COMPARE(window.connectionsModel()->rowCount(), 1);
     // connection.opened comes first (no user yet), room.joined with the user right after.
     QTRY_COMPARE(window.connectionsModel()->at(0).user, QStringLiteral("FRANK"));
     QTRY_COMPARE(window.roomsModel()->memberCount(QStringLiteral("remote:room")), 1);
 
-    QCOMPARE(api.request("POST", "/api/emit/room", R"({"room":"remote:room","event":"later","data":{"v":2}})")
+    QCOMPARE(api.request("POST", "/api/emit/room",
+                         R"({"room":"remote:room","event":"later","data":{"v":2}})")
                      .status,
              200);
     QTRY_COMPARE(window.logModel()->rowCount(), 2);
@@ -93,8 +94,11 @@ void TstGuiRemote::showsTheRemoteServer()
     panel->send();
     QVERIFY(sent.wait(10000));
     QCOMPARE(sent.last().at(1).toLongLong(), 1);
-    QCOMPARE(client->waitForFrame(QStringLiteral("event")).value(QStringLiteral("data")).toObject()
-                     .value(QStringLiteral("from")).toString(),
+    QCOMPARE(client->waitForFrame(QStringLiteral("event"))
+                     .value(QStringLiteral("data"))
+                     .toObject()
+                     .value(QStringLiteral("from"))
+                     .toString(),
              QStringLiteral("console"));
 
     client->close();
