@@ -98,7 +98,6 @@ struct OrderedEmit
     qint64 delivered = 0; // matching connections on all nodes when it was ordered
     qint64 legacyDelivered = 0;
     QString node;       // the node that accepted it
-    bool record = true; // this node records it (its log holds every event, or it is the origin)
     bool local = false; // this node accepted it (counted in its messages in)
 };
 

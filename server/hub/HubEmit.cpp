@@ -191,10 +191,10 @@ bool Hub::deliverOrdered(const OrderedEmit &emit)
     targetsLocked(emit.request, targets, legacyTargets, writes, local);
     // Already accepted by the cluster: when the shards' or the log's queues are full it is
     // not refused but handed again later (the bus reader waits), so nothing is lost.
-    if (!sinksHaveRoomLocked(writes) || (emit.record && m_gate && !m_gate()))
+    if (!sinksHaveRoomLocked(writes) || (m_gate && !m_gate()))
         return false;
     m_history.advanceTo(emit.id);
-    if (m_observer && emit.record)
+    if (m_observer) // the observer knows which records this node's log keeps
         recordLocked(emit.request, emit.id,
                      emit.request.eventFrame ? emit.delivered : emit.legacyDelivered, emit.ts,
                      emit.node);
