@@ -241,14 +241,18 @@ private:
     void eventTargetsLocked(const EmitRequest &request, std::vector<QList<ConnId>> &targets) const;
     void recordLocked(const EmitRequest &request, quint64 id, qint64 delivered, qint64 ts,
                       const QString &node);
+    // An emit's targets on this node, per shard, and what it counts here.
+    struct Routing
+    {
+        std::vector<QList<ConnId>> targets;
+        std::vector<QList<ConnId>> legacy;
+        EmitResult counts;
+    };
+    // Fills `routing`; false when the shards' or the log's queues cannot take the emit now.
+    bool routeLocked(const EmitRequest &request, Routing &routing) const;
     // What publish() and deliverOrdered() share once the id is known: record, history, frames.
-    void deliverLocked(const EmitRequest &request, quint64 id, qint64 ts,
-                       std::vector<QList<ConnId>> &targets,
-                       std::vector<QList<ConnId>> &legacyTargets, bool countIn);
-    // Targets of an emit on this node, and the writes each shard takes for it.
-    void targetsLocked(const EmitRequest &request, std::vector<QList<ConnId>> &targets,
-                       std::vector<QList<ConnId>> &legacyTargets, std::vector<qint64> &writes,
-                       EmitResult &result) const;
+    void deliverLocked(const EmitRequest &request, quint64 id, qint64 ts, Routing &routing,
+                       bool countIn);
     void countLocked(CountChange::Kind kind, const QString &key, int delta, ConnId id = 0);
     // The history store's presence and the cluster's count of it, together.
     void presenceLocked(const QString &room, const QString &user, const QString &session,

@@ -85,30 +85,32 @@ void Hub::recordLocked(const EmitRequest &request, quint64 id, qint64 delivered,
     m_observer(record);
 }
 
-void Hub::targetsLocked(const EmitRequest &request, std::vector<QList<ConnId>> &targets,
-                        std::vector<QList<ConnId>> &legacyTargets, std::vector<qint64> &writes,
-                        EmitResult &result) const
+bool Hub::routeLocked(const EmitRequest &request, Routing &routing) const
 {
+    const size_t shards = size_t(m_sinks.size());
+    routing.targets.assign(shards, {});
+    routing.legacy.assign(shards, {});
     if (request.eventFrame)
-        eventTargetsLocked(request, targets);
-    if (!request.legacyText.isNull()) {
-        for (size_t s = 0; s < legacyTargets.size(); ++s)
-            legacyTargets[s] = m_legacyByShard[s];
-    }
-    for (size_t s = 0; s < targets.size(); ++s) {
-        qint64 n = targets[s].size();
-        if (request.exclude && targets[s].contains(request.exclude))
+        eventTargetsLocked(request, routing.targets);
+    if (!request.legacyText.isNull())
+        routing.legacy = m_legacyByShard;
+    std::vector<qint64> writes(shards, 0);
+    for (size_t s = 0; s < shards; ++s) {
+        qint64 n = routing.targets[s].size();
+        if (request.exclude && routing.targets[s].contains(request.exclude))
             --n;
-        result.delivered += n;
-        result.legacyDelivered += legacyTargets[s].size();
-        writes[s] = targets[s].size() + legacyTargets[s].size();
+        routing.counts.delivered += n;
+        routing.counts.legacyDelivered += routing.legacy[s].size();
+        writes[s] = routing.targets[s].size() + routing.legacy[s].size();
     }
+    return sinksHaveRoomLocked(writes) && (!m_gate || m_gate());
 }
 
-void Hub::deliverLocked(const EmitRequest &request, quint64 id, qint64 ts,
-                        std::vector<QList<ConnId>> &targets,
-                        std::vector<QList<ConnId>> &legacyTargets, bool countIn)
+void Hub::deliverLocked(const EmitRequest &request, quint64 id, qint64 ts, Routing &routing,
+                        bool countIn)
 {
+    std::vector<QList<ConnId>> &targets = routing.targets;
+    std::vector<QList<ConnId>> &legacyTargets = routing.legacy;
     if (request.eventFrame) {
         const QByteArray wire = eventWire(
                 id, request.event, request.target == EmitTarget::Room ? &request.to : nullptr,
@@ -134,20 +136,14 @@ void Hub::deliverLocked(const EmitRequest &request, quint64 id, qint64 ts,
 
 EmitResult Hub::publish(const EmitRequest &request)
 {
-    EmitResult result;
-    const size_t shards = size_t(m_sinks.size());
-    std::vector<QList<ConnId>> targets(shards);
-    std::vector<QList<ConnId>> legacyTargets(shards);
-    std::vector<qint64> writes(shards, 0);
-
+    Routing routing;
     QMutexLocker lock(&m_mutex);
-    targetsLocked(request, targets, legacyTargets, writes, result);
-    if (!sinksHaveRoomLocked(writes) || (m_gate && !m_gate())) {
-        result.accepted = false;
-        result.delivered = result.legacyDelivered = 0;
-        return result;
+    if (!routeLocked(request, routing)) {
+        EmitResult refused;
+        refused.accepted = false;
+        return refused;
     }
-
+    EmitResult result = routing.counts;
     result.id = m_history.nextId();
     const qint64 ts = QDateTime::currentMSecsSinceEpoch();
     // The record goes to the log before any client can see the event: a page that reads
@@ -155,51 +151,39 @@ EmitResult Hub::publish(const EmitRequest &request)
     if (m_observer)
         recordLocked(request, result.id,
                      request.eventFrame ? result.delivered : result.legacyDelivered, ts, {});
-    deliverLocked(request, result.id, ts, targets, legacyTargets, true);
+    deliverLocked(request, result.id, ts, routing, true);
     m_messagesOut.fetch_add(quint64(result.delivered), std::memory_order_relaxed);
     return result;
 }
 
 bool Hub::admitForOrdering(EmitRequest &request) const
 {
-    EmitResult local;
-    const size_t shards = size_t(m_sinks.size());
-    std::vector<QList<ConnId>> targets(shards);
-    std::vector<QList<ConnId>> legacyTargets(shards);
-    std::vector<qint64> writes(shards, 0);
+    Routing routing;
     QMutexLocker lock(&m_mutex);
-    targetsLocked(request, targets, legacyTargets, writes, local);
-    if (!sinksHaveRoomLocked(writes) || (m_gate && !m_gate()))
+    if (!routeLocked(request, routing))
         return false;
     request.excludeIsTarget = false;
-    if (request.exclude) {
-        for (const QList<ConnId> &shardTargets : targets)
-            request.excludeIsTarget =
-                    request.excludeIsTarget || shardTargets.contains(request.exclude);
-    }
+    for (const QList<ConnId> &shardTargets : routing.targets)
+        request.excludeIsTarget = request.excludeIsTarget
+                || (request.exclude && shardTargets.contains(request.exclude));
     return true;
 }
 
 bool Hub::deliverOrdered(const OrderedEmit &emit)
 {
-    EmitResult local;
-    const size_t shards = size_t(m_sinks.size());
-    std::vector<QList<ConnId>> targets(shards);
-    std::vector<QList<ConnId>> legacyTargets(shards);
-    std::vector<qint64> writes(shards, 0);
+    Routing routing;
     QMutexLocker lock(&m_mutex);
-    targetsLocked(emit.request, targets, legacyTargets, writes, local);
     // Already accepted by the cluster: when the shards' or the log's queues are full it is
     // not refused but handed again later (the bus reader waits), so nothing is lost.
-    if (!sinksHaveRoomLocked(writes) || (m_gate && !m_gate()))
+    if (!routeLocked(emit.request, routing))
         return false;
     m_history.advanceTo(emit.id);
     if (m_observer) // the observer knows which records this node's log keeps
         recordLocked(emit.request, emit.id,
                      emit.request.eventFrame ? emit.delivered : emit.legacyDelivered, emit.ts,
                      emit.node);
-    deliverLocked(emit.request, emit.id, emit.ts, targets, legacyTargets, emit.local);
-    m_messagesOut.fetch_add(quint64(local.delivered), std::memory_order_relaxed);
+    deliverLocked(emit.request, emit.id, emit.ts, routing, emit.local);
+    m_messagesOut.fetch_add(quint64(routing.counts.delivered), std::memory_order_relaxed);
     return true;
 }
 
