@@ -18,6 +18,8 @@ PACKAGES=(
     # Qt 6.4: Core/Network/Gui/Widgets, WebSockets, HttpServer, Linguist tools, SQL drivers
     qt6-base-dev qt6-websockets-dev qt6-httpserver-dev qt6-tools-dev qt6-l10n-tools
     libqt6sql6-sqlite libqt6sql6-psql libgl-dev
+    # script handlers of the endpoints run on Qt's JavaScript engine (QJSEngine, QtQml)
+    qt6-declarative-dev
     # crc32() of the message log's journal (Qt links this zlib already)
     zlib1g-dev
     # server/redis: hiredis to build; a real redis-server for its tests (cluster mode)

@@ -20,15 +20,19 @@ QJsonObject connectionJson(const ConnectionSnapshot &c)
     QJsonArray rooms;
     for (const QString &r : c.rooms)
         rooms.append(r);
-    return QJsonObject{{QStringLiteral("connection"), connectionIdText(c.id)},
-                       {QStringLiteral("user"), nullable(c.user)},
-                       {QStringLiteral("session"), nullable(c.session)},
-                       {QStringLiteral("rooms"), rooms},
-                       {QStringLiteral("remote"), c.remote},
-                       {QStringLiteral("origin"), nullable(c.origin)},
-                       {QStringLiteral("since"), double(c.sinceMs)},
-                       {QStringLiteral("sent"), double(c.sent)},
-                       {QStringLiteral("received"), double(c.received)}};
+    QJsonObject o{{QStringLiteral("connection"), connectionIdText(c.id)},
+                  {QStringLiteral("user"), nullable(c.user)},
+                  {QStringLiteral("session"), nullable(c.session)},
+                  {QStringLiteral("rooms"), rooms},
+                  {QStringLiteral("remote"), c.remote},
+                  {QStringLiteral("origin"), nullable(c.origin)},
+                  {QStringLiteral("since"), double(c.sinceMs)},
+                  {QStringLiteral("sent"), double(c.sent)},
+                  {QStringLiteral("received"), double(c.received)}};
+    // Sessions of a `*.websocket` endpoint name it (docs/API.md, "Endpoints").
+    if (c.kind == ConnectionKind::Endpoint)
+        o.insert(QStringLiteral("endpoint"), c.endpoint);
+    return o;
 }
 
 QJsonArray roomsJson(const QList<RoomSummary> &rooms)

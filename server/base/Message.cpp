@@ -77,6 +77,10 @@ QLatin1String sourceName(EmitSource source)
         return QLatin1String("compat");
     case EmitSource::Notify:
         return QLatin1String("notify");
+    case EmitSource::Handler:
+        return QLatin1String("handler");
+    case EmitSource::Client:
+        return QLatin1String("client");
     }
     return {};
 }
@@ -93,10 +97,9 @@ std::optional<EmitTarget> parseTargetName(QStringView name)
 
 std::optional<EmitSource> parseSourceName(QStringView name)
 {
-    for (EmitSource s : {EmitSource::Rest, EmitSource::Ws, EmitSource::Console, EmitSource::Compat,
-                         EmitSource::Notify}) {
-        if (name == sourceName(s))
-            return s;
+    for (int s = 0; s < kEmitSourceCount; ++s) {
+        if (name == sourceName(EmitSource(s)))
+            return EmitSource(s);
     }
     return std::nullopt;
 }

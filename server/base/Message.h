@@ -31,10 +31,12 @@ inline ConnId firstConnectionId(quint64 node)
     return (ConnId(node) << kConnNodeShift) + 1;
 }
 
-enum class ConnectionKind : quint8 { Native, Legacy };
+// Endpoint: a session of a `*.websocket` endpoint (docs/API.md, "Endpoints"): raw text frames
+// that go to the endpoint's handler, never an event target.
+enum class ConnectionKind : quint8 { Native, Legacy, Endpoint };
 enum class EmitTarget : quint8 { Room, User, All, Connection, Legacy };
-enum class EmitSource : quint8 { Rest, Ws, Console, Compat, Notify };
-constexpr int kEmitSourceCount = 5; // the values of EmitSource are 0..4
+enum class EmitSource : quint8 { Rest, Ws, Console, Compat, Notify, Handler, Client };
+constexpr int kEmitSourceCount = 7; // the values of EmitSource are 0..6
 
 QLatin1String targetName(EmitTarget target);
 QLatin1String sourceName(EmitSource source);
@@ -106,6 +108,7 @@ struct HubStats
 {
     qint64 connections = 0; // open /ws connections
     qint64 legacyConnections = 0;
+    qint64 endpointSessions = 0; // sessions of the `*.websocket` endpoints
     qint64 rooms = 0;
     qint64 users = 0;
     quint64 messagesIn = 0;

@@ -178,6 +178,10 @@ void applyStores(Resolver &r, ConfigLoader::Result *result)
         c.pgChannel = *v;
     c.redis = r.text("redis").value_or(QString());
     c.nodeName = r.text("node_name").value_or(QString());
+    c.endpointsDir = r.text("endpoints_dir").value_or(QString());
+    r.integer("handler_timeout_ms", &c.handlerTimeoutMs);
+    c.handlerKey = r.text("handler_key").value_or(QString());
+    r.integer("max_clients", &c.maxClients);
 }
 
 void applyAll(const Sources &sources, ConfigLoader::Result *result)

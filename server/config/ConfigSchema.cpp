@@ -81,6 +81,15 @@ constexpr ConfigKey kSchema[] = {
      "unix:///path; empty: a single node."},
     {"node_name", "node-name", T::Text, F::NodeName, 0, 0, "", "name", nullptr,
      "This node's name in the cluster (default host:port)."},
+    {"endpoints_dir", "endpoints-dir", T::Path, F::Any, 0, 0, "", "dir", nullptr,
+     "Folder of the *.websocket endpoint descriptors and their script handlers (default "
+     "<data-dir>/endpoints)."},
+    {"handler_timeout_ms", "handler-timeout-ms", T::Integer, F::Any, 1, 3600000, "1000", "ms",
+     nullptr, "Longest call of a script handler before it is interrupted."},
+    {"handler_key", "handler-key", T::Secret, F::Any, 0, 0, "", "key", nullptr,
+     "Sent as X-Switchboard-Key to HTTP handlers (default: no header)."},
+    {"max_clients", "max-clients", T::Integer, F::Any, 0, 100000, "100", "n", nullptr,
+     "Most outbound WebSocket clients (/api/clients)."},
 };
 // clang-format on
 

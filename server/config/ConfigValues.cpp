@@ -243,6 +243,13 @@ bool ServerConfig::isTrusted(const QHostAddress &address) const
     return false;
 }
 
+QString ServerConfig::endpointsPath() const
+{
+    if (!endpointsDir.trimmed().isEmpty())
+        return endpointsDir;
+    return dataDir.isEmpty() ? QString() : dataDir + QStringLiteral("/endpoints");
+}
+
 bool ServerConfig::isOriginAllowed(const QString &origin) const
 {
     if (allowedOrigins.isEmpty())

@@ -60,6 +60,14 @@ struct ServerConfig
 
     int ioThreads = 0; // 0: one per core
 
+    // Endpoints with handlers and outbound clients (docs/API.md, "Endpoints"). endpointsDir
+    // empty: <dataDir>/endpoints (endpointsPath()).
+    QString endpointsDir;
+    qint64 handlerTimeoutMs = 1000;
+    QString handlerKey;
+    qint64 maxClients = 100;
+    QString endpointsPath() const;
+
     bool tlsEnabled() const { return !tlsCert.isEmpty() || !tlsKey.isEmpty(); }
     bool isTrusted(const QHostAddress &address) const;
     bool isOriginAllowed(const QString &origin) const;

@@ -7,6 +7,8 @@ namespace sb {
 
 class Cluster;
 class EmitService;
+class EndpointHost;
+class OutboundClients;
 class Hub;
 class RecoveryService;
 class MessageLog;
@@ -27,6 +29,8 @@ struct ServerContext
     TokenService *tokens = nullptr;
     RevocationList *revocations = nullptr;
     Cluster *cluster = nullptr; // null on a single node (docs/API.md, "Cluster")
+    EndpointHost *endpoints = nullptr;  // the *.websocket endpoints (docs/API.md, "Endpoints")
+    OutboundClients *clients = nullptr; // outbound WebSocket clients (/api/clients)
     qint64 startedMs = 0;
 };
 

@@ -39,7 +39,8 @@ void Hub::swapRemove(QList<ConnId> &list, qsizetype pos, OnMoved onMoved)
 }
 
 ConnId Hub::openConnection(int shard, ConnectionKind kind, const QString &remote,
-                           const QString &origin, std::shared_ptr<ConnectionCounters> counters)
+                           const QString &origin, std::shared_ptr<ConnectionCounters> counters,
+                           const QString &endpoint, const QString &user)
 {
     QMutexLocker lock(&m_mutex);
     const ConnId id = m_nextConnId++;
@@ -56,8 +57,14 @@ ConnId Hub::openConnection(int shard, ConnectionKind kind, const QString &remote
         ++m_legacyCount;
         countLocked(CountChange::Kind::Legacy, {}, +1);
     } else {
-        ++m_nativeCount;
-        countLocked(CountChange::Kind::Connection, {}, +1, id);
+        if (kind == ConnectionKind::Endpoint) {
+            c.endpoint = endpoint;
+            c.user = user;
+            ++m_endpointCount;
+        } else {
+            ++m_nativeCount;
+            countLocked(CountChange::Kind::Connection, {}, +1, id);
+        }
         if (m_eventObserver) {
             HubEvent e;
             e.kind = HubEvent::Kind::Opened;
@@ -80,7 +87,7 @@ QStringList Hub::closeConnection(ConnId id, int code)
     const QStringList rooms = c.rooms;
     for (const QString &room : rooms)
         removeMembershipLocked(id, c, room);
-    if (m_eventObserver && c.kind == ConnectionKind::Native) {
+    if (m_eventObserver && c.kind != ConnectionKind::Legacy) {
         HubEvent e;
         e.kind = HubEvent::Kind::Closed;
         e.connection = id;
@@ -93,6 +100,8 @@ QStringList Hub::closeConnection(ConnId id, int code)
                    [this](ConnId moved, qsizetype pos) { m_conns[moved].legacyPos = pos; });
         --m_legacyCount;
         countLocked(CountChange::Kind::Legacy, {}, -1);
+    } else if (c.kind == ConnectionKind::Endpoint) {
+        --m_endpointCount;
     } else {
         --m_nativeCount;
         countLocked(CountChange::Kind::Connection, {}, -1, id);
@@ -328,7 +337,7 @@ bool Hub::closeConnectionWithCode(ConnId id, quint16 code)
 {
     QMutexLocker lock(&m_mutex);
     const auto c = m_conns.constFind(id);
-    if (c == m_conns.constEnd() || c->kind != ConnectionKind::Native)
+    if (c == m_conns.constEnd() || c->kind == ConnectionKind::Legacy)
         return false;
     Delivery d{QByteArray(), {id}};
     d.closeCode = code;
@@ -341,7 +350,7 @@ bool Hub::sendRaw(ConnId id, const QByteArray &utf8Text)
 {
     QMutexLocker lock(&m_mutex);
     const auto c = m_conns.constFind(id);
-    if (c == m_conns.constEnd() || c->kind != ConnectionKind::Native)
+    if (c == m_conns.constEnd() || c->kind == ConnectionKind::Legacy)
         return false;
     Delivery d{wsframe::text(utf8Text), {id}};
     d.countsAsSent = false;

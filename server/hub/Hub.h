@@ -39,7 +39,8 @@ struct ConnectionSnapshot
     QString session; // null until known
     QStringList rooms;
     QString remote;
-    QString origin; // null when the client sent none
+    QString origin;   // null when the client sent none
+    QString endpoint; // Endpoint sessions: the endpoint's name
     qint64 sinceMs = 0;
     quint64 sent = 0;
     quint64 received = 0;
@@ -124,8 +125,10 @@ public:
     int shardCount() const { return int(m_sinks.size()); }
 
     // Connection lifecycle, called by the shard that owns the connection.
+    // Endpoint sessions name their endpoint and the token's user (null without auth).
     ConnId openConnection(int shard, ConnectionKind kind, const QString &remote,
-                          const QString &origin, std::shared_ptr<ConnectionCounters> counters);
+                          const QString &origin, std::shared_ptr<ConnectionCounters> counters,
+                          const QString &endpoint = {}, const QString &user = {});
     // Returns the rooms the connection was in (for logging and observers).
     QStringList closeConnection(ConnId id, int code = 1006);
 
@@ -173,6 +176,8 @@ public:
 
     QList<ConnectionSnapshot> connections(const QString &room = {}, const QString &user = {}) const;
     std::optional<ConnectionSnapshot> connection(ConnId id) const;
+    // The sessions of one endpoint (`endpoint` null: of every endpoint), by id.
+    QList<ConnectionSnapshot> endpointSessions(const QString &endpoint = {}) const;
     QList<RoomSummary> rooms() const;
     QList<RoomMember> roomMembers(const QString &room) const;
     HubStats stats() const;
@@ -222,6 +227,7 @@ private:
         QString session;
         QString remote;
         QString origin;
+        QString endpoint; // Endpoint sessions
         qint64 sinceMs = 0;
         QStringList rooms; // a handful at most: a list is smaller than a set
         // Indexes in m_joinedByShard, m_users and m_legacyByShard: removal is O(1).
@@ -279,6 +285,7 @@ private:
     std::vector<QList<ConnId>> m_legacyByShard; // legacy connections, per shard
     qint64 m_nativeCount = 0;
     qint64 m_legacyCount = 0;
+    qint64 m_endpointCount = 0;
     std::function<void(const MessageRecord &)> m_observer;
     std::function<void(const HubEvent &)> m_eventObserver;
     std::function<bool()> m_gate;

@@ -46,6 +46,7 @@ ConnectionSnapshot Hub::snapshotLocked(ConnId id, const Conn &c) const
     s.rooms.sort();
     s.remote = c.remote;
     s.origin = c.origin;
+    s.endpoint = c.endpoint;
     s.sinceMs = c.sinceMs;
     if (c.counters) {
         s.sent = c.counters->sent.load(std::memory_order_relaxed);
@@ -59,7 +60,7 @@ QList<ConnectionSnapshot> Hub::connections(const QString &room, const QString &u
     QList<ConnectionSnapshot> out;
     QMutexLocker lock(&m_mutex);
     for (auto it = m_conns.cbegin(); it != m_conns.cend(); ++it) {
-        if (it->kind != ConnectionKind::Native)
+        if (it->kind == ConnectionKind::Legacy)
             continue;
         if (!room.isNull() && !it->rooms.contains(room))
             continue;
@@ -77,9 +78,23 @@ std::optional<ConnectionSnapshot> Hub::connection(ConnId id) const
 {
     QMutexLocker lock(&m_mutex);
     const auto it = m_conns.constFind(id);
-    if (it == m_conns.constEnd() || it->kind != ConnectionKind::Native)
+    if (it == m_conns.constEnd() || it->kind == ConnectionKind::Legacy)
         return std::nullopt;
     return snapshotLocked(id, *it);
+}
+
+QList<ConnectionSnapshot> Hub::endpointSessions(const QString &endpoint) const
+{
+    QList<ConnectionSnapshot> out;
+    QMutexLocker lock(&m_mutex);
+    for (auto it = m_conns.cbegin(); it != m_conns.cend(); ++it) {
+        if (it->kind == ConnectionKind::Endpoint && (endpoint.isNull() || it->endpoint == endpoint))
+            out.append(snapshotLocked(it.key(), *it));
+    }
+    lock.unlock();
+    std::sort(out.begin(), out.end(),
+              [](const ConnectionSnapshot &a, const ConnectionSnapshot &b) { return a.id < b.id; });
+    return out;
 }
 
 QList<RoomSummary> Hub::rooms() const
@@ -120,6 +135,7 @@ HubStats Hub::stats() const
     QMutexLocker lock(&m_mutex);
     s.connections = m_nativeCount;
     s.legacyConnections = m_legacyCount;
+    s.endpointSessions = m_endpointCount;
     s.rooms = m_rooms.size();
     s.users = m_users.size();
     s.lastId = m_history.lastId();

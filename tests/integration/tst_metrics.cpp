@@ -201,7 +201,8 @@ Labels requestLabels(const QString &route, int status)
     return {{u"route"_s, route}, {u"status"_s, QString::number(status)}};
 }
 
-const QStringList kSources = {u"rest"_s, u"ws"_s, u"console"_s, u"compat"_s, u"notify"_s};
+const QStringList kSources = {u"rest"_s,   u"ws"_s,      u"console"_s, u"compat"_s,
+                              u"notify"_s, u"handler"_s, u"client"_s};
 
 } // namespace
 

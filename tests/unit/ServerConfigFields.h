@@ -35,6 +35,8 @@ inline const QMap<QString, ConfigGetter> &integerConfigFields()
             {u"log_max_rows"_s, [](const ServerConfig &c) { return c.logMaxRows; }},
             {u"history_per_room"_s, [](const ServerConfig &c) { return c.historyPerRoom; }},
             {u"io_threads"_s, [](const ServerConfig &c) { return qint64(c.ioThreads); }},
+            {u"handler_timeout_ms"_s, [](const ServerConfig &c) { return c.handlerTimeoutMs; }},
+            {u"max_clients"_s, [](const ServerConfig &c) { return c.maxClients; }},
     };
     return map;
 }

@@ -354,6 +354,8 @@ void TestNamesAndFrames::targetAndSourceNames()
     QCOMPARE(sb::sourceName(sb::EmitSource::Console), u"console"_s);
     QCOMPARE(sb::sourceName(sb::EmitSource::Compat), u"compat"_s);
     QCOMPARE(sb::sourceName(sb::EmitSource::Notify), u"notify"_s);
+    QCOMPARE(sb::sourceName(sb::EmitSource::Handler), u"handler"_s);
+    QCOMPARE(sb::sourceName(sb::EmitSource::Client), u"client"_s);
 }
 
 QTEST_GUILESS_MAIN(TestNamesAndFrames)
