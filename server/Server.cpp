@@ -5,11 +5,13 @@
 #include "auth/RevocationList.h"
 #include "auth/TokenService.h"
 #include "base/Logging.h"
+#include "clients/OutboundClients.h"
 #include "cluster/Cluster.h"
 #include "cluster/ClusterHistory.h"
 #include "cluster/ClusterOptions.h"
 #include "commands/EmitService.h"
 #include "commands/RecoveryService.h"
+#include "endpoints/EndpointHost.h"
 #include "http/HttpServer.h"
 #include "hub/Hub.h"
 #include "metrics/Metrics.h"
@@ -143,6 +145,9 @@ bool Server::start(QString *error, bool *configError)
         stop(0);
         return false;
     }
+    // Endpoints before the clients: a client's first events may go to a handler.
+    m_endpoints->start();
+    m_clients->start();
     qCInfo(lcServer).noquote() << "started with" << m_shards.size() << "I/O threads";
     return true;
 }
@@ -197,7 +202,28 @@ bool Server::createCore(QString *error)
     m_recovery = std::make_unique<RecoveryService>(m_hub.get(), older, config.maxQueueBytes);
     m_context.recovery = m_recovery.get();
     m_context.revocations = m_revocations.get();
+    createEndpoints();
     return true;
+}
+
+// Outbound clients and endpoints (docs/ARCHITECTURE.md, "Endpoints"): each names the other,
+// the clients' handler events go to the endpoints' handler threads.
+void Server::createEndpoints()
+{
+    const ServerConfig &config = m_context.config;
+    OutboundClients::Options options;
+    options.dataDir = config.dataDir;
+    options.maxClients = config.maxClients;
+    options.maxMessageBytes = config.maxMessageBytes;
+    options.emits = m_emits.get();
+    options.toHandler = [this](const HandlerEvent &event) { m_endpoints->clientEvent(event); };
+    options.handlerExists = [this](const QString &handler, QString *why) {
+        return m_endpoints->handlerExists(handler, why);
+    };
+    m_clients = std::make_unique<OutboundClients>(std::move(options));
+    m_endpoints = std::make_unique<EndpointHost>(&m_context, m_clients.get());
+    m_context.clients = m_clients.get();
+    m_context.endpoints = m_endpoints.get();
 }
 
 // Cluster (redis set): joins once the listener's address is known (the default node name).
@@ -353,6 +379,9 @@ void Server::stop(int graceMs)
     // that waits for an answer still exists; later emits are refused at once.
     if (m_cluster)
         m_cluster->stop();
+    // Nothing may emit once the hub stops taking emits: clients, then handlers, go first.
+    m_clients->stop();
+    m_endpoints->stop();
     // No notification may arrive once the hub stops taking emits.
     stopPgListener();
     HttpServer *http = m_http;

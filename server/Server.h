@@ -15,6 +15,8 @@ namespace sb {
 
 class AdminFeed;
 class Cluster;
+class EndpointHost;
+class OutboundClients;
 class ClusterHistory;
 class AdminStream;
 class ClientAcceptor;
@@ -67,6 +69,7 @@ private:
     bool joinCluster(QString *error, bool *configError);
     void installRecordObserver();
     bool createCore(QString *error);
+    void createEndpoints();
     bool openLog(const ServerConfig &config, QString *error);
     void startShards();
     bool startHttp(QString *listenError);
@@ -84,6 +87,8 @@ private:
     std::unique_ptr<ClusterHistory> m_clusterHistory;
     std::unique_ptr<RecoveryService> m_recovery;
     std::unique_ptr<Cluster> m_cluster;               // redis set: this node's part of the cluster
+    std::unique_ptr<OutboundClients> m_clients;       // /api/clients (docs/API.md, "Endpoints")
+    std::unique_ptr<EndpointHost> m_endpoints;        // the *.websocket endpoints
     std::unique_ptr<ClientAcceptor> m_clientAcceptor; // used on the HTTP thread
     QList<QThread *> m_shardThreads;
     QList<IoShard *> m_shards;
