@@ -336,8 +336,8 @@ bool Server::startHttp(QString *listenError)
                 auto *stats = new StatsSampler(context->hub, context->startedMs);
                 HttpServer::Upgrades upgrades;
                 upgrades.client = [clients](QWebSocket *socket, QTcpSocket *tcp,
-                                            ConnectionKind kind, const QString &remote) {
-                    clients->accept(socket, tcp, kind, remote);
+                                            const ClientUpgrade &upgrade) {
+                    clients->accept(socket, tcp, upgrade);
                 };
                 http = new HttpServer(context, stats, std::move(upgrades));
                 stats->setParent(http);

@@ -13,6 +13,7 @@ Q_LOGGING_CATEGORY(lcHttp, "switchboard.http", QtInfoMsg)
 Q_LOGGING_CATEGORY(lcWs, "switchboard.ws", QtInfoMsg)
 Q_LOGGING_CATEGORY(lcConfig, "switchboard.config", QtInfoMsg)
 Q_LOGGING_CATEGORY(lcLog, "switchboard.log", QtInfoMsg)
+Q_LOGGING_CATEGORY(lcEndpoints, "switchboard.endpoints", QtInfoMsg)
 
 namespace {
 

@@ -10,6 +10,7 @@ Q_DECLARE_LOGGING_CATEGORY(lcHttp)
 Q_DECLARE_LOGGING_CATEGORY(lcWs)
 Q_DECLARE_LOGGING_CATEGORY(lcConfig)
 Q_DECLARE_LOGGING_CATEGORY(lcLog)
+Q_DECLARE_LOGGING_CATEGORY(lcEndpoints) // endpoints, their handlers and outbound clients
 
 // Log lines go to stderr as "2026-11-23T12:00:00.123Z info  [ws] connect c12 from 127.0.0.1:5000".
 // One message is always one line: the handler escapes control characters in its text

@@ -44,6 +44,15 @@ QLatin1String sourceName(EmitSource source);
 std::optional<EmitTarget> parseTargetName(QStringView name);
 std::optional<EmitSource> parseSourceName(QStringView name);
 
+// A client WebSocket the HTTP side upgraded, as it hands it to the I/O shards.
+struct ClientUpgrade
+{
+    ConnectionKind kind = ConnectionKind::Native;
+    QString remote;
+    QString endpoint; // Endpoint sessions: the endpoint's name
+    QString user;     // Endpoint sessions with auth: the token's sub
+};
+
 // Counters a connection updates on its own thread and the API reads from any thread.
 struct ConnectionCounters
 {

@@ -69,6 +69,9 @@ public:
     void setChangeObserver(std::function<void()> observer);
 
 private:
+    // Scans endpoints_dir on the host's thread now and waits for it (after a write).
+    void rescanNow();
+
     class Private;
     std::unique_ptr<Private> d;
 };

@@ -161,6 +161,14 @@ void HttpServer::addRoutes()
              [rest](const HttpCall &c, const QStringList &) { return rest->listRooms(c); });
     addRoute(QStringLiteral("/api/rooms/*"), Get, Auth::ApiKey, NoBody,
              [rest](const HttpCall &c, const QStringList &a) { return rest->getRoom(c, a[0]); });
+    addRoute(QStringLiteral("/api/endpoints"), Get, Auth::ApiKey, NoBody,
+             [rest](const HttpCall &c, const QStringList &) { return rest->listEndpoints(c); });
+    addRoute(QStringLiteral("/api/endpoints"), Post, Auth::ApiKey, Fields,
+             [rest](const HttpCall &c, const QStringList &) { return rest->createEndpoint(c); });
+    addRoute(QStringLiteral("/api/endpoints/*"), Delete, Auth::ApiKey, NoBody,
+             [rest](const HttpCall &c, const QStringList &a) {
+                 return rest->deleteEndpoint(c, a[0]);
+             });
     addRoute(QStringLiteral("/metrics"), Get, Auth::ApiKey, NoBody,
              [rest](const HttpCall &c, const QStringList &) { return rest->metrics(c); });
     addSeedAndPageRoutes();
@@ -395,8 +403,18 @@ bool HttpServer::handleUpgrade(const QHttpServerRequest &request, QTcpSocket *so
         return refuse(401, u"unauthorized",
                       QStringLiteral("the admin stream needs the API key (api_key=, X-API-Key, "
                                      "Bearer or Basic)"));
-    if (path.startsWith(u"/websockets/") || path == u"/websockets")
-        return refuse(404, u"not_found", QStringLiteral("paths under /websockets/ are reserved"));
+    ClientUpgrade client;
+    client.kind = path == u"/ws" ? ConnectionKind::Native : ConnectionKind::Legacy;
+    if (path.startsWith(u"/websockets/") || path == u"/websockets") {
+        client.kind = ConnectionKind::Endpoint;
+        if (std::optional<HttpReply> refusal = endpointUpgrade(request, &client)) {
+            qCInfo(lcWs).noquote() << "upgrade refused" << refusal->status << path.left(100)
+                                   << "from" << remoteOf(socket);
+            write(socket, *refusal, true);
+            m_answered = true;
+            return false;
+        }
+    }
     const QString origin = QString::fromUtf8(request.value(QByteArrayLiteral("origin")));
     if (!origin.isEmpty() && !m_context->config.isOriginAllowed(origin))
         return refuse(403, u"forbidden",
@@ -411,9 +429,8 @@ bool HttpServer::handleUpgrade(const QHttpServerRequest &request, QTcpSocket *so
         return refuse(503, u"unavailable",
                       QStringLiteral("too many connections (max_connections %1)")
                               .arg(m_context->config.maxConnections));
-    const ConnectionKind kind = path == u"/ws" ? ConnectionKind::Native : ConnectionKind::Legacy;
     m_pendingUpgrades.insert(peerKey(socket->peerAddress(), socket->peerPort()),
-                             PendingUpgrade{socket, kind, admin});
+                             PendingUpgrade{socket, client, admin});
     return true;
 }
 
@@ -449,7 +466,9 @@ void HttpServer::takeWebSockets()
             m_upgrades.admin(socket);
             continue;
         }
-        m_upgrades.client(socket, tcp, pending.kind, remoteOf(tcp));
+        ClientUpgrade client = pending.client;
+        client.remote = remoteOf(tcp);
+        m_upgrades.client(socket, tcp, client);
     }
 }
 

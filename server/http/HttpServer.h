@@ -36,8 +36,7 @@ public:
     struct Upgrades
     {
         // /ws and the legacy paths; tcp is the socket under the WebSocket.
-        std::function<void(QWebSocket *socket, QTcpSocket *tcp, ConnectionKind kind,
-                           const QString &remote)>
+        std::function<void(QWebSocket *socket, QTcpSocket *tcp, const ClientUpgrade &upgrade)>
                 client;
         std::function<void(QWebSocket *socket)> admin; // /admin, the key checked
     };
@@ -91,6 +90,10 @@ private:
     // The API key check of a route that needs one: empty when the call may go on.
     std::optional<HttpReply> authRefusal(const Route &route, const HttpCall &call) const;
     bool handleUpgrade(const QHttpServerRequest &request, QTcpSocket *socket, bool http10);
+    // /websockets/v4/service/NAME and /websockets/NAME (docs/API.md, "Endpoints"): the
+    // endpoint's name and the token's user in *upgrade; else a refusal (404, 401).
+    std::optional<HttpReply> endpointUpgrade(const QHttpServerRequest &request,
+                                             ClientUpgrade *upgrade) const;
     void takeWebSockets();
     void write(QTcpSocket *socket, const HttpReply &reply, bool close, bool headOnly = false);
     const ServerContext *m_context;
@@ -105,7 +108,7 @@ private:
     struct PendingUpgrade
     {
         QPointer<QTcpSocket> socket;
-        ConnectionKind kind;
+        ClientUpgrade client;
         bool admin = false; // /admin: an observer of the admin stream
     };
     QHash<QString, PendingUpgrade> m_pendingUpgrades; // by peer address:port

@@ -31,6 +31,10 @@ public:
     HttpReply listRooms(const HttpCall &call) const;
     HttpReply getRoom(const HttpCall &call, const QString &room) const;
     HttpReply log(const HttpCall &call) const; // GET /api/log
+    // /api/endpoints (http/EndpointsApi.cpp)
+    HttpReply listEndpoints(const HttpCall &call) const;
+    HttpReply createEndpoint(const HttpCall &call) const;
+    HttpReply deleteEndpoint(const HttpCall &call, const QString &name) const;
     // GET /metrics: the Prometheus text exposition of Metrics.
     HttpReply metrics(const HttpCall &call) const;
 

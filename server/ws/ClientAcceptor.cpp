@@ -11,9 +11,10 @@
 
 namespace sb {
 
-void ClientAcceptor::accept(QWebSocket *socket, QTcpSocket *tcp, ConnectionKind kind,
-                            const QString &remote)
+void ClientAcceptor::accept(QWebSocket *socket, QTcpSocket *tcp, const ClientUpgrade &upgrade)
 {
+    const ConnectionKind kind = upgrade.kind;
+    const QString &remote = upgrade.remote;
     const int shardIndex = int(m_nextShard++ % quint64(m_shards.size()));
     IoShard *shard = m_shards.at(shardIndex);
     socket->setMaxAllowedIncomingFrameSize(quint64(m_context->config.maxMessageBytes));
@@ -23,9 +24,11 @@ void ClientAcceptor::accept(QWebSocket *socket, QTcpSocket *tcp, ConnectionKind 
     auto counters = std::make_shared<ConnectionCounters>();
     const ConnId id = m_context->hub->openConnection(
             shardIndex, kind, remote, socket->origin().isEmpty() ? QString() : socket->origin(),
-            counters);
+            counters, upgrade.endpoint, upgrade.user);
     auto *connection =
             new ClientConnection(shard, id, kind, socket, tcp, remote, std::move(counters));
+    if (kind == ConnectionKind::Endpoint)
+        connection->setEndpoint(upgrade.endpoint, upgrade.user);
     // Until the shard adopts the connection nothing may read it: frames answered before
     // then would race the shard's own (and a bad frame's close would overtake the answer
     // to a good one). Its signals stay blocked until ClientConnection::start(); what

@@ -26,7 +26,7 @@ public:
     { }
 
     // Takes both sockets (tcp is the one under the WebSocket, still a child of the listener).
-    void accept(QWebSocket *socket, QTcpSocket *tcp, ConnectionKind kind, const QString &remote);
+    void accept(QWebSocket *socket, QTcpSocket *tcp, const ClientUpgrade &upgrade);
 
 private:
     const ServerContext *m_context;

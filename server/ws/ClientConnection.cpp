@@ -9,6 +9,7 @@
 #include "commands/EmitService.h"
 #include "commands/RecoveryService.h"
 #include "context/ServerContext.h"
+#include "endpoints/EndpointHost.h"
 #include "hub/Hub.h"
 #include "metrics/Metrics.h"
 #include "net/LingeringClose.h"
@@ -75,6 +76,27 @@ ClientConnection::~ClientConnection()
     // signals), so the socket can go at once; the TCP socket is its child.
     QObject::disconnect(m_socket, nullptr, nullptr, nullptr);
     delete m_socket;
+    if (m_endpointOpen)
+        toEndpoint(HandlerEvent::Method::Close);
+}
+
+bool ClientConnection::toEndpoint(HandlerEvent::Method method, const QString &text)
+{
+    HandlerEvent event;
+    event.method = method;
+    event.endpoint = m_endpoint;
+    event.session = m_id;
+    event.user = m_user;
+    if (method == HandlerEvent::Method::Message)
+        event.message = text;
+    else if (method == HandlerEvent::Method::Error)
+        event.error = text;
+    if (m_shard->context()->endpoints->sessionEvent(std::move(event)))
+        return true;
+    qCWarning(lcWs).noquote() << "endpoint" << m_endpoint << "has no room for an event of"
+                              << connectionIdText(m_id) << "- closing it with 1013";
+    closeWith(1013, "the endpoint's handler is busy");
+    return false;
 }
 
 void ClientConnection::checkUnsent()
@@ -206,6 +228,8 @@ void ClientConnection::start()
                                        : QStringLiteral("origin ") + m_socket->origin());
     if (m_kind == ConnectionKind::Native)
         joinFromQuery();
+    else if (m_kind == ConnectionKind::Endpoint)
+        m_endpointOpen = toEndpoint(HandlerEvent::Method::Open);
     // What the client sent since the upgrade is read now that everything is in place. The
     // shard is in a batch here; the answers leave at once all the same, so that a close
     // QWebSocket writes for a bad frame further on comes after them, as on the wire.
@@ -249,6 +273,9 @@ void ClientConnection::handleBinary()
     if (m_kind == ConnectionKind::Native)
         sendError("bad_request", QStringLiteral("binary frames are not supported; send JSON text"),
                   {});
+    else if (m_kind == ConnectionKind::Endpoint && m_endpointOpen && !m_closing)
+        toEndpoint(HandlerEvent::Method::Error,
+                   QStringLiteral("binary frames are not supported; send text"));
 }
 
 void ClientConnection::onText(const QString &message)
@@ -264,6 +291,11 @@ void ClientConnection::handleText(const QString &message)
     if (m_kind == ConnectionKind::Legacy) {
         qCDebug(lcWs).noquote() << "legacy message from" << connectionIdText(m_id)
                                 << message.left(200);
+        return;
+    }
+    if (m_kind == ConnectionKind::Endpoint) {
+        if (m_endpointOpen && !m_closing)
+            toEndpoint(HandlerEvent::Method::Message, message);
         return;
     }
     const QByteArray text = message.toUtf8();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "base/HandlerEvent.h"
 #include "base/Message.h"
 #include "ws/SocketWriter.h"
 
@@ -34,6 +35,13 @@ public:
     ClientConnection(const ClientConnection &) = delete;
     ClientConnection &operator=(const ClientConnection &) = delete;
 
+    // Endpoint sessions (docs/API.md, "Endpoints"): before start().
+    void setEndpoint(const QString &endpoint, const QString &user)
+    {
+        m_endpoint = endpoint;
+        m_user = user;
+    }
+
     ConnId id() const { return m_id; }
     ConnectionKind kind() const { return m_kind; }
     QWebSocket *socket() const { return m_socket; }
@@ -62,6 +70,9 @@ public:
 private:
     void joinFromQuery();
     void onText(const QString &message);
+    // An endpoint session's event to its handler; false: the endpoint's queue is full (the
+    // session is closed with 1013).
+    bool toEndpoint(HandlerEvent::Method method, const QString &text = {});
     void handleText(const QString &message);
     void onBinary();
     void handleBinary();
@@ -91,6 +102,9 @@ private:
     const ConnectionKind m_kind;
     QWebSocket *m_socket;
     const QString m_remote;
+    QString m_endpoint; // Endpoint sessions
+    QString m_user;
+    bool m_endpointOpen = false; // its open event reached the handler's queue
     std::shared_ptr<ConnectionCounters> m_counters;
     SocketWriter m_writer; // writes to the TCP socket under m_socket
     // Cluster: frames held while a join waits for its counts to reach Redis (the replay, the

@@ -1,0 +1,177 @@
+#include "endpoints/EndpointWorker.h"
+
+#include "base/Logging.h"
+#include "endpoints/EndpointDescriptor.h"
+#include "endpoints/HttpHandler.h"
+#include "endpoints/ScriptRuntime.h"
+
+#include <QMutexLocker>
+#include <QTimer>
+
+namespace sb {
+
+EndpointWorker::EndpointWorker(WorkerSettings settings, QObject *parent)
+    : QObject(parent), m_settings(std::move(settings))
+{ }
+
+EndpointWorker::~EndpointWorker() = default;
+
+bool EndpointWorker::post(HandlerEvent event)
+{
+    QMutexLocker lock(&m_mutex);
+    if (m_stopped)
+        return false;
+    const bool isClose = event.method == HandlerEvent::Method::Close;
+    if (!isClose && m_pending.load(std::memory_order_relaxed) >= m_settings.capacity)
+        return false;
+    m_queue.push_back(std::move(event));
+    m_pending.fetch_add(1, std::memory_order_relaxed);
+    if (!m_wakePending) {
+        m_wakePending = true;
+        QMetaObject::invokeMethod(this, &EndpointWorker::drain, Qt::QueuedConnection);
+    }
+    return true;
+}
+
+void EndpointWorker::setHandler(const QString &handler)
+{
+    QMutexLocker lock(&m_mutex);
+    if (handler == m_handler)
+        return;
+    m_handler = handler;
+    ++m_handlerVersion;
+}
+
+void EndpointWorker::stopTaking()
+{
+    QMutexLocker lock(&m_mutex);
+    m_stopped = true;
+    m_pending.fetch_sub(qint64(m_queue.size()), std::memory_order_relaxed);
+    m_queue.clear();
+}
+
+QString EndpointWorker::lastError() const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_lastError;
+}
+
+void EndpointWorker::drain()
+{
+    if (!m_tick) {
+        // Edited scripts are picked up within a second even when no event comes (their
+        // top-level code runs again: the platform's client example opens its client there).
+        m_tick = new QTimer(this);
+        m_tick->setInterval(1000);
+        connect(m_tick, &QTimer::timeout, this, &EndpointWorker::tick);
+        m_tick->start();
+    }
+    for (;;) {
+        HandlerEvent event;
+        {
+            QMutexLocker lock(&m_mutex);
+            if (m_queue.empty()) {
+                m_wakePending = false;
+                return;
+            }
+            event = std::move(m_queue.front());
+            m_queue.pop_front();
+        }
+        if (!ensureRuntime()) {
+            m_pending.fetch_sub(1, std::memory_order_relaxed);
+            continue;
+        }
+        if (m_http) {
+            m_http->submit(std::move(event)); // finished() comes later
+            continue;
+        }
+        handleScript(event);
+    }
+}
+
+void EndpointWorker::tick()
+{
+    if (m_script && m_script->filesChanged())
+        reloadScript();
+    else
+        ensureRuntime();
+}
+
+bool EndpointWorker::ensureRuntime()
+{
+    QString handler;
+    quint64 version = 0;
+    {
+        QMutexLocker lock(&m_mutex);
+        handler = m_handler;
+        version = m_handlerVersion;
+    }
+    if (version == m_runtimeVersion && (m_http || m_script))
+        return m_http || m_scriptLoaded;
+    m_runtimeVersion = version;
+    m_runtimeHandler = handler;
+    m_script.reset();
+    m_scriptLoaded = false;
+    delete m_http; // calls in flight are dropped: the next event uses the new handler
+    m_http = nullptr;
+    if (handler.isEmpty())
+        return false;
+    if (EndpointDescriptor::isUrlHandler(handler)) {
+        m_http = new HttpHandler(handler, m_settings.handlerKey, m_settings.endpoint,
+                                 m_settings.services, this);
+        connect(m_http, &HttpHandler::finished, this, &EndpointWorker::finished);
+        return true;
+    }
+    ScriptSettings s;
+    s.root = m_settings.root;
+    s.handler = handler;
+    s.owner = m_settings.owner;
+    s.endpoint = m_settings.endpoint;
+    s.timeoutMs = m_settings.timeoutMs;
+    s.services = m_settings.services;
+    s.watchdog = m_settings.watchdog;
+    m_script = std::make_unique<ScriptRuntime>(std::move(s));
+    reloadScript();
+    return m_scriptLoaded;
+}
+
+void EndpointWorker::reloadScript()
+{
+    QString error;
+    m_scriptLoaded = m_script->load(&error);
+    if (m_scriptLoaded) {
+        qCInfo(lcEndpoints).noquote() << m_settings.owner << "loaded handler" << m_runtimeHandler;
+        return;
+    }
+    qCWarning(lcEndpoints).noquote() << m_settings.owner << "cannot load handler"
+                                     << m_runtimeHandler + u':' << error;
+    fail(error);
+}
+
+void EndpointWorker::handleScript(const HandlerEvent &event)
+{
+    QString error;
+    if (m_script->filesChanged())
+        reloadScript();
+    const bool ok = m_scriptLoaded && m_script->handle(event, &error);
+    finished(ok, error);
+}
+
+void EndpointWorker::finished(bool ok, const QString &error)
+{
+    m_pending.fetch_sub(1, std::memory_order_relaxed);
+    m_calls.fetch_add(1, std::memory_order_relaxed);
+    if (!ok)
+        fail(error);
+}
+
+void EndpointWorker::fail(const QString &error)
+{
+    m_failures.fetch_add(1, std::memory_order_relaxed);
+    if (error.isEmpty())
+        return;
+    QMutexLocker lock(&m_mutex);
+    m_lastError = error;
+}
+
+} // namespace sb
