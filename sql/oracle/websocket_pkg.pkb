@@ -24,6 +24,9 @@ as
    * g_request_headers), the key as the password of HTTP Basic (p_scheme => 'Basic', user
    * c_basic_user), which the server accepts for every /api call (docs/API.md, "Authentication"). See apex-basic.http and
    * apex-basic-chunked.http.
+   *
+   * close_client sends DELETE /api/clients/<id> the same way with no body: no Content-Type,
+   * no Content-Length (UTL_HTTP), and the method in p_http_method (APEX).
    */
 
   c_basic_user constant varchar2(30) := 'switchboard';
@@ -194,9 +197,10 @@ as
       null;
   end close_quietly;
 
-  -- POST with UTL_HTTP.
+  -- POST (or p_method) with UTL_HTTP; a null p_body sends no body at all.
   procedure http_utl (
     p_settings in t_settings,
+    p_method   in varchar2,
     p_url      in varchar2,
     p_body     in clob,
     p_status   out pls_integer,
@@ -223,15 +227,17 @@ as
   begin
     -- The body as UTF-8 bytes, converted once.
     dbms_lob.createtemporary(l_bytes, true, dbms_lob.call);
-    dbms_lob.converttoblob(
-      dest_lob     => l_bytes,
-      src_clob     => p_body,
-      amount       => dbms_lob.lobmaxsize,
-      dest_offset  => l_dest_offset,
-      src_offset   => l_src_offset,
-      blob_csid    => nls_charset_id('AL32UTF8'),
-      lang_context => l_lang_context,
-      warning      => l_warning);
+    if p_body is not null then
+      dbms_lob.converttoblob(
+        dest_lob     => l_bytes,
+        src_clob     => p_body,
+        amount       => dbms_lob.lobmaxsize,
+        dest_offset  => l_dest_offset,
+        src_offset   => l_src_offset,
+        blob_csid    => nls_charset_id('AL32UTF8'),
+        lang_context => l_lang_context,
+        warning      => l_warning);
+    end if;
     l_length := dbms_lob.getlength(l_bytes);
 
     if p_settings.wallet_path is not null then
@@ -242,17 +248,21 @@ as
 
     l_request := utl_http.begin_request(
       url          => p_url,
-      method       => 'POST',
+      method       => p_method,
       http_version => utl_http.http_version_1_1);
     l_state := 'request';
     -- Never follow a redirect (UTL_HTTP follows 3 by default, a 303 even after a POST, and
     -- would send X-API-Key to the new host): a 3xx is an error naming the Location.
     utl_http.set_follow_redirect(l_request, 0);
-    utl_http.set_header(l_request, 'Content-Type', 'application/json; charset=utf-8');
+    if p_body is not null then
+      utl_http.set_header(l_request, 'Content-Type', 'application/json; charset=utf-8');
+    end if;
     utl_http.set_header(l_request, 'Accept', 'application/json');
     utl_http.set_header(l_request, 'X-API-Key', p_settings.api_key);
     utl_http.set_header(l_request, 'User-Agent', c_user_agent);
-    if l_length <= c_max_inline_bytes then
+    if p_body is null then
+      null; -- DELETE: no body, so neither Content-Length nor Transfer-Encoding
+    elsif l_length <= c_max_inline_bytes then
       utl_http.set_header(l_request, 'Content-Length', to_char(l_length));
       if l_length > 0 then
         utl_http.write_raw(l_request, dbms_lob.substr(l_bytes, l_length, 1));
@@ -310,10 +320,11 @@ as
         || case when l_detail is not null and l_detail <> l_error then ' (' || l_detail || ')' end);
   end http_utl;
 
-  -- POST with APEX_WEB_SERVICE, called through dynamic PL/SQL: the package compiles and runs
-  -- where APEX is not installed.
+  -- POST (or p_method) with APEX_WEB_SERVICE, called through dynamic PL/SQL: the package
+  -- compiles and runs where APEX is not installed.
   procedure http_apex (
     p_settings in t_settings,
+    p_method   in varchar2,
     p_url      in varchar2,
     p_body     in clob,
     p_status   out pls_integer,
@@ -327,6 +338,7 @@ as
     l_wallet_password varchar2(4000) := p_settings.wallet_password;
     l_password varchar2(4000) := p_settings.api_key;
     l_body clob := p_body;
+    l_method varchar2(10) := p_method;
   begin
     execute immediate
       'begin '
@@ -337,7 +349,7 @@ as
       || 'apex_web_service.g_request_headers(2).value := ''application/json''; '
       || ':answer := apex_web_service.make_rest_request('
       || 'p_url => :url, '
-      || 'p_http_method => ''POST'', '
+      || 'p_http_method => :method, '
       || 'p_username => :username, '
       || 'p_password => :password, '
       || 'p_scheme => ''Basic'', '
@@ -348,7 +360,7 @@ as
       || ':status := apex_web_service.g_status_code; '
       || 'apex_web_service.g_request_headers.delete; '
       || 'end;'
-      using out p_answer, in p_url, in l_user, in l_password, in l_timeout, in l_body,
+      using out p_answer, in p_url, in l_method, in l_user, in l_password, in l_timeout, in l_body,
             in l_wallet_path, in l_wallet_password, out l_status;
     p_status := l_status;
   exception
@@ -358,9 +370,11 @@ as
       raise_unreachable(p_url, sqlerrm);
   end http_apex;
 
-  -- POSTs p_body to base_url || p_path and returns the answer's JSON object; raises
-  -- e_http_error (ORA-20001) with the server's message on any answer but 2xx.
-  function api_call (p_path in varchar2, p_body in clob) return json_object_t
+  -- Sends p_method (POST or DELETE) with p_body (null: none) to base_url || p_path and
+  -- returns the answer's JSON object (an empty one for a DELETE answered without a body);
+  -- raises e_http_error (ORA-20001) with the server's message on any answer but 2xx.
+  function api_request (p_method in varchar2, p_path in varchar2, p_body in clob)
+    return json_object_t
   is
     l_settings t_settings := settings;
     l_url varchar2(4000) := l_settings.base_url || p_path;
@@ -372,9 +386,9 @@ as
     l_message varchar2(4000);
   begin
     if use_apex(l_settings.use_apex) then
-      http_apex(l_settings, l_url, p_body, l_status, l_answer);
+      http_apex(l_settings, p_method, l_url, p_body, l_status, l_answer);
     else
-      http_utl(l_settings, l_url, p_body, l_status, l_answer);
+      http_utl(l_settings, p_method, l_url, p_body, l_status, l_answer);
     end if;
 
     begin
@@ -385,10 +399,14 @@ as
     end;
 
     if l_status between 200 and 299 then
+      if l_json is null and p_method = 'DELETE'
+         and (l_answer is null or dbms_lob.getlength(l_answer) = 0) then
+        return json_object_t(); -- 204 No Content
+      end if;
       if l_json is null then
         raise_application_error(-20001,
-          'websocket_pkg: HTTP ' || l_status || ' without a JSON object from POST ' || l_url
-          || ': ' || dbms_lob.substr(l_answer, 200, 1));
+          'websocket_pkg: HTTP ' || l_status || ' without a JSON object from ' || p_method
+          || ' ' || l_url || ': ' || dbms_lob.substr(l_answer, 200, 1));
       end if;
       return l_json;
     end if;
@@ -416,7 +434,14 @@ as
       substr('websocket_pkg: HTTP ' || l_status
              || case when l_code is not null then ' ' || l_code end
              || ': ' || substr(l_message, 1, c_max_error_text)
-             || ' (POST ' || p_path || ')', 1, 2000));
+             || ' (' || p_method || ' ' || p_path || ')', 1, 2000));
+  end api_request;
+
+  -- POSTs p_body to base_url || p_path (api_request).
+  function api_call (p_path in varchar2, p_body in clob) return json_object_t
+  is
+  begin
+    return api_request('POST', p_path, p_body);
   end api_call;
 
   procedure emit (p_path in varchar2, p_fields in varchar2, p_data in clob)
@@ -630,6 +655,35 @@ as
       key => utl_i18n.string_to_raw(l_settings.jwt_secret, 'AL32UTF8'));
     return l_signing_input || '.' || base64url(l_signature);
   end mint_token;
+
+  function open_client (
+    p_uri   in varchar2,
+    p_room  in varchar2,
+    p_event in varchar2
+  ) return varchar2
+  is
+    l_answer json_object_t;
+  begin
+    l_answer := api_call('/api/clients',
+      json_body('"uri":' || json_string(p_uri)
+                || ',"room":' || json_string(p_room)
+                || ',"event":' || json_string(p_event), null));
+    return l_answer.get_string('id');
+  end open_client;
+
+  procedure close_client (
+    p_id in varchar2
+  )
+  is
+    l_answer json_object_t;
+  begin
+    if p_id is null then
+      raise_application_error(-20005, 'websocket_pkg.close_client: p_id is required');
+    end if;
+    -- The id as one path segment: every reserved character escaped (UTF-8).
+    l_answer := api_request('DELETE',
+      '/api/clients/' || utl_url.escape(p_id, true, 'AL32UTF8'), null);
+  end close_client;
 
   function last_message_id return number
   is

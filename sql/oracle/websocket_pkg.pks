@@ -7,7 +7,8 @@ as
    * The database cannot speak the WebSocket protocol: it calls Switchboard's REST API over
    * HTTP(S) and Switchboard delivers over WebSocket (docs/API.md, "REST calls"). The interface of
    * the original package is kept as it was (types, constants, register, unregister,
-   * emit_to_user, emit_to_room), with emit_to_all, configure and mint_token added.
+   * emit_to_user, emit_to_room), with emit_to_all, configure, mint_token, open_client and
+   * close_client added.
    *
    * How it calls the server: with APEX_WEB_SERVICE when Oracle APEX is installed, with UTL_HTTP
    * otherwise (decided at run time, see configure's p_use_apex). p_data is checked to be JSON
@@ -40,7 +41,7 @@ as
   pragma exception_init(e_not_configured, -20003);
   e_unreachable exception;      -- no answer: network, ACL (ORA-24247), wallet, timeout
   pragma exception_init(e_unreachable, -20004);
-  e_invalid_argument exception; -- a parameter of configure or mint_token is out of range
+  e_invalid_argument exception; -- a parameter of configure, mint_token or close_client is wrong
   pragma exception_init(e_invalid_argument, -20005);
   e_not_owner exception;        -- configure was called by someone but the package's owner
   pragma exception_init(e_not_owner, -20006);
@@ -123,6 +124,24 @@ as
     p_ttl_seconds in pls_integer default 86400,
     p_publish     in boolean default false
   ) return t_token;
+
+  -- Opens an outbound WebSocket client on the server (POST /api/clients, docs/endpoints.md,
+  -- "Outbound clients"): the server connects to p_uri (ws:// or wss://) and emits each text
+  -- message it receives to room p_room as event p_event. The client reconnects by itself
+  -- after a loss and survives a restart of the server, until close_client. Returns the
+  -- client's id given by the server, such as 'w1'. A bad p_uri (not ws/wss, no host) or more
+  -- than the server's max_clients raise e_http_error (ORA-20001) with the server's message.
+  function open_client (
+    p_uri   in varchar2,
+    p_room  in varchar2,
+    p_event in varchar2
+  ) return varchar2;
+
+  -- Closes the outbound client p_id for good (DELETE /api/clients/{id}). An unknown id (404)
+  -- raises e_http_error (ORA-20001) with the server's message.
+  procedure close_client (
+    p_id in varchar2
+  );
 
   -- The id the server gave the last emit of this session (null before the first).
   function last_message_id return number;

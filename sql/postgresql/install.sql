@@ -18,11 +18,14 @@
 --   emit_to_user(p_user text, p_event text, p_data jsonb default null)     -> bigint
 --   emit_to_all(p_event text, p_data jsonb default null)                   -> bigint
 --   emit_to_connection(p_connection text, p_event text, p_data jsonb default null) -> bigint
+--   open_client(p_uri text, p_room text, p_event text)                     -> text (the id)
+--   close_client(p_id text)                                                -> void
 --   notify(p_payload jsonb)                                                -> void
---   settings (table; one row), api_call(p_path text, p_body text) and http_post(...): the
---   REST client underneath; notify_envelope(...): the signature of notify()
+--   settings (table; one row), api_call(p_path text, p_body text), api_request(p_method,
+--   p_path, p_body), http_post(...), http_request(...) and url_segment(p_text): the REST
+--   client underneath; notify_envelope(...): the signature of notify()
 --
--- register, unregister and emit_* call the REST API of switchboardd over HTTP(S) at once,
+-- register, unregister, emit_*, open_client and close_client call the REST API of switchboardd over HTTP(S) at once,
 -- whatever becomes of the calling transaction. A non-2xx answer raises an exception whose
 -- message carries the server's (SQLSTATE SB + the HTTP status, e.g. SB401; SB000 when the
 -- server cannot be reached). Redirects are never followed, so the API key goes only to the
@@ -103,15 +106,16 @@ BEGIN
 END;
 $$;
 
--- The HTTP client: POSTs p_body (JSON text, sent as UTF-8) to p_url with the API key and
--- returns {"status": <HTTP status>, "body": <answer text>}, or {"status": 0, "error": <why>}
+-- The HTTP client: sends p_method (POST, DELETE) with p_body (JSON text, sent as UTF-8; NULL
+-- sends no body and no Content-Type) to p_url with the API key and returns
+-- {"status": <HTTP status>, "body": <answer text>}, or {"status": 0, "error": <why>}
 -- when no answer came (refused, timed out, TLS failure). Python's urllib only: nothing to
 -- install but PL/Python. https:// URLs are checked against the system's CA certificates.
 -- Redirects are never followed (urllib would follow 301, 302 and 303 to any host, the API key
 -- with them): a 3xx is returned as it came, with its Location ({"status": 302, "location":
 -- "..."}), so the key goes only to the base_url given to configure (docs/postgresql.md).
-CREATE OR REPLACE FUNCTION switchboard.http_post(p_url text, p_api_key text, p_body text,
-                                                 p_timeout_s double precision)
+CREATE OR REPLACE FUNCTION switchboard.http_request(p_method text, p_url text, p_api_key text,
+                                                    p_body text, p_timeout_s double precision)
 RETURNS jsonb
 LANGUAGE plpython3u
 SECURITY DEFINER
@@ -127,16 +131,18 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # not followed: urlopen raises HTTPError with the 3xx
 
 
+headers = {
+    "Accept": "application/json",
+    "X-API-Key": p_api_key,
+    "User-Agent": "switchboard-postgresql/1",
+}
+if p_body is not None:
+    headers["Content-Type"] = "application/json; charset=utf-8"
 request = urllib.request.Request(
     p_url,
-    data=p_body.encode("utf-8"),
-    method="POST",
-    headers={
-        "Content-Type": "application/json; charset=utf-8",
-        "Accept": "application/json",
-        "X-API-Key": p_api_key,
-        "User-Agent": "switchboard-postgresql/1",
-    })
+    data=None if p_body is None else p_body.encode("utf-8"),
+    method=p_method,
+    headers=headers)
 opener = urllib.request.build_opener(NoRedirect)
 try:
     with opener.open(request, timeout=p_timeout_s) as response:
@@ -151,11 +157,23 @@ except Exception as e:  # URLError, timeouts, refused connections, TLS failures
     return json.dumps({"status": 0, "error": str(getattr(e, "reason", e))})
 $$;
 
--- POSTs p_body to base_url || p_path (switchboard.settings) and returns the answer's JSON
--- object. Any answer but 2xx raises "switchboard: HTTP <status> <code>: <the server's
--- message>" with SQLSTATE SB<status> (SB401, SB400, ...); no answer at all raises SQLSTATE
--- SB000.
-CREATE OR REPLACE FUNCTION switchboard.api_call(p_path text, p_body text)
+-- POST with http_request (kept for callers of earlier versions).
+CREATE OR REPLACE FUNCTION switchboard.http_post(p_url text, p_api_key text, p_body text,
+                                                 p_timeout_s double precision)
+RETURNS jsonb
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT switchboard.http_request('POST', p_url, p_api_key, p_body, p_timeout_s);
+$$;
+
+-- Sends p_method (POST, DELETE) with p_body (NULL: none) to base_url || p_path
+-- (switchboard.settings) and returns the answer's JSON object ('{}' for a DELETE answered
+-- without a body). Any answer but 2xx raises "switchboard: HTTP <status> <code>: <the
+-- server's message>" with SQLSTATE SB<status> (SB401, SB400, SB404, ...); no answer at all
+-- raises SQLSTATE SB000.
+CREATE OR REPLACE FUNCTION switchboard.api_request(p_method text, p_path text, p_body text)
 RETURNS jsonb
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -178,7 +196,8 @@ BEGIN
                   HINT = 'call switchboard.configure(base_url, api_key) first';
     END IF;
     l_url := l_settings.base_url || p_path;
-    l_result := switchboard.http_post(l_url, l_settings.api_key, p_body, l_settings.timeout_s);
+    l_result := switchboard.http_request(p_method, l_url, l_settings.api_key, p_body,
+                                         l_settings.timeout_s);
     l_status := (l_result ->> 'status')::integer;
     IF l_status = 0 THEN
         RAISE EXCEPTION 'switchboard: cannot reach %: %', l_url, l_result ->> 'error'
@@ -190,7 +209,7 @@ BEGIN
         RAISE EXCEPTION 'switchboard: HTTP % redirect to % not followed: the API key is sent only to the base_url given to switchboard.configure',
             l_status, coalesce(l_result ->> 'location', '(no Location)')
             USING ERRCODE = 'SB' || l_status::text,
-                  DETAIL = format('POST %s answered %s', l_url, l_status),
+                  DETAIL = format('%s %s answered %s', p_method, l_url, l_status),
                   HINT = 'configure the server''s own URL (https:// when it redirects http to https)';
     END IF;
     l_body := l_result ->> 'body';
@@ -200,9 +219,12 @@ BEGIN
         l_answer := NULL;
     END;
     IF l_status BETWEEN 200 AND 299 THEN
+        IF l_answer IS NULL AND p_method = 'DELETE' AND coalesce(l_body, '') = '' THEN
+            RETURN '{}'::jsonb; -- 204 No Content
+        END IF;
         IF l_answer IS NULL OR jsonb_typeof(l_answer) <> 'object' THEN
-            RAISE EXCEPTION 'switchboard: POST % answered % with no JSON object: %',
-                l_url, l_status, left(l_body, 200)
+            RAISE EXCEPTION 'switchboard: % % answered % with no JSON object: %',
+                p_method, l_url, l_status, left(l_body, 200)
                 USING ERRCODE = 'SB000';
         END IF;
         RETURN l_answer;
@@ -220,14 +242,26 @@ BEGIN
         MESSAGE = format('switchboard: HTTP %s%s: %s', l_status,
                          CASE WHEN l_code IS NULL THEN '' ELSE ' ' || l_code END, l_message),
         ERRCODE = 'SB' || lpad(least(l_status, 999)::text, 3, '0'),
-              DETAIL = format('POST %s answered %s: %s', l_url, l_status, left(l_body, 1000)),
+              DETAIL = format('%s %s answered %s: %s', p_method, l_url, l_status,
+                              left(l_body, 1000)),
               HINT = CASE l_status
                          WHEN 401 THEN 'check the API key given to switchboard.configure'
+                         WHEN 404 THEN 'no such thing on the server (or a server too old for this route)'
                          WHEN 429 THEN 'the server is rate limiting: retry later'
                          WHEN 503 THEN 'the server is busy: retry later'
                          ELSE 'see the server''s message'
                      END;
 END;
+$$;
+
+-- POSTs p_body to base_url || p_path (api_request).
+CREATE OR REPLACE FUNCTION switchboard.api_call(p_path text, p_body text)
+RETURNS jsonb
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT switchboard.api_request('POST', p_path, p_body);
 $$;
 
 CREATE OR REPLACE FUNCTION switchboard.register(
@@ -301,6 +335,52 @@ AS $$
     SELECT (switchboard.api_call('/api/emit/connection',
         jsonb_build_object('connection', p_connection, 'event', p_event, 'data', p_data)::text)
         ->> 'id')::bigint;
+$$;
+
+-- An outbound WebSocket client of the server (POST /api/clients, docs/endpoints.md,
+-- "Outbound clients"): the server connects to p_uri (ws:// or wss://) and emits each text
+-- message it receives to room p_room as event p_event. It reconnects by itself after a loss
+-- and survives a restart of the server, until close_client. Returns the client's id, such as
+-- 'w1'. A bad p_uri or more than the server's max_clients raise SB400 / SB503 with the
+-- server's message. Like emit_*, it acts at once, whatever becomes of the transaction.
+CREATE OR REPLACE FUNCTION switchboard.open_client(p_uri text, p_room text, p_event text)
+RETURNS text
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT switchboard.api_call('/api/clients',
+        jsonb_build_object('uri', p_uri, 'room', p_room, 'event', p_event)::text) ->> 'id';
+$$;
+
+-- p_text as one segment of a URL path: every character but A-Z a-z 0-9 - . _ ~
+-- percent-encoded as UTF-8 (RFC 3986).
+CREATE OR REPLACE FUNCTION switchboard.url_segment(p_text text)
+RETURNS text
+LANGUAGE plpython3u
+IMMUTABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+import urllib.parse
+return urllib.parse.quote(p_text, safe="")
+$$;
+
+-- Closes the outbound client p_id for good (DELETE /api/clients/{id}); an unknown id raises
+-- SB404 with the server's message.
+CREATE OR REPLACE FUNCTION switchboard.close_client(p_id text)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_id IS NULL OR p_id = '' THEN
+        RAISE EXCEPTION 'switchboard.close_client: p_id is required (the id open_client returned)'
+            USING ERRCODE = '22023';
+    END IF;
+    PERFORM switchboard.api_request('DELETE',
+        '/api/clients/' || switchboard.url_segment(p_id), NULL);
+END;
 $$;
 
 -- The signed text of one notification (docs/postgresql.md, "How notifications are signed"):

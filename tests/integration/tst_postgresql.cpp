@@ -5,6 +5,10 @@
 //    return the message id; register() returns a token that joins; unregister() returns the
 //    number of connections removed; a non-2xx answer raises an exception carrying the server's
 //    message (SQLSTATE SB<status>); uninstall.sql removes the schema.
+//  - open_client() makes an outbound client of the daemon (POST /api/clients) that
+//    GET /api/clients lists with its uri, room and event, and close_client() removes it
+//    (DELETE /api/clients/{id}); closing it again is SB404, a bad uri SB400
+//    (docs/endpoints.md, "Outbound clients").
 //  - the package never follows a redirect (the API key would go along to the new host).
 //  - switchboardd --pg-listen: a trigger that calls switchboard.notify() emits when its
 //    transaction commits and never when it rolls back (log records with source notify); bad
@@ -247,6 +251,7 @@ private Q_SLOTS:
     void registerReturnsATokenThatJoins();
     void emitToUserAndAll();
     void unregisterReturnsTheCount();
+    void openAndCloseClient();
     void nonSuccessRaisesWithTheServersMessage();
     void redirectsAreNotFollowed_data();
     void redirectsAreNotFollowed();
@@ -684,6 +689,72 @@ void TestPostgresql::unregisterReturnsTheCount()
     QCOMPARE(left.value(u"reason"_s).toString(), u"revoked"_s);
     QCOMPARE(admin(u"SELECT switchboard.unregister(?, 'MILLER', 'S9')"_s, {room}, &error).toInt(),
              0);
+}
+
+void TestPostgresql::openAndCloseClient()
+{
+    // A port where nothing listens: the client stays "connecting" (retrying with backoff),
+    // which is all that opening and closing it need.
+    quint16 port = 0;
+    {
+        QTcpServer probe;
+        QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+        port = probe.serverPort();
+    }
+    const QString uri = u"ws://127.0.0.1:%1/feed"_s.arg(port);
+    const QString room = uniqueName(u"sql:client:"_s);
+    // GET /api/clients: the clients (an array; {"clients": [...]} is taken too).
+    const auto listed = [this](const QString &id) {
+        const HttpResponse r = m_api->get("/api/clients");
+        const QJsonArray clients = r.json().isArray()
+                ? r.array()
+                : r.object().value(u"clients"_s).toArray();
+        for (const QJsonValue &c : clients) {
+            if (c.toObject().value(u"id"_s).toString() == id)
+                return c.toObject();
+        }
+        return QJsonObject();
+    };
+
+    QString error, state;
+    const QVariant id = admin(u"SELECT switchboard.open_client(?, ?, 'Tick')"_s, {uri, room},
+                              &error, &state);
+    QVERIFY2(id.isValid(), qPrintable(u"%1 (%2)"_s.arg(error, state)));
+    const QString clientId = id.toString();
+    QVERIFY2(clientId.startsWith(u'w'), qPrintable(clientId));
+
+    const QJsonObject client = listed(clientId);
+    QVERIFY2(!client.isEmpty(), m_api->get("/api/clients").body.constData());
+    QCOMPARE(client.value(u"uri"_s).toString(), uri);
+    QCOMPARE(client.value(u"room"_s).toString(), room);
+    QCOMPARE(client.value(u"event"_s).toString(), u"Tick"_s);
+    const QString clientState = client.value(u"state"_s).toString();
+    QVERIFY2(clientState == u"connecting"_s || clientState == u"closed"_s,
+             qPrintable(clientState)); // never "open": nothing listens there
+    QCOMPARE(m_api->get("/api/clients/" + clientId.toUtf8()).status, 200);
+
+    QVERIFY2(admin(u"SELECT switchboard.close_client(?)"_s, {clientId}, &error, &state).isValid(),
+             qPrintable(u"%1 (%2)"_s.arg(error, state)));
+    QVERIFY(listed(clientId).isEmpty());
+    const HttpResponse gone = m_api->get("/api/clients/" + clientId.toUtf8());
+    QCOMPARE(gone.status, 404);
+
+    // Closing it again: the server's 404, as SB404 with its message.
+    QVERIFY(!admin(u"SELECT switchboard.close_client(?)"_s, {clientId}, &error, &state).isValid());
+    QCOMPARE(state, u"SB404"_s);
+    QVERIFY2(error.contains(u"HTTP 404"_s), qPrintable(error));
+    if (!gone.errorMessage().isEmpty())
+        QVERIFY2(error.contains(gone.errorMessage()), qPrintable(error));
+
+    // A uri that is not ws:// or wss://: the server's 400 naming uri.
+    QVERIFY(!admin(u"SELECT switchboard.open_client('http://127.0.0.1:1/', ?, 'Tick')"_s, {room},
+                   &error, &state)
+                     .isValid());
+    QCOMPARE(state, u"SB400"_s);
+    QVERIFY2(error.contains(u"uri"_s), qPrintable(error));
+    // An empty id never reaches the server.
+    QVERIFY(!admin(u"SELECT switchboard.close_client('')"_s, {}, &error, &state).isValid());
+    QCOMPARE(state, u"22023"_s);
 }
 
 void TestPostgresql::nonSuccessRaisesWithTheServersMessage()

@@ -4,7 +4,8 @@
 //
 //   node check-plsql.js syntax FILE_OR_DIR...     every .sql/.pks/.pkb: 0 = no syntax error
 //   node check-plsql.js selftest DIR              DIR/good/* must pass, DIR/bad/* must fail
-//   node check-plsql.js interface SPEC.pks        the seed package's interface is kept
+//   node check-plsql.js interface SPEC.pks        the seed package's interface is kept, and
+//                                                 open_client/close_client are declared
 //   node check-plsql.js guard BODY.pkb            configure refuses everyone but the owner
 //   node check-plsql.js guard-selftest DIR        DIR/good_* pass the guard check, DIR/bad_* fail
 //
@@ -308,6 +309,12 @@ const SEED_INTERFACE = [
     'procedure emit_to_all (p_event in t_event, p_data in clob default null);',
     'procedure configure (p_base_url in varchar2, p_api_key in varchar2, p_wallet_path in varchar2 default null,',
 ];
+// Added to the seed's interface, kept as they are documented (docs/endpoints.md, "From the
+// database"): the outbound clients of POST and DELETE /api/clients.
+const ADDED_INTERFACE = [
+    'function open_client (p_uri in varchar2, p_room in varchar2, p_event in varchar2) return varchar2;',
+    'procedure close_client (p_id in varchar2);',
+];
 // t_token: as the seed (4000) or widened to 32767.
 const TOKEN_TYPES = ['subtype t_token is varchar2(4000);', 'subtype t_token is varchar2(32767);'];
 
@@ -357,7 +364,7 @@ function iface(args) {
             console.log(`FAIL ${what} is not in ${args[0]}`);
         }
     };
-    for (const declaration of SEED_INTERFACE)
+    for (const declaration of SEED_INTERFACE.concat(ADDED_INTERFACE))
         check(spec.includes(normalize(declaration)), declaration);
     check(TOKEN_TYPES.some((t) => spec.includes(normalize(t))), TOKEN_TYPES.join(' or '));
     console.log(`${passed} passed, ${failed} failed`);
