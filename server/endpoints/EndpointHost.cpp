@@ -34,8 +34,8 @@ class EndpointHost::Private
 public:
     const ServerContext *context;
     OutboundClients *clients;
-    QThread *thread = nullptr;          // the host's: the directory and cluster answers
-    QObject *anchor = nullptr;          // on that thread
+    QThread *thread = nullptr;              // the host's: the directory and cluster answers
+    QObject *anchor = nullptr;              // on that thread
     EndpointDirectory *directory = nullptr; // on that thread
     std::unique_ptr<EndpointServices> services;
     std::unique_ptr<ScriptWatchdog> watchdog;
@@ -104,13 +104,13 @@ void EndpointHost::Private::apply()
             auto it = endpoints.find(d.name);
             if (it == endpoints.end()) {
                 endpoints.insert(d.name, startRunner(d.name, d.name, d.handler));
-                qCInfo(lcEndpoints).noquote() << "endpoint" << d.name << "in service, handler"
-                                              << d.handler;
+                qCInfo(lcEndpoints).noquote()
+                        << "endpoint" << d.name << "in service, handler" << d.handler;
             } else if (it->handler != d.handler) {
                 it->handler = d.handler;
                 it->worker->setHandler(d.handler);
-                qCInfo(lcEndpoints).noquote() << "endpoint" << d.name << "now uses handler"
-                                              << d.handler;
+                qCInfo(lcEndpoints).noquote()
+                        << "endpoint" << d.name << "now uses handler" << d.handler;
             }
         }
         for (auto it = endpoints.begin(); it != endpoints.end();) {
@@ -172,8 +172,7 @@ void EndpointHost::start()
     QObject::connect(d->thread, &QThread::finished, d->anchor, &QObject::deleteLater);
     d->thread->start();
     Private *p = d.get();
-    QObject::connect(d->directory, &EndpointDirectory::changed, d->directory,
-                     [p] { p->apply(); });
+    QObject::connect(d->directory, &EndpointDirectory::changed, d->directory, [p] { p->apply(); });
     QMetaObject::invokeMethod(
             d->directory,
             [p] {
@@ -265,6 +264,7 @@ QList<EndpointInfo> EndpointHost::list() const
                 info.calls = it->worker->calls();
                 info.failures = it->worker->failures();
                 info.lastError = it->worker->lastError();
+                info.queued = it->worker->pending();
             }
         }
         out.append(info);
@@ -299,8 +299,7 @@ bool EndpointHost::handlerExists(const QString &handler, QString *why) const
     return false;
 }
 
-std::optional<EndpointInfo> EndpointHost::create(const QJsonObject &descriptor,
-                                                 CommandError *error)
+std::optional<EndpointInfo> EndpointHost::create(const QJsonObject &descriptor, CommandError *error)
 {
     const QString name = descriptor.value(u"endpoint").toString();
     EndpointDescriptor desc =
@@ -316,9 +315,10 @@ std::optional<EndpointInfo> EndpointHost::create(const QJsonObject &descriptor,
     {
         QMutexLocker lock(&d->mutex);
         for (const EndpointDescriptor &other : std::as_const(d->descriptors)) {
-            if (other.name == desc.name && other.file != desc.file) {
+            if (other.name == desc.name || other.file == desc.file) {
                 *error = CommandError{409, QStringLiteral("conflict"),
-                                      QStringLiteral("endpoint: %1 is already defined in %2")
+                                      QStringLiteral("endpoint: %1 is already defined in %2 "
+                                                     "(DELETE it first)")
                                               .arg(desc.name, other.file)};
                 return std::nullopt;
             }

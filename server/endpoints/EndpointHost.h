@@ -29,6 +29,7 @@ struct EndpointInfo
     QString lastError; // the handler's last failure (exception, timeout, HTTP), null if none
     quint64 calls = 0; // handler calls made
     quint64 failures = 0;
+    qint64 queued = 0; // events waiting for or in a handler call
 };
 
 // The `*.websocket` endpoints and their handlers (docs/ARCHITECTURE.md, "Endpoints"): reads

@@ -50,8 +50,7 @@ std::optional<quint64> EndpointServices::emit(EmitTarget target, const QString &
                                                   : std::pair(quint64(0), refused.message));
                      });
     if (future.wait_for(std::chrono::milliseconds(kEmitWaitMs)) != std::future_status::ready) {
-        *error = QStringLiteral("the cluster did not order the emit within %1 ms")
-                         .arg(kEmitWaitMs);
+        *error = QStringLiteral("the cluster did not order the emit within %1 ms").arg(kEmitWaitMs);
         return std::nullopt;
     }
     const auto [id, refused] = future.get();

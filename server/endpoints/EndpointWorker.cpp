@@ -143,8 +143,8 @@ void EndpointWorker::reloadScript()
         qCInfo(lcEndpoints).noquote() << m_settings.owner << "loaded handler" << m_runtimeHandler;
         return;
     }
-    qCWarning(lcEndpoints).noquote() << m_settings.owner << "cannot load handler"
-                                     << m_runtimeHandler + u':' << error;
+    qCWarning(lcEndpoints).noquote()
+            << m_settings.owner << "cannot load handler" << m_runtimeHandler + u':' << error;
     fail(error);
 }
 

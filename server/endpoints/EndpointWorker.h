@@ -70,11 +70,11 @@ private:
     const WorkerSettings m_settings;
     mutable QMutex m_mutex;
     std::deque<HandlerEvent> m_queue;
-    QString m_handler;       // under m_mutex
+    QString m_handler;            // under m_mutex
     quint64 m_handlerVersion = 0; // under m_mutex
     bool m_wakePending = false;
     bool m_stopped = false;
-    QString m_lastError;     // under m_mutex
+    QString m_lastError; // under m_mutex
 
     // The worker's thread only.
     quint64 m_runtimeVersion = 0;

@@ -45,16 +45,16 @@ HttpHandler::~HttpHandler() = default;
 
 QByteArray HttpHandler::requestBody(const HandlerEvent &e)
 {
-    QJsonObject o{{QStringLiteral("method"), HandlerEvent::methodName(e.method)},
-                  {QStringLiteral("endpoint"), nullable(e.endpoint)},
-                  {QStringLiteral("session"),
-                   e.session ? QJsonValue(connectionIdText(e.session)) : QJsonValue()},
-                  {QStringLiteral("user"), nullable(e.user)},
-                  {QStringLiteral("message"),
-                   e.method == HandlerEvent::Method::Message ? QJsonValue(e.message)
-                                                             : QJsonValue()},
-                  {QStringLiteral("error"),
-                   e.method == HandlerEvent::Method::Error ? QJsonValue(e.error) : QJsonValue()}};
+    QJsonObject o{
+            {QStringLiteral("method"), HandlerEvent::methodName(e.method)},
+            {QStringLiteral("endpoint"), nullable(e.endpoint)},
+            {QStringLiteral("session"),
+             e.session ? QJsonValue(connectionIdText(e.session)) : QJsonValue()},
+            {QStringLiteral("user"), nullable(e.user)},
+            {QStringLiteral("message"),
+             e.method == HandlerEvent::Method::Message ? QJsonValue(e.message) : QJsonValue()},
+            {QStringLiteral("error"),
+             e.method == HandlerEvent::Method::Error ? QJsonValue(e.error) : QJsonValue()}};
     if (!e.client.isNull())
         o.insert(QStringLiteral("client"), e.client); // an outbound client's event
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
@@ -121,8 +121,8 @@ void HttpHandler::answered(QNetworkReply *reply, Call call)
         const int delayMs = 250 << call.attempt; // 250, 500, 1000 ms
         ++call.attempt;
         qCInfo(lcEndpoints).noquote() << m_endpoint << "handler" << m_url.toDisplayString()
-                                      << QStringLiteral("failed (%1), retry").arg(error) << call.attempt << "in"
-                                      << delayMs << "ms";
+                                      << QStringLiteral("failed (%1), retry").arg(error)
+                                      << call.attempt << "in" << delayMs << "ms";
         ++m_inFlight; // the retry keeps its place
         QTimer::singleShot(delayMs, this, [this, call = std::move(call)]() mutable {
             --m_inFlight;
@@ -131,9 +131,9 @@ void HttpHandler::answered(QNetworkReply *reply, Call call)
         return;
     }
     qCWarning(lcEndpoints).noquote()
-            << m_endpoint << "handler" << m_url.toDisplayString() << "failed"
-            << (kRetries + 1) << "times, event" << HandlerEvent::methodName(call.event.method)
-            << "of" << call.key << "dropped:" << error;
+            << m_endpoint << "handler" << m_url.toDisplayString() << "failed" << (kRetries + 1)
+            << "times, event" << HandlerEvent::methodName(call.event.method) << "of" << call.key
+            << "dropped:" << error;
     done(call, false, QStringLiteral("%1: %2").arg(m_url.toDisplayString(), error));
 }
 
@@ -173,8 +173,8 @@ bool HttpHandler::apply(const HandlerEvent &event, const QByteArray &body, QStri
             ok = false;
         } else if (event.session) {
             m_services->sendToSession(event.session, text.toString());
-        } else if (CommandError why; !m_services->clients()->send(event.client, text.toString(),
-                                                                  &why)) {
+        } else if (CommandError why;
+                   !m_services->clients()->send(event.client, text.toString(), &why)) {
             *error = QStringLiteral("send: ") + why.message;
             ok = false;
         }

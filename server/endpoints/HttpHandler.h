@@ -65,9 +65,9 @@ private:
     const QString m_endpoint;
     HandlerServices *m_services;
     QNetworkAccessManager *m_network;
-    std::deque<Call> m_ready;                      // next calls, one per busy key at most
+    std::deque<Call> m_ready;                           // next calls, one per busy key at most
     QHash<QString, std::deque<HandlerEvent>> m_waiting; // behind a call of the same key
-    QSet<QString> m_busy;                          // keys with a call ready or in flight
+    QSet<QString> m_busy;                               // keys with a call ready or in flight
     int m_inFlight = 0;
 };
 

@@ -40,11 +40,10 @@ std::optional<HttpReply> HttpServer::endpointUpgrade(const QHttpServerRequest &r
     const QByteArray token =
             query.queryItemValue(QStringLiteral("token"), QUrl::FullyDecoded).toUtf8();
     if (token.isEmpty())
-        return HttpReply::error(401, u"unauthorized",
-                                QStringLiteral("endpoint %1 needs a token (?token=)")
-                                        .arg(endpoint->name));
-    const TokenCheck check =
-            m_context->tokens->verify(token, QDateTime::currentSecsSinceEpoch());
+        return HttpReply::error(
+                401, u"unauthorized",
+                QStringLiteral("endpoint %1 needs a token (?token=)").arg(endpoint->name));
+    const TokenCheck check = m_context->tokens->verify(token, QDateTime::currentSecsSinceEpoch());
     if (!check.ok())
         return HttpReply::error(401, u"unauthorized", QString(u"token: " + check.message));
     upgrade->user = check.claims.user;
@@ -53,8 +52,8 @@ std::optional<HttpReply> HttpServer::endpointUpgrade(const QHttpServerRequest &r
 
 HttpReply RestApi::listEndpoints(const HttpCall &) const
 {
-    return HttpReply::json(
-            QJsonDocument(endpointsJson(m_context->endpoints->list())).toJson(QJsonDocument::Compact));
+    return HttpReply::json(QJsonDocument(endpointsJson(m_context->endpoints->list()))
+                                   .toJson(QJsonDocument::Compact));
 }
 
 HttpReply RestApi::createEndpoint(const HttpCall &call) const

@@ -387,9 +387,46 @@ QByteArray Metrics::render(const MetricsGauges &gauges) const
     family(out, "switchboard_log_write_seconds", "histogram",
            "Duration of each message log batch commit.");
     m_logWrite.render(out, "switchboard_log_write_seconds", {});
+    renderEndpoints(out, gauges);
     if (gauges.cluster)
         renderCluster(out, gauges);
     return out;
+}
+
+// Endpoints with handlers and outbound clients (docs/API.md, "Endpoints").
+void Metrics::renderEndpoints(QByteArray &out, const MetricsGauges &gauges) const
+{
+    struct Column
+    {
+        const char *name;
+        const char *type;
+        const char *help;
+        qint64 (*value)(const MetricsGauges::Endpoint &);
+    };
+    static const Column columns[] = {
+            {"switchboard_endpoint_sessions", "gauge", "Open sessions, by endpoint.",
+             [](const MetricsGauges::Endpoint &e) { return e.sessions; }},
+            {"switchboard_handler_calls_total", "counter", "Handler calls made, by endpoint.",
+             [](const MetricsGauges::Endpoint &e) { return qint64(e.calls); }},
+            {"switchboard_handler_failures_total", "counter",
+             "Handler calls that failed (exception, timeout, HTTP error), by endpoint.",
+             [](const MetricsGauges::Endpoint &e) { return qint64(e.failures); }},
+            {"switchboard_handler_queue_depth", "gauge",
+             "Events waiting for or in a handler call, by endpoint (at most 1000).",
+             [](const MetricsGauges::Endpoint &e) { return e.queued; }},
+    };
+    for (const Column &c : columns) {
+        family(out, c.name, c.type, c.help);
+        for (const MetricsGauges::Endpoint &e : gauges.endpoints)
+            sample(out, c.name, QByteArray("endpoint=\"" + escapeLabel(e.name) + '"'),
+                   QByteArray::number(c.value(e)));
+    }
+    family(out, "switchboard_outbound_clients", "gauge", "Outbound WebSocket clients, by state.");
+    const char *states[] = {"connecting", "open", "closed"};
+    for (size_t i = 0; i < 3; ++i)
+        sample(out, "switchboard_outbound_clients",
+               QByteArray(QByteArray("state=\"") + states[i] + '"'),
+               QByteArray::number(gauges.clientsByState[i]));
 }
 
 // Only on a node of a cluster (docs/API.md, "Cluster").

@@ -23,6 +23,17 @@ struct MetricsGauges
     bool cluster = false; // the switchboard_cluster_* and switchboard_redis_* families
     qint64 clusterNodes = 0;
     bool redisUp = false;
+    // Endpoints in service (docs/API.md, "Endpoints") and outbound clients by state.
+    struct Endpoint
+    {
+        QByteArray name;
+        qint64 sessions = 0;
+        quint64 calls = 0;
+        quint64 failures = 0;
+        qint64 queued = 0;
+    };
+    QList<Endpoint> endpoints;
+    std::array<qint64, 3> clientsByState{}; // connecting, open, closed
 };
 
 // A Prometheus histogram with fixed upper bounds (nanoseconds, shown in seconds). observeNs()
@@ -164,6 +175,7 @@ public:
 
 private:
     void renderHttp(QByteArray &out) const;
+    void renderEndpoints(QByteArray &out, const MetricsGauges &gauges) const;
     void renderCluster(QByteArray &out, const MetricsGauges &gauges) const;
     struct Route
     {
