@@ -1,7 +1,8 @@
 // Prepares the browser tests (the CTest fixture e2e_setup): checks the browser, and installs
-// playwright-core from package-lock.json with `npm ci` (from npm's cache when it has it) into
-// the folder given as the first argument (CTest: the build tree; default: this folder),
-// unless its node_modules already holds exactly the locked version.
+// the locked packages of package-lock.json (playwright-core; ws, the echo server of the
+// endpoints test) with `npm ci` (from npm's cache when it has it) into the folder given as
+// the first argument (CTest: the build tree; default: this folder), unless its node_modules
+// already holds exactly the locked versions.
 //
 //   node tests/e2e/setup.mjs [DIR]
 //
@@ -39,13 +40,24 @@ if (target !== here) {
   }
 }
 const lock = JSON.parse(readFileSync(path.join(target, 'package-lock.json'), 'utf8'));
-const wanted = lock.packages['node_modules/playwright-core'].version;
-const installed = path.join(target, 'node_modules', 'playwright-core', 'package.json');
-const have = existsSync(installed) ? JSON.parse(readFileSync(installed, 'utf8')).version : null;
-if (have === wanted) {
-  console.log(`e2e setup: playwright-core ${have} already installed`);
+// Every locked package at its locked version, else npm ci (which installs them all).
+const locked = Object.entries(lock.packages)
+  .filter(([key]) => key.startsWith('node_modules/'))
+  .map(([key, entry]) => ({ name: key.slice('node_modules/'.length), wanted: entry.version }));
+const installedVersion = (name) => {
+  const file = path.join(target, 'node_modules', name, 'package.json');
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).version : null;
+};
+const stale = locked.filter(({ name, wanted }) => installedVersion(name) !== wanted);
+const list = (packages) => packages.map(({ name, wanted }) => `${name} ${wanted}`).join(', ');
+if (stale.length === 0) {
+  console.log(`e2e setup: ${list(locked)} already installed`);
 } else {
-  console.log(`e2e setup: npm ci in ${target} (playwright-core ${wanted}${have ? `, replacing ${have}` : ''})`);
+  const replacing = stale
+    .filter(({ name }) => installedVersion(name))
+    .map(({ name }) => `${name} ${installedVersion(name)}`);
+  console.log(`e2e setup: npm ci in ${target} (${list(stale)}` +
+    `${replacing.length ? `, replacing ${replacing.join(', ')}` : ''})`);
   execFileSync('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
     cwd: target,
     stdio: 'inherit',

@@ -4,7 +4,7 @@
 //
 // Environment:
 //   SWITCHBOARDD        path of the daemon (CTest passes the built one)
-//   SB_E2E_NPM_DIR      where setup.mjs installed playwright-core (CTest: the build tree;
+//   SB_E2E_NPM_DIR      where setup.mjs installed playwright-core and ws (CTest: the build tree;
 //                       default: node_modules beside the tests)
 //   SB_CHROMIUM         the browser (default /usr/bin/chromium)
 //   SB_TEST_NO_BROWSER  1: every browser test is skipped (exit 77, CTest's SKIP_RETURN_CODE)
@@ -315,6 +315,15 @@ export class Proxy {
   }
 }
 
+// A package that setup.mjs installed (package-lock.json): from SB_E2E_NPM_DIR when set (the
+// build tree), else from node_modules beside the tests.
+export async function loadPackage(name) {
+  const dir = process.env.SB_E2E_NPM_DIR;
+  return dir
+    ? createRequire(path.join(path.resolve(dir), 'package.json'))(name)
+    : await import(name);
+}
+
 let playwright;
 export async function launchBrowser() {
   if (!existsSync(CHROMIUM)) {
@@ -323,12 +332,7 @@ export async function launchBrowser() {
         'or set SB_TEST_NO_BROWSER=1 to skip the browser tests'
     );
   }
-  if (!playwright) {
-    const dir = process.env.SB_E2E_NPM_DIR;
-    playwright = dir
-      ? createRequire(path.join(path.resolve(dir), 'package.json'))('playwright-core')
-      : await import('playwright-core');
-  }
+  if (!playwright) playwright = await loadPackage('playwright-core');
   return playwright.chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
