@@ -8,6 +8,7 @@
 #include <QFileInfo>
 #include <QJSEngine>
 #include <QLoggingCategory>
+#include <QUrl>
 
 namespace sb::script {
 
@@ -66,8 +67,9 @@ QJSValue ScriptBridge::session() const
     QJSValue value = m_engine->newObject();
     value.setProperty(u"id"_s, connectionIdText(m_event->session));
     value.setProperty(u"endpoint"_s, m_settings.endpoint);
-    value.setProperty(u"user"_s, m_event->user.isEmpty() ? QJSValue(QJSValue::NullValue)
-                                                         : QJSValue(m_event->user));
+    value.setProperty(u"user"_s,
+                      m_event->user.isEmpty() ? QJSValue(QJSValue::NullValue)
+                                              : QJSValue(m_event->user));
     return value;
 }
 
@@ -197,9 +199,9 @@ QJSValue ScriptBridge::sessionList(const QString &endpoint)
     for (qsizetype i = 0; i < sessions.size(); ++i) {
         QJSValue entry = m_engine->newObject();
         entry.setProperty(u"id"_s, connectionIdText(sessions.at(i).first));
-        entry.setProperty(u"user"_s, sessions.at(i).second.isEmpty()
-                                  ? QJSValue(QJSValue::NullValue)
-                                  : QJSValue(sessions.at(i).second));
+        entry.setProperty(u"user"_s,
+                          sessions.at(i).second.isEmpty() ? QJSValue(QJSValue::NullValue)
+                                                          : QJSValue(sessions.at(i).second));
         array.setProperty(quint32(i), entry);
     }
     return array;
@@ -249,13 +251,10 @@ QJSValue ScriptBridge::compile(const QString &file)
         return throwError(error);
     // The wrapper's head shares the first line with the code: line numbers stay the file's.
     QJSValue fn = m_engine->evaluate(
-            u"(function (exports, require, module, __filename, __dirname) {"_s + source
-                    + u"\n})"_s,
+            u"(function (exports, require, module, __filename, __dirname) {"_s + source + u"\n})"_s,
             file);
     if (fn.isError()) {
-        const QString text = fn.property(u"message"_s).toString();
-        if (fn.errorType() != QJSValue::SyntaxError
-            || (!text.contains("`import'"_L1) && !text.contains("`export'"_L1))) {
+        if (fn.errorType() != QJSValue::SyntaxError || !looksLikeEsModule(source)) {
             m_engine->throwError(fn);
             return {};
         }
@@ -277,9 +276,12 @@ QJSValue ScriptBridge::compile(const QString &file)
 
 bool ScriptBridge::importEs(const QString &file, QJSValue *result)
 {
-    QString why;
-    if (!checkEsModule(m_root, file, m_files, &why)) {
-        *result = m_engine->newErrorObject(QJSValue::GenericError, why);
+    CheckError failure;
+    if (!checkEsModule(m_root, file, m_files, &failure)) {
+        // Where the refused import stands: the error's location (docs/API.md, "Handlers").
+        *result = m_engine->newErrorObject(QJSValue::GenericError, failure.message);
+        result->setProperty(u"fileName"_s, QUrl::fromLocalFile(failure.file).toString());
+        result->setProperty(u"lineNumber"_s, failure.line);
         return false;
     }
     *result = m_engine->importModule(file);

@@ -5,6 +5,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QRegularExpression>
 #include <QSet>
 
 namespace sb::script {
@@ -186,12 +187,12 @@ QString readString(const QString &s, qsizetype i, qsizetype *end)
 // The clause after an import or export word at i: its specifier, if it parses as one. Only
 // what such a clause may hold is crossed: names, strings, `,`, `*`, one level of braces.
 // *work counts the characters crossed.
-std::optional<QString> clauseSpecifier(const QString &s, qsizetype i, qsizetype *work)
+std::optional<Specifier> clauseSpecifier(const QString &s, qsizetype i, qsizetype *work)
 {
     const qsizetype start = i;
     int depth = 0;
     bool first = true;
-    std::optional<QString> found;
+    std::optional<Specifier> found;
     for (;;) {
         i = skipSpace(s, i);
         if (i >= s.size())
@@ -203,7 +204,7 @@ std::optional<QString> clauseSpecifier(const QString &s, qsizetype i, qsizetype 
             if (end < 0)
                 break;
             if (first) {
-                found = text;
+                found = Specifier{text, i};
                 break;
             }
             i = end;
@@ -223,7 +224,7 @@ std::optional<QString> clauseSpecifier(const QString &s, qsizetype i, qsizetype 
             if (word == "from"_L1 && next < s.size() && isQuote(s.at(next))) {
                 const QString text = readString(s, next, &end);
                 if (end >= 0)
-                    found = text;
+                    found = Specifier{text, next};
                 break;
             }
         } else {
@@ -237,7 +238,7 @@ std::optional<QString> clauseSpecifier(const QString &s, qsizetype i, qsizetype 
 
 } // namespace
 
-bool importSpecifiers(const QString &source, QStringList *specifiers, QString *error)
+bool importSpecifiers(const QString &source, QList<Specifier> *specifiers, QString *error)
 {
     // Every clause is scanned from its word: a budget keeps crafted text from making that
     // quadratic; real files stay far below it.
@@ -265,6 +266,14 @@ bool importSpecifiers(const QString &source, QStringList *specifiers, QString *e
     return true;
 }
 
+bool looksLikeEsModule(const QString &source)
+{
+    static const QRegularExpression statement(
+            uR"((^|[;}])\s*(import\s*[\w{*"'$]|export\s*[\w{*]))"_s,
+            QRegularExpression::MultilineOption);
+    return statement.match(source).hasMatch();
+}
+
 namespace {
 
 // The file an import of `spec` from `fromPath` loads, as the engine resolves it (relative to
@@ -274,8 +283,8 @@ QString importTarget(const QString &root, const QString &fromPath, const QString
 {
     static const QString forbidden = u"\\%?#:"_s;
     const bool relative = spec.startsWith("./"_L1) || spec.startsWith("../"_L1);
-    const bool plain = std::none_of(spec.cbegin(), spec.cend(),
-                                    [](QChar c) { return forbidden.contains(c); });
+    const bool plain =
+            std::none_of(spec.cbegin(), spec.cend(), [](QChar c) { return forbidden.contains(c); });
     if (!relative || !plain) {
         *why = u"only the built-in modules and relative paths inside the handlers' folder can"
                u" be imported"_s;
@@ -297,7 +306,18 @@ QString importTarget(const QString &root, const QString &fromPath, const QString
 
 } // namespace
 
-bool checkEsModule(const QString &root, const QString &file, ScriptFiles *files, QString *error)
+int lineAt(const QString &source, qsizetype offset)
+{
+    int line = 1;
+    for (qsizetype i = 0; i < offset && i < source.size(); ++i) {
+        const QChar c = source.at(i);
+        if (isLineEnd(c) && !(c == u'\r' && i + 1 < source.size() && source.at(i + 1) == u'\n'))
+            ++line;
+    }
+    return line;
+}
+
+bool checkEsModule(const QString &root, const QString &file, ScriptFiles *files, CheckError *error)
 {
     QStringList queue{file};
     QSet<QString> seen{file};
@@ -305,20 +325,22 @@ bool checkEsModule(const QString &root, const QString &file, ScriptFiles *files,
         const QString path = queue.takeFirst();
         files->record(path);
         QString source;
-        QStringList specifiers;
+        QList<Specifier> specifiers;
         QString why;
-        if (!readScript(root, path, &source, error))
+        *error = CheckError{{}, path, 0};
+        if (!readScript(root, path, &source, &error->message))
             return false;
         if (!importSpecifiers(source, &specifiers, &why)) {
-            *error = u"%1: %2"_s.arg(displayName(root, path), why);
+            error->message = u"%1: %2"_s.arg(displayName(root, path), why);
             return false;
         }
-        for (const QString &spec : std::as_const(specifiers)) {
-            if (isBuiltinModule(spec))
+        for (const Specifier &spec : std::as_const(specifiers)) {
+            if (isBuiltinModule(spec.name))
                 continue;
-            const QString target = importTarget(root, path, spec, &why);
+            const QString target = importTarget(root, path, spec.name, &why);
             if (target.isNull()) {
-                *error = u"%1: import '%2' refused: %3"_s.arg(displayName(root, path), spec, why);
+                error->message = u"import '%1' refused: %2"_s.arg(spec.name, why);
+                error->line = lineAt(source, spec.offset);
                 return false;
             }
             if (!seen.contains(target)) {

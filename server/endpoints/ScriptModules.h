@@ -53,12 +53,28 @@ bool readScript(const QString &root, const QString &path, QString *source, QStri
 // the word import or export is followed by what parses as such a clause, wherever it stands
 // (in a string or a comment too), so that no real one is missed. False with *error when the
 // file is too convoluted to check.
-bool importSpecifiers(const QString &source, QStringList *specifiers, QString *error);
+struct Specifier
+{
+    QString name;
+    qsizetype offset = 0; // of its opening quote in the source
+};
+bool importSpecifiers(const QString &source, QList<Specifier> *specifiers, QString *error);
+
+// Whether a file that does not compile as a CommonJS module is meant as an ES module: an
+// import or export statement starts one of its lines (or follows `;` or `}`).
+bool looksLikeEsModule(const QString &source);
 
 // Checks an ES module and, transitively, the files it imports before the engine loads any of
 // them: each specifier is a built-in module or a relative path ("./x.js", "../y.js", resolved
 // as the engine does, against the importing file's path) to a file inside root. Records the
-// files read. False with *error naming the file and the specifier.
-bool checkEsModule(const QString &root, const QString &file, ScriptFiles *files, QString *error);
+// files read. False with *error naming the specifier, in the file *errorFile at line
+// *errorLine (0 when it is not about one line).
+struct CheckError
+{
+    QString message;
+    QString file;
+    int line = 0;
+};
+bool checkEsModule(const QString &root, const QString &file, ScriptFiles *files, CheckError *error);
 
 } // namespace sb::script

@@ -154,9 +154,8 @@ QString ScriptRuntime::Private::location(const QJSValue &outcome) const
 QString ScriptRuntime::Private::describe(const QJSValue &outcome) const
 {
     // An outcome that is no object: the prelude's invoke itself failed (it cannot throw).
-    QString text = outcome.isObject() && !outcome.isError()
-            ? outcome.property(u"text"_s).toString()
-            : outcome.toString();
+    QString text = outcome.isObject() && !outcome.isError() ? outcome.property(u"text"_s).toString()
+                                                            : outcome.toString();
     if (text.size() > kMaxErrorChars)
         text = text.left(kMaxErrorChars) + u"... (cut)"_s;
     return location(outcome) + u": "_s + text;
