@@ -2,7 +2,6 @@
 // the functions are those of docs/API.md, "Handlers").
 #include "endpoints/ScriptBridge.h"
 
-#include "base/Logging.h"
 #include "endpoints/HandlerServices.h"
 
 #include <QFileInfo>
