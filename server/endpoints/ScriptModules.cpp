@@ -92,6 +92,10 @@ QString resolveRequire(const QString &root, const QString &fromFile, const QStri
 bool readScript(const QString &root, const QString &path, QString *source, QString *error)
 {
     QFile file(path);
+    if (!QFileInfo(path).isFile()) { // a FIFO or a device would block or never end
+        *error = u"%1: not a regular file"_s.arg(displayName(root, path));
+        return false;
+    }
     if (!file.open(QIODevice::ReadOnly)) {
         *error = u"%1: cannot be read: %2"_s.arg(displayName(root, path), file.errorString());
         return false;

@@ -252,6 +252,20 @@ exports.onError = function (error) {
     // onOpen is not exported: nothing happens.
     QVERIFY(rt->handle(makeEvent(HandlerEvent::Method::Open, 9), &error));
     QCOMPARE(m_services.sends.size(), 1);
+
+    // A client's handler has no session.
+    write(u"client.js"_s,
+          u"var ws = require('net/websockets');\nexports.onError = function (e)"
+          u" { require('switchboard').send('c9', e + ':' + ws.getSession()); };\n"_s);
+    auto client = runtime(u"client"_s, 2000, QString());
+    QVERIFY2(client->load(&error), qPrintable(error));
+    HandlerEvent e;
+    e.method = HandlerEvent::Method::Error;
+    e.client = u"w1"_s;
+    e.error = u"refused"_s;
+    QVERIFY2(client->handle(e, &error), qPrintable(error));
+    QCOMPARE(m_services.sends.size(), 2);
+    QCOMPARE(m_services.sends.at(1).second, u"refused:null"_s);
 }
 
 void TestScriptRuntime::unknownModuleRefused()
