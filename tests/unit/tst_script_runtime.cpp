@@ -3,6 +3,7 @@
 
 #include "clients/OutboundClients.h"
 #include "endpoints/HandlerServices.h"
+#include "endpoints/ScriptModules.h"
 #include "endpoints/ScriptRuntime.h"
 
 #include <QDir>
@@ -134,6 +135,8 @@ private Q_SLOTS:
     void esModuleHandler();
     void esImportsOutsideRootRefused();
     void sandboxGlobals();
+    void importScanner_data();
+    void importScanner();
 
 private:
     void write(const QString &name, const QString &text);
@@ -639,6 +642,45 @@ exports.onOpen = function () {
              u"print=undefined,gc=undefined,Qt=undefined,XMLHttpRequest=undefined,"
              u"qsTr=undefined,require=function,exports=object,module=object,fetch=undefined,"
              u"process=undefined,N=undefined"_s);
+}
+
+void TestScriptRuntime::importScanner_data()
+{
+    QTest::addColumn<QString>("source");
+    QTest::addColumn<QStringList>("expected");
+    QTest::newRow("default") << u"import a from \"x\";"_s << QStringList{u"x"_s};
+    QTest::newRow("named") << u"import {a as b, c,} from 'y'"_s << QStringList{u"y"_s};
+    QTest::newRow("bare") << u"import \"z\""_s << QStringList{u"z"_s};
+    QTest::newRow("star") << u"export * from \"w\""_s << QStringList{u"w"_s};
+    QTest::newRow("star as") << u"export * as n from \"w\""_s << QStringList{u"w"_s};
+    QTest::newRow("re-export") << u"export { a, b as c } from \"v\""_s << QStringList{u"v"_s};
+    QTest::newRow("from as a name") << u"import { from } from \"u\""_s << QStringList{u"u"_s};
+    QTest::newRow("default and namespace") << u"import d, * as n from 's'"_s << QStringList{u"s"_s};
+    QTest::newRow("comments between")
+            << u"import /* c */ a /* d */ from // e\n \"t\""_s << QStringList{u"t"_s};
+    QTest::newRow("escaped keyword") << u"\\u0069mport a from \"e\""_s << QStringList{u"e"_s};
+    // A regular expression a tokenizer could take for a string does not hide an import.
+    QTest::newRow("regex with a quote")
+            << u"x = a /\"/; import b from \"../x.js\"; //\""_s << QStringList{u"../x.js"_s};
+    QTest::newRow("in a string too") << u"var s = \"import a from 'q'\";"_s << QStringList{u"q"_s};
+    QTest::newRow("export function") << u"export default function from() {}"_s << QStringList{};
+    QTest::newRow("export const") << u"export const from = \"x\";"_s << QStringList{};
+    QTest::newRow("prose") << u"// import the thing. export it, from here.\n"_s << QStringList{};
+    QTest::newRow("two") << u"import a from './a.js';\nexport {b} from './b.js';"_s
+                         << QStringList{u"./a.js"_s, u"./b.js"_s};
+}
+
+void TestScriptRuntime::importScanner()
+{
+    QFETCH(QString, source);
+    QFETCH(QStringList, expected);
+    QList<sb::script::Specifier> specifiers;
+    QString error;
+    QVERIFY2(sb::script::importSpecifiers(source, &specifiers, &error), qPrintable(error));
+    QStringList names;
+    for (const auto &spec : std::as_const(specifiers))
+        names.append(spec.name);
+    QCOMPARE(names, expected);
 }
 
 QTEST_GUILESS_MAIN(TestScriptRuntime)
