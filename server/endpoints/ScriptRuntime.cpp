@@ -81,6 +81,9 @@ bool ScriptRuntime::Private::makeEngine(QString *error)
         return false;
     }
     engine->globalObject().setProperty(u"console"_s, prelude.property(u"console"_s));
+    // A promise's reactions would run later on the thread's event loop, out of the timeout's
+    // reach; async functions and import() do not parse in Qt 6.4, so this closes that door.
+    engine->globalObject().deleteProperty(u"Promise"_s);
     const QJSValue modules = prelude.property(u"modules"_s);
     for (const QString &name : script::builtinModuleNames())
         engine->registerModule(name, modules.property(name));

@@ -621,7 +621,7 @@ void TestScriptRuntime::esImportsOutsideRootRefused()
 void TestScriptRuntime::sandboxGlobals()
 {
     write(u"h.js"_s, uR"(var names = ["print", "gc", "Qt", "XMLHttpRequest", "qsTr", "require",
-             "exports", "module", "fetch", "process", "N"];
+             "exports", "module", "fetch", "process", "N", "Promise", "setTimeout"];
 exports.onOpen = function () {
     var out = [];
     for (var i = 0; i < names.length; ++i)
@@ -641,7 +641,7 @@ exports.onOpen = function () {
     QCOMPARE(m_services.sends.at(0).second,
              u"print=undefined,gc=undefined,Qt=undefined,XMLHttpRequest=undefined,"
              u"qsTr=undefined,require=function,exports=object,module=object,fetch=undefined,"
-             u"process=undefined,N=undefined"_s);
+             u"process=undefined,N=undefined,Promise=undefined,setTimeout=undefined"_s);
 }
 
 void TestScriptRuntime::importScanner_data()
