@@ -34,8 +34,10 @@ public:
                 continue;
             }
             const auto nearest = nearestEntry();
-            if (Clock::now() < nearest->second.deadline) {
-                wake.wait_until(lock, nearest->second.deadline);
+            // A copy: the entry may be erased while the wait has the mutex released.
+            const Clock::time_point deadline = nearest->second.deadline;
+            if (Clock::now() < deadline) {
+                wake.wait_until(lock, deadline);
                 continue;
             }
             auto interrupt = std::move(nearest->second.interrupt);
