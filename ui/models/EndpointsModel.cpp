@@ -14,8 +14,8 @@ constexpr const char *kHeaders[] = {
         QT_TRANSLATE_NOOP("sb::ui::EndpointsModel", "Sessions"),
         QT_TRANSLATE_NOOP("sb::ui::EndpointsModel", "Calls"),
         QT_TRANSLATE_NOOP("sb::ui::EndpointsModel", "Failures"),
-        QT_TRANSLATE_NOOP("sb::ui::EndpointsModel", "Error / last error"),
         QT_TRANSLATE_NOOP("sb::ui::EndpointsModel", "File"),
+        QT_TRANSLATE_NOOP("sb::ui::EndpointsModel", "Error / last error"),
 };
 static_assert(std::size(kHeaders) == EndpointsModel::ColumnCount);
 

@@ -13,7 +13,7 @@ class EndpointsModel final : public FlatTableModel
     Q_OBJECT
 
 public:
-    enum Column { Endpoint, Handler, Auth, Sessions, Calls, Failures, Error, File, ColumnCount };
+    enum Column { Endpoint, Handler, Auth, Sessions, Calls, Failures, File, Error, ColumnCount };
     enum Role { SortRole = Qt::UserRole + 1, BrokenRole };
 
     explicit EndpointsModel(QObject *parent = nullptr);

@@ -32,7 +32,7 @@ EndpointsPanel::EndpointsPanel(ConsoleBackend *backend, EndpointsModel *model, Q
     m_view->setColumnWidth(EndpointsModel::Sessions, 70);
     m_view->setColumnWidth(EndpointsModel::Calls, 60);
     m_view->setColumnWidth(EndpointsModel::Failures, 65);
-    m_view->setColumnWidth(EndpointsModel::Error, 260);
+    m_view->setColumnWidth(EndpointsModel::File, 160); // the error, last, takes the rest
     m_summary->setObjectName(QStringLiteral("endpointsSummary"));
 
     auto *top = new QHBoxLayout;
