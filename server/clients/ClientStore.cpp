@@ -67,6 +67,8 @@ ClientStore::load(const std::function<bool(const ClientSpec &, QString *why)> &c
     for (qsizetype i = 0; i < entries.size(); ++i) {
         QString why;
         std::optional<ClientInfo> info = readEntry(entries[i], &why);
+        if (info) // ids are never reused, also those of entries skipped below
+            content.nextId = qMax(content.nextId, ClientTable::idNumber(info->id) + 1);
         if (info && seen.contains(info->id))
             why = QStringLiteral("id %1 is listed twice").arg(info->id), info.reset();
         if (info && !check(info->spec, &why))
@@ -77,7 +79,6 @@ ClientStore::load(const std::function<bool(const ClientSpec &, QString *why)> &c
             continue;
         }
         seen.insert(info->id);
-        content.nextId = qMax(content.nextId, ClientTable::idNumber(info->id) + 1);
         content.clients.append(*info);
     }
     return content;

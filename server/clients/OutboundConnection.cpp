@@ -64,6 +64,7 @@ void OutboundConnection::openSocket()
     connect(m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this,
             &OutboundConnection::onError);
     connect(m_socket, &QWebSocket::stateChanged, this, &OutboundConnection::onStateChanged);
+    connect(m_socket, &QWebSocket::bytesWritten, this, &OutboundConnection::flushQueue);
     m_shared.table->setState(m_id, ClientInfo::State::Connecting);
     m_deadline.start(kConnectTimeoutMs);
     m_socket->open(QUrl(m_spec.uri));
@@ -87,7 +88,10 @@ void OutboundConnection::onConnected()
 
 void OutboundConnection::flushQueue()
 {
-    while (!m_queue.isEmpty() && m_socket && m_socket->state() == QAbstractSocket::ConnectedState) {
+    // A remote that does not read holds the rest here (bounded by send()), not in the socket.
+    const qint64 limit = OutboundClients::kQueuedMessagesFactor * m_shared.options->maxMessageBytes;
+    while (!m_queue.isEmpty() && m_socket && m_socket->state() == QAbstractSocket::ConnectedState
+           && m_socket->bytesToWrite() < limit) {
         const QString text = m_queue.takeFirst();
         m_socket->sendTextMessage(text);
         m_shared.table->countSent(m_id, text.toUtf8().size());
