@@ -64,6 +64,9 @@ public:
         for (QWebSocket *socket : std::as_const(m_sockets))
             socket->sendBinaryMessage(data);
     }
+    // Connections wait in the listen queue, unanswered (the clients stay connecting).
+    void pause() { m_server->pauseAccepting(); }
+    void resume() { m_server->resumeAccepting(); }
     int connected() const { return int(m_sockets.size()); }
     quint16 port() const { return m_port; }
     QString uri() const { return u"ws://127.0.0.1:%1/feed"_s.arg(m_port); }
@@ -265,15 +268,19 @@ private Q_SLOTS:
         QCOMPARE(clientCount(), 0);
     }
 
-    void deleteRightAfterSendDeliversIt()
+    // The seed's createWebsocket(uri, h); send("hello"); close(): the hello still goes out.
+    void deleteWhileConnectingDeliversQueued()
     {
         RemoteServer remote;
         QVERIFY(remote.listen());
+        remote.pause();
         const QString id = createRoomClient(remote.uri(), u"seed-room"_s).value(u"id"_s).toString();
-        QCOMPARE(m_api->postJson("/api/clients/" + id.toUtf8() + "/send", {{u"text"_s, u"hello"_s}})
-                         .status,
-                 200);
-        QCOMPARE(m_api->del("/api/clients/" + id.toUtf8()).status, 200);
+        const QByteArray path = "/api/clients/" + id.toUtf8();
+        QCOMPARE(m_api->postJson(path + "/send", {{u"text"_s, u"hello"_s}}).status, 200);
+        spin(300);
+        QCOMPARE(client(id).value(u"state"_s).toString(), u"connecting"_s);
+        QCOMPARE(m_api->del(path).status, 200);
+        remote.resume();
         QVERIFY(waitUntil([&] { return remote.closes == 1; }, 5000));
         QCOMPARE(remote.received, QStringList{u"hello"_s});
         spin(1000);
