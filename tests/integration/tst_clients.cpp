@@ -44,16 +44,20 @@ public:
         return true;
     }
     // Closes the listener and drops every connection at once (a remote that went away).
+    // The sockets are the server's children: they go first, without telling this object.
     void stop()
     {
-        m_server.reset();
         for (QWebSocket *socket : std::as_const(m_sockets)) {
             socket->disconnect(this);
             socket->abort();
-            socket->deleteLater();
+            delete socket;
         }
         m_sockets.clear();
+        if (m_server)
+            m_server->disconnect(this);
+        m_server.reset();
     }
+    ~RemoteServer() override { stop(); }
     void sendText(const QString &text)
     {
         for (QWebSocket *socket : std::as_const(m_sockets))
