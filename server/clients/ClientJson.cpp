@@ -2,31 +2,37 @@
 
 namespace sb {
 
-QJsonObject clientJson(const ClientInfo &info)
+QJsonObject clientSpecJson(const QString &id, const ClientSpec &spec)
 {
-    QJsonObject o{{QStringLiteral("id"), info.id}, {QStringLiteral("uri"), info.spec.uri}};
-    if (!info.spec.handler.isEmpty()) {
-        o.insert(QStringLiteral("handler"), info.spec.handler);
+    QJsonObject o{{QStringLiteral("id"), id}, {QStringLiteral("uri"), spec.uri}};
+    if (!spec.handler.isEmpty()) {
+        o.insert(QStringLiteral("handler"), spec.handler);
     } else {
-        o.insert(QStringLiteral("room"), info.spec.room);
-        o.insert(QStringLiteral("event"), info.spec.event);
+        o.insert(QStringLiteral("room"), spec.room);
+        o.insert(QStringLiteral("event"), spec.event);
     }
-    o.insert(QStringLiteral("state"), ClientInfo::stateName(info.state));
-    o.insert(QStringLiteral("since"), double(info.sinceMs));
-    o.insert(QStringLiteral("received"), double(info.received));
-    o.insert(QStringLiteral("sent"), double(info.sent));
-    o.insert(QStringLiteral("reconnects"), double(info.reconnects));
-    if (!info.lastError.isNull())
-        o.insert(QStringLiteral("error"), info.lastError);
+    return o;
+}
+
+QJsonObject clientJson(const ClientInfo &client)
+{
+    QJsonObject o = clientSpecJson(client.id, client.spec);
+    o.insert(QStringLiteral("state"), ClientInfo::stateName(client.state));
+    o.insert(QStringLiteral("since"), double(client.sinceMs));
+    o.insert(QStringLiteral("received"), double(client.received));
+    o.insert(QStringLiteral("sent"), double(client.sent));
+    o.insert(QStringLiteral("reconnects"), double(client.reconnects));
+    if (!client.lastError.isNull())
+        o.insert(QStringLiteral("error"), client.lastError);
     return o;
 }
 
 QJsonArray clientsJson(const QList<ClientInfo> &clients)
 {
-    QJsonArray out;
-    for (const ClientInfo &c : clients)
-        out.append(clientJson(c));
-    return out;
+    QJsonArray array;
+    for (const ClientInfo &client : clients)
+        array.append(clientJson(client));
+    return array;
 }
 
 } // namespace sb

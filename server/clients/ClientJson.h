@@ -7,8 +7,13 @@
 
 namespace sb {
 
-// A client as /api/clients and the admin stream show it (docs/API.md, "Outbound clients").
-QJsonObject clientJson(const ClientInfo &info);
+// A client as GET /api/clients and the admin stream show it (docs/API.md, "Outbound
+// clients"): {"id", "uri", "handler" | "room" + "event", "state", "since", "received", "sent",
+// "reconnects", "error"?}.
+QJsonObject clientJson(const ClientInfo &client);
 QJsonArray clientsJson(const QList<ClientInfo> &clients);
+
+// What clients.json keeps of a client: {"id", "uri", "handler" | "room" + "event"}.
+QJsonObject clientSpecJson(const QString &id, const ClientSpec &spec);
 
 } // namespace sb

@@ -38,7 +38,8 @@ struct ClientInfo
     quint64 received = 0;
     quint64 sent = 0;
     quint64 reconnects = 0;
-    QString lastError; // null when none yet
+    QString lastError;   // null when none yet
+    quint64 dropped = 0; // room target: messages whose emit was refused (queues full)
 
     static QLatin1String stateName(State state);
 };
@@ -86,6 +87,9 @@ public:
     // Sends a text message; while the client connects it waits (bounded: max_message_bytes x
     // 16 per client, then 503). False with *error: no such client (404), closed for good.
     bool send(const QString &id, const QString &text, CommandError *error);
+
+    // Sends queued per client while it is not open: at most this many times maxMessageBytes.
+    static constexpr qint64 kQueuedMessagesFactor = 16;
 
     // Called (any thread, cheap) whenever a client's state or counters change: the admin
     // stream and the console refresh from list().

@@ -63,7 +63,8 @@ HttpServer::HttpServer(const ServerContext *context, const StatsSampler *stats, 
       m_held(this, context),
       m_upgrades(std::move(upgrades)),
       m_rest(context, stats),
-      m_compat(context, &m_rest)
+      m_compat(context, &m_rest),
+      m_clients(context)
 {
     addRoutes();
     connect(this, &QAbstractHttpServer::newWebSocketConnection, this, &HttpServer::takeWebSockets);
@@ -171,7 +172,29 @@ void HttpServer::addRoutes()
              });
     addRoute(QStringLiteral("/metrics"), Get, Auth::ApiKey, NoBody,
              [rest](const HttpCall &c, const QStringList &) { return rest->metrics(c); });
+    addClientRoutes();
     addSeedAndPageRoutes();
+}
+
+// Outbound clients (docs/API.md, "Outbound clients").
+void HttpServer::addClientRoutes()
+{
+    const auto Get = QHttpServerRequest::Methods(Method::Get) | Method::Head;
+    const QHttpServerRequest::Methods Post(Method::Post);
+    const QHttpServerRequest::Methods Delete(Method::Delete);
+    const ClientsApi *clients = &m_clients;
+    addRoute(QStringLiteral("/api/clients"), Get, Auth::ApiKey, Body::None,
+             [clients](const HttpCall &c, const QStringList &) { return clients->list(c); });
+    addRoute(QStringLiteral("/api/clients"), Post, Auth::ApiKey, Body::Fields,
+             [clients](const HttpCall &c, const QStringList &) { return clients->create(c); });
+    addRoute(QStringLiteral("/api/clients/*"), Get, Auth::ApiKey, Body::None,
+             [clients](const HttpCall &c, const QStringList &a) { return clients->get(c, a[0]); });
+    addRoute(QStringLiteral("/api/clients/*"), Delete, Auth::ApiKey, Body::None,
+             [clients](const HttpCall &c, const QStringList &a) {
+                 return clients->remove(c, a[0]);
+             });
+    addRoute(QStringLiteral("/api/clients/*/send"), Post, Auth::ApiKey, Body::Fields,
+             [clients](const HttpCall &c, const QStringList &a) { return clients->send(c, a[0]); });
 }
 
 // After the REST routes, in this order: the drop-in routes of the seed bridges and the pages.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "base/Message.h"
+#include "http/ClientsApi.h"
 #include "http/HeldAnswers.h"
 #include "http/HttpCall.h"
 #include "http/HttpResponse.h"
@@ -82,6 +83,7 @@ private:
 
     void addRoutes();
     void addSeedAndPageRoutes();
+    void addClientRoutes();
     void addRoute(const QString &path, QHttpServerRequest::Methods methods, Auth auth, Body body,
                   Handler handler);
     HttpReply dispatch(HttpCall &call);
@@ -101,6 +103,7 @@ private:
     Upgrades m_upgrades;
     RestApi m_rest;
     CompatApi m_compat;
+    ClientsApi m_clients;
     StaticFiles m_static;
     QList<Route> m_routes;
     QPointer<QTcpServer> m_listener;
