@@ -74,6 +74,7 @@ Runner EndpointHost::Private::startRunner(const QString &owner, const QString &e
     r.worker->moveToThread(r.thread);
     QObject::connect(r.thread, &QThread::finished, r.worker, &QObject::deleteLater);
     r.thread->start();
+    r.worker->begin();
     return r;
 }
 

@@ -56,6 +56,17 @@ QString EndpointWorker::lastError() const
     return m_lastError;
 }
 
+void EndpointWorker::begin()
+{
+    QMetaObject::invokeMethod(
+            this,
+            [this] {
+                drain(); // starts the tick (and takes any event already there)
+                ensureRuntime();
+            },
+            Qt::QueuedConnection);
+}
+
 void EndpointWorker::drain()
 {
     if (!m_tick) {

@@ -51,6 +51,11 @@ public:
     void setHandler(const QString &handler);
     // Any thread: no more events; what is queued is dropped.
     void stopTaking();
+    // Any thread, once its thread runs: loads the handler now rather than at the first event
+    // (a script's top-level code runs when its endpoint comes into service, as
+    // docs/endpoints.md says: the platform's client example opens its client there) and
+    // starts watching the script's files.
+    void begin();
 
     quint64 calls() const { return m_calls.load(std::memory_order_relaxed); }
     quint64 failures() const { return m_failures.load(std::memory_order_relaxed); }
