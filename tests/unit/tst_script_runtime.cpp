@@ -512,7 +512,14 @@ exports.onClose = function() {
 
 void TestScriptRuntime::seedClientImports()
 {
-    sb::OutboundClients registry{sb::OutboundClients::Options{}};
+    // A real registry (its thread running, nothing listening on the URIs) that takes every
+    // handler name.
+    QTemporaryDir data;
+    sb::OutboundClients::Options options;
+    options.dataDir = data.path();
+    options.handlerExists = [](const QString &, QString *) { return true; };
+    sb::OutboundClients registry{std::move(options)};
+    registry.start();
     m_services.registry = &registry;
     // docs/API.md, "Handlers": the platform's client example (ES module), as written.
     write(u"my-project/client.js"_s, uR"(import { websockets } from "sdk/net"
@@ -532,10 +539,10 @@ websockets.getClientByHandler(handler).close();
 )"_s);
     write(u"my-project/ws-handler.js"_s, u"exports.onOpen = function () {};\n"_s);
     QString error;
-    QVERIFY(!runtime(u"my-project/client"_s, 2000, QString())->load(&error));
-    // The import resolved and the code ran up to the registry, a placeholder that refuses.
-    QVERIFY2(error.startsWith(u"my-project/client.js:8: "_s), qPrintable(error));
-    QVERIFY2(error.endsWith(u"Error: outbound clients are not available yet"_s), qPrintable(error));
+    // The import resolves and the example runs to its end: the client it made is closed for
+    // good by its last line.
+    QVERIFY2(runtime(u"my-project/client"_s, 2000, QString())->load(&error), qPrintable(error));
+    QVERIFY(registry.list().isEmpty());
     QCOMPARE(takeLogged(),
              QStringList{u"info client handler my-project/client: Connect to: "
                          u"ws://echo.websocket.org:80/"_s});
@@ -552,10 +559,20 @@ exports.onOpen = function () {
 )"_s);
     auto rt = runtime(u"cjs"_s);
     QVERIFY2(rt->load(&error), qPrintable(error));
-    QVERIFY(!rt->handle(makeEvent(HandlerEvent::Method::Open, 4), &error));
-    QCOMPARE(error, u"cjs.js:7: Error: outbound clients are not available yet"_s);
+    QVERIFY2(rt->handle(makeEvent(HandlerEvent::Method::Open, 4), &error), qPrintable(error));
     QCOMPARE(m_services.sends.size(), 1);
     QCOMPARE(m_services.sends.at(0).second, u"true|[]||"_s);
+    const QList<sb::ClientInfo> made = registry.list();
+    QCOMPARE(made.size(), 1);
+    QCOMPARE(made.at(0).spec.handler, u"cjs"_s);
+    QCOMPARE(made.at(0).spec.uri, u"ws://localhost:1/"_s);
+    // A bad URI is the registry's refusal, thrown where the script called it.
+    write(u"bad.js"_s,
+          u"require(\"net/v4/websockets\").createWebsocket(\"ftp://x\", \"cjs\");\n"_s);
+    QVERIFY(!runtime(u"bad"_s)->load(&error));
+    QVERIFY2(error.startsWith(u"bad.js:1: "_s) && error.contains(u"uri"_s), qPrintable(error));
+    registry.stop();
+    m_services.registry = nullptr;
 }
 
 void TestScriptRuntime::esModuleHandler()
