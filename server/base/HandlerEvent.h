@@ -21,6 +21,12 @@ struct HandlerEvent
     QString client;     // a client's events: its id ("w1"); null for sessions
     QString handler;    // the handler that takes it (H of the descriptor or the client)
 
+    // What the event holds in memory, about: queues of events are bounded by it.
+    qint64 weight() const
+    {
+        return 256 + 2 * (qint64(message.size()) + error.size() + endpoint.size() + user.size());
+    }
+
     // "onopen", "onmessage", "onerror", "onclose".
     static QLatin1String methodName(Method method)
     {

@@ -65,6 +65,7 @@ Runner EndpointHost::Private::startRunner(const QString &owner, const QString &e
     s.handlerKey = context->config.handlerKey;
     s.services = services.get();
     s.watchdog = watchdog.get();
+    s.capacityBytes = context->config.maxQueueBytes;
     Runner r;
     r.handler = handler;
     r.thread = new QThread;

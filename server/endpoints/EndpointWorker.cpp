@@ -22,10 +22,16 @@ bool EndpointWorker::post(HandlerEvent event)
     if (m_stopped)
         return false;
     const bool isClose = event.method == HandlerEvent::Method::Close;
-    if (!isClose && m_pending.load(std::memory_order_relaxed) >= m_settings.capacity)
+    const qint64 weight = event.weight();
+    const qint64 bytes = m_pendingBytes.load(std::memory_order_relaxed);
+    // One event always fits when nothing waits, whatever max_message_bytes is.
+    if (!isClose
+        && (m_pending.load(std::memory_order_relaxed) >= m_settings.capacity
+            || (bytes > 0 && bytes + weight > m_settings.capacityBytes)))
         return false;
     m_queue.push_back(std::move(event));
     m_pending.fetch_add(1, std::memory_order_relaxed);
+    m_pendingBytes.fetch_add(weight, std::memory_order_relaxed);
     if (!m_wakePending) {
         m_wakePending = true;
         QMetaObject::invokeMethod(this, &EndpointWorker::drain, Qt::QueuedConnection);
@@ -46,6 +52,8 @@ void EndpointWorker::stopTaking()
 {
     QMutexLocker lock(&m_mutex);
     m_stopped = true;
+    for (const HandlerEvent &event : m_queue)
+        m_pendingBytes.fetch_sub(event.weight(), std::memory_order_relaxed);
     m_pending.fetch_sub(qint64(m_queue.size()), std::memory_order_relaxed);
     m_queue.clear();
 }
@@ -90,6 +98,7 @@ void EndpointWorker::drain()
         }
         if (!ensureRuntime()) {
             m_pending.fetch_sub(1, std::memory_order_relaxed);
+            m_pendingBytes.fetch_sub(event.weight(), std::memory_order_relaxed);
             continue;
         }
         if (m_http) {
@@ -126,6 +135,7 @@ bool EndpointWorker::ensureRuntime()
     if (m_http) {
         // Calls in flight are dropped: the next event uses the new handler.
         m_pending.fetch_sub(m_http->outstanding(), std::memory_order_relaxed);
+        m_pendingBytes.fetch_sub(m_http->outstandingWeight(), std::memory_order_relaxed);
         delete m_http;
         m_http = nullptr;
     }
@@ -169,12 +179,13 @@ void EndpointWorker::handleScript(const HandlerEvent &event)
     if (m_script->filesChanged())
         reloadScript();
     const bool ok = m_scriptLoaded && m_script->handle(event, &error);
-    finished(ok, error);
+    finished(ok, error, event.weight());
 }
 
-void EndpointWorker::finished(bool ok, const QString &error)
+void EndpointWorker::finished(bool ok, const QString &error, qint64 weight)
 {
     m_pending.fetch_sub(1, std::memory_order_relaxed);
+    m_pendingBytes.fetch_sub(weight, std::memory_order_relaxed);
     m_calls.fetch_add(1, std::memory_order_relaxed);
     if (!ok)
         fail(error);

@@ -29,7 +29,8 @@ struct WorkerSettings
     QString handlerKey;
     HandlerServices *services = nullptr;
     ScriptWatchdog *watchdog = nullptr;
-    qint64 capacity = 1000; // events queued and in progress at most
+    qint64 capacity = 1000;                  // events queued and in progress at most
+    qint64 capacityBytes = 8 * 1024 * 1024; // and their weight (max_queue_bytes)
 };
 
 // One handler's thread: takes the events of its endpoint's sessions (or of the outbound
@@ -69,7 +70,7 @@ private:
     // Makes the runtime for the current handler if it changed; false when it cannot run.
     bool ensureRuntime();
     void reloadScript();
-    void finished(bool ok, const QString &error);
+    void finished(bool ok, const QString &error, qint64 weight);
     void fail(const QString &error);
 
     const WorkerSettings m_settings;
@@ -90,6 +91,7 @@ private:
     QTimer *m_tick = nullptr;
 
     std::atomic<qint64> m_pending{0};
+    std::atomic<qint64> m_pendingBytes{0}; // the weight of the pending events
     std::atomic<quint64> m_calls{0};
     std::atomic<quint64> m_failures{0};
 };

@@ -70,6 +70,7 @@ qint64 HttpHandler::outstanding() const
 
 void HttpHandler::submit(HandlerEvent event)
 {
+    m_weight += event.weight();
     Call call;
     call.key = keyOf(event);
     call.event = std::move(event);
@@ -147,7 +148,9 @@ void HttpHandler::answered(QNetworkReply *reply, Call call)
 
 void HttpHandler::done(const Call &call, bool ok, const QString &error)
 {
-    Q_EMIT finished(ok, error);
+    const qint64 weight = call.event.weight();
+    m_weight -= weight;
+    Q_EMIT finished(ok, error, weight);
     auto waiting = m_waiting.find(call.key);
     if (waiting != m_waiting.end() && !waiting->empty()) {
         Call next;

@@ -35,6 +35,7 @@ public:
     void submit(HandlerEvent event);
     // Events taken and not finished yet (waiting, ready, in a call or its retry).
     qint64 outstanding() const;
+    qint64 outstandingWeight() const { return m_weight; } // HandlerEvent::weight() of them
 
     static constexpr int kMaxInFlight = 8;
     static constexpr int kTimeoutMs = 5000;
@@ -45,7 +46,7 @@ public:
 
 Q_SIGNALS:
     // One per submitted event, once it was answered or given up.
-    void finished(bool ok, const QString &error);
+    void finished(bool ok, const QString &error, qint64 weight);
 
 private:
     struct Call
@@ -71,6 +72,7 @@ private:
     QHash<QString, std::deque<HandlerEvent>> m_waiting; // behind a call of the same key
     QSet<QString> m_busy;                               // keys with a call ready or in flight
     int m_inFlight = 0;
+    qint64 m_weight = 0;
 };
 
 } // namespace sb
