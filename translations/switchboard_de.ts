@@ -158,6 +158,185 @@
     </message>
 </context>
 <context>
+    <name>sb::ui::ClientDialog</name>
+    <message>
+        <source>Events go to a &amp;handler</source>
+        <translation>Ereignisse gehen an einen &amp;Handler</translation>
+    </message>
+    <message>
+        <source>Messages are emitted to a &amp;room</source>
+        <translation>Nachrichten werden in einen &amp;Raum gesendet</translation>
+    </message>
+    <message>
+        <source>Create outbound client</source>
+        <translation>Ausgehenden Client anlegen</translation>
+    </message>
+    <message>
+        <source>ws://host:port/path or wss://...</source>
+        <translation>ws://host:port/pfad oder wss://…</translation>
+    </message>
+    <message>
+        <source>a script under endpoints_dir or an http(s) URL</source>
+        <translation>ein Skript unter endpoints_dir oder eine http(s)-URL</translation>
+    </message>
+    <message>
+        <source>&amp;Create</source>
+        <translation>&amp;Anlegen</translation>
+    </message>
+    <message>
+        <source>&amp;URI:</source>
+        <translation>&amp;URI:</translation>
+    </message>
+    <message>
+        <source>Handler:</source>
+        <translation>Handler:</translation>
+    </message>
+    <message>
+        <source>Room:</source>
+        <translation>Raum:</translation>
+    </message>
+    <message>
+        <source>Event:</source>
+        <translation>Ereignis:</translation>
+    </message>
+</context>
+<context>
+    <name>sb::ui::ClientsModel</name>
+    <message>
+        <source>Client</source>
+        <translation>Client</translation>
+    </message>
+    <message>
+        <source>URI</source>
+        <translation>URI</translation>
+    </message>
+    <message>
+        <source>Target</source>
+        <translation>Ziel</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Zustand</translation>
+    </message>
+    <message>
+        <source>Since</source>
+        <translation>Seit</translation>
+    </message>
+    <message>
+        <source>Received</source>
+        <translation>Empfangen</translation>
+    </message>
+    <message>
+        <source>Sent</source>
+        <translation>Gesendet</translation>
+    </message>
+    <message>
+        <source>Reconnects</source>
+        <translation>Neuverbindungen</translation>
+    </message>
+    <message>
+        <source>Error</source>
+        <translation>Fehler</translation>
+    </message>
+    <message>
+        <source>handler %1</source>
+        <translation>Handler %1</translation>
+    </message>
+    <message>
+        <source>room %1, event %2</source>
+        <translation>Raum %1, Ereignis %2</translation>
+    </message>
+    <message>
+        <source>connecting</source>
+        <translation>verbindet</translation>
+    </message>
+    <message>
+        <source>open</source>
+        <translation>offen</translation>
+    </message>
+    <message>
+        <source>closed</source>
+        <translation>geschlossen</translation>
+    </message>
+</context>
+<context>
+    <name>sb::ui::ClientsPanel</name>
+    <message>
+        <source>Create...</source>
+        <translation>Anlegen …</translation>
+    </message>
+    <message>
+        <source>Send...</source>
+        <translation>Senden …</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Schließen</translation>
+    </message>
+    <message>
+        <source>Open a WebSocket client from this server to another one</source>
+        <translation>Einen WebSocket-Client von diesem Server zu einem anderen öffnen</translation>
+    </message>
+    <message>
+        <source>Close the selected client for good (it does not reconnect)</source>
+        <translation>Den gewählten Client endgültig schließen (er verbindet sich nicht neu)</translation>
+    </message>
+    <message>
+        <source>No outbound clients.</source>
+        <translation>Keine ausgehenden Clients.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n client(s)</source>
+        <translation>
+            <numerusform>%n Client</numerusform>
+            <numerusform>%n Clients</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n open</source>
+        <translation>
+            <numerusform>%n offen</numerusform>
+            <numerusform>%n offen</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Client %1 created</source>
+        <translation>Client %1 angelegt</translation>
+    </message>
+    <message>
+        <source>Send to client</source>
+        <translation>An Client senden</translation>
+    </message>
+    <message>
+        <source>Text message for %1 to send to its server:</source>
+        <translation>Textnachricht, die %1 an seinen Server sendet:</translation>
+    </message>
+    <message>
+        <source>Close client</source>
+        <translation>Client schließen</translation>
+    </message>
+    <message>
+        <source>Close client %1 for good? It does not reconnect and is forgotten.</source>
+        <translation>Client %1 endgültig schließen? Er verbindet sich nicht neu und wird vergessen.</translation>
+    </message>
+    <message>
+        <source>Sent to client %1</source>
+        <translation>An Client %1 gesendet</translation>
+    </message>
+    <message>
+        <source>Sending to client %1 failed: %2</source>
+        <translation>Senden an Client %1 fehlgeschlagen: %2</translation>
+    </message>
+    <message>
+        <source>Client %1 closed</source>
+        <translation>Client %1 geschlossen</translation>
+    </message>
+    <message>
+        <source>Closing client %1 failed: %2</source>
+        <translation>Schließen von Client %1 fehlgeschlagen: %2</translation>
+    </message>
+</context>
+<context>
     <name>sb::ui::ConnectionsModel</name>
     <message>
         <source>Connection</source>
@@ -194,6 +373,10 @@
     <message>
         <source>Received</source>
         <translation>Empfangen</translation>
+    </message>
+    <message>
+        <source>Endpoint</source>
+        <translation>Endpunkt</translation>
     </message>
 </context>
 <context>
@@ -303,6 +486,78 @@
     </message>
 </context>
 <context>
+    <name>sb::ui::EndpointsModel</name>
+    <message>
+        <source>Endpoint</source>
+        <translation>Endpunkt</translation>
+    </message>
+    <message>
+        <source>Handler</source>
+        <translation>Handler</translation>
+    </message>
+    <message>
+        <source>Auth</source>
+        <translation>Anmeldung</translation>
+    </message>
+    <message>
+        <source>Sessions</source>
+        <translation>Sitzungen</translation>
+    </message>
+    <message>
+        <source>Calls</source>
+        <translation>Aufrufe</translation>
+    </message>
+    <message>
+        <source>Failures</source>
+        <translation>Fehlschläge</translation>
+    </message>
+    <message>
+        <source>Error / last error</source>
+        <translation>Fehler / letzter Fehler</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>Datei</translation>
+    </message>
+    <message>
+        <source>token</source>
+        <translation>Token</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>keine</translation>
+    </message>
+    <message>
+        <source>(no description)</source>
+        <translation>(keine Beschreibung)</translation>
+    </message>
+    <message>
+        <source>File: %1</source>
+        <translation>Datei: %1</translation>
+    </message>
+</context>
+<context>
+    <name>sb::ui::EndpointsPanel</name>
+    <message>
+        <source>No endpoints: *.websocket files in the endpoints folder add them.</source>
+        <translation>Keine Endpunkte: *.websocket-Dateien im Endpunkte-Ordner legen sie an.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n endpoint(s)</source>
+        <translation>
+            <numerusform>%n Endpunkt</numerusform>
+            <numerusform>%n Endpunkte</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n with an error</source>
+        <translation>
+            <numerusform>%n mit Fehler</numerusform>
+            <numerusform>%n mit Fehler</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>sb::ui::LocalBackend</name>
     <message>
         <source>starting the server on %1</source>
@@ -339,6 +594,10 @@
     <message>
         <source>This console hosts its own node; to watch another node, start the console with --attach and that node&apos;s address.</source>
         <translation>Diese Konsole hostet ihren eigenen Knoten; um einen anderen Knoten zu beobachten, starten Sie die Konsole mit --attach und der Adresse dieses Knotens.</translation>
+    </message>
+    <message>
+        <source>no client %1</source>
+        <translation>kein Client %1</translation>
     </message>
 </context>
 <context>
@@ -630,6 +889,14 @@
     <message>
         <source>Nodes</source>
         <translation>Knoten</translation>
+    </message>
+    <message>
+        <source>Endpoints</source>
+        <translation>Endpunkte</translation>
+    </message>
+    <message>
+        <source>Outbound clients</source>
+        <translation>Ausgehende Clients</translation>
     </message>
 </context>
 <context>

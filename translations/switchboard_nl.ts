@@ -158,6 +158,185 @@
     </message>
 </context>
 <context>
+    <name>sb::ui::ClientDialog</name>
+    <message>
+        <source>Events go to a &amp;handler</source>
+        <translation>Gebeurtenissen gaan naar een &amp;handler</translation>
+    </message>
+    <message>
+        <source>Messages are emitted to a &amp;room</source>
+        <translation>Berichten worden naar een &amp;kamer gestuurd</translation>
+    </message>
+    <message>
+        <source>Create outbound client</source>
+        <translation>Uitgaande client aanmaken</translation>
+    </message>
+    <message>
+        <source>ws://host:port/path or wss://...</source>
+        <translation>ws://host:poort/pad of wss://…</translation>
+    </message>
+    <message>
+        <source>a script under endpoints_dir or an http(s) URL</source>
+        <translation>een script onder endpoints_dir of een http(s)-URL</translation>
+    </message>
+    <message>
+        <source>&amp;Create</source>
+        <translation>&amp;Aanmaken</translation>
+    </message>
+    <message>
+        <source>&amp;URI:</source>
+        <translation>&amp;URI:</translation>
+    </message>
+    <message>
+        <source>Handler:</source>
+        <translation>Handler:</translation>
+    </message>
+    <message>
+        <source>Room:</source>
+        <translation>Kamer:</translation>
+    </message>
+    <message>
+        <source>Event:</source>
+        <translation>Gebeurtenis:</translation>
+    </message>
+</context>
+<context>
+    <name>sb::ui::ClientsModel</name>
+    <message>
+        <source>Client</source>
+        <translation>Client</translation>
+    </message>
+    <message>
+        <source>URI</source>
+        <translation>URI</translation>
+    </message>
+    <message>
+        <source>Target</source>
+        <translation>Doel</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Since</source>
+        <translation>Sinds</translation>
+    </message>
+    <message>
+        <source>Received</source>
+        <translation>Ontvangen</translation>
+    </message>
+    <message>
+        <source>Sent</source>
+        <translation>Verzonden</translation>
+    </message>
+    <message>
+        <source>Reconnects</source>
+        <translation>Herverbindingen</translation>
+    </message>
+    <message>
+        <source>Error</source>
+        <translation>Fout</translation>
+    </message>
+    <message>
+        <source>handler %1</source>
+        <translation>handler %1</translation>
+    </message>
+    <message>
+        <source>room %1, event %2</source>
+        <translation>kamer %1, gebeurtenis %2</translation>
+    </message>
+    <message>
+        <source>connecting</source>
+        <translation>verbinden</translation>
+    </message>
+    <message>
+        <source>open</source>
+        <translation>open</translation>
+    </message>
+    <message>
+        <source>closed</source>
+        <translation>gesloten</translation>
+    </message>
+</context>
+<context>
+    <name>sb::ui::ClientsPanel</name>
+    <message>
+        <source>Create...</source>
+        <translation>Aanmaken…</translation>
+    </message>
+    <message>
+        <source>Send...</source>
+        <translation>Sturen…</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Sluiten</translation>
+    </message>
+    <message>
+        <source>Open a WebSocket client from this server to another one</source>
+        <translation>Een WebSocket-client openen van deze server naar een andere</translation>
+    </message>
+    <message>
+        <source>Close the selected client for good (it does not reconnect)</source>
+        <translation>De gekozen client definitief sluiten (hij verbindt niet opnieuw)</translation>
+    </message>
+    <message>
+        <source>No outbound clients.</source>
+        <translation>Geen uitgaande clients.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n client(s)</source>
+        <translation>
+            <numerusform>%n client</numerusform>
+            <numerusform>%n clients</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n open</source>
+        <translation>
+            <numerusform>%n open</numerusform>
+            <numerusform>%n open</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Client %1 created</source>
+        <translation>Client %1 aangemaakt</translation>
+    </message>
+    <message>
+        <source>Send to client</source>
+        <translation>Naar client sturen</translation>
+    </message>
+    <message>
+        <source>Text message for %1 to send to its server:</source>
+        <translation>Tekstbericht dat %1 naar zijn server stuurt:</translation>
+    </message>
+    <message>
+        <source>Close client</source>
+        <translation>Client sluiten</translation>
+    </message>
+    <message>
+        <source>Close client %1 for good? It does not reconnect and is forgotten.</source>
+        <translation>Client %1 definitief sluiten? Hij verbindt niet opnieuw en wordt vergeten.</translation>
+    </message>
+    <message>
+        <source>Sent to client %1</source>
+        <translation>Naar client %1 gestuurd</translation>
+    </message>
+    <message>
+        <source>Sending to client %1 failed: %2</source>
+        <translation>Sturen naar client %1 mislukt: %2</translation>
+    </message>
+    <message>
+        <source>Client %1 closed</source>
+        <translation>Client %1 gesloten</translation>
+    </message>
+    <message>
+        <source>Closing client %1 failed: %2</source>
+        <translation>Sluiten van client %1 mislukt: %2</translation>
+    </message>
+</context>
+<context>
     <name>sb::ui::ConnectionsModel</name>
     <message>
         <source>Connection</source>
@@ -194,6 +373,10 @@
     <message>
         <source>Received</source>
         <translation>Ontvangen</translation>
+    </message>
+    <message>
+        <source>Endpoint</source>
+        <translation>Endpoint</translation>
     </message>
 </context>
 <context>
@@ -303,6 +486,78 @@
     </message>
 </context>
 <context>
+    <name>sb::ui::EndpointsModel</name>
+    <message>
+        <source>Endpoint</source>
+        <translation>Endpoint</translation>
+    </message>
+    <message>
+        <source>Handler</source>
+        <translation>Handler</translation>
+    </message>
+    <message>
+        <source>Auth</source>
+        <translation>Aanmelding</translation>
+    </message>
+    <message>
+        <source>Sessions</source>
+        <translation>Sessies</translation>
+    </message>
+    <message>
+        <source>Calls</source>
+        <translation>Aanroepen</translation>
+    </message>
+    <message>
+        <source>Failures</source>
+        <translation>Mislukt</translation>
+    </message>
+    <message>
+        <source>Error / last error</source>
+        <translation>Fout / laatste fout</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>Bestand</translation>
+    </message>
+    <message>
+        <source>token</source>
+        <translation>token</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>geen</translation>
+    </message>
+    <message>
+        <source>(no description)</source>
+        <translation>(geen beschrijving)</translation>
+    </message>
+    <message>
+        <source>File: %1</source>
+        <translation>Bestand: %1</translation>
+    </message>
+</context>
+<context>
+    <name>sb::ui::EndpointsPanel</name>
+    <message>
+        <source>No endpoints: *.websocket files in the endpoints folder add them.</source>
+        <translation>Geen endpoints: *.websocket-bestanden in de endpoints-map voegen ze toe.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n endpoint(s)</source>
+        <translation>
+            <numerusform>%n endpoint</numerusform>
+            <numerusform>%n endpoints</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n with an error</source>
+        <translation>
+            <numerusform>%n met een fout</numerusform>
+            <numerusform>%n met een fout</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>sb::ui::LocalBackend</name>
     <message>
         <source>starting the server on %1</source>
@@ -339,6 +594,10 @@
     <message>
         <source>This console hosts its own node; to watch another node, start the console with --attach and that node&apos;s address.</source>
         <translation>Deze console host zijn eigen node; start de console met --attach en het adres van die node om een andere node te volgen.</translation>
+    </message>
+    <message>
+        <source>no client %1</source>
+        <translation>geen client %1</translation>
     </message>
 </context>
 <context>
@@ -630,6 +889,14 @@
     <message>
         <source>Nodes</source>
         <translation>Nodes</translation>
+    </message>
+    <message>
+        <source>Endpoints</source>
+        <translation>Endpoints</translation>
+    </message>
+    <message>
+        <source>Outbound clients</source>
+        <translation>Uitgaande clients</translation>
     </message>
 </context>
 <context>

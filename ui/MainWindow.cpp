@@ -1,12 +1,16 @@
 #include "MainWindow.h"
 
 #include "backend/ConsoleBackend.h"
+#include "models/ClientsModel.h"
 #include "models/ConnectionsModel.h"
+#include "models/EndpointsModel.h"
 #include "models/LogModel.h"
 #include "models/NodesModel.h"
 #include "models/RoomsModel.h"
 #include "widgets/BroadcastPanel.h"
+#include "widgets/ClientsPanel.h"
 #include "widgets/ConnectionsPanel.h"
+#include "widgets/EndpointsPanel.h"
 #include "widgets/LogPanel.h"
 #include "widgets/NodesPanel.h"
 #include "widgets/RoomsPanel.h"
@@ -47,16 +51,22 @@ MainWindow::MainWindow(ConsoleBackend *backend, QString settingsPath, QStringLis
       m_rooms(new RoomsModel(this)),
       m_log(new LogModel(this)),
       m_nodes(new NodesModel(this)),
+      m_endpoints(new EndpointsModel(this)),
+      m_clients(new ClientsModel(this)),
       m_status(new StatusPanel(backend, this)),
       m_connectionsPanel(new ConnectionsPanel(backend, m_connections, this)),
       m_roomsPanel(new RoomsPanel(m_rooms, this)),
       m_logPanel(new LogPanel(backend, m_log, this)),
       m_broadcast(new BroadcastPanel(backend, m_rooms, m_connections, this)),
       m_nodesPanel(new NodesPanel(backend, m_nodes, this)),
+      m_endpointsPanel(new EndpointsPanel(backend, m_endpoints, this)),
+      m_clientsPanel(new ClientsPanel(backend, m_clients, this)),
       m_connectionsDock(new QDockWidget(tr("Connections"), this)),
       m_roomsDock(new QDockWidget(tr("Rooms"), this)),
       m_broadcastDock(new QDockWidget(tr("Broadcast"), this)),
       m_nodesDock(new QDockWidget(tr("Nodes"), this)),
+      m_endpointsDock(new QDockWidget(tr("Endpoints"), this)),
+      m_clientsDock(new QDockWidget(tr("Outbound clients"), this)),
       m_stateLabel(new QLabel(this)),
       m_counters(new QTimer(this))
 {
@@ -110,6 +120,12 @@ void MainWindow::buildLayout()
     dock(m_broadcastDock, QStringLiteral("broadcastDock"), m_broadcast, Qt::RightDockWidgetArea);
     dock(m_nodesDock, QStringLiteral("nodesDock"), m_nodesPanel, Qt::TopDockWidgetArea);
     splitDockWidget(m_connectionsDock, m_nodesDock, Qt::Horizontal);
+    // Endpoints and outbound clients share the connections' place, as tabs.
+    dock(m_endpointsDock, QStringLiteral("endpointsDock"), m_endpointsPanel, Qt::TopDockWidgetArea);
+    dock(m_clientsDock, QStringLiteral("clientsDock"), m_clientsPanel, Qt::TopDockWidgetArea);
+    tabifyDockWidget(m_connectionsDock, m_endpointsDock);
+    tabifyDockWidget(m_endpointsDock, m_clientsDock);
+    m_connectionsDock->raise();
     resizeDocks({m_roomsDock, m_broadcastDock}, {300, 340}, Qt::Horizontal);
     resizeDocks({m_connectionsDock}, {230}, Qt::Vertical);
     statusBar()->addPermanentWidget(m_stateLabel);
@@ -155,6 +171,7 @@ void MainWindow::connectPanels()
     connect(m_connectionsPanel, &ConnectionsPanel::message, this, &MainWindow::showMessage);
     connect(m_logPanel, &LogPanel::message, this, &MainWindow::showMessage);
     connect(m_nodesPanel, &NodesPanel::message, this, &MainWindow::showMessage);
+    connect(m_clientsPanel, &ClientsPanel::message, this, &MainWindow::showMessage);
     connect(m_nodesPanel, &NodesPanel::clusterChanged, this, [this](bool cluster) {
         m_nodesDock->setVisible(cluster);
         if (cluster) // room for its columns next to the connections
@@ -211,6 +228,8 @@ void MainWindow::buildMenus()
     view->addAction(m_roomsDock->toggleViewAction());
     view->addAction(m_broadcastDock->toggleViewAction());
     view->addAction(m_nodesDock->toggleViewAction());
+    view->addAction(m_endpointsDock->toggleViewAction());
+    view->addAction(m_clientsDock->toggleViewAction());
     view->addSeparator();
     QAction *pause = view->addAction(tr("&Pause log"));
     pause->setCheckable(true);
@@ -290,8 +309,10 @@ void MainWindow::showSettings()
 void MainWindow::resetLayout()
 {
     restoreState(m_defaultState);
-    for (QDockWidget *d : {m_connectionsDock, m_roomsDock, m_broadcastDock})
+    for (QDockWidget *d :
+         {m_connectionsDock, m_roomsDock, m_broadcastDock, m_endpointsDock, m_clientsDock})
         d->show();
+    m_connectionsDock->raise();
     m_nodesDock->setVisible(m_nodes->isCluster());
 }
 

@@ -11,9 +11,13 @@ class QTimer;
 namespace sb::ui {
 
 class BroadcastPanel;
+class ClientsModel;
+class ClientsPanel;
 class ConnectionsModel;
 class ConnectionsPanel;
 class ConsoleBackend;
+class EndpointsModel;
+class EndpointsPanel;
 class LogModel;
 class LogPanel;
 class NodesModel;
@@ -23,8 +27,8 @@ class RoomsPanel;
 class StatusPanel;
 
 // The admin console's window: the server's status strip on top, the live log in the middle,
-// connections, rooms, the broadcast panel and (in a cluster) the nodes in docks around it
-// (layout remembered). It
+// connections, endpoints, outbound clients, rooms, the broadcast panel and (in a cluster) the
+// nodes in docks around it (layout remembered). It
 // shows whatever backend it is given, hosted or remote, from the first frame on.
 class MainWindow final : public QMainWindow
 {
@@ -48,6 +52,12 @@ public:
     NodesModel *nodesModel() const { return m_nodes; }
     NodesPanel *nodesPanel() const { return m_nodesPanel; }
     QDockWidget *nodesDock() const { return m_nodesDock; }
+    EndpointsModel *endpointsModel() const { return m_endpoints; }
+    EndpointsPanel *endpointsPanel() const { return m_endpointsPanel; }
+    QDockWidget *endpointsDock() const { return m_endpointsDock; }
+    ClientsModel *clientsModel() const { return m_clients; }
+    ClientsPanel *clientsPanel() const { return m_clientsPanel; }
+    QDockWidget *clientsDock() const { return m_clientsDock; }
 
     // Called when the settings dialog saved: a hosted console restarts its server.
     void setRestartHandler(std::function<void()> restart) { m_restart = std::move(restart); }
@@ -76,16 +86,22 @@ private:
     RoomsModel *m_rooms;
     LogModel *m_log;
     NodesModel *m_nodes;
+    EndpointsModel *m_endpoints;
+    ClientsModel *m_clients;
     StatusPanel *m_status;
     ConnectionsPanel *m_connectionsPanel;
     RoomsPanel *m_roomsPanel;
     LogPanel *m_logPanel;
     BroadcastPanel *m_broadcast;
     NodesPanel *m_nodesPanel;
+    EndpointsPanel *m_endpointsPanel;
+    ClientsPanel *m_clientsPanel;
     QDockWidget *m_connectionsDock;
     QDockWidget *m_roomsDock;
     QDockWidget *m_broadcastDock;
     QDockWidget *m_nodesDock;
+    QDockWidget *m_endpointsDock;
+    QDockWidget *m_clientsDock;
     QLabel *m_stateLabel;
     QTimer *m_counters;
     QByteArray m_defaultState;

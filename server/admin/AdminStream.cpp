@@ -5,8 +5,10 @@
 #include "admin/StatsSampler.h"
 #include "base/Logging.h"
 #include "base/RawJson.h"
+#include "clients/ClientJson.h"
 #include "cluster/Cluster.h"
 #include "context/ServerContext.h"
+#include "endpoints/EndpointJson.h"
 #include "metrics/Metrics.h"
 #include "store/MessageLog.h"
 
@@ -48,8 +50,20 @@ AdminStream::AdminStream(const ServerContext *context, const StatsSampler *stats
       m_context(context),
       m_stats(stats),
       m_flushTimer(new QTimer(this)),
-      m_statsTimer(new QTimer(this))
+      m_statsTimer(new QTimer(this)),
+      m_dirty(std::make_shared<Dirty>())
 {
+    m_clock.start();
+    // The registries call these on any thread: they only raise a flag, the next flush sends
+    // the list (docs/API.md, "Admin stream").
+    if (context->endpoints) {
+        context->endpoints->setChangeObserver(
+                [dirty = m_dirty] { dirty->endpoints.store(true, std::memory_order_relaxed); });
+    }
+    if (context->clients) {
+        context->clients->setChangeObserver(
+                [dirty = m_dirty] { dirty->clients.store(true, std::memory_order_relaxed); });
+    }
     m_flushTimer->setInterval(kFlushMs);
     connect(m_flushTimer, &QTimer::timeout, this, &AdminStream::flush);
     m_statsTimer->setInterval(1000);
@@ -120,7 +134,36 @@ QByteArray AdminStream::snapshotFrame(quint64 *newestLogId) const
             : QByteArray();
     return R"({"type":"snapshot","connections":)" + compactJson(connections) + R"(,"rooms":)"
             + compactJson(roomsJson(m_context->hub->rooms())) + R"(,"log":)" + log + R"(,"stats":)"
-            + compactJson(m_stats->json()) + nodes + '}';
+            + compactJson(m_stats->json()) + nodes + listsJson() + '}';
+}
+
+// The snapshot's endpoints and outbound clients (docs/API.md, "Admin stream").
+QByteArray AdminStream::listsJson() const
+{
+    const QJsonArray endpoints =
+            m_context->endpoints ? endpointsJson(m_context->endpoints->list()) : QJsonArray();
+    const QJsonArray clients =
+            m_context->clients ? clientsJson(m_context->clients->list()) : QJsonArray();
+    return R"(,"endpoints":)" + compactJson(endpoints) + R"(,"clients":)" + compactJson(clients);
+}
+
+QList<QByteArray> AdminStream::listFrames()
+{
+    QList<QByteArray> frames;
+    const qint64 now = m_clock.elapsed();
+    if (m_context->endpoints && now - m_endpointsSentMs >= kListsMs
+        && m_dirty->endpoints.exchange(false, std::memory_order_relaxed)) {
+        m_endpointsSentMs = now;
+        frames.append(R"({"type":"endpoints","endpoints":)"
+                      + compactJson(endpointsJson(m_context->endpoints->list())) + '}');
+    }
+    if (m_context->clients && now - m_clientsSentMs >= kListsMs
+        && m_dirty->clients.exchange(false, std::memory_order_relaxed)) {
+        m_clientsSentMs = now;
+        frames.append(R"({"type":"clients","clients":)"
+                      + compactJson(clientsJson(m_context->clients->list())) + '}');
+    }
+    return frames;
 }
 
 void AdminStream::addObserver(QWebSocket *socket)
@@ -224,12 +267,14 @@ void AdminStream::flush()
         records.swap(m_records);
         dropped = std::exchange(m_dropped, 0);
     }
-    if (events.empty() && records.empty() && dropped == 0)
+    const QList<QByteArray> lists = listFrames();
+    if (events.empty() && records.empty() && dropped == 0 && lists.isEmpty())
         return;
     QList<QByteArray> frames;
-    frames.reserve(qsizetype(events.size()) + 1);
+    frames.reserve(qsizetype(events.size()) + lists.size());
     for (const HubEvent &e : events)
         frames.append(eventFrame(e));
+    frames.append(lists);
     // One messages frame for the batch; per observer only the records after its snapshot.
     QByteArray common; // the messages frame for observers that saw none of these records
     const auto observers = m_observers; // sendTo() may remove

@@ -2,6 +2,7 @@
 
 #include "hub/Hub.h"
 
+#include <QElapsedTimer>
 #include <QMutex>
 #include <QObject>
 
@@ -19,8 +20,9 @@ struct ServerContext;
 class StatsSampler;
 
 // The admin stream at /admin (docs/API.md, "Admin stream"). Each observer gets a snapshot
-// (connections, rooms, the newest 100 log records, stats), then the hub's events and the new
-// log records, batched every kFlushMs, and the stats once a second.
+// (connections, rooms, the newest 100 log records, stats, endpoints, outbound clients), then
+// the hub's events and the new log records, batched every kFlushMs, the stats once a second,
+// and the endpoints and clients lists when they changed (at most every kListsMs each).
 //
 // Lives on the HTTP thread with its observers' sockets. hubEvent() and recordEmitted() are
 // called on any thread under the hub lock: they only append to a pending list, and return at
@@ -45,6 +47,7 @@ public:
     void recordEmitted(const MessageRecord &record);
 
     static constexpr int kFlushMs = 100;
+    static constexpr int kListsMs = 500;
     static constexpr int kSnapshotLogRecords = 100;
     // Records kept for one batch; beyond it a flood is counted ("dropped"), not buffered.
     static constexpr qsizetype kMaxPendingRecords = 20000;
@@ -59,7 +62,17 @@ private:
         const void *key() const;
     };
 
+    // Which list changed: set by the registries' change observers on any thread.
+    struct Dirty
+    {
+        std::atomic<bool> endpoints{false};
+        std::atomic<bool> clients{false};
+    };
+
     void flush();
+    // The endpoints and clients frames of the lists that changed, each at most every kListsMs.
+    QList<QByteArray> listFrames();
+    QByteArray listsJson() const;
     void sendStats();
     // The records with ids above `after`; empty when there is nothing to send.
     static QByteArray messagesFrame(const std::vector<MessageRecord> &records, quint64 after,
@@ -76,6 +89,11 @@ private:
     QTimer *m_statsTimer;
     std::vector<Observer> m_observers;
     std::atomic<int> m_watching{0};
+    // Shared with the observers given to the registries: safe whatever outlives what.
+    std::shared_ptr<Dirty> m_dirty;
+    QElapsedTimer m_clock;
+    qint64 m_endpointsSentMs = -kListsMs; // on m_clock
+    qint64 m_clientsSentMs = -kListsMs;
 
     QMutex m_mutex; // guards what follows
     std::vector<HubEvent> m_events;

@@ -245,9 +245,7 @@ void EndpointHost::clientEvent(HandlerEvent event)
 
 QList<EndpointInfo> EndpointHost::list() const
 {
-    QHash<QString, qint64> sessions;
-    for (const ConnectionSnapshot &s : d->context->hub->endpointSessions())
-        ++sessions[s.endpoint];
+    const QHash<QString, qint64> sessions = d->context->hub->endpointSessionCounts();
     QList<EndpointInfo> out;
     QMutexLocker lock(&d->mutex);
     for (const EndpointDescriptor &desc : std::as_const(d->descriptors)) {
@@ -279,6 +277,7 @@ std::optional<EndpointInfo> EndpointHost::find(const QString &name) const
         if (!d->endpoints.contains(name))
             return std::nullopt;
     }
+    // Every upgrade asks: one endpoint's entry, not the whole list.
     for (const EndpointInfo &info : list()) {
         if (info.error.isNull() && info.name == name)
             return info;

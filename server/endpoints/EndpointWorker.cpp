@@ -112,8 +112,12 @@ bool EndpointWorker::ensureRuntime()
     m_runtimeHandler = handler;
     m_script.reset();
     m_scriptLoaded = false;
-    delete m_http; // calls in flight are dropped: the next event uses the new handler
-    m_http = nullptr;
+    if (m_http) {
+        // Calls in flight are dropped: the next event uses the new handler.
+        m_pending.fetch_sub(m_http->outstanding(), std::memory_order_relaxed);
+        delete m_http;
+        m_http = nullptr;
+    }
     if (handler.isEmpty())
         return false;
     if (EndpointDescriptor::isUrlHandler(handler)) {

@@ -60,6 +60,14 @@ QByteArray HttpHandler::requestBody(const HandlerEvent &e)
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
 }
 
+qint64 HttpHandler::outstanding() const
+{
+    qint64 n = m_inFlight + qint64(m_ready.size());
+    for (const std::deque<HandlerEvent> &waiting : m_waiting)
+        n += qint64(waiting.size());
+    return n;
+}
+
 void HttpHandler::submit(HandlerEvent event)
 {
     Call call;

@@ -33,6 +33,8 @@ public:
     ~HttpHandler() override;
 
     void submit(HandlerEvent event);
+    // Events taken and not finished yet (waiting, ready, in a call or its retry).
+    qint64 outstanding() const;
 
     static constexpr int kMaxInFlight = 8;
     static constexpr int kTimeoutMs = 5000;

@@ -37,7 +37,9 @@ public:
     ScriptRuntime &operator=(const ScriptRuntime &) = delete;
 
     // (Re)evaluates the handler module in a fresh engine; its top-level code runs now (under
-    // the timeout). False with *error naming file and line.
+    // the timeout). False with *error naming file and line ("h.js:3: Error: ..."), not
+    // logged here: the caller logs it. A file with import/export statements is an ES module
+    // (docs/ARCHITECTURE.md, "Script handlers").
     bool load(QString *error);
     // A file the module loaded (the handler or one it required) changed since load().
     bool filesChanged() const;

@@ -61,6 +61,7 @@ ConnId Hub::openConnection(int shard, ConnectionKind kind, const QString &remote
             c.endpoint = endpoint;
             c.user = user;
             ++m_endpointCount;
+            ++m_sessionsByEndpoint[endpoint];
         } else {
             ++m_nativeCount;
             countLocked(CountChange::Kind::Connection, {}, +1, id);
@@ -102,6 +103,9 @@ QStringList Hub::closeConnection(ConnId id, int code)
         countLocked(CountChange::Kind::Legacy, {}, -1);
     } else if (c.kind == ConnectionKind::Endpoint) {
         --m_endpointCount;
+        if (auto n = m_sessionsByEndpoint.find(c.endpoint);
+            n != m_sessionsByEndpoint.end() && --*n == 0)
+            m_sessionsByEndpoint.erase(n);
     } else {
         --m_nativeCount;
         countLocked(CountChange::Kind::Connection, {}, -1, id);

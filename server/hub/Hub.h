@@ -178,6 +178,8 @@ public:
     std::optional<ConnectionSnapshot> connection(ConnId id) const;
     // The sessions of one endpoint (`endpoint` null: of every endpoint), by id.
     QList<ConnectionSnapshot> endpointSessions(const QString &endpoint = {}) const;
+    // Open sessions per endpoint (kept as sessions open and close: no walk over connections).
+    QHash<QString, qint64> endpointSessionCounts() const;
     QList<RoomSummary> rooms() const;
     QList<RoomMember> roomMembers(const QString &room) const;
     HubStats stats() const;
@@ -286,6 +288,7 @@ private:
     qint64 m_nativeCount = 0;
     qint64 m_legacyCount = 0;
     qint64 m_endpointCount = 0;
+    QHash<QString, qint64> m_sessionsByEndpoint;
     std::function<void(const MessageRecord &)> m_observer;
     std::function<void(const HubEvent &)> m_eventObserver;
     std::function<bool()> m_gate;

@@ -129,6 +129,12 @@ QList<RoomMember> Hub::roomMembers(const QString &room) const
     return out;
 }
 
+QHash<QString, qint64> Hub::endpointSessionCounts() const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_sessionsByEndpoint;
+}
+
 HubStats Hub::stats() const
 {
     HubStats s;

@@ -93,6 +93,8 @@ bool ClientConnection::toEndpoint(HandlerEvent::Method method, const QString &te
         event.error = text;
     if (m_shard->context()->endpoints->sessionEvent(std::move(event)))
         return true;
+    if (method == HandlerEvent::Method::Close)
+        return false; // the endpoint is gone (or the server stops): nobody to tell
     qCWarning(lcWs).noquote() << "endpoint" << m_endpoint << "has no room for an event of"
                               << connectionIdText(m_id) << "- closing it with 1013";
     closeWith(1013, "the endpoint's handler is busy");

@@ -11,6 +11,7 @@
 #include "WsClient.h"
 
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QJsonObject>
 #include <QScopeGuard>
 #include <QTest>
@@ -32,6 +33,7 @@ private Q_SLOTS:
     void initTestCase();
     void keyIsRequired();
     void snapshotThenLiveEvents();
+    void snapshotListsEndpointsAndClients();
     void floodIsBatched();
     void slowObserverIsClosed();
 
@@ -174,6 +176,23 @@ void TestAdminStream::snapshotThenLiveEvents()
     // Stats once a second.
     const QJsonObject statsFrame = admin->waitForFrame(u"stats"_s, 3000);
     QVERIFY(statsFrame.value(u"stats"_s).toObject().contains(u"messages_in_total"_s));
+}
+
+// The snapshot carries the endpoints and the outbound clients, as arrays even when there are
+// none (docs/API.md, "Admin stream").
+void TestAdminStream::snapshotListsEndpointsAndClients()
+{
+    auto admin = openAdmin();
+    QVERIFY(admin);
+    const QJsonObject snapshot = admin->waitForFrame(u"snapshot"_s);
+    QVERIFY(!snapshot.isEmpty());
+    QVERIFY2(snapshot.value(u"endpoints"_s).isArray(),
+             qPrintable(QString::fromUtf8(QJsonDocument(snapshot).toJson(QJsonDocument::Compact))));
+    QVERIFY(snapshot.value(u"clients"_s).isArray());
+    // The same lists as the REST API's.
+    const HttpResponse endpoints = m_api->request("GET", "/api/endpoints");
+    if (endpoints.status == 200)
+        QCOMPARE(snapshot.value(u"endpoints"_s).toArray(), endpoints.json().array());
 }
 
 void TestAdminStream::floodIsBatched()

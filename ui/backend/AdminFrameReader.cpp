@@ -43,6 +43,7 @@ ConnectionInfo AdminFrameReader::connection(const QJsonObject &o)
     c.session = o.value(u"session").toString();
     for (const QJsonValue &room : o.value(u"rooms").toArray())
         c.rooms.append(room.toString());
+    c.endpoint = o.value(u"endpoint").toString();
     c.remote = o.value(u"remote").toString();
     c.origin = o.value(u"origin").toString();
     c.since = qint64(o.value(u"since").toDouble());
@@ -85,6 +86,57 @@ QList<NodeInfo> AdminFrameReader::nodes(const QJsonArray &array)
     out.reserve(array.size());
     for (const QJsonValue &v : array)
         out.append(node(v.toObject()));
+    return out;
+}
+
+EndpointEntry AdminFrameReader::endpoint(const QJsonObject &o)
+{
+    EndpointEntry e;
+    e.name = o.value(u"endpoint").toString();
+    e.handler = o.value(u"handler").toString();
+    e.description = o.value(u"description").toString();
+    e.file = o.value(u"file").toString();
+    e.auth = o.value(u"auth").toString();
+    e.sessions = qint64(o.value(u"sessions").toDouble());
+    e.calls = toU64(o.value(u"calls"));
+    e.failures = toU64(o.value(u"failures"));
+    e.error = o.value(u"error").toString();
+    e.lastError = o.value(u"last_error").toString();
+    return e;
+}
+
+QList<EndpointEntry> AdminFrameReader::endpoints(const QJsonArray &array)
+{
+    QList<EndpointEntry> out;
+    out.reserve(array.size());
+    for (const QJsonValue &v : array)
+        out.append(endpoint(v.toObject()));
+    return out;
+}
+
+OutboundClient AdminFrameReader::client(const QJsonObject &o)
+{
+    OutboundClient c;
+    c.id = o.value(u"id").toString();
+    c.uri = o.value(u"uri").toString();
+    c.handler = o.value(u"handler").toString();
+    c.room = o.value(u"room").toString();
+    c.event = o.value(u"event").toString();
+    c.state = o.value(u"state").toString();
+    c.since = qint64(o.value(u"since").toDouble());
+    c.received = toU64(o.value(u"received"));
+    c.sent = toU64(o.value(u"sent"));
+    c.reconnects = toU64(o.value(u"reconnects"));
+    c.error = o.value(u"error").toString();
+    return c;
+}
+
+QList<OutboundClient> AdminFrameReader::clients(const QJsonArray &array)
+{
+    QList<OutboundClient> out;
+    out.reserve(array.size());
+    for (const QJsonValue &v : array)
+        out.append(client(v.toObject()));
     return out;
 }
 
@@ -145,6 +197,8 @@ AdminFrameReader::Frame AdminFrameReader::read(const QByteArray &utf8)
                 recordsOf(o.value(u"log").toArray(), arrayElements(utf8, u"log", &storage));
         f.snapshot.stats = stats(o.value(u"stats").toObject());
         f.snapshot.nodes = nodes(o.value(u"nodes").toArray());
+        f.snapshot.endpoints = endpoints(o.value(u"endpoints").toArray());
+        f.snapshot.clients = clients(o.value(u"clients").toArray());
     } else if (type == u"messages") {
         QByteArray storage;
         f.records =
@@ -154,6 +208,10 @@ AdminFrameReader::Frame AdminFrameReader::read(const QByteArray &utf8)
         f.stats = stats(o.value(u"stats").toObject());
     } else if (type == u"nodes") {
         f.nodes = nodes(o.value(u"nodes").toArray());
+    } else if (type == u"endpoints") {
+        f.endpoints = endpoints(o.value(u"endpoints").toArray());
+    } else if (type == u"clients") {
+        f.clients = clients(o.value(u"clients").toArray());
     } else if (type == u"connection.opened") {
         LiveChange c;
         c.kind = LiveChange::Kind::Opened;

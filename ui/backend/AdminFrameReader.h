@@ -20,6 +20,8 @@ public:
         QList<LogRecord> log;
         ServerStats stats;
         QList<NodeInfo> nodes; // empty on a single node
+        QList<EndpointEntry> endpoints;
+        QList<OutboundClient> clients;
     };
 
     // What one frame holds; `type` is empty for a frame that is not understood.
@@ -32,6 +34,8 @@ public:
         quint64 dropped = 0;            // "messages": records the server could not batch
         ServerStats stats;              // "stats"
         QList<NodeInfo> nodes;          // "nodes"
+        QList<EndpointEntry> endpoints; // "endpoints"
+        QList<OutboundClient> clients;  // "clients"
         QString error;                  // why the frame was not understood
     };
 
@@ -42,6 +46,10 @@ public:
     static NodeInfo node(const QJsonObject &o);
     // The entries of a nodes array (GET /api/nodes, snapshot and nodes frames).
     static QList<NodeInfo> nodes(const QJsonArray &array);
+    static EndpointEntry endpoint(const QJsonObject &o);
+    static QList<EndpointEntry> endpoints(const QJsonArray &array);
+    static OutboundClient client(const QJsonObject &o);
+    static QList<OutboundClient> clients(const QJsonArray &array);
     // `text` is the whole record's JSON text: `data` is taken from it as sent, digits intact.
     static LogRecord record(const QJsonObject &o, QByteArrayView text);
     // The records of a {"records":[...]} body (GET /api/log, messages frames).

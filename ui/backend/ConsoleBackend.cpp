@@ -45,6 +45,8 @@ ConsoleBackend::ConsoleBackend(QObject *parent) : QObject(parent), m_rest(new Re
     qRegisterMetaType<QList<sb::ui::LogRecord>>();
     qRegisterMetaType<sb::ui::ServerStats>();
     qRegisterMetaType<QList<sb::ui::NodeInfo>>();
+    qRegisterMetaType<QList<sb::ui::EndpointEntry>>();
+    qRegisterMetaType<QList<sb::ui::OutboundClient>>();
 }
 
 ConsoleBackend::~ConsoleBackend() = default;
@@ -114,6 +116,8 @@ void ConsoleBackend::handleFrames(const QList<QByteArray> &frames)
     quint64 dropped = 0;
     std::optional<ServerStats> stats;
     std::optional<QList<NodeInfo>> nodes;
+    std::optional<QList<EndpointEntry>> endpoints;
+    std::optional<QList<OutboundClient>> clients;
     const auto flush = [&] {
         if (!changes.isEmpty())
             Q_EMIT liveChanges(std::exchange(changes, {}));
@@ -131,6 +135,8 @@ void ConsoleBackend::handleFrames(const QList<QByteArray> &frames)
             nodes.reset();
             Q_EMIT snapshotReceived(frame.snapshot);
             setNodes(frame.snapshot.nodes, true);
+            endpoints = frame.snapshot.endpoints;
+            clients = frame.snapshot.clients;
         } else if (frame.live) {
             // Keep the order between changes and records: a change after records of this
             // batch is fine to apply after them (they refer to different views).
@@ -142,6 +148,10 @@ void ConsoleBackend::handleFrames(const QList<QByteArray> &frames)
             stats = frame.stats;
         } else if (frame.type == u"nodes") {
             nodes = frame.nodes;
+        } else if (frame.type == u"endpoints") {
+            endpoints = frame.endpoints;
+        } else if (frame.type == u"clients") {
+            clients = frame.clients;
         }
     }
     flush();
@@ -149,6 +159,20 @@ void ConsoleBackend::handleFrames(const QList<QByteArray> &frames)
         Q_EMIT statsReceived(*stats);
     if (nodes)
         setNodes(*nodes, false);
+    setLists(std::move(endpoints), std::move(clients));
+}
+
+void ConsoleBackend::setLists(std::optional<QList<EndpointEntry>> endpoints,
+                              std::optional<QList<OutboundClient>> clients)
+{
+    if (endpoints) {
+        m_endpoints = std::move(*endpoints);
+        Q_EMIT endpointsChanged(m_endpoints);
+    }
+    if (clients) {
+        m_clients = std::move(*clients);
+        Q_EMIT clientsChanged(m_clients);
+    }
 }
 
 void ConsoleBackend::setNodes(const QList<NodeInfo> &nodes, bool fromSnapshot)
@@ -248,6 +272,35 @@ void ConsoleBackend::sendRawText(const QString &id, const QString &text, Done do
                          + QString::fromLatin1(QUrl::toPercentEncoding(id))
                          + QStringLiteral("/send"),
                  "{\"text\":" + rawjson::quote(text) + '}', std::move(done));
+}
+
+QByteArray ConsoleBackend::clientRequestBody(const ClientRequest &request)
+{
+    QByteArray body = "{\"uri\":" + rawjson::quote(request.uri);
+    if (!request.handler.isEmpty())
+        body += ",\"handler\":" + rawjson::quote(request.handler);
+    else
+        body += ",\"room\":" + rawjson::quote(request.room)
+                + ",\"event\":" + rawjson::quote(request.event);
+    return body + '}';
+}
+
+void ConsoleBackend::createClient(const ClientRequest &request, Done done)
+{
+    m_rest->post(QStringLiteral("/api/clients"), clientRequestBody(request), std::move(done));
+}
+
+void ConsoleBackend::sendToClient(const QString &id, const QString &text, Done done)
+{
+    m_rest->post(QStringLiteral("/api/clients/") + QString::fromLatin1(QUrl::toPercentEncoding(id))
+                         + QStringLiteral("/send"),
+                 "{\"text\":" + rawjson::quote(text) + '}', std::move(done));
+}
+
+void ConsoleBackend::closeClient(const QString &id, Done done)
+{
+    m_rest->del(QStringLiteral("/api/clients/") + QString::fromLatin1(QUrl::toPercentEncoding(id)),
+                std::move(done));
 }
 
 void ConsoleBackend::fetchLog(const LogFilter &filter,

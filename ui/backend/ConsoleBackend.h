@@ -81,6 +81,19 @@ public:
     // with *error when it cannot.
     virtual bool attachToNode(const NodeInfo &node, QString *error) = 0;
 
+    // The endpoints and the outbound clients as last received (docs/API.md, "Admin stream").
+    QList<EndpointEntry> endpoints() const { return m_endpoints; }
+    QList<OutboundClient> clients() const { return m_clients; }
+    // POST /api/clients: the reply carries the new client (201) or the server's refusal.
+    virtual void createClient(const ClientRequest &request, Done done);
+    // POST /api/clients/{id}/send {"text"}.
+    virtual void sendToClient(const QString &id, const QString &text, Done done);
+    // DELETE /api/clients/{id}: closes the client for good.
+    virtual void closeClient(const QString &id, Done done);
+    // The body of POST /api/clients: {"uri","handler"} when a handler is given, else
+    // {"uri","room","event"}.
+    static QByteArray clientRequestBody(const ClientRequest &request);
+
     // The server's settings (its configuration file). Every setting's key, type, range and
     // default: the schema the server's configuration loader checks values with.
     static QList<SettingSpec> settingsSchema();
@@ -108,6 +121,10 @@ Q_SIGNALS:
     void nodesChanged(const QList<sb::ui::NodeInfo> &nodes);
     // The node this console is attached to; empty on a single node.
     void attachedNodeChanged(const QString &node);
+    // After every snapshot and every endpoints frame, the whole list.
+    void endpointsChanged(const QList<sb::ui::EndpointEntry> &endpoints);
+    // After every snapshot and every clients frame, the whole list.
+    void clientsChanged(const QList<sb::ui::OutboundClient> &clients);
 
 protected:
     void setState(State state, const QString &detail = {});
@@ -116,11 +133,15 @@ protected:
 
 private:
     void setNodes(const QList<NodeInfo> &nodes, bool fromSnapshot);
+    void setLists(std::optional<QList<EndpointEntry>> endpoints,
+                  std::optional<QList<OutboundClient>> clients);
     void findAttachedNode();
     void setAttachedNode(const QString &node);
 
     RestClient *m_rest;
     QList<NodeInfo> m_nodes;
+    QList<EndpointEntry> m_endpoints;
+    QList<OutboundClient> m_clients;
     QString m_attachedNode;
     quint64 m_snapshots = 0; // a GET /api/health answer for an older snapshot is ignored
     State m_state = State::Stopped;

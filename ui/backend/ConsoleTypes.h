@@ -16,6 +16,7 @@ struct ConnectionInfo
     QString user;    // empty until known
     QString session; // empty until known
     QStringList rooms;
+    QString endpoint; // the *.websocket endpoint of a session; empty for /ws connections
     QString remote;
     QString origin;
     qint64 since = 0; // unix ms
@@ -71,6 +72,47 @@ struct NodeInfo
     qint64 lastSeenMs = 0; // unix ms of its last heartbeat
 };
 
+// One *.websocket endpoint, as GET /api/endpoints and the admin stream list it (docs/API.md,
+// "Admin stream").
+struct EndpointEntry
+{
+    QString name; // empty when its file could not name one
+    QString handler;
+    QString description;
+    QString file; // the descriptor, relative to endpoints_dir
+    QString auth; // "none" or "token"
+    qint64 sessions = 0;
+    quint64 calls = 0;
+    quint64 failures = 0;
+    QString error;     // empty: in service; else why its file is not
+    QString lastError; // the handler's last failure
+};
+
+// One outbound WebSocket client, as GET /api/clients and the admin stream list it.
+struct OutboundClient
+{
+    QString id;
+    QString uri;
+    QString handler; // set: its events go to this handler
+    QString room;    // else: its messages are emitted to this room as `event`
+    QString event;
+    QString state;    // connecting, open or closed
+    qint64 since = 0; // unix ms, when it entered its state
+    quint64 received = 0;
+    quint64 sent = 0;
+    quint64 reconnects = 0;
+    QString error; // the last error, empty when none
+};
+
+// What POST /api/clients asks for: `uri` and a handler, or a room and an event.
+struct ClientRequest
+{
+    QString uri;
+    QString handler;
+    QString room;
+    QString event;
+};
+
 // One change of the live picture, in stream order.
 struct LiveChange
 {
@@ -107,3 +149,5 @@ Q_DECLARE_METATYPE(sb::ui::LogRecord)
 Q_DECLARE_METATYPE(sb::ui::ServerStats)
 Q_DECLARE_METATYPE(sb::ui::NodeInfo)
 Q_DECLARE_METATYPE(sb::ui::LiveChange)
+Q_DECLARE_METATYPE(sb::ui::EndpointEntry)
+Q_DECLARE_METATYPE(sb::ui::OutboundClient)

@@ -2,10 +2,13 @@
 
 #include "Server.h"
 #include "admin/AdminFeed.h"
+#include "clients/ClientJson.h"
+#include "clients/OutboundClients.h"
 
 #include <QFile>
 #include <QFileInfo>
 #include <QHostAddress>
+#include <QJsonDocument>
 #include <QLoggingCategory>
 #include <QPointer>
 #include <QThread>
@@ -271,6 +274,92 @@ bool LocalBackend::canAttachToNode(QString *why) const
         *why = tr("This console hosts its own node; to watch another node, start the console "
                   "with --attach and that node's address.");
     return false;
+}
+
+} // namespace sb::ui
+
+namespace sb::ui {
+
+sb::OutboundClients *LocalBackend::outboundClients(const Done &done)
+{
+    sb::OutboundClients *clients = m_server ? m_server->context().clients : nullptr;
+    if (!clients) {
+        RestClient::Reply reply;
+        reply.error = tr("the server is not running");
+        answer(done, reply);
+    }
+    return clients;
+}
+
+void LocalBackend::answer(const Done &done, const RestClient::Reply &reply)
+{
+    QMetaObject::invokeMethod(
+            this, [done, reply] { done(reply); }, Qt::QueuedConnection);
+}
+
+void LocalBackend::answerError(const Done &done, const sb::CommandError &error)
+{
+    RestClient::Reply reply;
+    reply.status = error.status;
+    reply.body =
+            QJsonDocument(QJsonObject{{QStringLiteral("error"),
+                                       QJsonObject{{QStringLiteral("code"), error.code},
+                                                   {QStringLiteral("message"), error.message}}}})
+                    .toJson(QJsonDocument::Compact);
+    reply.error = RestClient::errorMessage(reply.status, reply.body); // as a remote one reads
+    answer(done, reply);
+}
+
+void LocalBackend::createClient(const ClientRequest &request, Done done)
+{
+    sb::OutboundClients *clients = outboundClients(done);
+    if (!clients)
+        return;
+    const sb::ClientSpec spec{request.uri, request.handler, request.room, request.event};
+    sb::CommandError error;
+    const std::optional<sb::ClientInfo> created = clients->create(spec, &error);
+    if (!created) {
+        answerError(done, error);
+        return;
+    }
+    RestClient::Reply reply;
+    reply.status = 201;
+    reply.body = QJsonDocument(sb::clientJson(*created)).toJson(QJsonDocument::Compact);
+    answer(done, reply);
+}
+
+void LocalBackend::sendToClient(const QString &id, const QString &text, Done done)
+{
+    sb::OutboundClients *clients = outboundClients(done);
+    if (!clients)
+        return;
+    sb::CommandError error;
+    if (!clients->send(id, text, &error)) {
+        answerError(done, error);
+        return;
+    }
+    RestClient::Reply reply;
+    reply.status = 200;
+    reply.body = QByteArrayLiteral("{\"ok\":true}");
+    answer(done, reply);
+}
+
+void LocalBackend::closeClient(const QString &id, Done done)
+{
+    sb::OutboundClients *clients = outboundClients(done);
+    if (!clients)
+        return;
+    if (!clients->remove(id)) {
+        sb::CommandError error;
+        error.status = 404;
+        error.code = QStringLiteral("not_found");
+        error.message = tr("no client %1").arg(id);
+        answerError(done, error);
+        return;
+    }
+    RestClient::Reply reply;
+    reply.status = 204;
+    answer(done, reply);
 }
 
 } // namespace sb::ui

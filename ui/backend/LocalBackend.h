@@ -10,6 +10,8 @@ class QThread;
 
 namespace sb {
 class AdminFeed;
+struct CommandError;
+class OutboundClients;
 class Server;
 } // namespace sb
 
@@ -44,6 +46,12 @@ public:
     bool canAttachToNode(QString *why) const override;
     bool attachToNode(const NodeInfo &, QString *error) override { return canAttachToNode(error); }
 
+    // Outbound clients: straight to the hosted server's registry (thread-safe, it never
+    // blocks), answered as the REST calls answer (docs/API.md, "Admin stream").
+    void createClient(const ClientRequest &request, Done done) override;
+    void sendToClient(const QString &id, const QString &text, Done done) override;
+    void closeClient(const QString &id, Done done) override;
+
     // The configuration of the running (or last started) server.
     const ServerConfig &config() const { return m_config; }
     // Stops, then starts with the configuration resolved again.
@@ -54,6 +62,11 @@ private:
     void attachFeed();
     void drainFeed();
     void stopServer(bool wait);
+    // The hosted server's outbound clients; null (and `done` told so) when it is not running.
+    sb::OutboundClients *outboundClients(const Done &done);
+    // Calls `done` from the event loop, as a network answer would be.
+    void answer(const Done &done, const RestClient::Reply &reply);
+    void answerError(const Done &done, const sb::CommandError &error);
 
     std::function<ConfigLoader::Result()> m_loadConfig;
     ServerConfig m_config;

@@ -12,6 +12,7 @@ constexpr const char *kHeaders[] = {
         QT_TRANSLATE_NOOP("sb::ui::ConnectionsModel", "User"),
         QT_TRANSLATE_NOOP("sb::ui::ConnectionsModel", "Session"),
         QT_TRANSLATE_NOOP("sb::ui::ConnectionsModel", "Rooms"),
+        QT_TRANSLATE_NOOP("sb::ui::ConnectionsModel", "Endpoint"),
         QT_TRANSLATE_NOOP("sb::ui::ConnectionsModel", "Remote address"),
         QT_TRANSLATE_NOOP("sb::ui::ConnectionsModel", "Origin"),
         QT_TRANSLATE_NOOP("sb::ui::ConnectionsModel", "Connected since"),
@@ -38,6 +39,8 @@ QVariant ConnectionsModel::data(const QModelIndex &index, int role) const
             return c.session;
         case Rooms:
             return c.rooms.join(QStringLiteral(", "));
+        case Endpoint:
+            return c.endpoint;
         case Remote:
             return c.remote;
         case Origin:

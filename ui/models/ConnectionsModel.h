@@ -7,13 +7,26 @@
 
 namespace sb::ui {
 
-// The live connections table: one row per /ws connection of the server shown.
+// The live connections table: one row per /ws connection or endpoint session of the server
+// shown.
 class ConnectionsModel final : public FlatTableModel
 {
     Q_OBJECT
 
 public:
-    enum Column { Id, User, Session, Rooms, Remote, Origin, Since, Sent, Received, ColumnCount };
+    enum Column {
+        Id,
+        User,
+        Session,
+        Rooms,
+        Endpoint, // the *.websocket endpoint of a session (docs/API.md, "Admin stream")
+        Remote,
+        Origin,
+        Since,
+        Sent,
+        Received,
+        ColumnCount
+    };
     // A batch larger than this resets the model instead of row-by-row signals.
     static constexpr int kResetThreshold = 64;
 

@@ -42,6 +42,7 @@ ConnectionsPanel::ConnectionsPanel(ConsoleBackend *backend, ConnectionsModel *mo
     m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
     m_view->setColumnWidth(ConnectionsModel::Id, 80);
     m_view->setColumnWidth(ConnectionsModel::Rooms, 160);
+    m_view->setColumnWidth(ConnectionsModel::Endpoint, 100);
     m_view->setColumnWidth(ConnectionsModel::Remote, 130);
     m_view->setColumnWidth(ConnectionsModel::Origin, 190);
     m_view->setColumnWidth(ConnectionsModel::Since, 150);
