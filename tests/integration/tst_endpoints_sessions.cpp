@@ -29,6 +29,19 @@ void TestEndpoints::tokenAuthAndUnknownNames()
 
     const QByteArray token = registerToken(*m_api, u"any-room"_s, u"alice"_s, u"s1"_s);
     QVERIFY(!token.isEmpty());
+    QJsonObject claims = Jwt::claims(token);
+    claims.insert(u"iat"_s, nowSecs() - 120);
+    claims.insert(u"exp"_s, nowSecs() - 60);
+    const QByteArray expired = Jwt::mint(m_server->jwtSecret(), claims);
+    QCOMPARE(upgradeStatus(*m_server, "/websockets/secure?token=" + expired), 401);
+    const QByteArray revoked = registerToken(*m_api, u"any-room"_s, u"bob"_s, u"s2"_s);
+    QCOMPARE(m_api->postJson("/api/unregister",
+                             {{u"room"_s, u"any-room"_s},
+                              {u"user"_s, u"bob"_s},
+                              {u"session"_s, u"s2"_s}})
+                     .status,
+             200);
+    QCOMPARE(upgradeStatus(*m_server, "/websockets/secure?token=" + revoked), 401);
     QString why;
     std::unique_ptr<WsClient> session = openSession(
             *m_server, u"/websockets/v4/service/secure?token="_s % QString::fromLatin1(token),
