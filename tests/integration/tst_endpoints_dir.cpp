@@ -40,6 +40,7 @@ private Q_SLOTS:
     void descriptorInASubfolder();
     void badDescriptorsAreListedWithTheirField();
     void duplicateNameKeepsTheFirst();
+    void addedDuplicateDoesNotTakeOver();
     void postCreatesADescriptor();
     void postRefusesBadBodiesNamingTheField_data();
     void postRefusesBadBodiesNamingTheField();
@@ -222,6 +223,29 @@ void TestEndpointsDir::duplicateNameKeepsTheFirst()
     std::unique_ptr<WsClient> s = session(u"dup"_s, "/dupA", &id);
     QVERIFY2(s, "the first file of the name does not work");
     QCOMPARE(m_handler.count("/dupB"), 0);
+}
+
+void TestEndpointsDir::addedDuplicateDoesNotTakeOver()
+{
+    // A second file of a name in service is the bad one, even when its file name sorts first:
+    // the endpoint in service keeps its handler and its sessions.
+    QString id;
+    std::unique_ptr<WsClient> s = session(u"dup"_s, "/dupA", &id);
+    QVERIFY(s);
+    QVERIFY(writeDescriptor(m_dir, u"0-dup.websocket"_s,
+                            descriptor(u"dup"_s, m_handler.url(u"/dupZ"_s))));
+    QVERIFY(waitUntil([&] { return !entryOfFile(*m_api, u"0-dup.websocket"_s).isEmpty(); },
+                      kTakesEffectMs));
+    const QString error = entryOfFile(*m_api, u"0-dup.websocket"_s).value(u"error"_s).toString();
+    QVERIFY2(error.contains(u"endpoint"_s) && error.contains(u"dup-a.websocket"_s),
+             qPrintable(u"0-dup.websocket: "_s % error));
+    QVERIFY(!entryOfFile(*m_api, u"dup-a.websocket"_s).contains(u"error"_s));
+    s->sendText(u"still-a"_s);
+    const QJsonObject want =
+            handlerEvent(u"onmessage"_s, u"dup"_s, id, QJsonValue::Null, u"still-a"_s);
+    QVERIFY(waitUntil([&] { return m_handler.events("/dupA").contains(want); }, 5000));
+    QCOMPARE(m_handler.count("/dupZ"), 0);
+    QVERIFY(QFile::remove(m_dir % u"/0-dup.websocket"_s));
 }
 
 void TestEndpointsDir::postCreatesADescriptor()
