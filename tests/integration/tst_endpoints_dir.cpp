@@ -37,6 +37,7 @@ private Q_SLOTS:
     void cleanup() { endCase(); }
     void addedChangedRemovedWithoutRestart();
     void handlerChangeKeepsTheQueueBound();
+    void handlerChangeLosesNoWaitingEvent();
     void descriptorInASubfolder();
     void badDescriptorsAreListedWithTheirField();
     void duplicateNameKeepsTheFirst();
@@ -169,6 +170,32 @@ void TestEndpointsDir::handlerChangeKeepsTheQueueBound()
     spin(2000); // the old call's answer is due by now
     const QByteArray depth = R"(switchboard_handler_queue_depth{endpoint="chg"})";
     QTRY_COMPARE_WITH_TIMEOUT(metricValue(*m_api, depth), 0.0, 2000);
+}
+
+void TestEndpointsDir::handlerChangeLosesNoWaitingEvent()
+{
+    // An event waiting behind its session's call when the handler changes goes to the new
+    // handler, before the session's later events (docs/API.md: a changed descriptor handles
+    // the next event; events of one session reach its handler in order).
+    QVERIFY(writeDescriptor(m_dir, u"wait.websocket"_s,
+                            descriptor(u"wait"_s, m_handler.url(u"/wait1"_s))));
+    QVERIFY(waitForEndpoint(*m_api, u"wait"_s, {}, kTakesEffectMs + 1000));
+    QString id;
+    std::unique_ptr<WsClient> s = session(u"wait"_s, "/wait1", &id);
+    QVERIFY(s);
+    s->sendText(u"inflight"_s); // answered after 1.5 s
+    s->sendText(u"waiting"_s);  // behind it
+    QVERIFY(m_handler.waitForCount(2, "/wait1"));
+    QVERIFY(writeDescriptor(m_dir, u"wait.websocket"_s,
+                            descriptor(u"wait"_s, m_handler.url(u"/wait2"_s))));
+    QVERIFY(waitForEndpoint(*m_api, u"wait"_s, m_handler.url(u"/wait2"_s), kTakesEffectMs));
+    s->sendText(u"after"_s);
+    QVERIFY(waitUntil([&] { return m_handler.count("/wait2") >= 2; }, 3000)
+            || (qWarning() << "/wait2 got" << m_handler.events("/wait2"), false));
+    QStringList messages;
+    for (const QJsonObject &e : m_handler.events("/wait2"))
+        messages.append(e.value(u"message"_s).toString());
+    QCOMPARE(messages, (QStringList{u"waiting"_s, u"after"_s}));
 }
 
 void TestEndpointsDir::descriptorInASubfolder()
