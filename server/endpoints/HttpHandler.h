@@ -35,6 +35,9 @@ public:
     void submit(HandlerEvent event);
     // Events taken and not finished yet (waiting, ready, in a call or its retry).
     qint64 outstanding() const;
+    // Takes the events no call was started for (in order per session): when the handler is
+    // replaced they go to the new one; outstanding() then counts the calls in flight only.
+    std::deque<HandlerEvent> takeUnsent();
 
     static constexpr int kMaxInFlight = 8;
     static constexpr int kTimeoutMs = 5000;
