@@ -181,8 +181,7 @@ void TestEndpointScripts::switchboardEmitsReachRooms()
     const QJsonObject event = m_member->waitForFrame(u"event"_s);
     QCOMPARE(event.value(u"event"_s).toString(), u"from-script"_s);
     QCOMPARE(event.value(u"data"_s).toObject().value(u"n"_s).toInt(), 1);
-    const QJsonArray records =
-            m_api->get("/api/log?event=from-script").object().value(u"records"_s).toArray();
+    const QJsonArray records = logRecordsOf(*m_api, u"from-script"_s);
     QCOMPARE(records.size(), 1);
     QCOMPARE(records[0].toObject().value(u"source"_s).toString(), u"handler"_s);
 }

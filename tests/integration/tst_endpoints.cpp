@@ -167,10 +167,7 @@ void TestEndpoints::answerIsAppliedInOrder()
         events.append(m_member->waitForFrame(u"event"_s).value(u"event"_s).toString());
     QCOMPARE(events, (QStringList{u"h1"_s, u"h2"_s, u"h3"_s}));
     for (const QString &event : std::as_const(events)) {
-        const QJsonArray records = m_api->get("/api/log?event=" + event.toUtf8())
-                                           .object()
-                                           .value(u"records"_s)
-                                           .toArray();
+        const QJsonArray records = logRecordsOf(*m_api, event);
         QCOMPARE(records.size(), 1);
         QCOMPARE(records[0].toObject().value(u"source"_s).toString(), u"handler"_s);
     }

@@ -8,6 +8,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSaveFile>
+#include <QUrl>
 
 using namespace Qt::StringLiterals;
 
@@ -107,6 +108,21 @@ QStringList nextTexts(WsClient &client, int n, int timeoutMs)
     while (out.size() < n && client.waitForAny(&frame, timeoutMs))
         out.append(frame.isBinary ? u"<binary>"_s : frame.text);
     return out;
+}
+
+QJsonArray logRecordsOf(HttpClient &api, const QString &event, int timeoutMs)
+{
+    QJsonArray records;
+    waitUntil(
+            [&] {
+                records = api.get("/api/log?event=" + QUrl::toPercentEncoding(event))
+                                  .object()
+                                  .value(u"records"_s)
+                                  .toArray();
+                return !records.isEmpty();
+            },
+            timeoutMs);
+    return records;
 }
 
 QByteArray sendAnswer(const QStringList &texts)

@@ -7,6 +7,7 @@
 #include "ServerProcess.h"
 #include "WsClient.h"
 
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QJsonValue>
 #include <QString>
@@ -50,6 +51,9 @@ QJsonObject handlerEvent(const QString &method, const QString &endpoint, const Q
 
 // The next n text frames of client (fewer on timeout).
 QStringList nextTexts(WsClient &client, int n, int timeoutMs = 5000);
+
+// The records of GET /api/log?event=event, once there is one at least (empty after timeoutMs).
+QJsonArray logRecordsOf(HttpClient &api, const QString &event, int timeoutMs = 3000);
 
 // A handler's answer {"send": texts} as JSON text.
 QByteArray sendAnswer(const QStringList &texts);
