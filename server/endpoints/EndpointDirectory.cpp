@@ -86,7 +86,6 @@ QList<EndpointDescriptor> EndpointDirectory::scan(QStringList *folders) const
     }
     std::sort(files.begin(), files.end());
     QList<EndpointDescriptor> out;
-    QHash<QString, QString> fileOfName;
     for (const QString &path : std::as_const(files)) {
         EndpointDescriptor d = read(path);
         if (d.error.isNull() && !EndpointDescriptor::isUrlHandler(d.handler)
@@ -94,17 +93,37 @@ QList<EndpointDescriptor> EndpointDirectory::scan(QStringList *folders) const
             d.error = QStringLiteral("handler: the script %1.js does not exist in endpoints_dir")
                               .arg(d.handler);
         }
-        if (d.error.isNull()) {
-            const auto other = fileOfName.constFind(d.name);
-            if (other != fileOfName.constEnd())
-                d.error = QStringLiteral("endpoint: the name %1 is already used by %2")
-                                  .arg(d.name, *other);
-            else
-                fileOfName.insert(d.name, d.file);
-        }
         out.append(d);
     }
+    markDuplicates(out);
     return out;
+}
+
+void EndpointDirectory::markDuplicates(QList<EndpointDescriptor> &found) const
+{
+    // A name belongs to the file that had it in the last scan, if that file still defines it:
+    // a file added later with the same name is the duplicate even when it sorts first (it
+    // must not take the endpoint and its sessions over). Other names go by file order.
+    QHash<QString, QString> previous;
+    for (const EndpointDescriptor &d : std::as_const(m_descriptors)) {
+        if (d.error.isNull())
+            previous.insert(d.name, d.file);
+    }
+    QHash<QString, QString> fileOfName;
+    for (const EndpointDescriptor &d : std::as_const(found)) {
+        if (d.error.isNull() && previous.value(d.name) == d.file)
+            fileOfName.insert(d.name, d.file);
+    }
+    for (EndpointDescriptor &d : found) {
+        if (!d.error.isNull())
+            continue;
+        const auto owner = fileOfName.constFind(d.name);
+        if (owner == fileOfName.constEnd())
+            fileOfName.insert(d.name, d.file);
+        else if (*owner != d.file)
+            d.error = QStringLiteral("endpoint: the name %1 is already used by %2")
+                              .arg(d.name, *owner);
+    }
 }
 
 EndpointDescriptor EndpointDirectory::read(const QString &path) const

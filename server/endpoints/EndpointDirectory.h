@@ -41,6 +41,8 @@ Q_SIGNALS:
 
 private:
     QList<EndpointDescriptor> scan(QStringList *folders) const;
+    // Sets the error of every file whose name another file holds (the last scan's owner first).
+    void markDuplicates(QList<EndpointDescriptor> &found) const;
     EndpointDescriptor read(const QString &path) const;
     void watch(const QStringList &folders);
 

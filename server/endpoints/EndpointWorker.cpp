@@ -86,17 +86,26 @@ void EndpointWorker::drain()
         m_tick->start();
     }
     for (;;) {
-        HandlerEvent event;
         {
             QMutexLocker lock(&m_mutex);
             if (m_queue.empty()) {
                 m_wakePending = false;
                 return;
             }
+        }
+        // Before the event is taken: a replaced handler's unsent events go first.
+        const bool ready = ensureRuntime();
+        HandlerEvent event;
+        {
+            QMutexLocker lock(&m_mutex);
+            if (m_queue.empty()) { // stopTaking() meanwhile
+                m_wakePending = false;
+                return;
+            }
             event = std::move(m_queue.front());
             m_queue.pop_front();
         }
-        if (!ensureRuntime()) {
+        if (!ready) {
             m_pending.fetch_sub(1, std::memory_order_relaxed);
             m_pendingBytes.fetch_sub(event.weight(), std::memory_order_relaxed);
             continue;
@@ -106,6 +115,25 @@ void EndpointWorker::drain()
             continue;
         }
         handleScript(event);
+    }
+}
+
+void EndpointWorker::requeueFront(std::deque<HandlerEvent> events)
+{
+    if (events.empty())
+        return;
+    QMutexLocker lock(&m_mutex);
+    if (m_stopped) {
+        m_pending.fetch_sub(qint64(events.size()), std::memory_order_relaxed);
+        for (const HandlerEvent &e : events)
+            m_pendingBytes.fetch_sub(e.weight(), std::memory_order_relaxed);
+        return;
+    }
+    m_queue.insert(m_queue.begin(), std::make_move_iterator(events.begin()),
+                   std::make_move_iterator(events.end()));
+    if (!m_wakePending) {
+        m_wakePending = true;
+        QMetaObject::invokeMethod(this, &EndpointWorker::drain, Qt::QueuedConnection);
     }
 }
 
@@ -133,7 +161,9 @@ bool EndpointWorker::ensureRuntime()
     m_script.reset();
     m_scriptLoaded = false;
     if (m_http) {
-        // Calls in flight are dropped: the next event uses the new handler.
+        // Calls in flight are dropped; the events no call was started for go to the new
+        // handler, before the events queued after them.
+        requeueFront(m_http->takeUnsent());
         m_pending.fetch_sub(m_http->outstanding(), std::memory_order_relaxed);
         m_pendingBytes.fetch_sub(m_http->outstandingWeight(), std::memory_order_relaxed);
         delete m_http;

@@ -69,6 +69,8 @@ private:
     void handleScript(const HandlerEvent &event);
     // Makes the runtime for the current handler if it changed; false when it cannot run.
     bool ensureRuntime();
+    // Puts events back at the front of the queue (a replaced handler's unsent ones).
+    void requeueFront(std::deque<HandlerEvent> events);
     void reloadScript();
     void finished(bool ok, const QString &error, qint64 weight);
     void fail(const QString &error);

@@ -68,6 +68,34 @@ qint64 HttpHandler::outstanding() const
     return n;
 }
 
+std::deque<HandlerEvent> HttpHandler::takeUnsent()
+{
+    std::deque<HandlerEvent> out;
+    const auto takeWaiting = [&](const QString &key) {
+        const auto waiting = m_waiting.find(key);
+        if (waiting == m_waiting.end())
+            return;
+        for (HandlerEvent &e : *waiting)
+            out.push_back(std::move(e));
+        m_waiting.erase(waiting);
+    };
+    for (Call &call : m_ready) {
+        const QString key = call.key;
+        out.push_back(std::move(call.event));
+        takeWaiting(key);
+        m_busy.remove(key);
+    }
+    m_ready.clear();
+    // The rest wait behind a call in flight, which is dropped.
+    while (!m_waiting.isEmpty()) {
+        const QString key = m_waiting.constBegin().key();
+        takeWaiting(key);
+    }
+    for (const HandlerEvent &e : out)
+        m_weight -= e.weight(); // outstandingWeight() is then the calls in flight's
+    return out;
+}
+
 void HttpHandler::submit(HandlerEvent event)
 {
     m_weight += event.weight();

@@ -36,6 +36,9 @@ public:
     // Events taken and not finished yet (waiting, ready, in a call or its retry).
     qint64 outstanding() const;
     qint64 outstandingWeight() const { return m_weight; } // HandlerEvent::weight() of them
+    // Takes the events no call was started for (in order per session): when the handler is
+    // replaced they go to the new one; outstanding() then counts the calls in flight only.
+    std::deque<HandlerEvent> takeUnsent();
 
     static constexpr int kMaxInFlight = 8;
     static constexpr int kTimeoutMs = 5000;
