@@ -145,9 +145,11 @@ bool Server::start(QString *error, bool *configError)
         stop(0);
         return false;
     }
-    // Endpoints before the clients: a client's first events may go to a handler.
-    m_endpoints->start();
+    // The clients before the endpoints: a handler's module may make clients when it loads
+    // (its top-level code); the clients' events that come before the endpoints run wait for
+    // them (EndpointHost::clientEvent).
     m_clients->start();
+    m_endpoints->start();
     qCInfo(lcServer).noquote() << "started with" << m_shards.size() << "I/O threads";
     return true;
 }

@@ -46,6 +46,11 @@ public:
     QHash<QString, Runner> clientHandlers; // by handler H
     std::function<void()> observer;
     bool running = false;
+    bool stopped = false;
+    // Client events that came before start() (the clients start first, so that handlers can
+    // make clients when they load): handed over once running, at most kMaxEarlyEvents.
+    std::vector<HandlerEvent> early;
+    static constexpr size_t kMaxEarlyEvents = 1000;
 
     Runner startRunner(const QString &owner, const QString &endpoint, const QString &handler);
     static void stopRunner(Runner &runner);
@@ -182,8 +187,14 @@ void EndpointHost::start()
                 p->apply();
             },
             Qt::BlockingQueuedConnection);
-    QMutexLocker lock(&d->mutex);
-    d->running = true;
+    std::vector<HandlerEvent> early;
+    {
+        QMutexLocker lock(&d->mutex);
+        d->running = true;
+        early.swap(d->early);
+    }
+    for (HandlerEvent &event : early)
+        clientEvent(std::move(event));
 }
 
 void EndpointHost::stop()
@@ -193,6 +204,8 @@ void EndpointHost::stop()
     {
         QMutexLocker lock(&d->mutex);
         d->running = false;
+        d->stopped = true;
+        d->early.clear();
     }
     // The host's thread first: no scan starts a handler thread any more.
     d->thread->quit();
@@ -232,8 +245,11 @@ bool EndpointHost::sessionEvent(HandlerEvent event)
 void EndpointHost::clientEvent(HandlerEvent event)
 {
     QMutexLocker lock(&d->mutex);
-    if (!d->running)
+    if (!d->running) {
+        if (!d->stopped && d->early.size() < Private::kMaxEarlyEvents)
+            d->early.push_back(std::move(event));
         return;
+    }
     auto it = d->clientHandlers.find(event.handler);
     if (it == d->clientHandlers.end()) {
         it = d->clientHandlers.insert(
