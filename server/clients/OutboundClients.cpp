@@ -126,7 +126,7 @@ void OutboundClients::start()
         return;
     d->ensureLoadedLocked();
     d->thread = new QThread;
-    d->thread->setObjectName(QStringLiteral("clients"));
+    d->thread->setObjectName(QStringLiteral("sb-clients"));
     d->worker = new ClientWorker(&d->table, &d->options);
     d->worker->moveToThread(d->thread);
     QObject::connect(d->thread, &QThread::finished, d->worker, &QObject::deleteLater);
