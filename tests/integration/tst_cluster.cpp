@@ -17,6 +17,7 @@
 
 #include <QElapsedTimer>
 #include <QRegularExpression>
+#include <QSet>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -75,6 +76,33 @@ void TestCluster::verifyReceivedExactly(std::vector<Receiver> &receivers,
                  qPrintable(r.where % u" received "_s % describeIds(r.ids) % u"; accepted "_s
                             % describeIds(accepted)));
     }
+}
+
+void TestCluster::verifyReceivedWithDoubt(std::vector<Receiver> &receivers,
+                                          const QList<qint64> &accepted, int inDoubt,
+                                          QList<qint64> *delivered)
+{
+    const QSet<qint64> acceptedSet(accepted.cbegin(), accepted.cend());
+    for (Receiver &r : receivers) {
+        r.collect();
+        QVERIFY2(r.problem.isEmpty(), qPrintable(r.problem));
+        QVERIFY2(std::is_sorted(r.ids.cbegin(), r.ids.cend())
+                         && std::adjacent_find(r.ids.cbegin(), r.ids.cend()) == r.ids.cend(),
+                 qPrintable(r.where % u" received out of order or twice: "_s % describeIds(r.ids)));
+        const QSet<qint64> got(r.ids.cbegin(), r.ids.cend());
+        QVERIFY2(got.contains(acceptedSet),
+                 qPrintable(r.where % u" lost accepted emits: received "_s % describeIds(r.ids)
+                            % u"; accepted "_s % describeIds(accepted)));
+        QVERIFY2(r.ids.size() - accepted.size() <= inDoubt,
+                 qPrintable(r.where % u" received "_s % describeIds(r.ids) % u"; accepted "_s
+                            % describeIds(accepted) % u" and %1 in doubt"_s.arg(inDoubt)));
+        if (&r != &receivers.front())
+            QVERIFY2(r.ids == receivers.front().ids,
+                     qPrintable(r.where % u" received "_s % describeIds(r.ids) % u", "_s
+                                % receivers.front().where % u" "_s
+                                % describeIds(receivers.front().ids)));
+    }
+    *delivered = receivers.empty() ? accepted : receivers.front().ids;
 }
 
 qint64 TestCluster::emitExpecting(int on, const QByteArray &path, const QJsonObject &body,

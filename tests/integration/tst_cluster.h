@@ -40,6 +40,13 @@ private:
     // Every receiver got exactly `accepted` (sorted), in that order, nothing else.
     static void verifyReceivedExactly(std::vector<Receiver> &receivers,
                                       const QList<qint64> &accepted);
+    // The same when `inDoubt` emits were answered 503 "in doubt" (the connection to Redis
+    // went while they were ordered: docs/API.md, "Redis lost"): every receiver got `accepted`
+    // and the same few others (at most inDoubt), in id order, each once. *delivered: what they
+    // got.
+    static void verifyReceivedWithDoubt(std::vector<Receiver> &receivers,
+                                        const QList<qint64> &accepted, int inDoubt,
+                                        QList<qint64> *delivered);
     // POSTs body to path on node `on`; the answer's id (-1 when not 200 or delivered differs).
     qint64 emitExpecting(int on, const QByteArray &path, const QJsonObject &body, int delivered);
     // The next event of client has that id.

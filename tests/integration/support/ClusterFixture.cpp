@@ -183,6 +183,8 @@ void EmitStream::take(const HttpResponse &r)
     } else if (r.status == 503 && r.errorCode() == u"unavailable") {
         if (unavailable++ == 0)
             unavailableMessage = r.errorMessage();
+        if (r.errorMessage().contains(u"(in doubt)"))
+            ++inDoubt;
         if (r.header("Retry-After").isEmpty())
             ++unavailableNoRetry;
     } else {

@@ -92,6 +92,7 @@ public:
     int unavailable = 0;        // 503 unavailable answers
     int unavailableNoRetry = 0; // ... of which without Retry-After
     QString unavailableMessage; // the first one's error message
+    int inDoubt = 0;            // ... of which "in doubt": the emit may have been delivered
     int others = 0;             // any other answer
     int lost = 0;               // requests in flight when the connection closed
     int sent() const { return m_sent; }
