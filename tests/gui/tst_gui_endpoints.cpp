@@ -45,6 +45,7 @@ public:
         m_server.listen(QHostAddress::LocalHost, 0);
         connect(&m_server, &QWebSocketServer::newConnection, this, [this] {
             m_socket = m_server.nextPendingConnection();
+            m_socket->setParent(this); // the caller owns it (QWebSocketServer does not)
             m_socket->sendTextMessage(QString::fromUtf8(m_snapshot));
         });
     }
