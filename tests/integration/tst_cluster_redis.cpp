@@ -41,9 +41,15 @@ void TestCluster::redisDownUnderLoad()
     QVERIFY(m_cluster->redis().stop());
     QElapsedTimer down;
     down.start();
+    // A sender whose whole window was ordered just before Redis went waits for those emits
+    // to come back on the bus (answered once in the log, after Redis is back): it sends
+    // nothing meanwhile. The others are answered 503 at once.
+    const auto any = [&](const std::function<bool(const EmitStream &)> &pred) {
+        return std::any_of(senders.begin(), senders.end(), [&](const auto &e) { return pred(*e); });
+    };
     QVERIFY2(drive(
                      senders, receivers,
-                     [&] { return each([](const EmitStream &e) { return e.unavailable > 0; }); },
+                     [&] { return any([](const EmitStream &e) { return e.unavailable > 0; }); },
                      10000),
              "emits were not answered 503 while Redis was down");
     for (int i = 0; i < 3; ++i)
@@ -75,7 +81,8 @@ void TestCluster::redisDownUnderLoad()
         QCOMPARE(m_cluster->node(i).client(false)->get("/api/health").status, 200);
 
     for (const auto &e : senders) {
-        QVERIFY2(e->unavailableMessage.contains(u"redis"_s, Qt::CaseInsensitive),
+        QVERIFY2(e->unavailable == 0
+                         || e->unavailableMessage.contains(u"redis"_s, Qt::CaseInsensitive),
                  qPrintable(e->unavailableMessage));
         QCOMPARE(e->unavailableNoRetry, 0);
         QCOMPARE(e->others + e->lost, 0);
