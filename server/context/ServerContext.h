@@ -28,7 +28,7 @@ struct ServerContext
     Metrics *metrics = nullptr; // never null once the server has started
     TokenService *tokens = nullptr;
     RevocationList *revocations = nullptr;
-    Cluster *cluster = nullptr; // null on a single node (docs/API.md, "Cluster")
+    Cluster *cluster = nullptr;         // null on a single node (docs/API.md, "Cluster")
     EndpointHost *endpoints = nullptr;  // the *.websocket endpoints (docs/API.md, "Endpoints")
     OutboundClients *clients = nullptr; // outbound WebSocket clients (/api/clients)
     qint64 startedMs = 0;

@@ -29,7 +29,7 @@ struct WorkerSettings
     QString handlerKey;
     HandlerServices *services = nullptr;
     ScriptWatchdog *watchdog = nullptr;
-    qint64 capacity = 1000;                  // events queued and in progress at most
+    qint64 capacity = 1000;                 // events queued and in progress at most
     qint64 capacityBytes = 8 * 1024 * 1024; // and their weight (max_queue_bytes)
 };
 

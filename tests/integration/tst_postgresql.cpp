@@ -706,9 +706,8 @@ void TestPostgresql::openAndCloseClient()
     // GET /api/clients: the clients (an array; {"clients": [...]} is taken too).
     const auto listed = [this](const QString &id) {
         const HttpResponse r = m_api->get("/api/clients");
-        const QJsonArray clients = r.json().isArray()
-                ? r.array()
-                : r.object().value(u"clients"_s).toArray();
+        const QJsonArray clients =
+                r.json().isArray() ? r.array() : r.object().value(u"clients"_s).toArray();
         for (const QJsonValue &c : clients) {
             if (c.toObject().value(u"id"_s).toString() == id)
                 return c.toObject();
@@ -717,8 +716,8 @@ void TestPostgresql::openAndCloseClient()
     };
 
     QString error, state;
-    const QVariant id = admin(u"SELECT switchboard.open_client(?, ?, 'Tick')"_s, {uri, room},
-                              &error, &state);
+    const QVariant id =
+            admin(u"SELECT switchboard.open_client(?, ?, 'Tick')"_s, {uri, room}, &error, &state);
     QVERIFY2(id.isValid(), qPrintable(u"%1 (%2)"_s.arg(error, state)));
     const QString clientId = id.toString();
     QVERIFY2(clientId.startsWith(u'w'), qPrintable(clientId));
