@@ -104,20 +104,20 @@ void EndpointHost::Private::apply()
             return; // stopping
         descriptors = directory->descriptors();
         QSet<QString> valid;
-        for (const EndpointDescriptor &d : std::as_const(descriptors)) {
-            if (!d.error.isNull())
+        for (const EndpointDescriptor &desc : std::as_const(descriptors)) {
+            if (!desc.error.isNull())
                 continue;
-            valid.insert(d.name);
-            auto it = endpoints.find(d.name);
+            valid.insert(desc.name);
+            auto it = endpoints.find(desc.name);
             if (it == endpoints.end()) {
-                endpoints.insert(d.name, startRunner(d.name, d.name, d.handler));
+                endpoints.insert(desc.name, startRunner(desc.name, desc.name, desc.handler));
                 qCInfo(lcEndpoints).noquote()
-                        << "endpoint" << d.name << "in service, handler" << d.handler;
-            } else if (it->handler != d.handler) {
-                it->handler = d.handler;
-                it->worker->setHandler(d.handler);
+                        << "endpoint" << desc.name << "in service, handler" << desc.handler;
+            } else if (it->handler != desc.handler) {
+                it->handler = desc.handler;
+                it->worker->setHandler(desc.handler);
                 qCInfo(lcEndpoints).noquote()
-                        << "endpoint" << d.name << "now uses handler" << d.handler;
+                        << "endpoint" << desc.name << "now uses handler" << desc.handler;
             }
         }
         for (auto it = endpoints.begin(); it != endpoints.end();) {
