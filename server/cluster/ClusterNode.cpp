@@ -384,9 +384,8 @@ void ClusterNode::ordered(const EmitOrderer::Done &done, const RedisReply &reply
     if (reply.isError()) {
         const QString why = reply.errorText();
         if (why.startsWith(u"connection lost")) {
-            // Sent, and the connection went before the answer: Redis may have run it (and
-            // the bus delivered it) or not. Not answered as accepted: an answered emit must
-            // be in this node's log. Said so, for a caller that would retry it.
+            // Sent, and the connection went before the answer: Redis may have run it (and the
+            // bus delivered it) or not. Said so (docs/API.md, "Redis lost").
             done(std::nullopt,
                  unavailable(QStringLiteral("the connection to the cluster's Redis was lost "
                                             "while it ordered the emit: it may have been "
