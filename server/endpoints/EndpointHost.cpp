@@ -54,6 +54,8 @@ public:
 
     Runner startRunner(const QString &owner, const QString &endpoint, const QString &handler);
     static void stopRunner(Runner &runner);
+    // An endpoint's entry of GET /api/endpoints; under `mutex`.
+    EndpointInfo infoLocked(const EndpointDescriptor &desc, qint64 sessions) const;
     // On the host's thread after a scan: endpoints come, change and go.
     void apply();
     void changed() const;
@@ -261,44 +263,49 @@ void EndpointHost::clientEvent(HandlerEvent event)
                 << "client handler" << it.key() << "has 1000 events waiting: event dropped";
 }
 
+EndpointInfo EndpointHost::Private::infoLocked(const EndpointDescriptor &desc,
+                                               qint64 sessions) const
+{
+    EndpointInfo info;
+    info.name = desc.name;
+    info.handler = desc.handler;
+    info.description = desc.description;
+    info.file = desc.file;
+    info.tokenAuth = desc.tokenAuth;
+    info.error = desc.error;
+    if (desc.error.isNull()) {
+        info.sessions = sessions;
+        if (const auto it = endpoints.constFind(desc.name); it != endpoints.constEnd()) {
+            info.calls = it->worker->calls();
+            info.failures = it->worker->failures();
+            info.lastError = it->worker->lastError();
+            info.queued = it->worker->pending();
+        }
+    }
+    return info;
+}
+
 QList<EndpointInfo> EndpointHost::list() const
 {
+    // The hub's counts (a shared copy), taken before our lock: the hub never waits for it.
     const QHash<QString, qint64> sessions = d->context->hub->endpointSessionCounts();
     QList<EndpointInfo> out;
     QMutexLocker lock(&d->mutex);
-    for (const EndpointDescriptor &desc : std::as_const(d->descriptors)) {
-        EndpointInfo info;
-        info.name = desc.name;
-        info.handler = desc.handler;
-        info.description = desc.description;
-        info.file = desc.file;
-        info.tokenAuth = desc.tokenAuth;
-        info.error = desc.error;
-        if (desc.error.isNull()) {
-            info.sessions = sessions.value(desc.name);
-            if (const auto it = d->endpoints.constFind(desc.name); it != d->endpoints.constEnd()) {
-                info.calls = it->worker->calls();
-                info.failures = it->worker->failures();
-                info.lastError = it->worker->lastError();
-                info.queued = it->worker->pending();
-            }
-        }
-        out.append(info);
-    }
+    for (const EndpointDescriptor &desc : std::as_const(d->descriptors))
+        out.append(d->infoLocked(desc, desc.error.isNull() ? sessions.value(desc.name) : 0));
     return out;
 }
 
 std::optional<EndpointInfo> EndpointHost::find(const QString &name) const
 {
-    {
-        QMutexLocker lock(&d->mutex);
-        if (!d->endpoints.contains(name))
-            return std::nullopt;
-    }
-    // Every upgrade asks: one endpoint's entry, not the whole list.
-    for (const EndpointInfo &info : list()) {
-        if (info.error.isNull() && info.name == name)
-            return info;
+    // Every session's upgrade asks: one endpoint's entry, not the whole list.
+    const qint64 sessions = d->context->hub->endpointSessionCounts().value(name);
+    QMutexLocker lock(&d->mutex);
+    if (!d->endpoints.contains(name))
+        return std::nullopt;
+    for (const EndpointDescriptor &desc : std::as_const(d->descriptors)) {
+        if (desc.error.isNull() && desc.name == name)
+            return d->infoLocked(desc, sessions);
     }
     return std::nullopt;
 }
